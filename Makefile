@@ -1,0 +1,48 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+SHELL := /bin/bash
+GO ?= go
+LINT := $(GO) tool -modfile=tools/go.mod golangci-lint
+WITHPG := $(GO) run ./internal/testdb/withpg --
+BIN := bin/wdai
+
+.PHONY: run build test vet lint generate check-generated unit bench cover clean
+
+## run: build wdai and serve it (embedded PostgreSQL under .data/ unless DATABASE_URL is set)
+run: build
+	./$(BIN) serve
+
+build:
+	$(GO) build -o $(BIN) ./cmd/wdai
+
+## test: vet, lint, stale-generated-code check, then every test with -race on a real PostgreSQL
+test: vet lint check-generated unit
+
+vet:
+	$(GO) vet ./...
+
+lint:
+	$(LINT) run ./...
+
+## generate: regenerate gqlgen code and mockgen mocks
+generate:
+	$(GO) tool gqlgen generate
+	$(GO) generate ./ports/...
+
+## check-generated: fail when generated code differs from what `make generate` writes
+check-generated:
+	./scripts/check-generated.sh
+
+## unit: go test -race ./... against TEST_DATABASE_URL, or a throwaway embedded cluster
+unit:
+	$(WITHPG) $(GO) test -race -count=1 -timeout 8m ./...
+
+## bench: the benchmarks (messaging throughput, webhook ingest, ...)
+bench:
+	$(WITHPG) $(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 20m ./...
+
+## cover: statement coverage of the domain core
+cover:
+	$(GO) test -cover ./domain/...
+
+clean:
+	rm -rf bin

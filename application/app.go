@@ -1,0 +1,17 @@
+// Package application holds the use cases: one type per command or query, each
+// small and testable with mocked ports. Reading App tells what the system does.
+package application
+
+// App lists every use case by name.
+type App struct {
+	Commands Commands
+	Queries  Queries
+}
+
+// Commands change state.
+type Commands struct{}
+
+// Queries read state.
+type Queries struct {
+	MembershipTiers MembershipTiersHandler
+}

@@ -1,0 +1,171 @@
+// Package config reads the service's configuration from environment
+// variables, once, at start-up. Every problem is collected and reported
+// together, one line per variable, so a bad deployment fails fast and says
+// everything that is wrong in one go.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+)
+
+// Environment is development or production.
+type Environment string
+
+// The environments.
+const (
+	Development Environment = "development"
+	Production  Environment = "production"
+)
+
+// UnmarshalText accepts exactly "development" or "production".
+func (e *Environment) UnmarshalText(b []byte) error {
+	switch v := Environment(strings.TrimSpace(string(b))); v {
+	case Development, Production:
+		*e = v
+		return nil
+	default:
+		return fmt.Errorf("must be %q or %q, got %q", Development, Production, string(b))
+	}
+}
+
+// Config is the whole configuration. README.md lists every variable.
+type Config struct {
+	Env         Environment `env:"WDAI_ENV" envDefault:"development"`
+	DatabaseURL string      `env:"DATABASE_URL"`
+	HTTPAddr    string      `env:"HTTP_ADDR" envDefault:":8080"`
+	LogLevel    slog.Level  `env:"LOG_LEVEL" envDefault:"info"`
+	// DataDir holds development state such as the embedded PostgreSQL cluster.
+	DataDir                string        `env:"WDAI_DATA_DIR" envDefault:".data"`
+	DBMaxConns             int32         `env:"DB_MAX_CONNS" envDefault:"8"`
+	ShutdownTimeout        time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"15s"`
+	GraphQLComplexityLimit int           `env:"GRAPHQL_COMPLEXITY_LIMIT" envDefault:"500"`
+}
+
+// Dev reports whether development conveniences (GraphiQL, introspection,
+// the embedded database, migrating at start) are on.
+func (c Config) Dev() bool { return c.Env == Development }
+
+// Load reads the configuration from the process environment.
+func Load() (Config, error) { return load(env.Options{}) }
+
+// LoadFrom reads the configuration from the given variables only (tests).
+func LoadFrom(vars map[string]string) (Config, error) {
+	return load(env.Options{Environment: vars})
+}
+
+func load(opts env.Options) (Config, error) {
+	var cfg Config
+	var problems []string
+	if err := env.ParseWithOptions(&cfg, opts); err != nil {
+		problems = append(problems, describe(err)...)
+	}
+	// A variable that failed to parse is not also reported as out of range.
+	for _, v := range cfg.validate() {
+		if !reportedAlready(problems, v) {
+			problems = append(problems, v)
+		}
+	}
+	if len(problems) > 0 {
+		return Config{}, &Error{Problems: problems}
+	}
+	return cfg, nil
+}
+
+func (c Config) validate() []string {
+	var p []string
+	if c.Env == Production && strings.TrimSpace(c.DatabaseURL) == "" {
+		p = append(p, "DATABASE_URL: required when WDAI_ENV=production (the embedded database is for development only)")
+	}
+	if err := validateAddr(c.HTTPAddr); err != nil {
+		p = append(p, "HTTP_ADDR: "+err.Error())
+	}
+	if c.DBMaxConns < 1 || c.DBMaxConns > 100 {
+		p = append(p, fmt.Sprintf("DB_MAX_CONNS: must be between 1 and 100, got %d", c.DBMaxConns))
+	}
+	if c.ShutdownTimeout <= 0 {
+		p = append(p, fmt.Sprintf("SHUTDOWN_TIMEOUT: must be positive, got %s", c.ShutdownTimeout))
+	}
+	if c.GraphQLComplexityLimit < 1 {
+		p = append(p, fmt.Sprintf("GRAPHQL_COMPLEXITY_LIMIT: must be positive, got %d", c.GraphQLComplexityLimit))
+	}
+	if strings.TrimSpace(c.DataDir) == "" {
+		p = append(p, "WDAI_DATA_DIR: must not be empty")
+	}
+	return p
+}
+
+func validateAddr(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("must be host:port or :port, got %q", addr)
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("port must be a number from 0 to 65535, got %q", port)
+	}
+	if host != "" && strings.ContainsAny(host, " /") {
+		return fmt.Errorf("invalid host %q", host)
+	}
+	return nil
+}
+
+func reportedAlready(problems []string, p string) bool {
+	name, _, _ := strings.Cut(p, ":")
+	for _, q := range problems {
+		if strings.HasPrefix(q, name+":") {
+			return true
+		}
+	}
+	return false
+}
+
+// Error lists every configuration problem, one per line.
+type Error struct{ Problems []string }
+
+func (e *Error) Error() string {
+	return "invalid configuration:\n  " + strings.Join(e.Problems, "\n  ")
+}
+
+// describe turns the library's errors into "VARIABLE: problem" lines.
+func describe(err error) []string {
+	var agg env.AggregateError
+	if !errors.As(err, &agg) {
+		return []string{err.Error()}
+	}
+	out := make([]string, 0, len(agg.Errors))
+	for _, e := range agg.Errors {
+		var pe env.ParseError
+		if errors.As(e, &pe) {
+			out = append(out, fmt.Sprintf("%s: %s", varName(pe.Name), rootCause(pe.Err)))
+			continue
+		}
+		out = append(out, e.Error())
+	}
+	return out
+}
+
+func varName(field string) string {
+	if f, ok := reflect.TypeFor[Config]().FieldByName(field); ok {
+		if tag := f.Tag.Get("env"); tag != "" {
+			return strings.Split(tag, ",")[0]
+		}
+	}
+	return field
+}
+
+func rootCause(err error) string {
+	var num *strconv.NumError
+	if errors.As(err, &num) {
+		return fmt.Sprintf("%q is not a valid number", num.Num)
+	}
+	return err.Error()
+}

@@ -1,0 +1,98 @@
+package config_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/womendefiningai/platform/internal/config"
+)
+
+func TestDefaults(t *testing.T) {
+	t.Parallel()
+	cfg, err := config.LoadFrom(map[string]string{})
+	if err != nil {
+		t.Fatalf("LoadFrom: %v", err)
+	}
+	if cfg.Env != config.Development || !cfg.Dev() {
+		t.Errorf("Env = %q, want development", cfg.Env)
+	}
+	if cfg.HTTPAddr != ":8080" {
+		t.Errorf("HTTPAddr = %q, want :8080", cfg.HTTPAddr)
+	}
+	if cfg.ShutdownTimeout != 15*time.Second {
+		t.Errorf("ShutdownTimeout = %s", cfg.ShutdownTimeout)
+	}
+	if cfg.DataDir != ".data" || cfg.DBMaxConns != 8 {
+		t.Errorf("DataDir/DBMaxConns = %q/%d", cfg.DataDir, cfg.DBMaxConns)
+	}
+}
+
+func TestProblemsAreReportedTogetherOneLineEach(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		vars map[string]string
+		want []string
+	}{
+		{
+			name: "production without database and bad address",
+			vars: map[string]string{"WDAI_ENV": "production", "HTTP_ADDR": "nonsense"},
+			want: []string{"DATABASE_URL: required when WDAI_ENV=production", "HTTP_ADDR: must be host:port"},
+		},
+		{
+			name: "unknown environment",
+			vars: map[string]string{"WDAI_ENV": "staging"},
+			want: []string{"WDAI_ENV: must be \"development\" or \"production\""},
+		},
+		{
+			name: "bad numbers and durations",
+			vars: map[string]string{"DB_MAX_CONNS": "lots", "SHUTDOWN_TIMEOUT": "soon", "HTTP_ADDR": ":99999"},
+			want: []string{"DB_MAX_CONNS: \"lots\" is not a valid number", "SHUTDOWN_TIMEOUT:", "HTTP_ADDR: port must be a number from 0 to 65535"},
+		},
+		{
+			name: "bad log level",
+			vars: map[string]string{"LOG_LEVEL": "loud"},
+			want: []string{"LOG_LEVEL:"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := config.LoadFrom(tc.vars)
+			var cerr *config.Error
+			if !errors.As(err, &cerr) {
+				t.Fatalf("err = %v, want *config.Error", err)
+			}
+			if len(cerr.Problems) != len(tc.want) {
+				t.Fatalf("problems = %q, want %d of them", cerr.Problems, len(tc.want))
+			}
+			for _, w := range tc.want {
+				found := false
+				for _, p := range cerr.Problems {
+					if strings.HasPrefix(p, w) {
+						found = true
+					}
+					if strings.Contains(p, "\n") {
+						t.Errorf("problem spans lines: %q", p)
+					}
+				}
+				if !found {
+					t.Errorf("no problem starts with %q in %q", w, cerr.Problems)
+				}
+			}
+		})
+	}
+}
+
+func TestProductionWithDatabaseIsValid(t *testing.T) {
+	t.Parallel()
+	cfg, err := config.LoadFrom(map[string]string{"WDAI_ENV": "production", "DATABASE_URL": "postgres://db/wdai", "HTTP_ADDR": "127.0.0.1:9000"})
+	if err != nil {
+		t.Fatalf("LoadFrom: %v", err)
+	}
+	if cfg.Dev() {
+		t.Error("production config reports Dev()")
+	}
+}

@@ -1,0 +1,21 @@
+package ports
+
+import "context"
+
+//go:generate go tool mockgen -destination=mocks/tiers.go -package=mocks . TierCatalog
+
+// MembershipTier is a tier people can join, as listed on the pricing page.
+type MembershipTier struct {
+	ID            string
+	Name          string
+	Description   string
+	PriceDisplay  string
+	StripePriceID string
+	SortOrder     int
+}
+
+// TierCatalog lists the membership tiers on offer.
+type TierCatalog interface {
+	// ListTiers returns the active tiers, ordered for display.
+	ListTiers(ctx context.Context) ([]MembershipTier, error)
+}
