@@ -63,17 +63,17 @@ func TestLintRuleFailsOnBadImports(t *testing.T) {
 		".golangci.yml": string(cfg),
 		"go.mod":        "module " + module + "\n\ngo 1.26\n",
 		// Clean: the domain may use the standard library and itself.
-		"domain/good/good.go": "// Package good is clean.\npackage good\n\nimport (\n\t\"strings\"\n\n\t\"" + module + "/domain/other\"\n)\n\n// F is clean.\nfunc F() string { return strings.ToUpper(other.Name) }\n",
+		"domain/good/good.go":   "// Package good is clean.\npackage good\n\nimport (\n\t\"strings\"\n\n\t\"" + module + "/domain/other\"\n)\n\n// F is clean.\nfunc F() string { return strings.ToUpper(other.Name) }\n",
 		"domain/other/other.go": "// Package other is clean.\npackage other\n\n// Name is clean.\nconst Name = \"x\"\n",
 		// Violation 1: the domain imports something outside the standard library.
 		"domain/bad/bad.go": "// Package bad breaks the rule.\npackage bad\n\nimport \"" + module + "/ports\"\n\n// F uses ports.\nfunc F() string { return ports.Name }\n",
-		"ports/ports.go": "// Package ports is a stand-in.\npackage ports\n\n// Name is a stand-in.\nconst Name = \"p\"\n",
+		"ports/ports.go":    "// Package ports is a stand-in.\npackage ports\n\n// Name is a stand-in.\nconst Name = \"p\"\n",
 		// Violation 2: application imports an adapter.
-		"application/app.go": "// Package application breaks the rule.\npackage application\n\nimport \"" + module + "/adapters/postgres\"\n\n// F uses an adapter.\nfunc F() string { return postgres.Name }\n",
+		"application/app.go":      "// Package application breaks the rule.\npackage application\n\nimport \"" + module + "/adapters/postgres\"\n\n// F uses an adapter.\nfunc F() string { return postgres.Name }\n",
 		"adapters/postgres/pg.go": "// Package postgres is a stand-in.\npackage postgres\n\n// Name is a stand-in.\nconst Name = \"pg\"\n",
 		// Violation 3: an adapter imports graph/.
 		"adapters/httpapi/h.go": "// Package httpapi breaks the rule.\npackage httpapi\n\nimport \"" + module + "/graph\"\n\n// F uses graph.\nfunc F() string { return graph.Name }\n",
-		"graph/graph.go": "// Package graph is a stand-in.\npackage graph\n\n// Name is a stand-in.\nconst Name = \"g\"\n",
+		"graph/graph.go":        "// Package graph is a stand-in.\npackage graph\n\n// Name is a stand-in.\nconst Name = \"g\"\n",
 	}
 	for name, body := range files {
 		path := filepath.Join(dir, name)
