@@ -1,0 +1,214 @@
+package messaging
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/womendefiningai/platform/ports"
+)
+
+// delivery is what the chain learns about one delivery of a message.
+type delivery struct {
+	// base is the subscriber's context for the message. Once it is done the
+	// subscriber no longer waits for the ack (shutdown, ack deadline) and
+	// will deliver the message again, so it must not be dead-lettered.
+	base          context.Context
+	handler       string
+	topic         string
+	attempts      int
+	firstFailedAt time.Time
+	lastFailedAt  time.Time
+}
+
+type deliveryKey struct{}
+
+func deliveryFrom(ctx context.Context) *delivery {
+	d, _ := ctx.Value(deliveryKey{}).(*delivery)
+	if d == nil {
+		d = &delivery{base: ctx}
+	}
+	return d
+}
+
+// correlate (outermost) opens the delivery record and puts the message's
+// correlation id in the context, so that messages the handler publishes
+// carry it on.
+func (r *Router) correlate(h message.HandlerFunc) message.HandlerFunc {
+	return func(msg *message.Message) ([]*message.Message, error) {
+		ctx := msg.Context()
+		d := &delivery{
+			base:    ctx,
+			handler: handlerOf(message.HandlerNameFromCtx(ctx)),
+			topic:   message.SubscribeTopicFromCtx(ctx),
+		}
+		cid := middleware.MessageCorrelationID(msg)
+		if cid == "" {
+			cid = msg.UUID
+		}
+		ctx = context.WithValue(ports.WithCorrelationID(ctx, cid), deliveryKey{}, d)
+		msg.SetContext(ctx)
+		return h(msg)
+	}
+}
+
+// retry calls the handler again after an error, up to MaxRetries times, with
+// exponential backoff and jitter; it counts the attempts. A permanent error,
+// or the end of the message's time (HandlerTimeout), ends the retries.
+func (r *Router) retry(h message.HandlerFunc) message.HandlerFunc {
+	return func(msg *message.Message) ([]*message.Message, error) {
+		ctx := msg.Context()
+		d := deliveryFrom(ctx)
+		wait := r.cfg.RetryInitialInterval
+		for {
+			d.attempts++
+			msg.SetContext(ctx) // every attempt starts from the same context
+			out, err := h(msg)
+			if err == nil {
+				return out, nil
+			}
+			now := time.Now()
+			if d.firstFailedAt.IsZero() {
+				d.firstFailedAt = now
+			}
+			d.lastFailedAt = now
+			if ports.IsPermanent(err) || d.attempts > r.cfg.MaxRetries {
+				return nil, err
+			}
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("%w (no more retries: %w)", err, context.Cause(ctx))
+			}
+			pause := jitter(wait, r.cfg.RetryJitter)
+			r.logger.LogAttrs(ctx, slog.LevelWarn, "messaging: handler failed, will retry",
+				slog.String("handler", d.handler), slog.String("topic", d.topic),
+				slog.String("message_id", msg.UUID), slog.Int("attempt", d.attempts),
+				slog.Duration("retry_in", pause), slog.String("error", err.Error()))
+			timer := time.NewTimer(pause)
+			select {
+			case <-ctx.Done():
+				timer.Stop()
+				return nil, fmt.Errorf("%w (no more retries: %w)", err, context.Cause(ctx))
+			case <-timer.C:
+			}
+			wait = min(time.Duration(float64(wait)*r.cfg.RetryMultiplier), r.cfg.RetryMaxInterval)
+		}
+	}
+}
+
+func jitter(d time.Duration, factor float64) time.Duration {
+	return time.Duration(float64(d) * (1 + factor*(2*rand.Float64()-1))) //nolint:gosec // spreading retries needs no secure randomness
+}
+
+// deadLetter is the poison queue: a message whose handler still fails once
+// the retries are spent (or at once, for a permanent error) is written to
+// dead_letters in the subscriber's transaction, and then acked. The dead
+// letter and the ack commit together, so the message is never lost between
+// them. If the write fails, the message is nacked and delivered again.
+func (r *Router) deadLetter(h message.HandlerFunc) message.HandlerFunc {
+	return func(msg *message.Message) ([]*message.Message, error) {
+		out, err := h(msg)
+		if err == nil {
+			return out, nil
+		}
+		d := deliveryFrom(msg.Context())
+		if d.base.Err() != nil {
+			// Shutting down, or past the ack deadline: the message stays
+			// queued and is delivered again.
+			return nil, err
+		}
+		if dlErr := r.recordDeadLetter(msg, d, err); dlErr != nil {
+			r.logger.LogAttrs(context.Background(), slog.LevelError, "messaging: cannot record dead letter, message will be delivered again",
+				slog.String("handler", d.handler), slog.String("topic", d.topic),
+				slog.String("message_id", msg.UUID), slog.String("error", dlErr.Error()))
+			return nil, errors.Join(err, dlErr)
+		}
+		return nil, nil
+	}
+}
+
+func (r *Router) recordDeadLetter(msg *message.Message, d *delivery, cause error) error {
+	// Detached from cancellation: the timeout or the handler's return may
+	// have cancelled the message context (defect 4).
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(msg.Context()), deadLetterWriteMargin)
+	defer cancel()
+	stx, err := subscriberTxFrom(ctx)
+	if err != nil {
+		return err
+	}
+	rec := deadLetterRecord{
+		messageID:     msg.UUID,
+		topic:         d.topic,
+		handler:       d.handler,
+		reason:        cause.Error(),
+		payload:       msg.Payload,
+		metadata:      msg.Metadata,
+		firstFailedAt: d.firstFailedAt,
+		lastFailedAt:  d.lastFailedAt,
+		attempts:      max(d.attempts, 1),
+	}
+	if rec.firstFailedAt.IsZero() {
+		rec.firstFailedAt = time.Now()
+		rec.lastFailedAt = rec.firstFailedAt
+	}
+	var id string
+	var inserted bool
+	err = stx.within(ctx, func(tx pgx.Tx) error {
+		var err error
+		id, inserted, err = insertDeadLetter(ctx, tx, rec)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	r.logger.LogAttrs(ctx, slog.LevelWarn, "messaging: message dead-lettered",
+		slog.String("dead_letter_id", id), slog.String("handler", d.handler), slog.String("topic", d.topic),
+		slog.String("message_id", msg.UUID), slog.Int("attempts", rec.attempts), slog.String("error", rec.reason))
+	if inserted {
+		// Alert once the dead letter is committed (with the ack), so that an
+		// alert never names a dead letter that was rolled back.
+		alert := deadLetterAlert(id, rec)
+		stx.afterCommit(func() {
+			actx, cancel := context.WithTimeout(context.Background(), alertTimeout)
+			defer cancel()
+			if err := r.alerter.Alert(actx, alert); err != nil {
+				r.logger.LogAttrs(actx, slog.LevelError, "messaging: dead letter alert failed",
+					slog.String("dead_letter_id", id), slog.String("error", err.Error()))
+			}
+		})
+	}
+	return nil
+}
+
+// alertTimeout bounds one dead-letter alert; the subscriber waits for it
+// before its next batch.
+const alertTimeout = 10 * time.Second
+
+// deadLetterAlert names the dead letter; it carries neither the payload nor
+// the metadata, and only the first line of the error.
+func deadLetterAlert(id string, rec deadLetterRecord) ports.Alert {
+	reason, _, _ := strings.Cut(rec.reason, "\n")
+	reason = clip(reason, 300)
+	return ports.Alert{
+		Severity: ports.SeverityCritical,
+		Title:    "Message dead-lettered by " + rec.handler,
+		Detail: fmt.Sprintf("Handler %s gave up on a %s message after %d attempt(s). Replay or abandon dead letter %s.",
+			rec.handler, rec.topic, rec.attempts, id),
+		Fields: map[string]string{
+			"dead_letter_id": id,
+			"message_id":     rec.messageID,
+			"topic":          rec.topic,
+			"handler":        rec.handler,
+			"attempts":       strconv.Itoa(rec.attempts),
+			"reason":         reason,
+		},
+	}
+}

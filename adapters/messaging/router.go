@@ -1,0 +1,377 @@
+package messaging
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	wsql "github.com/ThreeDotsLabs/watermill-sql/v4/pkg/sql"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/womendefiningai/platform/ports"
+)
+
+// Defaults of RouterConfig.
+const (
+	defaultMaxRetries       = 3
+	defaultRetryInitial     = 200 * time.Millisecond
+	defaultRetryMax         = 5 * time.Second
+	defaultRetryMultiplier  = 2.0
+	defaultRetryJitter      = 0.5
+	defaultHandlerTimeout   = 20 * time.Second
+	defaultAckDeadline      = 30 * time.Second
+	defaultPollInterval     = 250 * time.Millisecond
+	defaultBatchSize        = 100
+	defaultResendInterval   = time.Second
+	defaultCloseTimeout     = 30 * time.Second
+	schedulerHandlerName    = "messaging.scheduler"
+	deadLetterWriteMargin   = 5 * time.Second
+	spareConnsPerRouterPool = 2
+)
+
+// RouterConfig tunes a Router. Zero values take the defaults given.
+type RouterConfig struct {
+	// MaxRetries is how many times a failed handler is tried again before
+	// its message is dead-lettered (default 3, so 4 attempts in all; a
+	// negative value means no retries). Errors marked ports.Permanent are
+	// never retried.
+	MaxRetries int
+	// Retry waits grow from RetryInitialInterval (200ms) by RetryMultiplier
+	// (2) up to RetryMaxInterval (5s), each spread by ±RetryJitter (0.5).
+	RetryInitialInterval time.Duration
+	RetryMaxInterval     time.Duration
+	RetryMultiplier      float64
+	RetryJitter          float64
+	// HandlerTimeout bounds the handling of one message, all attempts and
+	// waits included (default 20s). Past it the message is dead-lettered.
+	HandlerTimeout time.Duration
+	// AckDeadline is how long a subscriber waits for a message's ack before
+	// it gives up and delivers the message again later (default 30s). It
+	// must exceed HandlerTimeout by 5s, the time left to record a dead letter.
+	AckDeadline time.Duration
+	// PollInterval is the wait between polls of an empty topic (default
+	// 250ms); scheduled messages arrive within twice this after their time.
+	PollInterval time.Duration
+	// BatchSize is how many rows a subscriber claims at once (default 100).
+	BatchSize int
+	// CloseTimeout bounds how long Close waits for running handlers (30s).
+	CloseTimeout time.Duration
+}
+
+func (c RouterConfig) withDefaults() (RouterConfig, error) {
+	switch {
+	case c.MaxRetries == 0:
+		c.MaxRetries = defaultMaxRetries
+	case c.MaxRetries < 0:
+		c.MaxRetries = 0
+	}
+	setDefault(&c.RetryInitialInterval, defaultRetryInitial)
+	setDefault(&c.RetryMaxInterval, defaultRetryMax)
+	setDefault(&c.RetryMultiplier, defaultRetryMultiplier)
+	setDefault(&c.RetryJitter, defaultRetryJitter)
+	setDefault(&c.HandlerTimeout, defaultHandlerTimeout)
+	setDefault(&c.AckDeadline, defaultAckDeadline)
+	setDefault(&c.PollInterval, defaultPollInterval)
+	setDefault(&c.BatchSize, defaultBatchSize)
+	setDefault(&c.CloseTimeout, defaultCloseTimeout)
+
+	var errs []error
+	if c.RetryMultiplier < 1 {
+		errs = append(errs, fmt.Errorf("RetryMultiplier %v is below 1", c.RetryMultiplier))
+	}
+	if c.RetryJitter < 0 || c.RetryJitter >= 1 {
+		errs = append(errs, fmt.Errorf("RetryJitter %v is outside [0, 1)", c.RetryJitter))
+	}
+	if c.RetryMaxInterval < c.RetryInitialInterval {
+		errs = append(errs, fmt.Errorf("RetryMaxInterval %v is below RetryInitialInterval %v", c.RetryMaxInterval, c.RetryInitialInterval))
+	}
+	if waits := c.worstRetryWaits(); waits >= c.HandlerTimeout {
+		errs = append(errs, fmt.Errorf("%d retries may wait %v, which leaves nothing of HandlerTimeout %v for the attempts", c.MaxRetries, waits, c.HandlerTimeout))
+	}
+	// Defect 4: the retries must end, and the dead letter be written, while
+	// the subscriber still waits for the ack.
+	if c.AckDeadline < c.HandlerTimeout+deadLetterWriteMargin {
+		errs = append(errs, fmt.Errorf("AckDeadline %v must exceed HandlerTimeout %v by %v", c.AckDeadline, c.HandlerTimeout, deadLetterWriteMargin))
+	}
+	if len(errs) > 0 {
+		return c, fmt.Errorf("messaging: router config: %w", errors.Join(errs...))
+	}
+	return c, nil
+}
+
+// worstRetryWaits is the longest time the retries can spend waiting.
+func (c RouterConfig) worstRetryWaits() time.Duration {
+	var total time.Duration
+	wait := c.RetryInitialInterval
+	for range c.MaxRetries {
+		total += time.Duration(float64(wait) * (1 + c.RetryJitter))
+		wait = min(time.Duration(float64(wait)*c.RetryMultiplier), c.RetryMaxInterval)
+	}
+	return total
+}
+
+func setDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
+}
+
+// HandlerFunc handles one message. Return nil once it is processed; an error
+// retries it (ports.Permanent(err) does not). Handlers are called at least
+// once per message, possibly again after a crash or an ack deadline, so they
+// must be idempotent, and must do their writes in their own transaction
+// (the subscriber's transaction is not theirs to use).
+type HandlerFunc func(ctx context.Context, msg ports.Message) error
+
+// HandlerOption tunes one handler.
+type HandlerOption func(*handlerOptions)
+
+type handlerOptions struct{ consumers int }
+
+// WithConsumers runs n consumers of the handler's topic in this router, each
+// on its own batch of rows (and its own connection while it holds a batch).
+func WithConsumers(n int) HandlerOption {
+	return func(o *handlerOptions) { o.consumers = n }
+}
+
+// Router delivers messages from PostgreSQL to handlers, through one
+// middleware chain (outermost first):
+//
+//	correlation id → timeout → dead letter (poison) → retry → recoverer → handler
+//
+// It also moves scheduled messages to their topics when their time comes.
+// Run any number of routers, in one process or many: each row is claimed by
+// one consumer at a time.
+type Router struct {
+	pool    *pgxpool.Pool
+	logger  *slog.Logger
+	alerter ports.Alerter
+	cfg     RouterConfig
+	wr      *message.Router
+	sub     *wsql.Subscriber
+
+	mu            sync.Mutex
+	started       bool // Run was called
+	running       bool // Watermill's router was started
+	names         map[string]bool
+	topics        map[string]string // topic → handler name
+	subscriptions int
+}
+
+// NewRouter builds a router on the application's pool. Dead letters go to
+// the dead_letters table of the same database, each raising an alert
+// through alerter.
+func NewRouter(pool *pgxpool.Pool, logger *slog.Logger, alerter ports.Alerter, cfg RouterConfig) (*Router, error) {
+	if pool == nil || logger == nil || alerter == nil {
+		return nil, errors.New("messaging: NewRouter needs a pool, a logger and an alerter")
+	}
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	wlog := watermill.NewSlogLoggerWithLevelMapping(logger, map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})
+	wr, err := message.NewRouter(message.RouterConfig{CloseTimeout: cfg.CloseTimeout}, wlog)
+	if err != nil {
+		return nil, fmt.Errorf("messaging: router: %w", err)
+	}
+	ack := cfg.AckDeadline
+	sub, err := wsql.NewSubscriber(subscriberDB{pool: pool}, wsql.SubscriberConfig{
+		AckDeadline:    &ack,
+		PollInterval:   cfg.PollInterval,
+		ResendInterval: defaultResendInterval,
+		BackoffManager: quietBackoff{poll: cfg.PollInterval, retry: time.Second},
+		SchemaAdapter:  queueSchema{batchSize: cfg.BatchSize},
+		OffsetsAdapter: ackedRowsOnly{},
+	}, wlog)
+	if err != nil {
+		return nil, fmt.Errorf("messaging: subscriber: %w", err)
+	}
+	r := &Router{
+		pool: pool, logger: logger, alerter: alerter, cfg: cfg, wr: wr, sub: sub,
+		names: map[string]bool{}, topics: map[string]string{},
+	}
+	// Defect 4: Timeout sits outside the dead-letter step, so a handler's
+	// return does not cancel the context the dead letter is written with
+	// (and that write is detached from cancellation anyway). The dead-letter
+	// step sits outside Retry, so it sees a message only when its retries are
+	// spent.
+	wr.AddMiddleware(
+		r.correlate,
+		middleware.Timeout(cfg.HandlerTimeout),
+		r.deadLetter,
+		r.retry,
+		middleware.Recoverer,
+	)
+	r.register(schedulerHandlerName, TopicDelayed, 1, r.forwardScheduled)
+	return r, nil
+}
+
+var handlerName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+
+// AddHandler registers fn for topic under name (used in logs and dead
+// letters). Call it before Run. A topic has one handler: the queue gives
+// each message to one consumer, so a second handler would silently take
+// half of the messages.
+func (r *Router) AddHandler(name, topic string, fn HandlerFunc, opts ...HandlerOption) error {
+	if !handlerName.MatchString(name) {
+		return fmt.Errorf("messaging: handler name %q: use letters, digits, '.', '_' and '-'", name)
+	}
+	if fn == nil {
+		return fmt.Errorf("messaging: handler %s is nil", name)
+	}
+	if err := checkDeliverable(topic); err != nil {
+		return err
+	}
+	o := handlerOptions{consumers: 1}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.consumers < 1 {
+		return fmt.Errorf("messaging: handler %s: %d consumers", name, o.consumers)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch {
+	case r.started:
+		return fmt.Errorf("messaging: handler %s added after Run", name)
+	case r.names[name]:
+		return fmt.Errorf("messaging: handler %s is already registered", name)
+	case r.topics[topic] != "":
+		return fmt.Errorf("messaging: topic %s already has handler %s", topic, r.topics[topic])
+	}
+	r.registerLocked(name, topic, o.consumers, func(msg *message.Message) error {
+		return fn(handlerContext{msg.Context()}, ports.Message{
+			ID:       msg.UUID,
+			Topic:    topic,
+			Payload:  msg.Payload,
+			Metadata: maps.Clone(map[string]string(msg.Metadata)),
+		})
+	})
+	return nil
+}
+
+func (r *Router) register(name, topic string, consumers int, h message.NoPublishHandlerFunc) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.registerLocked(name, topic, consumers, h)
+}
+
+func (r *Router) registerLocked(name, topic string, consumers int, h message.NoPublishHandlerFunc) {
+	r.names[name] = true
+	r.topics[topic] = name
+	for i := 1; i <= consumers; i++ {
+		wname := name
+		if i > 1 {
+			wname = fmt.Sprintf("%s#%d", name, i)
+		}
+		r.wr.AddConsumerHandler(wname, topic, r.sub, h)
+	}
+	r.subscriptions += consumers
+}
+
+// Run delivers messages until Close is called or ctx is cancelled.
+func (r *Router) Run(ctx context.Context) error {
+	r.mu.Lock()
+	r.started = true
+	subs := r.subscriptions
+	r.mu.Unlock()
+	// Each consumer holds a connection while it works through a batch; the
+	// handlers need connections of their own meanwhile.
+	if maxConns := int(r.pool.Config().MaxConns); subs+spareConnsPerRouterPool > maxConns {
+		return fmt.Errorf("messaging: %d consumers need a pool of at least %d connections, not %d",
+			subs, subs+spareConnsPerRouterPool, maxConns)
+	}
+	r.mu.Lock()
+	r.running = true
+	r.mu.Unlock()
+	if err := r.wr.Run(ctx); err != nil {
+		return fmt.Errorf("messaging: router: %w", err)
+	}
+	return nil
+}
+
+// Running is closed once the router is running.
+func (r *Router) Running() <-chan struct{} { return r.wr.Running() }
+
+// Close stops delivery, lets running handlers finish (up to CloseTimeout)
+// and records the acks of the messages handled. Messages delivered but not
+// handled stay queued.
+func (r *Router) Close() error {
+	r.mu.Lock()
+	r.started = true // no handlers after Close
+	running := r.running
+	r.mu.Unlock()
+	if !running {
+		return r.sub.Close()
+	}
+	if err := r.wr.Close(); err != nil {
+		return fmt.Errorf("messaging: close router: %w", err)
+	}
+	return nil
+}
+
+// forwardScheduled moves a due scheduled message to its target topic, in the
+// subscriber's transaction: the copy and the ack commit together.
+func (r *Router) forwardScheduled(msg *message.Message) error {
+	target := msg.Metadata.Get(metaTargetTopic)
+	if err := checkDeliverable(target); err != nil {
+		return ports.Permanent(err)
+	}
+	out := message.NewMessage(msg.UUID, msg.Payload)
+	out.Metadata = maps.Clone(msg.Metadata)
+	delete(out.Metadata, metaTargetTopic)
+	delete(out.Metadata, metaDeliverAt)
+	out.Metadata.Set("scheduled_for", msg.Metadata.Get(metaDeliverAt))
+	out.SetContext(msg.Context())
+
+	stx, err := subscriberTxFrom(msg.Context())
+	if err != nil {
+		return err
+	}
+	return stx.within(msg.Context(), func(tx pgx.Tx) error {
+		pub, err := wsql.NewPublisher(wsql.TxFromPgx(tx), wsql.PublisherConfig{SchemaAdapter: queueSchema{}}, nil)
+		if err != nil {
+			return err
+		}
+		if err := pub.Publish(target, out); err != nil {
+			return fmt.Errorf("messaging: deliver scheduled message to %s: %w", target, err)
+		}
+		return nil
+	})
+}
+
+// quietBackoff is Watermill's default backoff without the error logged when
+// a poll is cut short by shutdown.
+type quietBackoff struct{ poll, retry time.Duration }
+
+func (b quietBackoff) HandleError(logger watermill.LoggerAdapter, noMsg bool, err error) time.Duration {
+	switch {
+	case err != nil && errors.Is(err, context.Canceled):
+		return b.poll
+	case err != nil:
+		logger.Error("messaging: poll for messages", err, watermill.LogFields{"wait": b.retry})
+		return b.retry
+	case noMsg:
+		return b.poll
+	default:
+		return 0
+	}
+}
+
+// handlerOf returns the registered name of a Watermill handler ("name#2" is
+// the second consumer of handler "name").
+func handlerOf(watermillName string) string {
+	name, _, _ := strings.Cut(watermillName, "#")
+	return name
+}
