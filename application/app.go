@@ -9,9 +9,13 @@ type App struct {
 }
 
 // Commands change state.
-type Commands struct{}
+type Commands struct {
+	ResolveDeadLetter ResolveDeadLetterHandler
+	EnqueueJob        EnqueueJobHandler
+}
 
 // Queries read state.
 type Queries struct {
 	MembershipTiers MembershipTiersHandler
+	DeadLetters     DeadLettersHandler
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/womendefiningai/platform/application"
+	"github.com/womendefiningai/platform/domain/access"
 	"github.com/womendefiningai/platform/graph/generated"
 )
 
@@ -31,7 +32,11 @@ const DefaultComplexityLimit = 500
 
 // Error codes in the "extensions.code" of GraphQL errors.
 const (
-	CodeInternal = "INTERNAL"
+	CodeInternal     = "INTERNAL"
+	CodeForbidden    = "FORBIDDEN"
+	CodeNotFound     = "NOT_FOUND"
+	CodeConflict     = "CONFLICT"
+	CodeBadUserInput = "BAD_USER_INPUT"
 )
 
 // NewHandler builds the gqlgen server with explicit transports, a parsed
@@ -44,7 +49,7 @@ func NewHandler(app *application.App, opts Options) *handler.Server {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	srv := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: &Resolver{App: app}}))
+	srv := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: &Resolver{App: app}, Directives: NewDirectiveRoot()}))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
@@ -74,9 +79,30 @@ func presenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
 		if cause == nil || errors.As(cause, &coded) {
 			return out // built by gqlgen or by a resolver, with its own code
 		}
+		if code, ok := codeFor(cause); ok {
+			out.Message = cause.Error()
+			out.Extensions = map[string]any{"code": code}
+			return out
+		}
 		logger.ErrorContext(ctx, "graphql: resolver failed", "path", out.Path.String(), "error", cause.Error())
 		out.Message = "internal error"
 		out.Extensions = map[string]any{"code": CodeInternal}
 		return out
+	}
+}
+
+// codeFor maps the errors callers can act on to GraphQL error codes.
+func codeFor(err error) (string, bool) {
+	switch {
+	case errors.Is(err, access.ErrForbidden):
+		return CodeForbidden, true
+	case errors.Is(err, application.ErrNotFound):
+		return CodeNotFound, true
+	case errors.Is(err, application.ErrDeadLetterResolved):
+		return CodeConflict, true
+	case errors.Is(err, application.ErrInvalidInput):
+		return CodeBadUserInput, true
+	default:
+		return "", false
 	}
 }

@@ -12,6 +12,24 @@ import (
 	"github.com/womendefiningai/platform/graph/model"
 )
 
+// ReplayDeadLetter is the resolver for the replayDeadLetter field.
+func (r *mutationResolver) ReplayDeadLetter(ctx context.Context, id string) (*model.DeadLetter, error) {
+	dl, err := r.App.Commands.ResolveDeadLetter.Replay(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return mapDeadLetter(dl), nil
+}
+
+// AbandonDeadLetter is the resolver for the abandonDeadLetter field.
+func (r *mutationResolver) AbandonDeadLetter(ctx context.Context, id string, reason string) (*model.DeadLetter, error) {
+	dl, err := r.App.Commands.ResolveDeadLetter.Abandon(ctx, id, reason)
+	if err != nil {
+		return nil, err
+	}
+	return mapDeadLetter(dl), nil
+}
+
 // MembershipTiers is the resolver for the membershipTiers field.
 func (r *queryResolver) MembershipTiers(ctx context.Context) ([]model.MembershipTier, error) {
 	tiers, err := r.App.Queries.MembershipTiers.Handle(ctx)
@@ -21,7 +39,39 @@ func (r *queryResolver) MembershipTiers(ctx context.Context) ([]model.Membership
 	return mapTiers(tiers), nil
 }
 
+// DeadLetters is the resolver for the deadLetters field.
+func (r *queryResolver) DeadLetters(ctx context.Context, status *model.DeadLetterStatus, first *int32) ([]model.DeadLetter, error) {
+	limit := 50
+	if first != nil {
+		limit = int(*first)
+	}
+	dls, err := r.App.Queries.DeadLetters.List(ctx, deadLetterStatus(status), limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]model.DeadLetter, 0, len(dls))
+	for _, dl := range dls {
+		out = append(out, *mapDeadLetter(dl))
+	}
+	return out, nil
+}
+
+// DeadLetter is the resolver for the deadLetter field.
+func (r *queryResolver) DeadLetter(ctx context.Context, id string) (*model.DeadLetter, error) {
+	dl, err := r.App.Queries.DeadLetters.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return mapDeadLetter(dl), nil
+}
+
+// Mutation returns generated.MutationResolver implementation.
+func (r *Resolver) Mutation() generated.MutationResolver { return &mutationResolver{r} }
+
 // Query returns generated.QueryResolver implementation.
 func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 
-type queryResolver struct{ *Resolver }
+type (
+	mutationResolver struct{ *Resolver }
+	queryResolver    struct{ *Resolver }
+)

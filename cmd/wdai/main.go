@@ -40,6 +40,9 @@ func rootCommand() *cli.Command {
 		Commands: []*cli.Command{
 			serveCommand(),
 			migrateCommand(),
+			workerCommand(),
+			dlqCommand(),
+			jobCommand(),
 		},
 	}
 }

@@ -81,3 +81,17 @@ func withMigrator(fn func(context.Context, *postgres.Migrator, io.Writer) error)
 		return fn(ctx, m, cmd.Root().Writer)
 	}
 }
+
+// newCheckedMigrator migrates up in development and otherwise checks that the
+// database is at head, like serve.
+func newCheckedMigrator(ctx context.Context, env environment, db *database) (*postgres.Migrator, error) {
+	m, err := postgres.NewMigrator(db.Pool)
+	if err != nil {
+		return nil, err
+	}
+	if err := prepareSchema(ctx, env.cfg, m, env.logger); err != nil {
+		_ = m.Close()
+		return nil, err
+	}
+	return m, nil
+}

@@ -9,33 +9,35 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/urfave/cli/v3"
 
 	"github.com/womendefiningai/platform/adapters/httpapi"
 	"github.com/womendefiningai/platform/adapters/postgres"
-	"github.com/womendefiningai/platform/application"
 	"github.com/womendefiningai/platform/graph"
 	"github.com/womendefiningai/platform/internal/config"
+	"github.com/womendefiningai/platform/ports"
 )
 
 func serveCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "serve",
-		Usage: "serve the HTTP API (GraphQL, health, metrics)",
-		Action: func(ctx context.Context, _ *cli.Command) error {
+		Usage: "serve the HTTP API (GraphQL, webhooks, jobs, health, metrics) and, unless --no-worker, the worker",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "no-worker", Usage: "serve HTTP only; run `wdai worker` separately"},
+		},
+		Action: func(ctx context.Context, cmd *cli.Command) error {
 			env, err := setup()
 			if err != nil {
 				return err
 			}
-			return serve(ctx, env)
+			return serve(ctx, env, !cmd.Bool("no-worker"))
 		},
 	}
 }
 
-func serve(ctx context.Context, env environment) error {
+func serve(ctx context.Context, env environment, withWorker bool) error {
 	cfg, logger := env.cfg, env.logger
 	// Listen first: a taken port is reported before the database starts.
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
@@ -59,10 +61,30 @@ func serve(ctx context.Context, env environment) error {
 		return err
 	}
 
-	handler, err := buildHTTP(cfg, db.Pool, migrator, logger)
+	sys, err := buildSystem(cfg, db.Pool, logger)
 	if err != nil {
 		return err
 	}
+	handler, err := buildHTTP(sys, migrator)
+	if err != nil {
+		return err
+	}
+	// The worker stops after HTTP has drained (its own context), and before
+	// the pool closes (deferred above, so it runs after this).
+	workerCtx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWorker()
+	workerDone := make(chan error, 1)
+	if withWorker {
+		go func() { workerDone <- runWorker(workerCtx, sys) }()
+	} else {
+		workerDone <- nil
+	}
+	defer func() {
+		stopWorker()
+		if err := <-workerDone; err != nil {
+			logger.Error("worker stopped with an error", "error", err.Error())
+		}
+	}()
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -78,6 +100,9 @@ func serve(ctx context.Context, env environment) error {
 	select {
 	case err := <-errc:
 		return fmt.Errorf("http server: %w", err)
+	case err := <-workerDone:
+		workerDone <- err // for the deferred wait
+		return fmt.Errorf("worker stopped: %w", err)
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down", "timeout", cfg.ShutdownTimeout)
@@ -109,24 +134,11 @@ func prepareSchema(ctx context.Context, cfg config.Config, m *postgres.Migrator,
 	return m.CheckAtHead(ctx)
 }
 
-func buildApp(pool *pgxpool.Pool) (*application.App, error) {
-	tiers, err := application.NewMembershipTiersHandler(postgres.NewTierStore(pool))
-	if err != nil {
-		return nil, err
-	}
-	return &application.App{
-		Queries: application.Queries{MembershipTiers: tiers},
-	}, nil
-}
-
-func buildHTTP(cfg config.Config, pool *pgxpool.Pool, migrator *postgres.Migrator, logger *slog.Logger) (http.Handler, error) {
-	app, err := buildApp(pool)
-	if err != nil {
-		return nil, err
-	}
+func buildHTTP(sys *system, migrator *postgres.Migrator) (http.Handler, error) {
+	cfg, logger, pool := sys.cfg, sys.logger, sys.pool
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	gql := graph.NewHandler(app, graph.Options{
+	gql := graph.NewHandler(sys.app, graph.Options{
 		ComplexityLimit: cfg.GraphQLComplexityLimit,
 		Introspection:   cfg.Dev(),
 		Logger:          logger,
@@ -136,6 +148,14 @@ func buildHTTP(cfg config.Config, pool *pgxpool.Pool, migrator *postgres.Migrato
 		GraphiQL: cfg.Dev(),
 		Logger:   logger,
 		Registry: reg,
+		Routes: map[string]http.Handler{
+			"/jobs/{name}": httpapi.JobsHandler(cfg.CronSecret, func(ctx context.Context, job string) (string, error) {
+				// Rounded to the minute: an external scheduler's retry, or the
+				// in-process cron firing the same slot, is one run.
+				run, err := sys.app.Commands.EnqueueJob.Handle(ctx, job, time.Now().UTC().Truncate(time.Minute), ports.TriggerHTTP, "system", "cron_secret")
+				return run.ID, err
+			}, sys.jobs.Known, httpapi.WithJobsLogger(logger)),
+		},
 		Ready: []httpapi.Check{
 			{Name: "database", Func: pool.Ping},
 			{Name: "migrations", Func: migrator.CheckAtHead},

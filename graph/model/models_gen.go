@@ -2,6 +2,33 @@
 
 package model
 
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+)
+
+// A message a handler could not process, waiting for an operator.
+type DeadLetter struct {
+	ID        string `json:"id"`
+	MessageID string `json:"messageId"`
+	Topic     string `json:"topic"`
+	Handler   string `json:"handler"`
+	// The last error.
+	Reason string `json:"reason"`
+	// The message body as text.
+	Payload        string           `json:"payload"`
+	Attempts       int32            `json:"attempts"`
+	Status         DeadLetterStatus `json:"status"`
+	FirstFailedAt  time.Time        `json:"firstFailedAt"`
+	LastFailedAt   time.Time        `json:"lastFailedAt"`
+	ResolvedAt     *time.Time       `json:"resolvedAt,omitempty"`
+	ResolvedBy     *string          `json:"resolvedBy,omitempty"`
+	ResolutionNote *string          `json:"resolutionNote,omitempty"`
+}
+
 // A membership tier that people can join.
 type MembershipTier struct {
 	ID          string `json:"id"`
@@ -12,5 +39,135 @@ type MembershipTier struct {
 	SortOrder    int32  `json:"sortOrder"`
 }
 
+type Mutation struct {
+}
+
 type Query struct {
+}
+
+type DeadLetterStatus string
+
+const (
+	DeadLetterStatusOpen      DeadLetterStatus = "OPEN"
+	DeadLetterStatusReplayed  DeadLetterStatus = "REPLAYED"
+	DeadLetterStatusAbandoned DeadLetterStatus = "ABANDONED"
+)
+
+var AllDeadLetterStatus = []DeadLetterStatus{
+	DeadLetterStatusOpen,
+	DeadLetterStatusReplayed,
+	DeadLetterStatusAbandoned,
+}
+
+func (e DeadLetterStatus) IsValid() bool {
+	switch e {
+	case DeadLetterStatusOpen, DeadLetterStatusReplayed, DeadLetterStatusAbandoned:
+		return true
+	}
+	return false
+}
+
+func (e DeadLetterStatus) String() string {
+	return string(e)
+}
+
+func (e *DeadLetterStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = DeadLetterStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid DeadLetterStatus", str)
+	}
+	return nil
+}
+
+func (e DeadLetterStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *DeadLetterStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e DeadLetterStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// The scopes of domain/access, named for GraphQL (members:read is MEMBERS_READ).
+type Scope string
+
+const (
+	ScopeMembersRead    Scope = "MEMBERS_READ"
+	ScopeMembersReadPii Scope = "MEMBERS_READ_PII"
+	ScopeMembersWrite   Scope = "MEMBERS_WRITE"
+	ScopeBillingRead    Scope = "BILLING_READ"
+	ScopeEventsRead     Scope = "EVENTS_READ"
+	ScopeEventsWrite    Scope = "EVENTS_WRITE"
+	ScopeAuditRead      Scope = "AUDIT_READ"
+	ScopeOpsRead        Scope = "OPS_READ"
+	ScopeOpsWrite       Scope = "OPS_WRITE"
+)
+
+var AllScope = []Scope{
+	ScopeMembersRead,
+	ScopeMembersReadPii,
+	ScopeMembersWrite,
+	ScopeBillingRead,
+	ScopeEventsRead,
+	ScopeEventsWrite,
+	ScopeAuditRead,
+	ScopeOpsRead,
+	ScopeOpsWrite,
+}
+
+func (e Scope) IsValid() bool {
+	switch e {
+	case ScopeMembersRead, ScopeMembersReadPii, ScopeMembersWrite, ScopeBillingRead, ScopeEventsRead, ScopeEventsWrite, ScopeAuditRead, ScopeOpsRead, ScopeOpsWrite:
+		return true
+	}
+	return false
+}
+
+func (e Scope) String() string {
+	return string(e)
+}
+
+func (e *Scope) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = Scope(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid Scope", str)
+	}
+	return nil
+}
+
+func (e Scope) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *Scope) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e Scope) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }

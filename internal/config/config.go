@@ -9,12 +9,15 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"reflect"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/caarlos0/env/v11"
+
+	"github.com/womendefiningai/platform/adapters/cron"
 )
 
 // Environment is development or production.
@@ -48,6 +51,18 @@ type Config struct {
 	DBMaxConns             int32         `env:"DB_MAX_CONNS" envDefault:"8"`
 	ShutdownTimeout        time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"15s"`
 	GraphQLComplexityLimit int           `env:"GRAPHQL_COMPLEXITY_LIMIT" envDefault:"500"`
+
+	// AlertSlackWebhookURL receives dead-letter alerts as well as the log.
+	AlertSlackWebhookURL string `env:"ALERT_SLACK_WEBHOOK_URL"`
+	// CronSecret authenticates GET|POST /jobs/{name}; empty disables the route.
+	CronSecret string `env:"CRON_SECRET"`
+	// CronLumaApproval and CronSlackSync are "HH:MM" UTC times, comma-separated.
+	CronLumaApproval string `env:"CRON_LUMA_APPROVAL" envDefault:"09:00,21:00"`
+	CronSlackSync    string `env:"CRON_SLACK_SYNC" envDefault:"09:00,21:00"`
+	// CronCatchUp: on start, each job's most recent slot runs if it is this recent.
+	CronCatchUp time.Duration `env:"CRON_CATCH_UP" envDefault:"1h"`
+	// WorkerConsumers is the number of parallel consumers per topic.
+	WorkerConsumers int `env:"WORKER_CONSUMERS" envDefault:"2"`
 }
 
 // Dev reports whether development conveniences (GraphiQL, introspection,
@@ -96,6 +111,25 @@ func (c Config) validate() []string {
 	}
 	if c.GraphQLComplexityLimit < 1 {
 		p = append(p, fmt.Sprintf("GRAPHQL_COMPLEXITY_LIMIT: must be positive, got %d", c.GraphQLComplexityLimit))
+	}
+	if c.AlertSlackWebhookURL != "" {
+		if u, err := url.Parse(c.AlertSlackWebhookURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			p = append(p, "ALERT_SLACK_WEBHOOK_URL: must be an http(s) URL")
+		}
+	}
+	if c.CronSecret != "" && len(c.CronSecret) < 16 {
+		p = append(p, "CRON_SECRET: must be at least 16 characters")
+	}
+	for name, v := range map[string]string{"CRON_LUMA_APPROVAL": c.CronLumaApproval, "CRON_SLACK_SYNC": c.CronSlackSync} {
+		if _, err := cron.ParseTimes(v); err != nil {
+			p = append(p, name+": "+err.Error())
+		}
+	}
+	if c.CronCatchUp <= 0 {
+		p = append(p, fmt.Sprintf("CRON_CATCH_UP: must be positive, got %s", c.CronCatchUp))
+	}
+	if c.WorkerConsumers < 1 || c.WorkerConsumers > 32 {
+		p = append(p, fmt.Sprintf("WORKER_CONSUMERS: must be between 1 and 32, got %d", c.WorkerConsumers))
 	}
 	if strings.TrimSpace(c.DataDir) == "" {
 		p = append(p, "WDAI_DATA_DIR: must not be empty")

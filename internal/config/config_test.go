@@ -52,6 +52,11 @@ func TestProblemsAreReportedTogetherOneLineEach(t *testing.T) {
 			want: []string{"DB_MAX_CONNS: \"lots\" is not a valid number", "SHUTDOWN_TIMEOUT:", "HTTP_ADDR: port must be a number from 0 to 65535"},
 		},
 		{
+			name: "bad cron and alert settings",
+			vars: map[string]string{"CRON_SLACK_SYNC": "9am", "CRON_SECRET": "short", "ALERT_SLACK_WEBHOOK_URL": "hooks.slack.test/x", "WORKER_CONSUMERS": "0"},
+			want: []string{"CRON_SLACK_SYNC: ", "CRON_SECRET: must be at least 16", "ALERT_SLACK_WEBHOOK_URL: must be an http(s) URL", "WORKER_CONSUMERS: must be between 1 and 32"},
+		},
+		{
 			name: "bad log level",
 			vars: map[string]string{"LOG_LEVEL": "loud"},
 			want: []string{"LOG_LEVEL:"},

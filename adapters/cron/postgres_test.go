@@ -1,0 +1,319 @@
+package cron_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/womendefiningai/platform/adapters/cron"
+	"github.com/womendefiningai/platform/adapters/messaging"
+	"github.com/womendefiningai/platform/adapters/postgres"
+	"github.com/womendefiningai/platform/application"
+	"github.com/womendefiningai/platform/internal/testdb"
+	"github.com/womendefiningai/platform/ports"
+)
+
+// replica is what one process holds: its own pool and unit of work on the
+// shared database, and the application's job handlers over them.
+type replica struct {
+	pool    *pgxpool.Pool
+	uow     *postgres.UnitOfWork
+	jobs    *application.JobRegistry
+	enqueue application.EnqueueJobHandler
+}
+
+func newReplica(t *testing.T, url string, jobs map[string]application.JobFunc) *replica {
+	t.Helper()
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.MaxConns = 8
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	uow, err := postgres.NewUnitOfWork(pool, postgres.TxFactories{
+		Publisher:   func(tx pgx.Tx) ports.Publisher { return messaging.NewTxPublisher(tx) },
+		Scheduler:   func(tx pgx.Tx) ports.Scheduler { return messaging.NewTxScheduler(tx) },
+		DeadLetters: func(tx pgx.Tx) ports.DeadLetters { return messaging.NewDeadLetterStore(tx) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := application.NewJobRegistry(jobs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enq, err := application.NewEnqueueJobHandler(uow, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &replica{pool: pool, uow: uow, jobs: reg, enqueue: enq}
+}
+
+// scheduler is the replica's cron, wired as cmd/wdai wires it.
+func (r *replica) scheduler(t *testing.T) *cron.Scheduler {
+	t.Helper()
+	jobs := map[string][]cron.TimeOfDay{}
+	for _, name := range r.jobs.Names() {
+		jobs[name] = cron.DefaultTimes()
+	}
+	s, err := cron.New(cron.Config{
+		Jobs: jobs,
+		Enqueue: func(ctx context.Context, job string, slot time.Time) error {
+			_, err := r.enqueue.Handle(ctx, job, slot, ports.TriggerCron, "system", "cron")
+			return err
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestTwoSchedulersRacingForTheSameSlotProduceExactlyOneRun(t *testing.T) {
+	t.Parallel()
+	url := testdb.NewURL(t)
+	a := newReplica(t, url, application.DefaultJobs())
+	b := newReplica(t, url, application.DefaultJobs())
+	sa, sb := a.scheduler(t), b.scheduler(t)
+	ctx := context.Background()
+
+	const days = 10
+	wins := map[string]int{}
+	for d := range days {
+		for _, hour := range []int{9, 21} {
+			now := time.Date(2026, 1, 1+d, hour, 0, 0, 0, time.UTC)
+			var ra, rb []cron.Result
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			wg.Go(func() { <-start; ra = sa.Tick(ctx, now) })
+			wg.Go(func() { <-start; rb = sb.Tick(ctx, now) })
+			close(start)
+			wg.Wait()
+			for _, job := range []string{application.JobLumaApproval, application.JobSlackSync} {
+				var enqueued, taken int
+				for _, r := range append(append([]cron.Result(nil), ra...), rb...) {
+					if r.Job != job {
+						continue
+					}
+					if !r.Slot.Equal(now) {
+						t.Fatalf("%s: slot %v, want %v", job, r.Slot, now)
+					}
+					switch {
+					case r.Err == nil:
+						enqueued++
+					case errors.Is(r.Err, ports.ErrSlotTaken):
+						taken++
+					default:
+						t.Fatalf("%s at %v: %v", job, now, r.Err)
+					}
+				}
+				if enqueued != 1 || taken != 1 {
+					t.Fatalf("%s at %v: %d enqueued, %d taken; want exactly one of each", job, now, enqueued, taken)
+				}
+			}
+			for _, r := range ra {
+				if r.Err == nil {
+					wins["a"]++
+				}
+			}
+		}
+	}
+	t.Logf("replica a won %d of %d slots", wins["a"], days*2*2)
+
+	// One run per job and slot, each with exactly one queued message, and
+	// no audit entry for cron.
+	var runs, distinct, messages, matched, audited int
+	err := a.pool.QueryRow(ctx, `SELECT count(*), count(DISTINCT (job, slot)) FROM job_runs`).Scan(&runs, &distinct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.pool.QueryRow(ctx, `SELECT count(*) FROM "watermill_job.run"`).Scan(&messages); err != nil {
+		t.Fatal(err)
+	}
+	err = a.pool.QueryRow(ctx, `SELECT count(*) FROM "watermill_job.run" m
+		JOIN job_runs r ON r.id::text = convert_from(m.payload, 'UTF8')::jsonb->>'run_id' AND r.id::text = m.uuid`).Scan(&matched)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.pool.QueryRow(ctx, `SELECT count(*) FROM audit_log`).Scan(&audited); err != nil {
+		t.Fatal(err)
+	}
+	want := days * 2 * 2
+	if runs != want || distinct != want || messages != want || matched != want || audited != 0 {
+		t.Fatalf("runs %d (distinct slots %d), messages %d (matching a run %d), audit entries %d; want %d, %d, %d, %d, 0",
+			runs, distinct, messages, matched, audited, want, want, want, want)
+	}
+}
+
+func TestHTTPEnqueueIsAuditedWithTheRunInOneTransaction(t *testing.T) {
+	t.Parallel()
+	r := newReplica(t, testdb.NewURL(t), application.DefaultJobs())
+	ctx := context.Background()
+	slot := time.Date(2026, 5, 1, 12, 34, 56, 789000, time.UTC)
+	run, err := r.enqueue.Handle(ctx, application.JobSlackSync, slot, ports.TriggerHTTP, "system", "cron_secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.enqueue.Handle(ctx, application.JobSlackSync, slot, ports.TriggerHTTP, "system", "cron_secret"); err != ports.ErrSlotTaken { //nolint:errorlint // the contract is the sentinel itself
+		t.Fatalf("second enqueue of the slot = %v, want ports.ErrSlotTaken", err)
+	}
+	entries, err := postgres.NewAuditLog(r.pool).List(ctx, postgres.AuditFilter{Action: "job.enqueue"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 || entries[0].SubjectID != run.ID || entries[0].ActorID != "cron_secret" || entries[0].Details["job"] != "slack_sync" {
+		t.Fatalf("audit entries = %+v, want one for run %s", entries, run.ID)
+	}
+	var messages int
+	if err := r.pool.QueryRow(ctx, `SELECT count(*) FROM "watermill_job.run"`).Scan(&messages); err != nil {
+		t.Fatal(err)
+	}
+	if messages != 1 {
+		t.Fatalf("%d messages queued, want 1 (the refused enqueue rolled back)", messages)
+	}
+}
+
+type alertCounter struct{ n atomic.Int32 }
+
+func (a *alertCounter) Alert(context.Context, ports.Alert) error { a.n.Add(1); return nil }
+
+// TestCronSlotRunsThroughTheRouterRetriesDeadLettersAndCompletesOnReplay
+// drives the whole path: cron enqueues a slot, the router delivers it to
+// RunJobHandler, the job fails through all its attempts, the run and the
+// message are dead-lettered, an operator replays it, and it completes.
+func TestCronSlotRunsThroughTheRouterRetriesDeadLettersAndCompletesOnReplay(t *testing.T) {
+	t.Parallel()
+	const maxRetries = 2
+	var calls atomic.Int32
+	failFirst := int32(maxRetries + 1) // every attempt of the first delivery
+	r := newReplica(t, testdb.NewURL(t), map[string]application.JobFunc{
+		"slack_sync": func(context.Context) (map[string]any, error) {
+			if calls.Add(1) <= failFirst {
+				return map[string]any{"matched": 0}, errors.New("slack: 500")
+			}
+			return map[string]any{"matched": 12}, nil
+		},
+	})
+	ctx := context.Background()
+	if res := r.scheduler(t).Tick(ctx, time.Date(2026, 1, 15, 9, 0, 0, 0, time.UTC)); len(res) != 1 || res[0].Err != nil {
+		t.Fatalf("Tick = %+v", res)
+	}
+	runs, err := postgres.NewJobRuns(r.pool).List(ctx, "slack_sync", 1)
+	if err != nil || len(runs) != 1 {
+		t.Fatalf("runs = %v, %v", runs, err)
+	}
+	runID := runs[0].ID
+
+	alerts := &alertCounter{}
+	router, err := messaging.NewRouter(r.pool, slog.New(slog.DiscardHandler), alerts, messaging.RouterConfig{
+		MaxRetries:           maxRetries,
+		RetryInitialInterval: 10 * time.Millisecond,
+		RetryMaxInterval:     50 * time.Millisecond,
+		PollInterval:         50 * time.Millisecond,
+		HandlerTimeout:       5 * time.Second,
+		AckDeadline:          15 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runner, err := application.NewRunJobHandler(r.uow, r.jobs, maxRetries+1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := router.AddHandler("jobs.run", ports.TopicJobRun, runner.Handle); err != nil {
+		t.Fatal(err)
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- router.Run(rctx) }()
+	t.Cleanup(func() {
+		_ = router.Close()
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("router: %v", err)
+		}
+	})
+
+	store := postgres.NewJobRuns(r.pool)
+	dead := waitForRun(t, store, runID, ports.JobDeadLetter)
+	if dead.Attempts != maxRetries+1 || dead.Summary["matched"] != float64(0) || !contains(dead.Error, "slack: 500") {
+		t.Fatalf("dead-lettered run = %+v, want %d attempts, the last summary and error", dead, maxRetries+1)
+	}
+	var dlID string
+	waitFor(t, "the dead letter", func() bool {
+		return r.pool.QueryRow(ctx, `SELECT id::text FROM dead_letters WHERE message_id = $1 AND status = 'open'`, runID).Scan(&dlID) == nil
+	})
+	if n := alerts.n.Load(); n != 1 {
+		t.Fatalf("%d alerts, want 1", n)
+	}
+
+	// The operator's replay: what application.ResolveDeadLetterHandler does.
+	err = r.uow.Do(ctx, func(ctx context.Context, tx ports.Tx) error {
+		if err := tx.DeadLetters().Replay(ctx, dlID, "user:ops"); err != nil {
+			return err
+		}
+		return tx.JobRuns().SetStatus(ctx, runID, ports.JobReplayed)
+	})
+	if err != nil {
+		t.Fatalf("replay: %v", err)
+	}
+	doneRun := waitForRun(t, store, runID, ports.JobCompleted)
+	if doneRun.Attempts != 1 || doneRun.Summary["matched"] != float64(12) || doneRun.Error != "" || doneRun.FinishedAt.IsZero() {
+		t.Fatalf("completed run = %+v, want 1 attempt in the replayed round, the summary, no error", doneRun)
+	}
+	if n := calls.Load(); n != failFirst+1 {
+		t.Fatalf("job ran %d times, want %d", n, failFirst+1)
+	}
+
+	// A redelivery of the completed run's message runs nothing.
+	if err := runner.Handle(ctx, ports.Message{ID: runID, Topic: ports.TopicJobRun, Payload: mustJSON(t, ports.JobRunPayload{RunID: runID})}); err != nil {
+		t.Fatalf("redelivery: %v", err)
+	}
+	if n := calls.Load(); n != failFirst+1 {
+		t.Fatalf("a redelivered message ran the job again (%d calls)", n)
+	}
+}
+
+func waitForRun(t *testing.T, store *postgres.JobRuns, id string, status ports.JobStatus) ports.JobRun {
+	t.Helper()
+	var run ports.JobRun
+	waitFor(t, fmt.Sprintf("run %s to be %s", id, status), func() bool {
+		var err error
+		run, err = store.Get(context.Background(), id)
+		return err == nil && run.Status == status
+	})
+	return run
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/womendefiningai/platform/adapters/alert"
+	"github.com/womendefiningai/platform/adapters/messaging"
+	"github.com/womendefiningai/platform/adapters/postgres"
+	"github.com/womendefiningai/platform/application"
+	"github.com/womendefiningai/platform/internal/config"
+	"github.com/womendefiningai/platform/ports"
+)
+
+// system holds every concrete part, built once per process.
+type system struct {
+	cfg     config.Config
+	logger  *slog.Logger
+	pool    *pgxpool.Pool
+	uow     *postgres.UnitOfWork
+	alerter ports.Alerter
+	app     *application.App
+	jobs    *application.JobRegistry
+	runJob  application.RunJobHandler
+}
+
+// routerMaxRetries is the router's retries after the first attempt; the job
+// runner must know it to tell the last attempt.
+const routerMaxRetries = 3
+
+func buildSystem(cfg config.Config, pool *pgxpool.Pool, logger *slog.Logger) (*system, error) {
+	uow, err := postgres.NewUnitOfWork(pool, postgres.TxFactories{
+		Publisher:   func(tx pgx.Tx) ports.Publisher { return messaging.NewTxPublisher(tx) },
+		Scheduler:   func(tx pgx.Tx) ports.Scheduler { return messaging.NewTxScheduler(tx) },
+		DeadLetters: func(tx pgx.Tx) ports.DeadLetters { return messaging.NewDeadLetterStore(tx) },
+	})
+	if err != nil {
+		return nil, err
+	}
+	alerter, err := buildAlerter(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	s := &system{cfg: cfg, logger: logger, pool: pool, uow: uow, alerter: alerter}
+	if s.app, err = buildApp(s); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// buildAlerter always logs, and also posts to Slack when configured.
+func buildAlerter(cfg config.Config, logger *slog.Logger) (ports.Alerter, error) {
+	alerters := alert.Fanout{alert.NewLog(logger)}
+	if cfg.AlertSlackWebhookURL != "" {
+		slack, err := alert.NewSlack(cfg.AlertSlackWebhookURL, &http.Client{Timeout: 10 * time.Second})
+		if err != nil {
+			return nil, err
+		}
+		alerters = append(alerters, slack)
+	}
+	return alerters, nil
+}
+
+func buildApp(s *system) (*application.App, error) {
+	tiers, err := application.NewMembershipTiersHandler(postgres.NewTierStore(s.pool))
+	if err != nil {
+		return nil, err
+	}
+	deadLetters, err := application.NewDeadLettersHandler(messaging.NewDeadLetterStore(s.pool))
+	if err != nil {
+		return nil, err
+	}
+	resolve, err := application.NewResolveDeadLetterHandler(s.uow)
+	if err != nil {
+		return nil, err
+	}
+	if s.jobs, err = application.NewJobRegistry(application.DefaultJobs()); err != nil {
+		return nil, err
+	}
+	enqueue, err := application.NewEnqueueJobHandler(s.uow, s.jobs)
+	if err != nil {
+		return nil, err
+	}
+	if s.runJob, err = application.NewRunJobHandler(s.uow, s.jobs, routerMaxRetries+1); err != nil {
+		return nil, err
+	}
+	return &application.App{
+		Commands: application.Commands{ResolveDeadLetter: resolve, EnqueueJob: enqueue},
+		Queries:  application.Queries{MembershipTiers: tiers, DeadLetters: deadLetters},
+	}, nil
+}

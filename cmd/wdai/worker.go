@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/urfave/cli/v3"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/womendefiningai/platform/adapters/cron"
+	"github.com/womendefiningai/platform/adapters/messaging"
+	"github.com/womendefiningai/platform/application"
+	"github.com/womendefiningai/platform/ports"
+)
+
+func workerCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "worker",
+		Usage: "run only the message router and the cron scheduler",
+		Action: func(ctx context.Context, _ *cli.Command) error {
+			env, err := setup()
+			if err != nil {
+				return err
+			}
+			db, err := openDatabase(ctx, env.cfg, env.logger)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			migrator, err := newCheckedMigrator(ctx, env, db)
+			if err != nil {
+				return err
+			}
+			_ = migrator.Close()
+			sys, err := buildSystem(env.cfg, db.Pool, env.logger)
+			if err != nil {
+				return err
+			}
+			env.logger.Info("wdai worker running")
+			return runWorker(ctx, sys)
+		},
+	}
+}
+
+// runWorker runs the router (and the cron scheduler) until ctx ends.
+func runWorker(ctx context.Context, sys *system) error {
+	// Each consumer holds a connection while it works through a batch, so the
+	// router gets a pool of its own, sized for its consumers, and HTTP
+	// requests never wait behind it.
+	pc := sys.pool.Config()
+	pc.MaxConns = int32(sys.cfg.WorkerConsumers*len(messaging.Topics) + 3) //nolint:gosec // both bounded by config validation
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return fmt.Errorf("worker pool: %w", err)
+	}
+	defer pool.Close()
+	router, err := messaging.NewRouter(pool, sys.logger, sys.alerter, messaging.RouterConfig{MaxRetries: routerMaxRetries})
+	if err != nil {
+		return err
+	}
+	if err := router.AddHandler("jobs.run", ports.TopicJobRun, sys.runJob.Handle, messaging.WithConsumers(sys.cfg.WorkerConsumers)); err != nil {
+		return err
+	}
+	sched, err := buildCron(sys)
+	if err != nil {
+		return err
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := router.Run(gctx); err != nil && !errors.Is(err, context.Canceled) {
+			return fmt.Errorf("message router: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error { return sched.Run(gctx) })
+	return g.Wait()
+}
+
+// buildCron fires each job at its configured UTC times; each slot runs once
+// across replicas because job_runs is unique on (job, slot).
+func buildCron(sys *system) (*cron.Scheduler, error) {
+	luma, err := cron.ParseTimes(sys.cfg.CronLumaApproval)
+	if err != nil {
+		return nil, err
+	}
+	slack, err := cron.ParseTimes(sys.cfg.CronSlackSync)
+	if err != nil {
+		return nil, err
+	}
+	return cron.New(cron.Config{
+		Jobs: map[string][]cron.TimeOfDay{application.JobLumaApproval: luma, application.JobSlackSync: slack},
+		Enqueue: func(ctx context.Context, job string, slot time.Time) error {
+			_, err := sys.app.Commands.EnqueueJob.Handle(ctx, job, slot, ports.TriggerCron, "system", "cron")
+			return err
+		},
+		Logger:  sys.logger,
+		CatchUp: sys.cfg.CronCatchUp,
+	})
+}
