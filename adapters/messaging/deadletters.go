@@ -6,14 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/womendefiningai/platform/internal/text"
 	"github.com/womendefiningai/platform/ports"
 )
 
@@ -179,20 +178,6 @@ func scanDeadLetter(row pgx.Row) (ports.DeadLetter, error) {
 	return dl, nil
 }
 
-// clip makes s storable as text (valid UTF-8, no NUL) and cuts it to at
-// most n bytes, on a character boundary.
-func clip(s string, n int) string {
-	s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
-	if len(s) <= n {
-		return s
-	}
-	cut := n
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
-}
-
 // deadLetterRecord is a failure as the router records it.
 type deadLetterRecord struct {
 	messageID     string
@@ -220,7 +205,7 @@ func insertDeadLetter(ctx context.Context, tx pgx.Tx, rec deadLetterRecord) (id 
 	if payload == nil {
 		payload = []byte{}
 	}
-	reason := clip(rec.reason, maxReasonLen)
+	reason := text.Clip(rec.reason, maxReasonLen)
 	err = tx.QueryRow(ctx, `INSERT INTO dead_letters
 			(message_id, topic, handler, reason, payload, metadata, first_failed_at, last_failed_at, attempts)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)

@@ -14,6 +14,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/womendefiningai/platform/internal/text"
 	"github.com/womendefiningai/platform/ports"
 )
 
@@ -196,7 +197,7 @@ const alertTimeout = 10 * time.Second
 // the metadata, and only the first line of the error.
 func deadLetterAlert(id string, rec deadLetterRecord) ports.Alert {
 	reason, _, _ := strings.Cut(rec.reason, "\n")
-	reason = clip(reason, 300)
+	reason = text.Clip(reason, 300)
 	return ports.Alert{
 		Severity: ports.SeverityCritical,
 		Title:    "Message dead-lettered by " + rec.handler,

@@ -4,13 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/womendefiningai/platform/internal/text"
 	"github.com/womendefiningai/platform/ports"
 )
 
@@ -130,7 +129,7 @@ func (s *JobRuns) Finish(ctx context.Context, id string, status ports.JobStatus,
 			error = $4,
 			finished_at = CASE WHEN $2 IN ('completed', 'abandoned') THEN now() END
 		WHERE id = $1 AND status NOT IN ('completed', 'abandoned')`,
-		id, string(status), body, clipText(errText, maxJobErrorLen))
+		id, string(status), body, text.Clip(errText, maxJobErrorLen))
 	if err != nil {
 		return fmt.Errorf("postgres: finish job run %s: %w", id, err)
 	}
@@ -212,18 +211,4 @@ func scanJobRun(row pgx.Row) (ports.JobRun, error) {
 		r.FinishedAt = finished.UTC()
 	}
 	return r, nil
-}
-
-// clipText makes s storable as text (valid UTF-8, no NUL) and cuts it to at
-// most n bytes, on a character boundary.
-func clipText(s string, n int) string {
-	s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
-	if len(s) <= n {
-		return s
-	}
-	cut := n
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
 }

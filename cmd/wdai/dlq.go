@@ -13,6 +13,7 @@ import (
 
 	"github.com/womendefiningai/platform/application"
 	"github.com/womendefiningai/platform/domain/access"
+	"github.com/womendefiningai/platform/internal/text"
 	"github.com/womendefiningai/platform/ports"
 )
 
@@ -44,7 +45,7 @@ func dlqCommand() *cli.Command {
 					_, _ = fmt.Fprintln(tw, "ID\tSTATUS\tTOPIC\tHANDLER\tATTEMPTS\tLAST FAILURE\tREASON")
 					for _, d := range dls {
 						_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", d.ID, d.Status, d.Topic, d.Handler, d.Attempts,
-							d.LastFailedAt.UTC().Format(time.RFC3339), clip(d.Reason, 80))
+							d.LastFailedAt.UTC().Format(time.RFC3339), text.Clip(d.Reason, 80))
 					}
 					return tw.Flush()
 				}),
@@ -109,24 +110,11 @@ func dlqCommand() *cli.Command {
 // system principal cli:<login>, so CLI actions are audited by name.
 func withApp(fn func(context.Context, *application.App, *cli.Command) error) cli.ActionFunc {
 	return func(ctx context.Context, cmd *cli.Command) error {
-		env, err := setup()
+		sys, closeSystem, err := openSystem(ctx)
 		if err != nil {
 			return err
 		}
-		db, err := openDatabase(ctx, env.cfg, env.logger)
-		if err != nil {
-			return err
-		}
-		defer db.Close()
-		m, err := newCheckedMigrator(ctx, env, db)
-		if err != nil {
-			return err
-		}
-		_ = m.Close()
-		sys, err := buildSystem(env.cfg, db.Pool, env.logger)
-		if err != nil {
-			return err
-		}
+		defer closeSystem()
 		p, err := access.NewSystem("cli:" + login())
 		if err != nil {
 			return err
@@ -159,11 +147,4 @@ func printDeadLetter(w io.Writer, d ports.DeadLetter) {
 	}
 	_ = tw.Flush()
 	_, _ = fmt.Fprintf(w, "payload:\n%s\n", d.Payload)
-}
-
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n-1] + "…"
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"time"
@@ -50,6 +51,32 @@ func buildSystem(cfg config.Config, pool *pgxpool.Pool, logger *slog.Logger) (*s
 		return nil, err
 	}
 	return s, nil
+}
+
+// openSystem is the start of every command that is not serve: configuration,
+// database, schema check (migrating up in development) and wiring. The
+// returned func closes the pool and stops an embedded cluster.
+func openSystem(ctx context.Context) (*system, func(), error) {
+	env, err := setup()
+	if err != nil {
+		return nil, nil, err
+	}
+	db, err := openDatabase(ctx, env.cfg, env.logger)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := newCheckedMigrator(ctx, env, db)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	_ = m.Close()
+	sys, err := buildSystem(env.cfg, db.Pool, env.logger)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return sys, db.Close, nil
 }
 
 // buildAlerter always logs, and also posts to Slack when configured.

@@ -21,25 +21,12 @@ func workerCommand() *cli.Command {
 		Name:  "worker",
 		Usage: "run only the message router and the cron scheduler",
 		Action: func(ctx context.Context, _ *cli.Command) error {
-			env, err := setup()
+			sys, closeSystem, err := openSystem(ctx)
 			if err != nil {
 				return err
 			}
-			db, err := openDatabase(ctx, env.cfg, env.logger)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			migrator, err := newCheckedMigrator(ctx, env, db)
-			if err != nil {
-				return err
-			}
-			_ = migrator.Close()
-			sys, err := buildSystem(env.cfg, db.Pool, env.logger)
-			if err != nil {
-				return err
-			}
-			env.logger.Info("wdai worker running")
+			defer closeSystem()
+			sys.logger.Info("wdai worker running")
 			return runWorker(ctx, sys)
 		},
 	}
