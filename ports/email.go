@@ -1,0 +1,61 @@
+package ports
+
+import (
+	"context"
+	"errors"
+)
+
+//go:generate go tool mockgen -destination=mocks/email.go -package=mocks . EmailList
+
+// ErrEmailListNotConfigured is returned by an email list adapter that has no
+// credentials: callers record "skipped: not configured".
+var ErrEmailListNotConfigured = errors.New("email list not configured")
+
+// SubscriberStatus is the list's consent state for an address.
+type SubscriberStatus string
+
+// The subscriber statuses. Consent belongs to the list: unsubscribed and
+// cleaned are never turned back into subscribed.
+const (
+	SubscriberSubscribed    SubscriberStatus = "subscribed"
+	SubscriberUnsubscribed  SubscriberStatus = "unsubscribed"
+	SubscriberCleaned       SubscriberStatus = "cleaned"
+	SubscriberPending       SubscriberStatus = "pending"
+	SubscriberTransactional SubscriberStatus = "transactional"
+	SubscriberArchived      SubscriberStatus = "archived"
+)
+
+// Subscriber is the desired (or current) state of one address on the list.
+type Subscriber struct {
+	Email     string
+	FirstName string
+	LastName  string
+	Tier      string
+	// Tags maps a tag name to active (true) or inactive (false).
+	Tags map[string]bool
+}
+
+// SubscriberResult is what the list answered for one upsert.
+type SubscriberResult struct {
+	Email  string
+	Status SubscriberStatus
+	Error  string // per-member error in a batch, "" when fine
+}
+
+// EmailList is what the application needs from the email marketing list.
+type EmailList interface {
+	// Upsert creates (as subscribed, or pending where the list requires
+	// confirmation) or updates the merge fields of a subscriber. It never
+	// changes the consent status of an existing subscriber. previousEmail,
+	// when set, moves that subscriber to s.Email.
+	Upsert(ctx context.Context, s Subscriber, previousEmail string) (SubscriberResult, error)
+	// SetTags sets each tag active or inactive.
+	SetTags(ctx context.Context, email string, tags map[string]bool) error
+	// TriggerJourney starts the journey step for the address.
+	TriggerJourney(ctx context.Context, journeyID, stepID, email string) error
+	// Archive removes the subscriber from the audience (kept in the archive).
+	Archive(ctx context.Context, email string) error
+	// BatchUpsert upserts many subscribers (chunked by the adapter) and
+	// returns one result per subscriber.
+	BatchUpsert(ctx context.Context, subs []Subscriber) ([]SubscriberResult, error)
+}
