@@ -5,7 +5,9 @@ LINT := $(GO) tool -modfile=tools/go.mod golangci-lint
 WITHPG := $(GO) run ./internal/testdb/withpg --
 BIN := bin/wdai
 
-.PHONY: run build test vet lint generate check-generated unit bench cover clean
+.PHONY: run build test vet lint generate check-generated unit bench cover clean tools
+STRIPE_MOCK_VERSION := v0.203.0
+export STRIPE_MOCK_BIN := $(CURDIR)/bin/stripe-mock
 
 ## run: build wdai and serve it (embedded PostgreSQL under .data/ unless DATABASE_URL is set)
 run: build
@@ -32,12 +34,18 @@ generate:
 check-generated:
 	./scripts/check-generated.sh
 
+## tools: test peers built from the Go module proxy (stripe-mock)
+tools: bin/stripe-mock
+
+bin/stripe-mock:
+	GOBIN=$(CURDIR)/bin $(GO) install github.com/stripe/stripe-mock@$(STRIPE_MOCK_VERSION)
+
 ## unit: go test -race ./... against TEST_DATABASE_URL, or a throwaway embedded cluster
-unit:
+unit: tools
 	$(WITHPG) $(GO) test -race -count=1 -timeout 8m ./...
 
 ## bench: the benchmarks (messaging throughput, webhook ingest, ...)
-bench:
+bench: tools
 	$(WITHPG) $(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 20m ./...
 
 ## cover: statement coverage of the domain core
