@@ -49,4 +49,7 @@ type Tx interface {
 	Audit() AuditLog
 	JobRuns() JobRuns
 	DeadLetters() DeadLetters
+	People() People
+	Memberships() Memberships
+	Inbox() WebhookInbox
 }

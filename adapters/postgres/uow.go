@@ -88,3 +88,9 @@ func (t *unitTx) DeadLetters() ports.DeadLetters {
 func (t *unitTx) Audit() ports.AuditLog { return NewAuditLog(t.tx) }
 
 func (t *unitTx) JobRuns() ports.JobRuns { return NewJobRuns(t.tx) }
+
+func (t *unitTx) People() ports.People { return NewPeopleStore(t.tx) }
+
+func (t *unitTx) Memberships() ports.Memberships { return NewMembershipStore(t.tx) }
+
+func (t *unitTx) Inbox() ports.WebhookInbox { return NewWebhookInbox(t.tx) }

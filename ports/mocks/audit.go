@@ -258,6 +258,20 @@ func (mr *MockTxMockRecorder) DeadLetters() *gomock.Call {
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "DeadLetters", reflect.TypeOf((*MockTx)(nil).DeadLetters))
 }
 
+// Inbox mocks base method.
+func (m *MockTx) Inbox() ports.WebhookInbox {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "Inbox")
+	ret0, _ := ret[0].(ports.WebhookInbox)
+	return ret0
+}
+
+// Inbox indicates an expected call of Inbox.
+func (mr *MockTxMockRecorder) Inbox() *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Inbox", reflect.TypeOf((*MockTx)(nil).Inbox))
+}
+
 // JobRuns mocks base method.
 func (m *MockTx) JobRuns() ports.JobRuns {
 	m.ctrl.T.Helper()
@@ -270,6 +284,34 @@ func (m *MockTx) JobRuns() ports.JobRuns {
 func (mr *MockTxMockRecorder) JobRuns() *gomock.Call {
 	mr.mock.ctrl.T.Helper()
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "JobRuns", reflect.TypeOf((*MockTx)(nil).JobRuns))
+}
+
+// Memberships mocks base method.
+func (m *MockTx) Memberships() ports.Memberships {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "Memberships")
+	ret0, _ := ret[0].(ports.Memberships)
+	return ret0
+}
+
+// Memberships indicates an expected call of Memberships.
+func (mr *MockTxMockRecorder) Memberships() *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Memberships", reflect.TypeOf((*MockTx)(nil).Memberships))
+}
+
+// People mocks base method.
+func (m *MockTx) People() ports.People {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "People")
+	ret0, _ := ret[0].(ports.People)
+	return ret0
+}
+
+// People indicates an expected call of People.
+func (mr *MockTxMockRecorder) People() *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "People", reflect.TypeOf((*MockTx)(nil).People))
 }
 
 // Publisher mocks base method.

@@ -1,0 +1,197 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/womendefiningai/platform/domain/membership"
+	"github.com/womendefiningai/platform/ports"
+)
+
+// MembershipStore implements ports.Memberships: one memberships row per
+// person (with derived columns for queries) and one membership_subscriptions
+// row per billing subscription.
+type MembershipStore struct{ q Querier }
+
+var _ ports.Memberships = (*MembershipStore)(nil)
+
+// NewMembershipStore returns a store on a pool or a transaction.
+func NewMembershipStore(q Querier) *MembershipStore { return &MembershipStore{q: q} }
+
+// Get rebuilds the person's membership, or returns ErrNotFound.
+func (s *MembershipStore) Get(ctx context.Context, personID string) (*membership.Membership, error) {
+	ms, err := s.GetMany(ctx, []string{personID})
+	if err != nil {
+		return nil, err
+	}
+	m, ok := ms[personID]
+	if !ok {
+		return nil, ports.ErrNotFound
+	}
+	return m, nil
+}
+
+// GetMany rebuilds the memberships of the given people in two queries;
+// people without one are absent from the map.
+func (s *MembershipStore) GetMany(ctx context.Context, personIDs []string) (map[string]*membership.Membership, error) {
+	return loadMemberships(ctx, s.q, personIDs, false)
+}
+
+// Update locks the person's membership row (creating a pending one), lets
+// fn change the entity, and saves it when fn returns nil. Run it in a
+// transaction (ports.Tx.Memberships) for the lock to mean anything; on a
+// pool it opens its own.
+func (s *MembershipStore) Update(ctx context.Context, personID string, fn func(*membership.Membership) error) error {
+	if !isUUID(personID) {
+		return ports.ErrNotFound
+	}
+	err := pgx.BeginFunc(ctx, beginner{s.q}, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO memberships (person_id) VALUES ($1) ON CONFLICT DO NOTHING`, personID); err != nil {
+			return err
+		}
+		ms, err := loadMemberships(ctx, tx, []string{personID}, true)
+		if err != nil {
+			return err
+		}
+		m, ok := ms[personID]
+		if !ok {
+			return ports.ErrNotFound
+		}
+		if err := fn(m); err != nil {
+			return err
+		}
+		return saveMembership(ctx, tx, m)
+	})
+	var pgErr interface{ SQLState() string }
+	if errors.As(err, &pgErr) && pgErr.SQLState() == "23503" { // no such person
+		return ports.ErrNotFound
+	}
+	return err
+}
+
+// PersonForSubscription returns the person a subscription was applied to.
+func (s *MembershipStore) PersonForSubscription(ctx context.Context, subscriptionID string) (string, error) {
+	var id string
+	err := s.q.QueryRow(ctx, `SELECT person_id::text FROM membership_subscriptions WHERE subscription_id = $1`, subscriptionID).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", ports.ErrNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("postgres: person for subscription: %w", err)
+	}
+	return id, nil
+}
+
+func loadMemberships(ctx context.Context, q Querier, personIDs []string, forUpdate bool) (map[string]*membership.Membership, error) {
+	lock := ""
+	if forUpdate {
+		lock = " FOR UPDATE"
+	}
+	rows, err := q.Query(ctx, `SELECT person_id::text, visible, ever_active FROM memberships WHERE person_id = ANY($1::uuid[])`+lock, validUUIDs(personIDs))
+	if err != nil {
+		return nil, fmt.Errorf("postgres: load memberships: %w", err)
+	}
+	records := map[string]*membership.Record{}
+	for rows.Next() {
+		var r membership.Record
+		if err := rows.Scan(&r.PersonID, &r.Visible, &r.EverActive); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("postgres: load memberships: %w", err)
+		}
+		records[r.PersonID] = &r
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: load memberships: %w", err)
+	}
+	if len(records) == 0 {
+		return map[string]*membership.Membership{}, nil
+	}
+	rows, err = q.Query(ctx, `
+		SELECT person_id::text, subscription_id, status, tier, cancel_at_period_end, current_period_end, payment_attempt, snapshot_at
+		FROM membership_subscriptions WHERE person_id = ANY($1::uuid[])`, validUUIDs(personIDs))
+	if err != nil {
+		return nil, fmt.Errorf("postgres: load subscriptions: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			personID, status, tier string
+			st                     membership.SubscriptionState
+			periodEnd              *time.Time
+		)
+		if err := rows.Scan(&personID, &st.ID, &status, &tier, &st.CancelAtPeriodEnd, &periodEnd, &st.PaymentAttempt, &st.SnapshotAt); err != nil {
+			return nil, fmt.Errorf("postgres: load subscriptions: %w", err)
+		}
+		if st.Status, err = membership.ParseStatus(status); err != nil {
+			return nil, fmt.Errorf("postgres: subscription %s: %w", st.ID, err)
+		}
+		if tier != "" {
+			if st.Tier, err = membership.NewTier(tier); err != nil {
+				return nil, fmt.Errorf("postgres: subscription %s: %w", st.ID, err)
+			}
+		}
+		if periodEnd != nil {
+			st.CurrentPeriodEnd = *periodEnd
+		}
+		if r := records[personID]; r != nil {
+			r.Subscriptions = append(r.Subscriptions, st)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: load subscriptions: %w", err)
+	}
+	out := make(map[string]*membership.Membership, len(records))
+	for id, r := range records {
+		m, err := membership.FromStore(*r)
+		if err != nil {
+			return nil, fmt.Errorf("postgres: rebuild membership: %w", err)
+		}
+		out[id] = m
+	}
+	return out, nil
+}
+
+func saveMembership(ctx context.Context, tx pgx.Tx, m *membership.Membership) error {
+	batch := &pgx.Batch{}
+	batch.Queue(`
+		UPDATE memberships SET status = $2, tier = $3, cancel_at_period_end = $4, current_period_end = $5,
+		       visible = $6, ever_active = $7, alumni = $8, subscription_id = $9, updated_at = now()
+		WHERE person_id = $1`,
+		m.PersonID(), m.Status().String(), m.Tier().String(), m.CancelAtPeriodEnd(), nullTime(m.CurrentPeriodEnd()),
+		m.Visible(), m.EverActive(), m.Alumni(), m.SubscriptionID())
+	for _, st := range m.Subscriptions() {
+		batch.Queue(`
+			INSERT INTO membership_subscriptions (subscription_id, person_id, status, tier, cancel_at_period_end, current_period_end, payment_attempt, snapshot_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+			ON CONFLICT (subscription_id) DO UPDATE SET status = $3, tier = $4, cancel_at_period_end = $5,
+			       current_period_end = $6, payment_attempt = $7, snapshot_at = $8
+			WHERE membership_subscriptions.person_id = $2`,
+			st.ID, m.PersonID(), st.Status.String(), st.Tier.String(), st.CancelAtPeriodEnd, nullTime(st.CurrentPeriodEnd), st.PaymentAttempt, st.SnapshotAt)
+	}
+	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
+		return fmt.Errorf("postgres: save membership: %w", err)
+	}
+	return nil
+}
+
+func nullTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func validUUIDs(ids []string) []string {
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if isUUID(id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}

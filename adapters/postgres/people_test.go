@@ -1,0 +1,274 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/womendefiningai/platform/adapters/postgres"
+	"github.com/womendefiningai/platform/domain/access"
+	"github.com/womendefiningai/platform/domain/membership"
+	"github.com/womendefiningai/platform/internal/testdb"
+	"github.com/womendefiningai/platform/ports"
+)
+
+func identityUser(id, email string) ports.IdentityUser {
+	return ports.IdentityUser{ID: id, PrimaryEmail: email, FirstName: "Ada", LastName: "Lovelace",
+		Emails: []ports.IdentityEmail{{Address: email, Verified: true}, {Address: "unverified@example.test", Verified: false}}}
+}
+
+func TestUpsertFromIdentityRacingCreatesOnePerson(t *testing.T) {
+	t.Parallel()
+	pool := testdb.New(t)
+	store := postgres.NewPeopleStore(pool)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	created := make(chan bool, 20)
+	for range 20 {
+		wg.Go(func() {
+			res, err := store.UpsertFromIdentity(ctx, identityUser("user_1", " Ada@Example.TEST "))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			created <- res.Created
+		})
+	}
+	wg.Wait()
+	close(created)
+	n := 0
+	for c := range created {
+		if c {
+			n++
+		}
+	}
+	var rows int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM people`).Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	if rows != 1 || n != 1 {
+		t.Fatalf("people rows = %d, reported created = %d; want 1 and 1", rows, n)
+	}
+	p, err := store.GetByEmail(ctx, "ADA@example.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.PrimaryEmail != "ada@example.test" || len(p.Emails) != 1 || p.Role != access.RoleMember {
+		t.Fatalf("person = %+v (unverified addresses must not be kept; default role member)", p)
+	}
+}
+
+func TestUpsertFromIdentityReportsPrimaryEmailChange(t *testing.T) {
+	t.Parallel()
+	store := postgres.NewPeopleStore(testdb.New(t))
+	ctx := context.Background()
+	if _, err := store.UpsertFromIdentity(ctx, identityUser("user_2", "old@example.test")); err != nil {
+		t.Fatal(err)
+	}
+	same, err := store.UpsertFromIdentity(ctx, identityUser("user_2", "old@example.test"))
+	if err != nil || same.Created || same.PreviousPrimaryEmail != "" {
+		t.Fatalf("unchanged upsert = %+v, %v", same, err)
+	}
+	moved, err := store.UpsertFromIdentity(ctx, identityUser("user_2", "new@example.test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if moved.PreviousPrimaryEmail != "old@example.test" || moved.Person.PrimaryEmail != "new@example.test" {
+		t.Fatalf("email change = %+v", moved)
+	}
+}
+
+func TestCheckoutPersonIsLinkedOnFirstSignIn(t *testing.T) {
+	t.Parallel()
+	store := postgres.NewPeopleStore(testdb.New(t))
+	ctx := context.Background()
+	early, err := store.Create(ctx, "grace@example.test", "Grace", "Hopper")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := store.UpsertFromIdentity(ctx, identityUser("user_3", "grace@example.test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Person.ID != early.ID || res.Created {
+		t.Fatalf("sign-in made %+v, want the checkout person %s linked", res, early.ID)
+	}
+}
+
+func TestEraseKeepsAnAnonymisedRow(t *testing.T) {
+	t.Parallel()
+	pool := testdb.New(t)
+	store := postgres.NewPeopleStore(pool)
+	ctx := context.Background()
+	res, err := store.UpsertFromIdentity(ctx, identityUser("user_4", "erase@example.test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := store.Erase(ctx, "user_4")
+	if err != nil || before.PrimaryEmail != "erase@example.test" {
+		t.Fatalf("Erase = %+v, %v", before, err)
+	}
+	after, err := store.Get(ctx, res.Person.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !after.Erased || after.PrimaryEmail != "" || len(after.Emails) != 0 || after.FirstName != "" || after.LastName != "" {
+		t.Fatalf("after erase = %+v", after)
+	}
+	if _, err := store.GetByEmail(ctx, "erase@example.test"); !errors.Is(err, ports.ErrNotFound) {
+		t.Fatalf("erased email still found: %v", err)
+	}
+	// A late user.updated must not bring the data back.
+	late, err := store.UpsertFromIdentity(ctx, identityUser("user_4", "erase@example.test"))
+	if err != nil || late.Person.PrimaryEmail != "" {
+		t.Fatalf("late update after erase = %+v, %v", late, err)
+	}
+	if _, err := store.Erase(ctx, "nobody"); !errors.Is(err, ports.ErrNotFound) {
+		t.Fatalf("erase unknown = %v", err)
+	}
+}
+
+func activate(t *testing.T, ms *postgres.MembershipStore, personID, subID string, at time.Time) {
+	t.Helper()
+	snap, err := membership.NewSnapshot(membership.SnapshotParams{
+		SubscriptionID: subID, Status: membership.ProviderActive, Tier: mustTier(t, "community"),
+		CurrentPeriodEnd: at.Add(30 * 24 * time.Hour), TakenAt: at,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ms.Update(context.Background(), personID, func(m *membership.Membership) error {
+		_, err := m.ApplySnapshot(snap)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustTier(t *testing.T, s string) membership.Tier {
+	t.Helper()
+	tr, err := membership.NewTier(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
+func TestMembershipRoundTripAndVisibility(t *testing.T) {
+	t.Parallel()
+	pool := testdb.New(t)
+	people, ms := postgres.NewPeopleStore(pool), postgres.NewMembershipStore(pool)
+	ctx := context.Background()
+	p, err := people.Create(ctx, "m@example.test", "M", "E")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ms.Get(ctx, p.ID); !errors.Is(err, ports.ErrNotFound) {
+		t.Fatalf("Get before any update = %v, want ErrNotFound", err)
+	}
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	activate(t, ms, p.ID, "sub_1", now)
+	if err := ms.Update(ctx, p.ID, func(m *membership.Membership) error { return m.SetVisible(true) }); err != nil {
+		t.Fatal(err)
+	}
+	m, err := ms.Get(ctx, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Status() != membership.StatusActive || !m.Visible() || m.Tier().String() != "community" || !m.CurrentPeriodEnd().Equal(now.Add(30*24*time.Hour)) {
+		t.Fatalf("membership = %s visible=%v tier=%s end=%v", m.Status(), m.Visible(), m.Tier(), m.CurrentPeriodEnd())
+	}
+	if got, err := ms.PersonForSubscription(ctx, "sub_1"); err != nil || got != p.ID {
+		t.Fatalf("PersonForSubscription = %q, %v", got, err)
+	}
+	if err := ms.Update(ctx, "00000000-0000-0000-0000-000000000000", func(*membership.Membership) error { return nil }); !errors.Is(err, ports.ErrNotFound) {
+		t.Fatalf("update for unknown person = %v", err)
+	}
+	// A rule error from fn saves nothing.
+	if err := ms.Update(ctx, p.ID, func(m *membership.Membership) error {
+		_ = m.SetVisible(false)
+		return errors.New("rule broken")
+	}); err == nil {
+		t.Fatal("fn error was swallowed")
+	}
+	if m, _ := ms.Get(ctx, p.ID); !m.Visible() {
+		t.Fatal("a failed update was saved")
+	}
+}
+
+func TestDirectoryPagesVisibleMembersAndFiltersForAdmins(t *testing.T) {
+	t.Parallel()
+	pool := testdb.New(t)
+	people, ms := postgres.NewPeopleStore(pool), postgres.NewMembershipStore(pool)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	var visible []string
+	for i := range 7 {
+		p, err := people.Create(ctx, fmt.Sprintf("p%d@example.test", i), "P", fmt.Sprint(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i < 5 {
+			activate(t, ms, p.ID, fmt.Sprintf("sub_%d", i), now)
+		}
+		if i < 4 {
+			if err := ms.Update(ctx, p.ID, func(m *membership.Membership) error { return m.SetVisible(true) }); err != nil {
+				t.Fatal(err)
+			}
+			visible = append(visible, p.ID)
+		}
+	}
+	var got []string
+	after := ""
+	for pages := 0; ; pages++ {
+		page, err := people.Directory(ctx, ports.DirectoryFilter{After: after, Limit: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range page.People {
+			got = append(got, p.ID)
+		}
+		if !page.HasMore {
+			break
+		}
+		after = page.Cursors[len(page.Cursors)-1]
+		if pages > 5 {
+			t.Fatal("pagination does not end")
+		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(visible) {
+		t.Fatalf("visible directory = %v, want %v", got, visible)
+	}
+	all, err := people.Directory(ctx, ports.DirectoryFilter{IncludeHidden: true, Limit: 50})
+	if err != nil || len(all.People) != 7 {
+		t.Fatalf("admin directory = %d people, %v", len(all.People), err)
+	}
+	active, err := people.Directory(ctx, ports.DirectoryFilter{IncludeHidden: true, Statuses: []membership.Status{membership.StatusActive}, Limit: 50})
+	if err != nil || len(active.People) != 5 {
+		t.Fatalf("active filter = %d people, %v", len(active.People), err)
+	}
+	if _, err := people.Directory(ctx, ports.DirectoryFilter{After: "not-a-cursor", Limit: 3}); !errors.Is(err, postgres.ErrBadCursor) {
+		t.Fatalf("bad cursor = %v", err)
+	}
+}
+
+func TestWebhookInboxClaimsOnce(t *testing.T) {
+	t.Parallel()
+	inbox := postgres.NewWebhookInbox(testdb.New(t))
+	ctx := context.Background()
+	first, err := inbox.Claim(ctx, "clerk", "msg_1")
+	if err != nil || !first {
+		t.Fatalf("first claim = %v, %v", first, err)
+	}
+	again, err := inbox.Claim(ctx, "clerk", "msg_1")
+	if err != nil || again {
+		t.Fatalf("second claim = %v, %v", again, err)
+	}
+	other, err := inbox.Claim(ctx, "stripe", "msg_1")
+	if err != nil || !other {
+		t.Fatalf("same id from another source = %v, %v", other, err)
+	}
+}

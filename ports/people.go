@@ -1,0 +1,99 @@
+package ports
+
+import (
+	"context"
+	"time"
+
+	"github.com/womendefiningai/platform/domain/access"
+	"github.com/womendefiningai/platform/domain/membership"
+)
+
+//go:generate go tool mockgen -destination=mocks/people.go -package=mocks . People,Memberships,WebhookInbox
+
+// Person is our record of a member, leader or admin.
+type Person struct {
+	ID                string
+	IdentityUserID    string // "" when created from a checkout before sign-in
+	PrimaryEmail      string // "" once erased
+	Emails            []string
+	FirstName         string
+	LastName          string
+	Role              access.Role
+	BillingCustomerID string
+	CreatedAt         time.Time
+	Erased            bool
+}
+
+// PersonProfile is what a person may change about themselves.
+type PersonProfile struct {
+	FirstName string
+	LastName  string
+}
+
+// IdentityUpsert is the result of applying an identity-provider user.
+type IdentityUpsert struct {
+	Person Person
+	// Created is true when the person did not exist before.
+	Created bool
+	// PreviousPrimaryEmail is the primary email before the change ("" when
+	// created or unchanged).
+	PreviousPrimaryEmail string
+}
+
+// DirectoryFilter selects people for the member directory.
+type DirectoryFilter struct {
+	// IncludeHidden lists members who are not visible (admins only).
+	IncludeHidden bool
+	// Statuses keeps only these membership statuses (empty: all).
+	Statuses []membership.Status
+	// After is the cursor of the last person of the previous page.
+	After string
+	Limit int
+}
+
+// DirectoryPage is one page of people, with the cursor of each.
+type DirectoryPage struct {
+	People  []Person
+	Cursors []string
+	HasMore bool
+}
+
+// People stores persons. Methods that find one return ErrNotFound.
+type People interface {
+	Get(ctx context.Context, id string) (Person, error)
+	GetMany(ctx context.Context, ids []string) (map[string]Person, error)
+	GetByIdentityID(ctx context.Context, identityUserID string) (Person, error)
+	// GetByEmail matches any verified address, ignoring case and spaces.
+	GetByEmail(ctx context.Context, email string) (Person, error)
+	// UpsertFromIdentity creates or updates the person with that identity
+	// user id. Concurrent calls for one new user create exactly one person.
+	UpsertFromIdentity(ctx context.Context, u IdentityUser) (IdentityUpsert, error)
+	// Create makes a person who has not signed in yet (from a checkout).
+	Create(ctx context.Context, email, firstName, lastName string) (Person, error)
+	UpdateProfile(ctx context.Context, id string, p PersonProfile) (Person, error)
+	SetRole(ctx context.Context, id string, role access.Role) (Person, error)
+	SetBillingCustomer(ctx context.Context, id, customerID string) error
+	GetByBillingCustomer(ctx context.Context, customerID string) (Person, error)
+	// Erase removes the personal data of the person with that identity user
+	// id, keeping an anonymised row. It returns the person as before.
+	Erase(ctx context.Context, identityUserID string) (Person, error)
+	Directory(ctx context.Context, f DirectoryFilter) (DirectoryPage, error)
+}
+
+// Memberships stores membership.Membership entities by person.
+type Memberships interface {
+	// Get returns the person's membership, or ErrNotFound.
+	Get(ctx context.Context, personID string) (*membership.Membership, error)
+	GetMany(ctx context.Context, personIDs []string) (map[string]*membership.Membership, error)
+	// Update locks the person's membership (creating a pending one if there
+	// is none), calls fn, and saves what fn left when it returns nil.
+	Update(ctx context.Context, personID string, fn func(*membership.Membership) error) error
+	// PersonForSubscription returns the person a subscription belongs to.
+	PersonForSubscription(ctx context.Context, subscriptionID string) (string, error)
+}
+
+// WebhookInbox remembers deliveries already applied.
+type WebhookInbox interface {
+	// Claim records the delivery and reports false when it was seen before.
+	Claim(ctx context.Context, source, deliveryID string) (bool, error)
+}
