@@ -12,10 +12,13 @@ type App struct {
 type Commands struct {
 	ResolveDeadLetter ResolveDeadLetterHandler
 	EnqueueJob        EnqueueJobHandler
+	Billing           BillingHandler
+	SyncIdentity      SyncIdentityHandler
 }
 
 // Queries read state.
 type Queries struct {
 	MembershipTiers MembershipTiersHandler
 	DeadLetters     DeadLettersHandler
+	People          PeopleHandler
 }

@@ -132,4 +132,5 @@ type (
 var (
 	ErrNotFound           = ports.ErrNotFound
 	ErrDeadLetterResolved = ports.ErrDeadLetterResolved
+	ErrNotConfigured      = ports.ErrNotConfigured
 )

@@ -14,6 +14,7 @@ import (
 
 	"github.com/womendefiningai/platform/application"
 	"github.com/womendefiningai/platform/domain/access"
+	"github.com/womendefiningai/platform/domain/membership"
 	"github.com/womendefiningai/platform/graph"
 	"github.com/womendefiningai/platform/graph/generated"
 	"github.com/womendefiningai/platform/graph/model"
@@ -52,11 +53,16 @@ func TestEveryRootFieldDeclaresAccess(t *testing.T) {
 		t.Fatal("no root fields found")
 	}
 	for name, f := range fields {
-		public, requires := f.Directives.ForName("public") != nil, f.Directives.ForName("requires") != nil
-		if public == requires {
-			t.Errorf("%s must declare exactly one of @public or @requires(scopes: ...)", name)
+		declared := 0
+		for _, d := range []string{"public", "authenticated", "requires"} {
+			if f.Directives.ForName(d) != nil {
+				declared++
+			}
 		}
-		if requires && f.Type.NonNull {
+		if declared != 1 {
+			t.Errorf("%s must declare exactly one of @public, @authenticated or @requires(scopes: ...)", name)
+		}
+		if f.Directives.ForName("public") == nil && f.Type.NonNull {
 			t.Errorf("%s is protected but non-null: a denial would null its parent; make it nullable", name)
 		}
 	}
@@ -105,6 +111,14 @@ var protectedCases = map[string]string{
 	"Query.deadLetter":           `{ deadLetter(id: "dl1") { id topic } }`,
 	"Mutation.replayDeadLetter":  `mutation { replayDeadLetter(id: "dl1") { id status } }`,
 	"Mutation.abandonDeadLetter": `mutation { abandonDeadLetter(id: "dl1", reason: "refunded") { id status } }`,
+	"Query.members":              `{ members(first: 5) { edges { cursor node { id } } pageInfo { hasNextPage } } }`,
+	"Query.member":               `{ member(id: "p2") { id firstName } }`,
+	"Mutation.setPersonRole":     `mutation { setPersonRole(personId: "p2", role: LEADER) { id role } }`,
+	"Query.me":                   `{ me { id email } }`,
+	"Mutation.updateMyProfile":   `mutation { updateMyProfile(input: {firstName: "Ada", lastName: "L"}) { id firstName } }`,
+	"Mutation.setMyVisibility":   `mutation { setMyVisibility(visible: true) { visible status } }`,
+	"Mutation.startCheckout":     `mutation { startCheckout(tierId: "community") }`,
+	"Mutation.openBillingPortal": `mutation { openBillingPortal }`,
 }
 
 func fakeApp(t *testing.T) *application.App {
@@ -125,8 +139,40 @@ func fakeApp(t *testing.T) *application.App {
 	uow.EXPECT().Do(gomock.Any(), gomock.Any()).DoAndReturn(
 		func(ctx context.Context, fn func(context.Context, ports.Tx) error) error { return fn(ctx, tx) }).AnyTimes()
 
+	people := mocks.NewMockPeople(ctrl)
+	p2 := ports.Person{ID: "p2", FirstName: "Grace", PrimaryEmail: "grace@example.test", Role: access.RoleMember}
+	me := ports.Person{ID: "p1", FirstName: "Ada", PrimaryEmail: "ada@example.test", Role: access.RoleMember, BillingCustomerID: "cus_1"}
+	people.EXPECT().Get(gomock.Any(), "p2").Return(p2, nil).AnyTimes()
+	people.EXPECT().Get(gomock.Any(), "p1").Return(me, nil).AnyTimes()
+	people.EXPECT().SetRole(gomock.Any(), "p2", gomock.Any()).Return(p2, nil).AnyTimes()
+	people.EXPECT().UpdateProfile(gomock.Any(), "p1", gomock.Any()).Return(me, nil).AnyTimes()
+	people.EXPECT().Directory(gomock.Any(), gomock.Any()).Return(ports.DirectoryPage{People: []ports.Person{p2}, Cursors: []string{"c1"}}, nil).AnyTimes()
+	memberships := mocks.NewMockMemberships(ctrl)
+	active := activeMembership(t, "p2")
+	memberships.EXPECT().Get(gomock.Any(), gomock.Any()).Return(active, nil).AnyTimes()
+	memberships.EXPECT().GetMany(gomock.Any(), gomock.Any()).Return(map[string]*membership.Membership{"p2": active}, nil).AnyTimes()
+	memberships.EXPECT().Update(gomock.Any(), "p1", gomock.Any()).DoAndReturn(func(_ context.Context, id string, fn func(*membership.Membership) error) error {
+		return fn(activeMembership(t, id))
+	}).AnyTimes()
+	tx.EXPECT().People().Return(people).AnyTimes()
+	tx.EXPECT().Memberships().Return(memberships).AnyTimes()
+
 	app := newApp(t, nil, nil)
 	var err error
+	if app.Queries.People, err = application.NewPeopleHandler(people, memberships, uow); err != nil {
+		t.Fatal(err)
+	}
+	billing := mocks.NewMockBilling(ctrl)
+	billing.EXPECT().CreateCheckoutSession(gomock.Any(), gomock.Any()).Return("https://checkout.example.test/s/1", nil).AnyTimes()
+	billing.EXPECT().CreatePortalSession(gomock.Any(), "cus_1", gomock.Any()).Return("https://portal.example.test/p/1", nil).AnyTimes()
+	tiers := mocks.NewMockTierCatalog(ctrl)
+	tiers.EXPECT().GetTier(gomock.Any(), "community").Return(ports.MembershipTier{ID: "community", StripePriceID: "price_123"}, nil).AnyTimes()
+	if app.Commands.Billing, err = application.NewBillingHandler(application.BillingDeps{
+		Billing: billing, UoW: uow, Tiers: tiers, People: people, Memberships: memberships,
+		Inbox: mocks.NewMockBillingInbox(ctrl), Alerter: mocks.NewMockAlerter(ctrl), Clock: ports.SystemClock{},
+	}); err != nil {
+		t.Fatal(err)
+	}
 	if app.Queries.DeadLetters, err = application.NewDeadLettersHandler(store); err != nil {
 		t.Fatal(err)
 	}
@@ -134,6 +180,27 @@ func fakeApp(t *testing.T) *application.App {
 		t.Fatal(err)
 	}
 	return app
+}
+
+func activeMembership(t *testing.T, personID string) *membership.Membership {
+	t.Helper()
+	m, err := membership.New(personID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tier, _ := membership.NewTier("community")
+	snap, err := membership.NewSnapshot(membership.SnapshotParams{SubscriptionID: "sub_" + personID, Status: membership.ProviderActive,
+		Tier: tier, CurrentPeriodEnd: time.Now().Add(720 * time.Hour), TakenAt: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.ApplySnapshot(snap); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SetVisible(true); err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
 
 func as(p access.Principal) client.Option {
@@ -147,8 +214,7 @@ func TestProtectedFieldsDenyWithoutScopeAndAllowWithIt(t *testing.T) {
 	fields := rootFields(t)
 	c := client.New(graph.NewHandler(fakeApp(t), graph.Options{}))
 	for name, f := range fields {
-		dir := f.Directives.ForName("requires")
-		if dir == nil {
+		if f.Directives.ForName("public") != nil {
 			continue
 		}
 		op, ok := protectedCases[name]
@@ -156,6 +222,24 @@ func TestProtectedFieldsDenyWithoutScopeAndAllowWithIt(t *testing.T) {
 			t.Errorf("protected field %s has no case in protectedCases", name)
 			continue
 		}
+		if f.Directives.ForName("authenticated") != nil {
+			t.Run(name, func(t *testing.T) {
+				admin, _ := access.NewAgent("all-scopes-agent", access.AllScopes())
+				for _, p := range []access.Principal{access.Anonymous(), admin} {
+					var resp json.RawMessage
+					if err := c.Post(op, &resp, as(p)); err == nil || !strings.Contains(err.Error(), graph.CodeForbidden) {
+						t.Errorf("as %v: err = %v, want FORBIDDEN (a signed-in person is needed)", p, err)
+					}
+				}
+				user, _ := access.NewUser("p1", access.RoleMember)
+				var resp map[string]any
+				if err := c.Post(op, &resp, as(user)); err != nil || resp[f.Name] == nil {
+					t.Fatalf("as a signed-in member: %v (%v)", err, resp)
+				}
+			})
+			continue
+		}
+		dir := f.Directives.ForName("requires")
 		var needed []access.Scope
 		for _, v := range dir.Arguments.ForName("scopes").Value.Children {
 			s, err := graph.DomainScope(model.Scope(v.Value.Raw))

@@ -18,8 +18,9 @@ import (
 // would fail only at run time; TestEveryDirectiveIsWired guards that.
 func NewDirectiveRoot() generated.DirectiveRoot {
 	return generated.DirectiveRoot{
-		Public:   func(ctx context.Context, _ any, next graphql.Resolver) (any, error) { return next(ctx) },
-		Requires: requires,
+		Public:        func(ctx context.Context, _ any, next graphql.Resolver) (any, error) { return next(ctx) },
+		Authenticated: authenticated,
+		Requires:      requires,
 	}
 }
 
@@ -39,6 +40,15 @@ func requires(ctx context.Context, _ any, next graphql.Resolver, scopes []model.
 			Message:    "forbidden: this field needs " + joinScopes(needed),
 			Extensions: map[string]any{"code": CodeForbidden},
 		}
+	}
+	return next(ctx)
+}
+
+// authenticated admits signed-in people (user principals) only.
+func authenticated(ctx context.Context, _ any, next graphql.Resolver) (any, error) {
+	p := application.PrincipalFrom(ctx)
+	if p.IsAnonymous() || p.Kind() != access.KindUser {
+		return nil, &gqlerror.Error{Message: "forbidden: sign in first", Extensions: map[string]any{"code": CodeForbidden}}
 	}
 	return next(ctx)
 }

@@ -37,6 +37,8 @@ const (
 	CodeNotFound     = "NOT_FOUND"
 	CodeConflict     = "CONFLICT"
 	CodeBadUserInput = "BAD_USER_INPUT"
+	// CodeNotConfigured: the integration behind the field has no credentials.
+	CodeNotConfigured = "NOT_CONFIGURED"
 )
 
 // NewHandler builds the gqlgen server with explicit transports, a parsed
@@ -58,6 +60,9 @@ func NewHandler(app *application.App, opts Options) *handler.Server {
 	if opts.Introspection {
 		srv.Use(extension.Introspection{})
 	}
+	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+		return next(withLoaders(ctx, app))
+	})
 	srv.SetErrorPresenter(presenter(logger))
 	srv.SetRecoverFunc(func(ctx context.Context, v any) error {
 		logger.ErrorContext(ctx, "graphql: panic in resolver", "panic", v)
@@ -102,6 +107,8 @@ func codeFor(err error) (string, bool) {
 		return CodeConflict, true
 	case errors.Is(err, application.ErrInvalidInput):
 		return CodeBadUserInput, true
+	case errors.Is(err, application.ErrNotConfigured):
+		return CodeNotConfigured, true
 	default:
 		return "", false
 	}

@@ -1,10 +1,13 @@
 package graph
 
 import (
+	"fmt"
 	"math"
 	"strings"
 
 	"github.com/womendefiningai/platform/application"
+	"github.com/womendefiningai/platform/domain/access"
+	"github.com/womendefiningai/platform/domain/membership"
 	"github.com/womendefiningai/platform/graph/model"
 )
 
@@ -49,4 +52,76 @@ func deadLetterStatus(s *model.DeadLetterStatus) application.DeadLetterStatus {
 		return ""
 	}
 	return application.DeadLetterStatus(strings.ToLower(string(*s)))
+}
+
+func mapMember(m application.Member) *model.Person {
+	out := &model.Person{ID: m.ID, FirstName: m.FirstName, LastName: m.LastName, Role: model.Role(strings.ToUpper(m.Role.String()))}
+	if m.Email != "" {
+		email := m.Email
+		out.Email = &email
+	}
+	return out
+}
+
+func mapMembership(v application.MembershipView) *model.Membership {
+	out := &model.Membership{
+		Status:            model.MembershipStatus(strings.ToUpper(v.Status.String())),
+		CancelAtPeriodEnd: v.CancelAtPeriodEnd,
+		Visible:           v.Visible,
+		Alumni:            v.Alumni,
+	}
+	if v.Tier != "" {
+		tier := v.Tier
+		out.Tier = &tier
+	}
+	if !v.CurrentPeriodEnd.IsZero() {
+		end := v.CurrentPeriodEnd
+		out.CurrentPeriodEnd = &end
+	}
+	return out
+}
+
+func mapMemberPage(p application.MemberPage) *model.MemberConnection {
+	out := &model.MemberConnection{Edges: make([]model.MemberEdge, 0, len(p.Members)), PageInfo: &model.PageInfo{HasNextPage: p.HasMore}}
+	for i, m := range p.Members {
+		out.Edges = append(out.Edges, model.MemberEdge{Cursor: p.Cursors[i], Node: mapMember(m)})
+	}
+	if n := len(p.Cursors); n > 0 {
+		end := p.Cursors[n-1]
+		out.PageInfo.EndCursor = &end
+	}
+	return out
+}
+
+func memberFilter(f *model.MemberFilter) (application.MemberFilter, error) {
+	var out application.MemberFilter
+	if f == nil {
+		return out, nil
+	}
+	if f.IncludeHidden != nil {
+		out.IncludeHidden = *f.IncludeHidden
+	}
+	for _, s := range f.Statuses {
+		st, err := membership.ParseStatus(strings.ToLower(string(s)))
+		if err != nil {
+			return out, fmt.Errorf("%w: %w", application.ErrInvalidInput, err)
+		}
+		out.Statuses = append(out.Statuses, st)
+	}
+	return out, nil
+}
+
+func domainRole(r model.Role) (access.Role, error) {
+	role, err := access.ParseRole(strings.ToLower(string(r)))
+	if err != nil {
+		return role, fmt.Errorf("%w: %w", application.ErrInvalidInput, err)
+	}
+	return role, nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }

@@ -8,9 +8,59 @@ package graph
 import (
 	"context"
 
+	"github.com/womendefiningai/platform/application"
 	"github.com/womendefiningai/platform/graph/generated"
 	"github.com/womendefiningai/platform/graph/model"
 )
+
+// UpdateMyProfile is the resolver for the updateMyProfile field.
+func (r *mutationResolver) UpdateMyProfile(ctx context.Context, input model.ProfileInput) (*model.Person, error) {
+	m, err := r.App.Queries.People.UpdateMyProfile(ctx, application.PersonProfile{FirstName: input.FirstName, LastName: input.LastName})
+	if err != nil {
+		return nil, err
+	}
+	return mapMember(m), nil
+}
+
+// SetMyVisibility is the resolver for the setMyVisibility field.
+func (r *mutationResolver) SetMyVisibility(ctx context.Context, visible bool) (*model.Membership, error) {
+	v, err := r.App.Queries.People.SetMyVisibility(ctx, visible)
+	if err != nil {
+		return nil, err
+	}
+	return mapMembership(v), nil
+}
+
+// StartCheckout is the resolver for the startCheckout field.
+func (r *mutationResolver) StartCheckout(ctx context.Context, tierID string) (*string, error) {
+	url, err := r.App.Commands.Billing.StartCheckout(ctx, tierID)
+	if err != nil {
+		return nil, err
+	}
+	return &url, nil
+}
+
+// OpenBillingPortal is the resolver for the openBillingPortal field.
+func (r *mutationResolver) OpenBillingPortal(ctx context.Context) (*string, error) {
+	url, err := r.App.Commands.Billing.OpenBillingPortal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &url, nil
+}
+
+// SetPersonRole is the resolver for the setPersonRole field.
+func (r *mutationResolver) SetPersonRole(ctx context.Context, personID string, role model.Role) (*model.Person, error) {
+	ar, err := domainRole(role)
+	if err != nil {
+		return nil, err
+	}
+	m, err := r.App.Queries.People.SetPersonRole(ctx, personID, ar)
+	if err != nil {
+		return nil, err
+	}
+	return mapMember(m), nil
+}
 
 // ReplayDeadLetter is the resolver for the replayDeadLetter field.
 func (r *mutationResolver) ReplayDeadLetter(ctx context.Context, id string) (*model.DeadLetter, error) {
@@ -54,6 +104,41 @@ func (r *queryResolver) DeadLetters(ctx context.Context, status *model.DeadLette
 		out = append(out, *mapDeadLetter(dl))
 	}
 	return out, nil
+}
+
+// Me is the resolver for the me field.
+func (r *queryResolver) Me(ctx context.Context) (*model.Person, error) {
+	m, err := r.App.Queries.People.Me(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return mapMember(m), nil
+}
+
+// Members is the resolver for the members field.
+func (r *queryResolver) Members(ctx context.Context, first *int32, after *string, filter *model.MemberFilter) (*model.MemberConnection, error) {
+	f, err := memberFilter(filter)
+	if err != nil {
+		return nil, err
+	}
+	n := 20
+	if first != nil {
+		n = int(*first)
+	}
+	page, err := r.App.Queries.People.Members(ctx, n, deref(after), f)
+	if err != nil {
+		return nil, err
+	}
+	return mapMemberPage(page), nil
+}
+
+// Member is the resolver for the member field.
+func (r *queryResolver) Member(ctx context.Context, id string) (*model.Person, error) {
+	m, err := r.App.Queries.People.Member(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return mapMember(m), nil
 }
 
 // DeadLetter is the resolver for the deadLetter field.

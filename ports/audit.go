@@ -52,4 +52,5 @@ type Tx interface {
 	People() People
 	Memberships() Memberships
 	Inbox() WebhookInbox
+	BillingInbox() BillingInbox
 }

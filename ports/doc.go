@@ -9,3 +9,7 @@ import "errors"
 
 // ErrNotFound is returned by stores when the requested record does not exist.
 var ErrNotFound = errors.New("not found")
+
+// ErrNotConfigured is returned by use cases whose integration has no
+// credentials: callers answer "not configured" rather than failing silently.
+var ErrNotConfigured = errors.New("integration not configured")

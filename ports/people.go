@@ -2,6 +2,7 @@ package ports
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/womendefiningai/platform/domain/access"
@@ -39,6 +40,9 @@ type IdentityUpsert struct {
 	// created or unchanged).
 	PreviousPrimaryEmail string
 }
+
+// ErrInvalidCursor is returned for a page cursor the store did not make.
+var ErrInvalidCursor = errors.New("invalid cursor")
 
 // DirectoryFilter selects people for the member directory.
 type DirectoryFilter struct {

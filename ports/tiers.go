@@ -18,4 +18,8 @@ type MembershipTier struct {
 type TierCatalog interface {
 	// ListTiers returns the active tiers, ordered for display.
 	ListTiers(ctx context.Context) ([]MembershipTier, error)
+	// GetTier returns an active tier by id, or ErrNotFound.
+	GetTier(ctx context.Context, id string) (MembershipTier, error)
+	// TierForPrice returns the tier sold at a billing price id, or ErrNotFound.
+	TierForPrice(ctx context.Context, priceID string) (MembershipTier, error)
 }

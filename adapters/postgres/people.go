@@ -291,7 +291,7 @@ func encodeCursor(at time.Time, id string) string {
 }
 
 // ErrBadCursor is returned for a cursor this store did not make.
-var ErrBadCursor = errors.New("invalid cursor")
+var ErrBadCursor = ports.ErrInvalidCursor
 
 func decodeCursor(c string) (*time.Time, *string, error) {
 	if c == "" {

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -23,7 +24,7 @@ func NewTierStore(pool *pgxpool.Pool) *TierStore { return &TierStore{pool: pool}
 // ListTiers returns active tiers ordered by sort order, then id.
 func (s *TierStore) ListTiers(ctx context.Context) ([]ports.MembershipTier, error) {
 	rows, err := s.pool.Query(ctx, `
-		SELECT id, name, description, price_display, coalesce(stripe_price_id, ''), sort_order
+		SELECT `+tierColumns+`
 		FROM membership_tiers
 		WHERE active
 		ORDER BY sort_order, id`)
@@ -39,4 +40,32 @@ func (s *TierStore) ListTiers(ctx context.Context) ([]ports.MembershipTier, erro
 		return nil, fmt.Errorf("postgres: list tiers: %w", err)
 	}
 	return tiers, nil
+}
+
+const tierColumns = `id, name, description, price_display, coalesce(stripe_price_id, ''), sort_order`
+
+func (s *TierStore) oneTier(ctx context.Context, what, where string, arg string) (ports.MembershipTier, error) {
+	var t ports.MembershipTier
+	err := s.pool.QueryRow(ctx, `SELECT `+tierColumns+` FROM membership_tiers WHERE active AND `+where, arg).
+		Scan(&t.ID, &t.Name, &t.Description, &t.PriceDisplay, &t.StripePriceID, &t.SortOrder)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return t, ports.ErrNotFound
+	}
+	if err != nil {
+		return t, fmt.Errorf("postgres: %s: %w", what, err)
+	}
+	return t, nil
+}
+
+// GetTier returns an active tier by id.
+func (s *TierStore) GetTier(ctx context.Context, id string) (ports.MembershipTier, error) {
+	return s.oneTier(ctx, "get tier", "id = $1", id)
+}
+
+// TierForPrice returns the tier sold at a billing price id.
+func (s *TierStore) TierForPrice(ctx context.Context, priceID string) (ports.MembershipTier, error) {
+	if priceID == "" {
+		return ports.MembershipTier{}, ports.ErrNotFound
+	}
+	return s.oneTier(ctx, "tier for price", "stripe_price_id = $1", priceID)
 }

@@ -94,3 +94,5 @@ func (t *unitTx) People() ports.People { return NewPeopleStore(t.tx) }
 func (t *unitTx) Memberships() ports.Memberships { return NewMembershipStore(t.tx) }
 
 func (t *unitTx) Inbox() ports.WebhookInbox { return NewWebhookInbox(t.tx) }
+
+func (t *unitTx) BillingInbox() ports.BillingInbox { return NewBillingInbox(t.tx) }

@@ -43,6 +43,7 @@ func rootCommand() *cli.Command {
 			workerCommand(),
 			dlqCommand(),
 			jobCommand(),
+			personCommand(),
 		},
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/womendefiningai/platform/adapters/httpapi"
 	"github.com/womendefiningai/platform/adapters/postgres"
+	"github.com/womendefiningai/platform/domain/access"
 	"github.com/womendefiningai/platform/graph"
 	"github.com/womendefiningai/platform/internal/config"
 	"github.com/womendefiningai/platform/ports"
@@ -143,22 +144,40 @@ func buildHTTP(sys *system, migrator *postgres.Migrator) (http.Handler, error) {
 		Introspection:   cfg.Dev(),
 		Logger:          logger,
 	})
+	routes := map[string]http.Handler{
+		"/jobs/{name}": httpapi.JobsHandler(cfg.CronSecret, func(ctx context.Context, job string) (string, error) {
+			// Rounded to the minute: an external scheduler's retry, or the
+			// in-process cron firing the same slot, is one run.
+			run, err := sys.app.Commands.EnqueueJob.Handle(ctx, job, time.Now().UTC().Truncate(time.Minute), ports.TriggerHTTP, "system", "cron_secret")
+			return run.ID, err
+		}, sys.jobs.Known, httpapi.WithJobsLogger(logger)),
+		"/webhooks/clerk": httpapi.NotConfigured("the Clerk webhook (CLERK_WEBHOOK_SECRET)"),
+	}
+	verifier := ports.SessionVerifier(signInNotConfigured{})
+	authenticate := func(context.Context, ports.Session) (access.Principal, error) { return access.Anonymous(), nil }
+	if id := sys.identity; id != nil {
+		verifier, authenticate = id.verifier, id.authenticate.Handle
+		if id.webhook != nil {
+			routes["/webhooks/clerk"] = httpapi.IdentityWebhookHandler(id.webhook.Parse, sys.app.Commands.SyncIdentity.Handle, logger)
+		}
+	}
 	return httpapi.NewHandler(httpapi.Config{
-		GraphQL:  gql,
+		GraphQL:  httpapi.Authenticate(verifier, authenticate, logger)(gql),
 		GraphiQL: cfg.Dev(),
 		Logger:   logger,
 		Registry: reg,
-		Routes: map[string]http.Handler{
-			"/jobs/{name}": httpapi.JobsHandler(cfg.CronSecret, func(ctx context.Context, job string) (string, error) {
-				// Rounded to the minute: an external scheduler's retry, or the
-				// in-process cron firing the same slot, is one run.
-				run, err := sys.app.Commands.EnqueueJob.Handle(ctx, job, time.Now().UTC().Truncate(time.Minute), ports.TriggerHTTP, "system", "cron_secret")
-				return run.ID, err
-			}, sys.jobs.Known, httpapi.WithJobsLogger(logger)),
-		},
+		Routes:   routes,
 		Ready: []httpapi.Check{
 			{Name: "database", Func: pool.Ping},
 			{Name: "migrations", Func: migrator.CheckAtHead},
 		},
 	})
+}
+
+// signInNotConfigured rejects every bearer token while Clerk is not
+// configured; requests without one stay anonymous.
+type signInNotConfigured struct{}
+
+func (signInNotConfigured) Verify(context.Context, string) (ports.Session, error) {
+	return ports.Session{}, fmt.Errorf("%w: sign-in is not configured on this server (CLERK_SECRET_KEY)", ports.ErrInvalidToken)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/womendefiningai/platform/adapters/alert"
+	"github.com/womendefiningai/platform/adapters/clerk"
 	"github.com/womendefiningai/platform/adapters/messaging"
 	"github.com/womendefiningai/platform/adapters/postgres"
 	"github.com/womendefiningai/platform/application"
@@ -27,6 +28,41 @@ type system struct {
 	app     *application.App
 	jobs    *application.JobRegistry
 	runJob  application.RunJobHandler
+	// identity is nil when Clerk is not configured.
+	identity *identity
+}
+
+// identity is the sign-in side: session verification and the webhook.
+type identity struct {
+	verifier     ports.SessionVerifier
+	authenticate application.AuthenticateHandler
+	webhook      *clerk.WebhookVerifier // nil without CLERK_WEBHOOK_SECRET
+}
+
+func buildIdentity(cfg config.Config, pool *pgxpool.Pool) (*identity, error) {
+	if cfg.ClerkSecretKey == "" {
+		return nil, nil
+	}
+	ccfg := clerk.Config{SecretKey: cfg.ClerkSecretKey, APIURL: cfg.ClerkAPIURL, Leeway: cfg.ClerkJWTLeeway}
+	verifier, err := clerk.NewVerifier(ccfg)
+	if err != nil {
+		return nil, err
+	}
+	directory, err := clerk.NewDirectory(ccfg)
+	if err != nil {
+		return nil, err
+	}
+	auth, err := application.NewAuthenticateHandler(postgres.NewPeopleStore(pool), directory)
+	if err != nil {
+		return nil, err
+	}
+	id := &identity{verifier: verifier, authenticate: auth}
+	if cfg.ClerkWebhookSecret != "" {
+		if id.webhook, err = clerk.NewWebhookVerifier(cfg.ClerkWebhookSecret); err != nil {
+			return nil, err
+		}
+	}
+	return id, nil
 }
 
 // routerMaxRetries is the router's retries after the first attempt; the job
@@ -47,6 +83,9 @@ func buildSystem(cfg config.Config, pool *pgxpool.Pool, logger *slog.Logger) (*s
 		return nil, err
 	}
 	s := &system{cfg: cfg, logger: logger, pool: pool, uow: uow, alerter: alerter}
+	if s.identity, err = buildIdentity(cfg, pool); err != nil {
+		return nil, err
+	}
 	if s.app, err = buildApp(s); err != nil {
 		return nil, err
 	}
@@ -115,8 +154,16 @@ func buildApp(s *system) (*application.App, error) {
 	if s.runJob, err = application.NewRunJobHandler(s.uow, s.jobs, routerMaxRetries+1); err != nil {
 		return nil, err
 	}
+	people, err := application.NewPeopleHandler(postgres.NewPeopleStore(s.pool), postgres.NewMembershipStore(s.pool), s.uow)
+	if err != nil {
+		return nil, err
+	}
+	syncIdentity, err := application.NewSyncIdentityHandler(s.uow)
+	if err != nil {
+		return nil, err
+	}
 	return &application.App{
-		Commands: application.Commands{ResolveDeadLetter: resolve, EnqueueJob: enqueue},
-		Queries:  application.Queries{MembershipTiers: tiers, DeadLetters: deadLetters},
+		Commands: application.Commands{ResolveDeadLetter: resolve, EnqueueJob: enqueue, SyncIdentity: syncIdentity},
+		Queries:  application.Queries{MembershipTiers: tiers, DeadLetters: deadLetters, People: people},
 	}, nil
 }

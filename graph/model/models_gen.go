@@ -29,6 +29,32 @@ type DeadLetter struct {
 	ResolutionNote *string          `json:"resolutionNote,omitempty"`
 }
 
+type MemberConnection struct {
+	Edges    []MemberEdge `json:"edges"`
+	PageInfo *PageInfo    `json:"pageInfo"`
+}
+
+type MemberEdge struct {
+	Cursor string  `json:"cursor"`
+	Node   *Person `json:"node"`
+}
+
+type MemberFilter struct {
+	// Admins only: include members hidden from the directory.
+	IncludeHidden *bool `json:"includeHidden,omitempty"`
+	// Admins only: keep these statuses.
+	Statuses []MembershipStatus `json:"statuses,omitempty"`
+}
+
+type Membership struct {
+	Status            MembershipStatus `json:"status"`
+	Tier              *string          `json:"tier,omitempty"`
+	CancelAtPeriodEnd bool             `json:"cancelAtPeriodEnd"`
+	CurrentPeriodEnd  *time.Time       `json:"currentPeriodEnd,omitempty"`
+	Visible           bool             `json:"visible"`
+	Alumni            bool             `json:"alumni"`
+}
+
 // A membership tier that people can join.
 type MembershipTier struct {
 	ID          string `json:"id"`
@@ -40,6 +66,28 @@ type MembershipTier struct {
 }
 
 type Mutation struct {
+}
+
+type PageInfo struct {
+	HasNextPage bool    `json:"hasNextPage"`
+	EndCursor   *string `json:"endCursor,omitempty"`
+}
+
+// A person. Personal data the caller may not see is null.
+type Person struct {
+	ID        string `json:"id"`
+	FirstName string `json:"firstName"`
+	LastName  string `json:"lastName"`
+	// Null unless it is your own record or you hold members:read:pii.
+	Email *string `json:"email,omitempty"`
+	Role  Role    `json:"role"`
+	// Null until billing has a membership for the person, and for other people's records without billing:read.
+	Membership *Membership `json:"membership,omitempty"`
+}
+
+type ProfileInput struct {
+	FirstName string `json:"firstName"`
+	LastName  string `json:"lastName"`
 }
 
 type Query struct {
@@ -97,6 +145,122 @@ func (e *DeadLetterStatus) UnmarshalJSON(b []byte) error {
 }
 
 func (e DeadLetterStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type MembershipStatus string
+
+const (
+	MembershipStatusPending  MembershipStatus = "PENDING"
+	MembershipStatusActive   MembershipStatus = "ACTIVE"
+	MembershipStatusPastDue  MembershipStatus = "PAST_DUE"
+	MembershipStatusCanceled MembershipStatus = "CANCELED"
+)
+
+var AllMembershipStatus = []MembershipStatus{
+	MembershipStatusPending,
+	MembershipStatusActive,
+	MembershipStatusPastDue,
+	MembershipStatusCanceled,
+}
+
+func (e MembershipStatus) IsValid() bool {
+	switch e {
+	case MembershipStatusPending, MembershipStatusActive, MembershipStatusPastDue, MembershipStatusCanceled:
+		return true
+	}
+	return false
+}
+
+func (e MembershipStatus) String() string {
+	return string(e)
+}
+
+func (e *MembershipStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = MembershipStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid MembershipStatus", str)
+	}
+	return nil
+}
+
+func (e MembershipStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *MembershipStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e MembershipStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type Role string
+
+const (
+	RoleMember Role = "MEMBER"
+	RoleLeader Role = "LEADER"
+	RoleAdmin  Role = "ADMIN"
+)
+
+var AllRole = []Role{
+	RoleMember,
+	RoleLeader,
+	RoleAdmin,
+}
+
+func (e Role) IsValid() bool {
+	switch e {
+	case RoleMember, RoleLeader, RoleAdmin:
+		return true
+	}
+	return false
+}
+
+func (e Role) String() string {
+	return string(e)
+}
+
+func (e *Role) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = Role(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid Role", str)
+	}
+	return nil
+}
+
+func (e Role) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *Role) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e Role) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -61,6 +61,13 @@ type Config struct {
 	CronSlackSync    string `env:"CRON_SLACK_SYNC" envDefault:"09:00,21:00"`
 	// CronCatchUp: on start, each job's most recent slot runs if it is this recent.
 	CronCatchUp time.Duration `env:"CRON_CATCH_UP" envDefault:"1h"`
+	// Clerk (sign-in). Unset CLERK_SECRET_KEY: every request is anonymous,
+	// a bearer token gets 401, and /webhooks/clerk answers 503.
+	ClerkSecretKey     string        `env:"CLERK_SECRET_KEY"`
+	ClerkAPIURL        string        `env:"CLERK_API_URL"`
+	ClerkWebhookSecret string        `env:"CLERK_WEBHOOK_SECRET"`
+	ClerkJWTLeeway     time.Duration `env:"CLERK_JWT_LEEWAY" envDefault:"5s"`
+
 	// WorkerConsumers is the number of parallel consumers per topic.
 	WorkerConsumers int `env:"WORKER_CONSUMERS" envDefault:"2"`
 }
@@ -127,6 +134,20 @@ func (c Config) validate() []string {
 	}
 	if c.CronCatchUp <= 0 {
 		p = append(p, fmt.Sprintf("CRON_CATCH_UP: must be positive, got %s", c.CronCatchUp))
+	}
+	if c.ClerkSecretKey == "" && (c.ClerkAPIURL != "" || c.ClerkWebhookSecret != "") {
+		p = append(p, "CLERK_SECRET_KEY: required when Clerk is configured (CLERK_API_URL or CLERK_WEBHOOK_SECRET is set)")
+	}
+	if c.ClerkWebhookSecret != "" && !strings.HasPrefix(c.ClerkWebhookSecret, "whsec_") {
+		p = append(p, "CLERK_WEBHOOK_SECRET: must start with whsec_ (the signing secret of the Clerk webhook endpoint)")
+	}
+	if c.ClerkAPIURL != "" {
+		if u, err := url.Parse(c.ClerkAPIURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			p = append(p, "CLERK_API_URL: must be an http(s) URL")
+		}
+	}
+	if c.ClerkJWTLeeway < 0 || c.ClerkJWTLeeway > time.Minute {
+		p = append(p, fmt.Sprintf("CLERK_JWT_LEEWAY: must be between 0 and 1m, got %s", c.ClerkJWTLeeway))
 	}
 	if c.WorkerConsumers < 1 || c.WorkerConsumers > 32 {
 		p = append(p, fmt.Sprintf("WORKER_CONSUMERS: must be between 1 and 32, got %d", c.WorkerConsumers))

@@ -244,6 +244,20 @@ func (mr *MockTxMockRecorder) Audit() *gomock.Call {
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Audit", reflect.TypeOf((*MockTx)(nil).Audit))
 }
 
+// BillingInbox mocks base method.
+func (m *MockTx) BillingInbox() ports.BillingInbox {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "BillingInbox")
+	ret0, _ := ret[0].(ports.BillingInbox)
+	return ret0
+}
+
+// BillingInbox indicates an expected call of BillingInbox.
+func (mr *MockTxMockRecorder) BillingInbox() *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "BillingInbox", reflect.TypeOf((*MockTx)(nil).BillingInbox))
+}
+
 // DeadLetters mocks base method.
 func (m *MockTx) DeadLetters() ports.DeadLetters {
 	m.ctrl.T.Helper()

@@ -41,6 +41,21 @@ func (m *MockTierCatalog) EXPECT() *MockTierCatalogMockRecorder {
 	return m.recorder
 }
 
+// GetTier mocks base method.
+func (m *MockTierCatalog) GetTier(ctx context.Context, id string) (ports.MembershipTier, error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "GetTier", ctx, id)
+	ret0, _ := ret[0].(ports.MembershipTier)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
+}
+
+// GetTier indicates an expected call of GetTier.
+func (mr *MockTierCatalogMockRecorder) GetTier(ctx, id any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "GetTier", reflect.TypeOf((*MockTierCatalog)(nil).GetTier), ctx, id)
+}
+
 // ListTiers mocks base method.
 func (m *MockTierCatalog) ListTiers(ctx context.Context) ([]ports.MembershipTier, error) {
 	m.ctrl.T.Helper()
@@ -54,4 +69,19 @@ func (m *MockTierCatalog) ListTiers(ctx context.Context) ([]ports.MembershipTier
 func (mr *MockTierCatalogMockRecorder) ListTiers(ctx any) *gomock.Call {
 	mr.mock.ctrl.T.Helper()
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "ListTiers", reflect.TypeOf((*MockTierCatalog)(nil).ListTiers), ctx)
+}
+
+// TierForPrice mocks base method.
+func (m *MockTierCatalog) TierForPrice(ctx context.Context, priceID string) (ports.MembershipTier, error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "TierForPrice", ctx, priceID)
+	ret0, _ := ret[0].(ports.MembershipTier)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
+}
+
+// TierForPrice indicates an expected call of TierForPrice.
+func (mr *MockTierCatalogMockRecorder) TierForPrice(ctx, priceID any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "TierForPrice", reflect.TypeOf((*MockTierCatalog)(nil).TierForPrice), ctx, priceID)
 }

@@ -1,0 +1,82 @@
+package clerk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+
+	clerksdk "github.com/clerk/clerk-sdk-go/v2"
+	"github.com/clerk/clerk-sdk-go/v2/user"
+
+	"github.com/womendefiningai/platform/ports"
+)
+
+// userIDPattern is the shape of a Clerk user id (user_2abc...). An id that
+// does not fit is not sent: it would change the request path.
+var userIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
+
+// Directory looks users up with the Clerk users API. It implements
+// ports.IdentityDirectory.
+type Directory struct {
+	users *user.Client
+}
+
+var _ ports.IdentityDirectory = (*Directory)(nil)
+
+// NewDirectory returns a Directory calling {cfg.APIURL}/users with
+// cfg.SecretKey. It ignores cfg.Leeway and cfg.Clock.
+func NewDirectory(cfg Config) (*Directory, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	return &Directory{users: user.NewClient(cfg.clientConfig())}, nil
+}
+
+// GetUser returns the user with Clerk id id, or an error wrapping
+// ports.ErrNotFound when Clerk knows no such user (deleted users included).
+func (d *Directory) GetUser(ctx context.Context, id string) (ports.IdentityUser, error) {
+	if !userIDPattern.MatchString(id) {
+		return ports.IdentityUser{}, fmt.Errorf("clerk: get user: malformed id: %w", ports.ErrNotFound)
+	}
+	u, err := d.users.Get(ctx, id)
+	if err != nil {
+		var apiErr *clerksdk.APIErrorResponse
+		if errors.As(err, &apiErr) && apiErr.HTTPStatusCode == http.StatusNotFound {
+			return ports.IdentityUser{}, fmt.Errorf("clerk: get user %s: %w", id, ports.ErrNotFound)
+		}
+		return ports.IdentityUser{}, fmt.Errorf("clerk: get user %s: %w", id, describe(err))
+	}
+	if u.ID != id {
+		return ports.IdentityUser{}, fmt.Errorf("clerk: get user %s: answer is about another user", id)
+	}
+	return identityUser(u), nil
+}
+
+// identityUser maps a Clerk user, from the API or a webhook.
+func identityUser(u *clerksdk.User) ports.IdentityUser {
+	out := ports.IdentityUser{ID: u.ID, FirstName: deref(u.FirstName), LastName: deref(u.LastName)}
+	primaryID := deref(u.PrimaryEmailAddressID)
+	for _, e := range u.EmailAddresses {
+		if e == nil {
+			continue
+		}
+		out.Emails = append(out.Emails, ports.IdentityEmail{
+			Address:  e.EmailAddress,
+			Verified: e.Verification != nil && e.Verification.Status == "verified",
+		})
+		if primaryID != "" && e.ID == primaryID {
+			out.PrimaryEmail = e.EmailAddress
+		}
+	}
+	return out
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}

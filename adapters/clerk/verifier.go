@@ -1,0 +1,222 @@
+package clerk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	clerksdk "github.com/clerk/clerk-sdk-go/v2"
+	"github.com/clerk/clerk-sdk-go/v2/jwks"
+	"github.com/clerk/clerk-sdk-go/v2/jwt"
+	"github.com/go-jose/go-jose/v3"
+	josejwt "github.com/go-jose/go-jose/v3/jwt"
+
+	"github.com/womendefiningai/platform/ports"
+)
+
+const (
+	// jwksMaxAge is how long a fetched key set is trusted before the next
+	// verification refetches it (so a key Clerk withdrew stops verifying).
+	jwksMaxAge = time.Hour
+	// jwksMinRefresh is the least time between two fetches of the key set:
+	// tokens with made-up kids cannot make us hammer the Clerk API.
+	jwksMinRefresh = 10 * time.Second
+	// jwksFetchTimeout bounds one fetch, which runs detached from the caller
+	// that triggered it because every waiting caller shares its result.
+	jwksFetchTimeout = 10 * time.Second
+	// maxTokenLen rejects absurd inputs before any parsing.
+	maxTokenLen = 16 << 10
+)
+
+// Verifier verifies Clerk session tokens (JWTs signed with a key from the
+// instance's JWKS). It implements ports.SessionVerifier and is safe for
+// concurrent use.
+type Verifier struct {
+	jwks   *jwks.Client
+	leeway time.Duration
+	now    func() time.Time
+
+	fetchMu sync.Mutex // held while fetching the key set: one fetch at a time
+
+	mu          sync.RWMutex
+	keys        map[string]*clerksdk.JSONWebKey // by kid
+	fetchedAt   time.Time                       // last successful fetch
+	attemptedAt time.Time                       // last fetch, successful or not
+	fetchErr    error                           // the last fetch's error
+}
+
+var _ ports.SessionVerifier = (*Verifier)(nil)
+
+// NewVerifier returns a Verifier that fetches the signing keys from
+// {cfg.APIURL}/jwks with cfg.SecretKey and caches them.
+func NewVerifier(cfg Config) (*Verifier, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	return &Verifier{
+		jwks:   jwks.NewClient(cfg.clientConfig()),
+		leeway: cfg.Leeway,
+		now:    cfg.Clock,
+	}, nil
+}
+
+// Verify checks token and returns the session it proves. A token that is
+// malformed, forged, expired, not yet valid, from a foreign issuer, signed by
+// an unknown key or without a subject gives an error wrapping
+// ports.ErrInvalidToken. When the key set cannot be fetched and no cached key
+// fits, the error does not wrap it: the token may be fine and Clerk down.
+func (v *Verifier) Verify(ctx context.Context, token string) (ports.Session, error) {
+	if len(token) > maxTokenLen || strings.Count(token, ".") != 2 {
+		return ports.Session{}, invalid("malformed")
+	}
+	unverified, err := jwt.Decode(ctx, &jwt.DecodeParams{Token: token})
+	if err != nil {
+		return ports.Session{}, invalid("malformed")
+	}
+	if unverified.KeyID == "" {
+		return ports.Session{}, invalid("no key id")
+	}
+	// Checked again, after the signature, by jwt.Verify. Checking it first
+	// spares foreign tokens a key lookup.
+	if !validIssuer(unverified.Issuer) {
+		return ports.Session{}, invalid("wrong issuer")
+	}
+	key, err := v.key(ctx, unverified.KeyID)
+	if err != nil {
+		return ports.Session{}, err
+	}
+	claims, err := jwt.Verify(ctx, &jwt.VerifyParams{
+		Token:  token,
+		JWK:    key,
+		Clock:  clock(v.now),
+		Leeway: v.leeway,
+	})
+	if err != nil {
+		return ports.Session{}, invalid(rejection(err))
+	}
+	if claims.Subject == "" {
+		return ports.Session{}, invalid("no subject")
+	}
+	if claims.Expiry == nil {
+		// go-jose accepts a token without exp; a session never lacks one.
+		return ports.Session{}, invalid("no expiry")
+	}
+	return ports.Session{
+		UserID:    claims.Subject,
+		SessionID: claims.SessionID,
+		ExpiresAt: time.Unix(*claims.Expiry, 0).UTC(),
+	}, nil
+}
+
+// key returns the cached key kid, fetching the key set when the cache is
+// older than jwksMaxAge or lacks kid, at most once per jwksMinRefresh.
+func (v *Verifier) key(ctx context.Context, kid string) (*clerksdk.JSONWebKey, error) {
+	if k, ok, fresh := v.cached(kid, v.now()); ok && fresh {
+		return k, nil
+	}
+
+	v.fetchMu.Lock()
+	defer v.fetchMu.Unlock()
+	now := v.now()
+	// Another caller may have fetched while this one waited.
+	k, ok, fresh := v.cached(kid, now)
+	v.mu.RLock()
+	throttled := !v.attemptedAt.IsZero() && now.Sub(v.attemptedAt) < jwksMinRefresh
+	lastErr := v.fetchErr
+	v.mu.RUnlock()
+	switch {
+	case ok && (fresh || throttled):
+		return k, nil
+	case throttled && lastErr != nil:
+		return nil, fmt.Errorf("clerk: verify session: fetch jwks: %w", lastErr)
+	case throttled:
+		return nil, invalid("unknown key id")
+	}
+
+	fetchCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), jwksFetchTimeout)
+	defer cancel()
+	set, err := v.jwks.Get(fetchCtx, &jwks.GetParams{})
+	v.mu.Lock()
+	v.attemptedAt = now
+	v.fetchErr = nil
+	if err != nil {
+		v.fetchErr = describe(err)
+		err = v.fetchErr
+	} else {
+		v.keys = indexKeys(set)
+		v.fetchedAt = now
+	}
+	k, ok = v.keys[kid]
+	v.mu.Unlock()
+
+	switch {
+	case ok:
+		// After a failed fetch this is a stale key: still Clerk's key as far
+		// as we know, and better than locking everyone out while Clerk is
+		// unreachable.
+		return k, nil
+	case err != nil:
+		return nil, fmt.Errorf("clerk: verify session: fetch jwks: %w", err)
+	default:
+		return nil, invalid("unknown key id")
+	}
+}
+
+// cached returns the cached key kid, whether there is one, and whether the
+// cache is younger than jwksMaxAge at now.
+func (v *Verifier) cached(kid string, now time.Time) (*clerksdk.JSONWebKey, bool, bool) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	k, ok := v.keys[kid]
+	fresh := !v.fetchedAt.IsZero() && now.Sub(v.fetchedAt) < jwksMaxAge
+	return k, ok, fresh
+}
+
+func indexKeys(set *clerksdk.JSONWebKeySet) map[string]*clerksdk.JSONWebKey {
+	keys := make(map[string]*clerksdk.JSONWebKey)
+	if set == nil {
+		return keys
+	}
+	for _, k := range set.Keys {
+		if k != nil && k.KeyID != "" && k.Key != nil {
+			keys[k.KeyID] = k
+		}
+	}
+	return keys
+}
+
+// validIssuer is clerk-sdk-go's rule for instances without a proxy or a
+// satellite domain.
+func validIssuer(iss string) bool {
+	return strings.HasPrefix(iss, "https://clerk.") || strings.Contains(iss, ".clerk.accounts")
+}
+
+// rejection names why jwt.Verify refused a token, without echoing anything
+// from the token.
+func rejection(err error) string {
+	switch {
+	case errors.Is(err, josejwt.ErrExpired):
+		return "expired"
+	case errors.Is(err, josejwt.ErrNotValidYet):
+		return "not yet valid"
+	case errors.Is(err, josejwt.ErrIssuedInTheFuture):
+		return "issued in the future"
+	case errors.Is(err, jose.ErrCryptoFailure):
+		return "bad signature"
+	default:
+		return "rejected"
+	}
+}
+
+func invalid(reason string) error {
+	return fmt.Errorf("clerk: %w: %s", ports.ErrInvalidToken, reason)
+}
+
+// clock adapts a time function to clerk-sdk-go's Clock.
+type clock func() time.Time
+
+func (c clock) Now() time.Time { return c() }

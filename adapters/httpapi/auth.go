@@ -1,0 +1,66 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/womendefiningai/platform/application"
+	"github.com/womendefiningai/platform/domain/access"
+	"github.com/womendefiningai/platform/ports"
+)
+
+// Authenticator turns a verified session into a principal (the
+// application's AuthenticateHandler).
+type Authenticator func(ctx context.Context, s ports.Session) (access.Principal, error)
+
+// Authenticate answers an invalid bearer token with 401 before any GraphQL
+// runs; a request without one goes on as anonymous; a valid one goes on as
+// the session's person.
+func Authenticate(verifier ports.SessionVerifier, authenticate Authenticator, logger *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			header := r.Header.Get("Authorization")
+			if header == "" {
+				next.ServeHTTP(w, r.WithContext(application.WithPrincipal(r.Context(), access.Anonymous())))
+				return
+			}
+			token, ok := strings.CutPrefix(header, "Bearer ")
+			if !ok || strings.TrimSpace(token) == "" {
+				unauthenticated(w, "the Authorization header must be a Bearer token")
+				return
+			}
+			session, err := verifier.Verify(r.Context(), strings.TrimSpace(token))
+			if err != nil {
+				if !errors.Is(err, ports.ErrInvalidToken) {
+					logger.ErrorContext(r.Context(), "verify session", "error", err.Error())
+					http.Error(w, "authentication is unavailable", http.StatusServiceUnavailable)
+					return
+				}
+				unauthenticated(w, "invalid or expired session token")
+				return
+			}
+			p, err := authenticate(r.Context(), session)
+			switch {
+			case errors.Is(err, application.ErrAccountErased):
+				unauthenticated(w, "this account was deleted")
+				return
+			case err != nil:
+				logger.ErrorContext(r.Context(), "authenticate session", "error", err.Error())
+				http.Error(w, "authentication is unavailable", http.StatusServiceUnavailable)
+				return
+			}
+			next.ServeHTTP(w, r.WithContext(application.WithPrincipal(r.Context(), p)))
+		})
+	}
+}
+
+// unauthenticated answers 401 with WWW-Authenticate and a GraphQL error body.
+func unauthenticated(w http.ResponseWriter, msg string) {
+	w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+	writeJSON(w, http.StatusUnauthorized, map[string]any{
+		"errors": []map[string]any{{"message": msg, "extensions": map[string]string{"code": "UNAUTHENTICATED"}}},
+	})
+}

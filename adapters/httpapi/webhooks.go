@@ -1,0 +1,112 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+
+	"github.com/womendefiningai/platform/ports"
+)
+
+// MaxWebhookBody is the most a webhook may send (413 beyond).
+const MaxWebhookBody = 1 << 20
+
+// readBody reads at most MaxWebhookBody bytes, answering 413 or 400 itself.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxWebhookBody))
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		http.Error(w, "webhook body larger than 1 MiB", http.StatusRequestEntityTooLarge)
+		return nil, false
+	case err != nil:
+		http.Error(w, "could not read the webhook body", http.StatusBadRequest)
+		return nil, false
+	}
+	return body, true
+}
+
+// IdentityWebhookHandler serves POST /webhooks/clerk: verify, then apply
+// once per delivery id. A bad signature or a stale timestamp gets 400 and
+// changes nothing.
+func IdentityWebhookHandler(parse func([]byte, http.Header) (ports.IdentityEvent, error),
+	apply func(context.Context, ports.IdentityEvent) error, logger *slog.Logger,
+) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		body, ok := readBody(w, r)
+		if !ok {
+			return
+		}
+		ev, err := parse(body, r.Header)
+		if errors.Is(err, ports.ErrInvalidSignature) {
+			http.Error(w, "webhook signature verification failed", http.StatusBadRequest)
+			return
+		}
+		if err != nil {
+			http.Error(w, "malformed webhook event", http.StatusBadRequest)
+			return
+		}
+		if err := apply(r.Context(), ev); err != nil {
+			// 5xx makes the sender retry; the delivery id keeps it idempotent.
+			logger.ErrorContext(r.Context(), "apply identity webhook", "delivery", ev.ID, "type", string(ev.Type), "error", err.Error())
+			http.Error(w, "could not apply the event; retry later", http.StatusInternalServerError)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+}
+
+// BillingWebhookHandler serves POST /webhooks/stripe: read at most 1 MiB,
+// verify the signature, store the event in the inbox together with its
+// processing message, answer 200. A duplicate id also answers 200.
+func BillingWebhookHandler(parse func(body []byte, signature string) (ports.BillingEvent, error),
+	ingest func(context.Context, ports.BillingEvent) error, logger *slog.Logger,
+) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		body, ok := readBody(w, r)
+		if !ok {
+			return
+		}
+		sig := r.Header.Get("Stripe-Signature")
+		if sig == "" {
+			http.Error(w, "missing Stripe-Signature header", http.StatusBadRequest)
+			return
+		}
+		ev, err := parse(body, sig)
+		if errors.Is(err, ports.ErrInvalidSignature) {
+			http.Error(w, "webhook signature verification failed", http.StatusBadRequest)
+			return
+		}
+		if err != nil {
+			http.Error(w, "malformed webhook event", http.StatusBadRequest)
+			return
+		}
+		if err := ingest(r.Context(), ev); err != nil {
+			logger.ErrorContext(r.Context(), "store billing webhook", "event_id", ev.ID, "type", ev.Type, "error", err.Error())
+			http.Error(w, "could not store the event; retry later", http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"received":true}`))
+	})
+}
+
+// NotConfigured answers 503 for a route whose integration has no
+// credentials, so that the sender retries once it is configured.
+func NotConfigured(what string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, what+" is not configured on this server", http.StatusServiceUnavailable)
+	})
+}

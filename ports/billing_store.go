@@ -1,0 +1,49 @@
+package ports
+
+import (
+	"context"
+	"time"
+)
+
+//go:generate go tool mockgen -destination=mocks/billing_store.go -package=mocks . BillingInbox,Clock
+
+// Billing inbox statuses.
+const (
+	InboxReceived  = "received"
+	InboxProcessed = "processed"
+	InboxIgnored   = "ignored"
+	InboxDeferred  = "deferred"
+)
+
+// InboxEvent is a stored billing event.
+type InboxEvent struct {
+	BillingEvent
+	Source string // webhook or reconcile
+	Status string
+	Note   string
+}
+
+// BillingInbox stores billing events once per event id.
+type BillingInbox interface {
+	// Insert stores ev and reports false when its id was already stored.
+	Insert(ctx context.Context, ev BillingEvent, source string) (bool, error)
+	// Has reports which of the ids are stored.
+	Has(ctx context.Context, ids []string) (map[string]bool, error)
+	Get(ctx context.Context, eventID string) (InboxEvent, error)
+	// Mark records the outcome of processing.
+	Mark(ctx context.Context, eventID, status, note string) error
+	// NoteFailureNotice records a member notification for (invoice,
+	// attempt) and reports false when one was already sent.
+	NoteFailureNotice(ctx context.Context, invoiceID string, attempt int, personID string) (bool, error)
+}
+
+// Clock tells the time; tests control it.
+type Clock interface {
+	Now() time.Time
+}
+
+// SystemClock is the real clock.
+type SystemClock struct{}
+
+// Now returns the current time.
+func (SystemClock) Now() time.Time { return time.Now() }
