@@ -14,6 +14,7 @@ type Commands struct {
 	EnqueueJob        EnqueueJobHandler
 	Billing           BillingHandler
 	SyncIdentity      SyncIdentityHandler
+	EmailSync         EmailSyncHandler
 }
 
 // Queries read state.

@@ -429,6 +429,9 @@ func (h BillingHandler) OpenBillingPortal(ctx context.Context) (string, error) {
 	return h.billing.CreatePortalSession(ctx, person.BillingCustomerID, h.cfg.PortalReturnURL)
 }
 
+// DefaultReconcileWindow is how far back the daily reconciliation looks.
+const DefaultReconcileWindow = 72 * time.Hour
+
 // ReconcileResult counts what a reconciliation saw.
 type ReconcileResult struct {
 	Seen     int

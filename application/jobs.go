@@ -16,8 +16,10 @@ import (
 // The jobs the platform knows. Their real runners arrive with the Luma and
 // Slack issues; until then DefaultJobs records their runs as skipped.
 const (
-	JobLumaApproval = "luma_approval" // approve or decline pending Luma guests
-	JobSlackSync    = "slack_sync"    // match members to Slack users
+	JobLumaApproval    = "luma_approval"    // approve or decline pending Luma guests
+	JobSlackSync       = "slack_sync"       // match members to Slack users
+	JobMailchimpResync = "mailchimp_resync" // push everyone to the email list
+	JobStripeReconcile = "stripe_reconcile" // fetch billing events the webhooks missed
 )
 
 // ErrUnknownJob is wrapped by the errors for a job name that is not

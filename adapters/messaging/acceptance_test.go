@@ -344,7 +344,7 @@ func TestTransactionalPublishCommitsOrRollsBackWithTheTransaction(t *testing.T) 
 	t.Parallel()
 	pool := newPool(t, 4)
 	ctx := context.Background()
-	if _, err := pool.Exec(ctx, `CREATE TABLE people (id text PRIMARY KEY)`); err != nil {
+	if _, err := pool.Exec(ctx, `CREATE TABLE outbox_test_writes (id text PRIMARY KEY)`); err != nil {
 		t.Fatal(err)
 	}
 	delivered := make(chan string, 10)
@@ -360,7 +360,7 @@ func TestTransactionalPublishCommitsOrRollsBackWithTheTransaction(t *testing.T) 
 			t.Fatal(err)
 		}
 		defer func() { _ = tx.Rollback(ctx) }()
-		if _, err := tx.Exec(ctx, `INSERT INTO people VALUES ($1)`, id); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO outbox_test_writes VALUES ($1)`, id); err != nil {
 			t.Fatal(err)
 		}
 		if err := NewTxPublisher(tx).Publish(ctx, ports.Message{Topic: ports.TopicPersonEmailChanged, Payload: []byte(id + "-now")}); err != nil {

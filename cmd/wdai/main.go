@@ -44,6 +44,8 @@ func rootCommand() *cli.Command {
 			dlqCommand(),
 			jobCommand(),
 			personCommand(),
+			stripeCommand(),
+			mailchimpCommand(),
 		},
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/womendefiningai/platform/adapters/httpapi"
 	"github.com/womendefiningai/platform/adapters/postgres"
+	"github.com/womendefiningai/platform/adapters/stripe"
 	"github.com/womendefiningai/platform/domain/access"
 	"github.com/womendefiningai/platform/graph"
 	"github.com/womendefiningai/platform/internal/config"
@@ -151,7 +153,18 @@ func buildHTTP(sys *system, migrator *postgres.Migrator) (http.Handler, error) {
 			run, err := sys.app.Commands.EnqueueJob.Handle(ctx, job, time.Now().UTC().Truncate(time.Minute), ports.TriggerHTTP, "system", "cron_secret")
 			return run.ID, err
 		}, sys.jobs.Known, httpapi.WithJobsLogger(logger)),
-		"/webhooks/clerk": httpapi.NotConfigured("the Clerk webhook (CLERK_WEBHOOK_SECRET)"),
+		"/webhooks/clerk":  httpapi.NotConfigured("the Clerk webhook (CLERK_WEBHOOK_SECRET)"),
+		"/webhooks/stripe": httpapi.NotConfigured("the Stripe webhook (STRIPE_WEBHOOK_SECRET)"),
+	}
+	if secrets := splitSecrets(cfg.StripeWebhookSecret); len(secrets) > 0 {
+		verifier, err := stripe.NewWebhookVerifier(secrets, stripe.DefaultWebhookTolerance)
+		if err != nil {
+			return nil, err
+		}
+		routes["/webhooks/stripe"] = httpapi.BillingWebhookHandler(verifier.Parse, func(ctx context.Context, ev ports.BillingEvent) error {
+			_, err := sys.app.Commands.Billing.Ingest(ctx, ev, "webhook")
+			return err
+		}, logger)
 	}
 	verifier := ports.SessionVerifier(signInNotConfigured{})
 	authenticate := func(context.Context, ports.Session) (access.Principal, error) { return access.Anonymous(), nil }
@@ -180,4 +193,16 @@ type signInNotConfigured struct{}
 
 func (signInNotConfigured) Verify(context.Context, string) (ports.Session, error) {
 	return ports.Session{}, fmt.Errorf("%w: sign-in is not configured on this server (CLERK_SECRET_KEY)", ports.ErrInvalidToken)
+}
+
+// splitSecrets splits a comma-separated list of webhook secrets (several
+// during a rotation), dropping blanks.
+func splitSecrets(s string) []string {
+	var out []string
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
 }

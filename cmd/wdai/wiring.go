@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"time"
@@ -11,8 +12,10 @@ import (
 
 	"github.com/womendefiningai/platform/adapters/alert"
 	"github.com/womendefiningai/platform/adapters/clerk"
+	"github.com/womendefiningai/platform/adapters/mailchimp"
 	"github.com/womendefiningai/platform/adapters/messaging"
 	"github.com/womendefiningai/platform/adapters/postgres"
+	"github.com/womendefiningai/platform/adapters/stripe"
 	"github.com/womendefiningai/platform/application"
 	"github.com/womendefiningai/platform/internal/config"
 	"github.com/womendefiningai/platform/ports"
@@ -132,7 +135,9 @@ func buildAlerter(cfg config.Config, logger *slog.Logger) (ports.Alerter, error)
 }
 
 func buildApp(s *system) (*application.App, error) {
-	tiers, err := application.NewMembershipTiersHandler(postgres.NewTierStore(s.pool))
+	tierStore := postgres.NewTierStore(s.pool)
+	peopleStore, membershipStore := postgres.NewPeopleStore(s.pool), postgres.NewMembershipStore(s.pool)
+	tiers, err := application.NewMembershipTiersHandler(tierStore)
 	if err != nil {
 		return nil, err
 	}
@@ -144,7 +149,59 @@ func buildApp(s *system) (*application.App, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.jobs, err = application.NewJobRegistry(application.DefaultJobs()); err != nil {
+	people, err := application.NewPeopleHandler(peopleStore, membershipStore, s.uow)
+	if err != nil {
+		return nil, err
+	}
+	syncIdentity, err := application.NewSyncIdentityHandler(s.uow)
+	if err != nil {
+		return nil, err
+	}
+	billingAPI, err := buildBillingAPI(s.cfg)
+	if err != nil {
+		return nil, err
+	}
+	billing, err := application.NewBillingHandler(application.BillingDeps{
+		Billing: billingAPI, UoW: s.uow, Tiers: tierStore, People: peopleStore, Memberships: membershipStore,
+		Inbox: postgres.NewBillingInbox(s.pool), Alerter: s.alerter, Clock: ports.SystemClock{},
+		Config: application.BillingConfig{
+			CheckoutSuccessURL: s.cfg.StripeCheckoutSuccessURL, CheckoutCancelURL: s.cfg.StripeCheckoutCancelURL, PortalReturnURL: s.cfg.StripePortalReturnURL,
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	list, err := mailchimp.New(mailchimp.Config{APIKey: s.cfg.MailchimpAPIKey, ListID: s.cfg.MailchimpListID, APIURL: s.cfg.MailchimpAPIURL})
+	if err != nil {
+		return nil, err
+	}
+	emailSync, err := application.NewEmailSyncHandler(list, peopleStore, membershipStore, postgres.NewIntegrationStore(s.pool), application.EmailSyncConfig{
+		Journeys: map[string]application.Journey{
+			application.JourneyWelcome:       {JourneyID: s.cfg.MailchimpWelcomeJourneyID, StepID: s.cfg.MailchimpWelcomeStepID},
+			application.JourneyPaymentFailed: {JourneyID: s.cfg.MailchimpPaymentFailedJourneyID, StepID: s.cfg.MailchimpPaymentFailedStepID},
+			application.JourneyWinBack:       {JourneyID: s.cfg.MailchimpWinBackJourneyID, StepID: s.cfg.MailchimpWinBackStepID},
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	jobs := application.DefaultJobs()
+	jobs[application.JobMailchimpResync] = func(ctx context.Context) (map[string]any, error) {
+		res, err := emailSync.Resync(ctx, false, nil)
+		if res.Skipped {
+			return map[string]any{"outcome": "skipped", "reason": "not configured"}, err
+		}
+		return map[string]any{"outcome": "synced", "people": res.People, "batch_calls": res.BatchCalls, "tag_calls": res.TagCalls, "errors": res.Errors}, err
+	}
+	jobs[application.JobStripeReconcile] = func(ctx context.Context) (map[string]any, error) {
+		res, err := billing.Reconcile(ctx, time.Now().Add(-application.DefaultReconcileWindow), false, nil)
+		if errors.Is(err, ports.ErrNotConfigured) {
+			return map[string]any{"outcome": "skipped", "reason": "not configured"}, nil
+		}
+		return map[string]any{"outcome": "reconciled", "seen": res.Seen, "present": res.Present, "enqueued": res.Enqueued}, err
+	}
+	if s.jobs, err = application.NewJobRegistry(jobs); err != nil {
 		return nil, err
 	}
 	enqueue, err := application.NewEnqueueJobHandler(s.uow, s.jobs)
@@ -154,16 +211,17 @@ func buildApp(s *system) (*application.App, error) {
 	if s.runJob, err = application.NewRunJobHandler(s.uow, s.jobs, routerMaxRetries+1); err != nil {
 		return nil, err
 	}
-	people, err := application.NewPeopleHandler(postgres.NewPeopleStore(s.pool), postgres.NewMembershipStore(s.pool), s.uow)
-	if err != nil {
-		return nil, err
-	}
-	syncIdentity, err := application.NewSyncIdentityHandler(s.uow)
-	if err != nil {
-		return nil, err
-	}
 	return &application.App{
-		Commands: application.Commands{ResolveDeadLetter: resolve, EnqueueJob: enqueue, SyncIdentity: syncIdentity},
+		Commands: application.Commands{ResolveDeadLetter: resolve, EnqueueJob: enqueue, SyncIdentity: syncIdentity, Billing: billing, EmailSync: emailSync},
 		Queries:  application.Queries{MembershipTiers: tiers, DeadLetters: deadLetters, People: people},
 	}, nil
+}
+
+// buildBillingAPI returns the Stripe client, or nil when STRIPE_SECRET_KEY
+// is unset (billing then answers "not configured").
+func buildBillingAPI(cfg config.Config) (ports.Billing, error) {
+	if cfg.StripeSecretKey == "" {
+		return nil, nil
+	}
+	return stripe.NewBilling(stripe.Config{SecretKey: cfg.StripeSecretKey, APIURL: cfg.StripeAPIURL})
 }

@@ -48,8 +48,21 @@ func runWorker(ctx context.Context, sys *system) error {
 	if err != nil {
 		return err
 	}
-	if err := router.AddHandler("jobs.run", ports.TopicJobRun, sys.runJob.Handle, messaging.WithConsumers(sys.cfg.WorkerConsumers)); err != nil {
-		return err
+	cmds := sys.app.Commands
+	for _, h := range []struct {
+		name, topic string
+		fn          messaging.HandlerFunc
+	}{
+		{"jobs.run", ports.TopicJobRun, sys.runJob.Handle},
+		{"billing.process_event", ports.TopicStripeEvent, cmds.Billing.Process},
+		{"billing.period_end", ports.TopicMembershipPeriodEnd, cmds.Billing.ReachPeriodEnd},
+		{"email.member_changed", ports.TopicMemberChanged, cmds.EmailSync.HandleMemberChanged},
+		{"email.person_email_changed", ports.TopicPersonEmailChanged, cmds.EmailSync.HandleEmailChanged},
+		{"email.person_deleted", ports.TopicPersonDeleted, cmds.EmailSync.HandlePersonDeleted},
+	} {
+		if err := router.AddHandler(h.name, h.topic, h.fn, messaging.WithConsumers(sys.cfg.WorkerConsumers)); err != nil {
+			return err
+		}
 	}
 	sched, err := buildCron(sys)
 	if err != nil {
@@ -69,16 +82,21 @@ func runWorker(ctx context.Context, sys *system) error {
 // buildCron fires each job at its configured UTC times; each slot runs once
 // across replicas because job_runs is unique on (job, slot).
 func buildCron(sys *system) (*cron.Scheduler, error) {
-	luma, err := cron.ParseTimes(sys.cfg.CronLumaApproval)
-	if err != nil {
-		return nil, err
-	}
-	slack, err := cron.ParseTimes(sys.cfg.CronSlackSync)
-	if err != nil {
-		return nil, err
+	jobs := map[string][]cron.TimeOfDay{}
+	for job, times := range map[string]string{
+		application.JobLumaApproval:    sys.cfg.CronLumaApproval,
+		application.JobSlackSync:       sys.cfg.CronSlackSync,
+		application.JobMailchimpResync: sys.cfg.CronMailchimpResync,
+		application.JobStripeReconcile: sys.cfg.CronStripeReconcile,
+	} {
+		parsed, err := cron.ParseTimes(times)
+		if err != nil {
+			return nil, err
+		}
+		jobs[job] = parsed
 	}
 	return cron.New(cron.Config{
-		Jobs: map[string][]cron.TimeOfDay{application.JobLumaApproval: luma, application.JobSlackSync: slack},
+		Jobs: jobs,
 		Enqueue: func(ctx context.Context, job string, slot time.Time) error {
 			_, err := sys.app.Commands.EnqueueJob.Handle(ctx, job, slot, ports.TriggerCron, "system", "cron")
 			return err

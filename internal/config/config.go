@@ -68,6 +68,30 @@ type Config struct {
 	ClerkWebhookSecret string        `env:"CLERK_WEBHOOK_SECRET"`
 	ClerkJWTLeeway     time.Duration `env:"CLERK_JWT_LEEWAY" envDefault:"5s"`
 
+	// Stripe (billing). Unset STRIPE_SECRET_KEY: checkout and the portal
+	// answer NOT_CONFIGURED and stored events wait as deferred.
+	StripeSecretKey          string `env:"STRIPE_SECRET_KEY"`
+	StripeWebhookSecret      string `env:"STRIPE_WEBHOOK_SECRET"` // comma-separated, for rotation
+	StripeAPIURL             string `env:"STRIPE_API_URL"`
+	StripeCheckoutSuccessURL string `env:"STRIPE_CHECKOUT_SUCCESS_URL" envDefault:"http://localhost:3000/membership/welcome"`
+	StripeCheckoutCancelURL  string `env:"STRIPE_CHECKOUT_CANCEL_URL" envDefault:"http://localhost:3000/pricing"`
+	StripePortalReturnURL    string `env:"STRIPE_PORTAL_RETURN_URL" envDefault:"http://localhost:3000/account"`
+
+	// Mailchimp (email list). Unset key or list: syncs are recorded as
+	// "skipped: not configured".
+	MailchimpAPIKey                 string `env:"MAILCHIMP_API_KEY"`
+	MailchimpListID                 string `env:"MAILCHIMP_LIST_ID"`
+	MailchimpAPIURL                 string `env:"MAILCHIMP_API_URL"`
+	MailchimpWelcomeJourneyID       string `env:"MAILCHIMP_WELCOME_JOURNEY_ID"`
+	MailchimpWelcomeStepID          string `env:"MAILCHIMP_WELCOME_STEP_ID"`
+	MailchimpPaymentFailedJourneyID string `env:"MAILCHIMP_PAYMENT_FAILED_JOURNEY_ID"`
+	MailchimpPaymentFailedStepID    string `env:"MAILCHIMP_PAYMENT_FAILED_STEP_ID"`
+	MailchimpWinBackJourneyID       string `env:"MAILCHIMP_WIN_BACK_JOURNEY_ID"`
+	MailchimpWinBackStepID          string `env:"MAILCHIMP_WIN_BACK_STEP_ID"`
+	// CronMailchimpResync and CronStripeReconcile are "HH:MM" UTC times.
+	CronMailchimpResync string `env:"CRON_MAILCHIMP_RESYNC" envDefault:"04:00"`
+	CronStripeReconcile string `env:"CRON_STRIPE_RECONCILE" envDefault:"03:00"`
+
 	// WorkerConsumers is the number of parallel consumers per topic.
 	WorkerConsumers int `env:"WORKER_CONSUMERS" envDefault:"2"`
 }
@@ -127,7 +151,8 @@ func (c Config) validate() []string {
 	if c.CronSecret != "" && len(c.CronSecret) < 16 {
 		p = append(p, "CRON_SECRET: must be at least 16 characters")
 	}
-	for name, v := range map[string]string{"CRON_LUMA_APPROVAL": c.CronLumaApproval, "CRON_SLACK_SYNC": c.CronSlackSync} {
+	for name, v := range map[string]string{"CRON_LUMA_APPROVAL": c.CronLumaApproval, "CRON_SLACK_SYNC": c.CronSlackSync,
+		"CRON_MAILCHIMP_RESYNC": c.CronMailchimpResync, "CRON_STRIPE_RECONCILE": c.CronStripeReconcile} {
 		if _, err := cron.ParseTimes(v); err != nil {
 			p = append(p, name+": "+err.Error())
 		}
@@ -148,6 +173,30 @@ func (c Config) validate() []string {
 	}
 	if c.ClerkJWTLeeway < 0 || c.ClerkJWTLeeway > time.Minute {
 		p = append(p, fmt.Sprintf("CLERK_JWT_LEEWAY: must be between 0 and 1m, got %s", c.ClerkJWTLeeway))
+	}
+	for name, v := range map[string]string{"STRIPE_API_URL": c.StripeAPIURL, "STRIPE_CHECKOUT_SUCCESS_URL": c.StripeCheckoutSuccessURL,
+		"STRIPE_CHECKOUT_CANCEL_URL": c.StripeCheckoutCancelURL, "STRIPE_PORTAL_RETURN_URL": c.StripePortalReturnURL, "MAILCHIMP_API_URL": c.MailchimpAPIURL} {
+		if v == "" {
+			continue
+		}
+		if u, err := url.Parse(v); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			p = append(p, name+": must be an http(s) URL")
+		}
+	}
+	if strings.HasSuffix(strings.TrimRight(c.StripeAPIURL, "/"), "/v1") {
+		p = append(p, "STRIPE_API_URL: must be the server root, without /v1")
+	}
+	if (c.MailchimpAPIKey == "") != (c.MailchimpListID == "") {
+		p = append(p, "MAILCHIMP_API_KEY and MAILCHIMP_LIST_ID: set both or neither")
+	}
+	for name, pair := range map[string][2]string{
+		"MAILCHIMP_WELCOME":        {c.MailchimpWelcomeJourneyID, c.MailchimpWelcomeStepID},
+		"MAILCHIMP_PAYMENT_FAILED": {c.MailchimpPaymentFailedJourneyID, c.MailchimpPaymentFailedStepID},
+		"MAILCHIMP_WIN_BACK":       {c.MailchimpWinBackJourneyID, c.MailchimpWinBackStepID},
+	} {
+		if (pair[0] == "") != (pair[1] == "") {
+			p = append(p, name+"_JOURNEY_ID and "+name+"_STEP_ID: set both or neither")
+		}
 	}
 	if c.WorkerConsumers < 1 || c.WorkerConsumers > 32 {
 		p = append(p, fmt.Sprintf("WORKER_CONSUMERS: must be between 1 and 32, got %d", c.WorkerConsumers))

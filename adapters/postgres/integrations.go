@@ -1,0 +1,77 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/womendefiningai/platform/ports"
+)
+
+// IntegrationStore implements ports.Integrations.
+type IntegrationStore struct{ q Querier }
+
+var _ ports.Integrations = (*IntegrationStore)(nil)
+
+// NewIntegrationStore returns a store on a pool or a transaction.
+func NewIntegrationStore(q Querier) *IntegrationStore { return &IntegrationStore{q: q} }
+
+const integrationColumns = `person_id::text, provider, external_id, status, state, note, synced_at`
+
+func scanIntegration(row pgx.Row) (ports.IntegrationState, error) {
+	var s ports.IntegrationState
+	err := row.Scan(&s.PersonID, &s.Provider, &s.ExternalID, &s.Status, &s.State, &s.Note, &s.SyncedAt)
+	return s, err
+}
+
+// Get returns the state, or ErrNotFound.
+func (s *IntegrationStore) Get(ctx context.Context, personID, provider string) (ports.IntegrationState, error) {
+	if !isUUID(personID) {
+		return ports.IntegrationState{}, ports.ErrNotFound
+	}
+	st, err := scanIntegration(s.q.QueryRow(ctx, `SELECT `+integrationColumns+` FROM integrations WHERE person_id = $1 AND provider = $2`, personID, provider))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return st, ports.ErrNotFound
+	}
+	if err != nil {
+		return st, fmt.Errorf("postgres: get integration: %w", err)
+	}
+	return st, nil
+}
+
+// GetAll returns every state of a provider in one query.
+func (s *IntegrationStore) GetAll(ctx context.Context, provider string) (map[string]ports.IntegrationState, error) {
+	rows, err := s.q.Query(ctx, `SELECT `+integrationColumns+` FROM integrations WHERE provider = $1`, provider)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list integrations: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]ports.IntegrationState{}
+	for rows.Next() {
+		st, err := scanIntegration(rows)
+		if err != nil {
+			return nil, fmt.Errorf("postgres: list integrations: %w", err)
+		}
+		out[st.PersonID] = st
+	}
+	return out, rows.Err()
+}
+
+// Put upserts the state, stamping synced_at.
+func (s *IntegrationStore) Put(ctx context.Context, st ports.IntegrationState) error {
+	state := st.State
+	if len(state) == 0 {
+		state = []byte("{}")
+	}
+	_, err := s.q.Exec(ctx, `
+		INSERT INTO integrations (person_id, provider, external_id, status, state, note, synced_at)
+		VALUES ($1, $2, $3, $4, $5, $6, now())
+		ON CONFLICT (person_id, provider) DO UPDATE SET external_id = $3, status = $4, state = $5, note = $6, synced_at = now()`,
+		st.PersonID, st.Provider, st.ExternalID, st.Status, state, st.Note)
+	if err != nil {
+		return fmt.Errorf("postgres: put integration: %w", err)
+	}
+	return nil
+}
