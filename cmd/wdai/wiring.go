@@ -31,6 +31,7 @@ type system struct {
 	app     *application.App
 	jobs    *application.JobRegistry
 	runJob  application.RunJobHandler
+	clock    ports.Clock
 	// identity is nil when Clerk is not configured.
 	identity *identity
 }
@@ -73,6 +74,11 @@ func buildIdentity(cfg config.Config, pool *pgxpool.Pool) (*identity, error) {
 const routerMaxRetries = 3
 
 func buildSystem(cfg config.Config, pool *pgxpool.Pool, logger *slog.Logger) (*system, error) {
+	return buildSystemWith(cfg, pool, logger, ports.SystemClock{})
+}
+
+// buildSystemWith is buildSystem with the clock given (tests control it).
+func buildSystemWith(cfg config.Config, pool *pgxpool.Pool, logger *slog.Logger, clock ports.Clock) (*system, error) {
 	uow, err := postgres.NewUnitOfWork(pool, postgres.TxFactories{
 		Publisher:   func(tx pgx.Tx) ports.Publisher { return messaging.NewTxPublisher(tx) },
 		Scheduler:   func(tx pgx.Tx) ports.Scheduler { return messaging.NewTxScheduler(tx) },
@@ -85,7 +91,7 @@ func buildSystem(cfg config.Config, pool *pgxpool.Pool, logger *slog.Logger) (*s
 	if err != nil {
 		return nil, err
 	}
-	s := &system{cfg: cfg, logger: logger, pool: pool, uow: uow, alerter: alerter}
+	s := &system{cfg: cfg, logger: logger, pool: pool, uow: uow, alerter: alerter, clock: clock}
 	if s.identity, err = buildIdentity(cfg, pool); err != nil {
 		return nil, err
 	}
@@ -163,7 +169,7 @@ func buildApp(s *system) (*application.App, error) {
 	}
 	billing, err := application.NewBillingHandler(application.BillingDeps{
 		Billing: billingAPI, UoW: s.uow, Tiers: tierStore, People: peopleStore, Memberships: membershipStore,
-		Inbox: postgres.NewBillingInbox(s.pool), Alerter: s.alerter, Clock: ports.SystemClock{},
+		Inbox: postgres.NewBillingInbox(s.pool), Alerter: s.alerter, Clock: s.clock,
 		Config: application.BillingConfig{
 			CheckoutSuccessURL: s.cfg.StripeCheckoutSuccessURL, CheckoutCancelURL: s.cfg.StripeCheckoutCancelURL, PortalReturnURL: s.cfg.StripePortalReturnURL,
 		},
