@@ -31,7 +31,7 @@ type system struct {
 	app     *application.App
 	jobs    *application.JobRegistry
 	runJob  application.RunJobHandler
-	clock    ports.Clock
+	clock   ports.Clock
 	// identity is nil when Clerk is not configured.
 	identity *identity
 }
