@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -59,9 +60,11 @@ type lifecycle struct {
 	mc     *mailchimpfake.Server
 	clock  *testClock
 	sys    *system
+	// idle bounds waitIdle (30 s unless a test needs longer).
+	idle time.Duration
 }
 
-func newLifecycle(t *testing.T, mailchimpConfigured bool) *lifecycle {
+func newLifecycle(t *testing.T, mailchimpConfigured bool, extra ...map[string]string) *lifecycle {
 	t.Helper()
 	dbURL := testdb.NewURL(t)
 	st := stripefake.New(t)
@@ -76,6 +79,9 @@ func newLifecycle(t *testing.T, mailchimpConfigured bool) *lifecycle {
 	}
 	if mailchimpConfigured {
 		vars["MAILCHIMP_API_KEY"], vars["MAILCHIMP_LIST_ID"], vars["MAILCHIMP_API_URL"] = testMailchimpKey, testListID, mc.URL()
+	}
+	for _, e := range extra {
+		maps.Copy(vars, e)
 	}
 	cfg, err := config.LoadFrom(vars)
 	if err != nil {
@@ -115,7 +121,7 @@ func newLifecycle(t *testing.T, mailchimpConfigured bool) *lifecycle {
 		_ = migrator.Close()
 		pool.Close()
 	})
-	return &lifecycle{t: t, pool: pool, http: srv, stripe: st, mc: mc, clock: clock, sys: sys}
+	return &lifecycle{t: t, pool: pool, http: srv, stripe: st, mc: mc, clock: clock, sys: sys, idle: 30 * time.Second}
 }
 
 type testWriter struct{ t *testing.T }
@@ -159,11 +165,11 @@ func (l *lifecycle) count(sql string, args ...any) int {
 // (scheduled messages aside) is empty, twice in a row.
 func (l *lifecycle) waitIdle() {
 	l.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(l.idle)
 	quiet := 0
 	for quiet < 2 {
 		if time.Now().After(deadline) {
-			l.t.Fatalf("not idle after 30s: %d events unprocessed, %d messages queued", l.count(`SELECT count(*) FROM billing_inbox WHERE status = 'received'`), l.queued())
+			l.t.Fatalf("not idle after %s: %d events unprocessed, %d messages queued", l.idle, l.count(`SELECT count(*) FROM billing_inbox WHERE status = 'received'`), l.queued())
 		}
 		if l.count(`SELECT count(*) FROM billing_inbox WHERE status = 'received'`) == 0 && l.queued() == 0 {
 			quiet++

@@ -177,7 +177,8 @@ func buildApp(s *system) (*application.App, error) {
 	if err != nil {
 		return nil, err
 	}
-	list, err := mailchimp.New(mailchimp.Config{APIKey: s.cfg.MailchimpAPIKey, ListID: s.cfg.MailchimpListID, APIURL: s.cfg.MailchimpAPIURL})
+	list, err := mailchimp.New(mailchimp.Config{APIKey: s.cfg.MailchimpAPIKey, ListID: s.cfg.MailchimpListID, APIURL: s.cfg.MailchimpAPIURL,
+		HTTPClient: &http.Client{Timeout: s.cfg.MailchimpTimeout}})
 	if err != nil {
 		return nil, err
 	}

@@ -44,7 +44,7 @@ func runWorker(ctx context.Context, sys *system) error {
 		return fmt.Errorf("worker pool: %w", err)
 	}
 	defer pool.Close()
-	router, err := messaging.NewRouter(pool, sys.logger, sys.alerter, messaging.RouterConfig{MaxRetries: routerMaxRetries})
+	router, err := messaging.NewRouter(pool, sys.logger, sys.alerter, messaging.RouterConfig{MaxRetries: routerMaxRetries, RetryInitialInterval: sys.cfg.WorkerRetryInitial})
 	if err != nil {
 		return err
 	}

@@ -79,21 +79,26 @@ type Config struct {
 
 	// Mailchimp (email list). Unset key or list: syncs are recorded as
 	// "skipped: not configured".
-	MailchimpAPIKey                 string `env:"MAILCHIMP_API_KEY"`
-	MailchimpListID                 string `env:"MAILCHIMP_LIST_ID"`
-	MailchimpAPIURL                 string `env:"MAILCHIMP_API_URL"`
-	MailchimpWelcomeJourneyID       string `env:"MAILCHIMP_WELCOME_JOURNEY_ID"`
-	MailchimpWelcomeStepID          string `env:"MAILCHIMP_WELCOME_STEP_ID"`
-	MailchimpPaymentFailedJourneyID string `env:"MAILCHIMP_PAYMENT_FAILED_JOURNEY_ID"`
-	MailchimpPaymentFailedStepID    string `env:"MAILCHIMP_PAYMENT_FAILED_STEP_ID"`
-	MailchimpWinBackJourneyID       string `env:"MAILCHIMP_WIN_BACK_JOURNEY_ID"`
-	MailchimpWinBackStepID          string `env:"MAILCHIMP_WIN_BACK_STEP_ID"`
+	MailchimpAPIKey string `env:"MAILCHIMP_API_KEY"`
+	MailchimpListID string `env:"MAILCHIMP_LIST_ID"`
+	MailchimpAPIURL string `env:"MAILCHIMP_API_URL"`
+	// MailchimpTimeout bounds one Mailchimp call (Mailchimp's own limit is 120s).
+	MailchimpTimeout                time.Duration `env:"MAILCHIMP_TIMEOUT" envDefault:"30s"`
+	MailchimpWelcomeJourneyID       string        `env:"MAILCHIMP_WELCOME_JOURNEY_ID"`
+	MailchimpWelcomeStepID          string        `env:"MAILCHIMP_WELCOME_STEP_ID"`
+	MailchimpPaymentFailedJourneyID string        `env:"MAILCHIMP_PAYMENT_FAILED_JOURNEY_ID"`
+	MailchimpPaymentFailedStepID    string        `env:"MAILCHIMP_PAYMENT_FAILED_STEP_ID"`
+	MailchimpWinBackJourneyID       string        `env:"MAILCHIMP_WIN_BACK_JOURNEY_ID"`
+	MailchimpWinBackStepID          string        `env:"MAILCHIMP_WIN_BACK_STEP_ID"`
 	// CronMailchimpResync and CronStripeReconcile are "HH:MM" UTC times.
 	CronMailchimpResync string `env:"CRON_MAILCHIMP_RESYNC" envDefault:"04:00"`
 	CronStripeReconcile string `env:"CRON_STRIPE_RECONCILE" envDefault:"03:00"`
 
 	// WorkerConsumers is the number of parallel consumers per topic.
 	WorkerConsumers int `env:"WORKER_CONSUMERS" envDefault:"2"`
+	// WorkerRetryInitial is the first retry's wait; each retry doubles it
+	// (with jitter), up to 5s.
+	WorkerRetryInitial time.Duration `env:"WORKER_RETRY_INITIAL" envDefault:"200ms"`
 }
 
 // Dev reports whether development conveniences (GraphiQL, introspection,
@@ -186,6 +191,9 @@ func (c Config) validate() []string {
 	if strings.HasSuffix(strings.TrimRight(c.StripeAPIURL, "/"), "/v1") {
 		p = append(p, "STRIPE_API_URL: must be the server root, without /v1")
 	}
+	if c.MailchimpTimeout <= 0 || c.MailchimpTimeout > 2*time.Minute {
+		p = append(p, fmt.Sprintf("MAILCHIMP_TIMEOUT: must be between 0 and 2m, got %s", c.MailchimpTimeout))
+	}
 	if (c.MailchimpAPIKey == "") != (c.MailchimpListID == "") {
 		p = append(p, "MAILCHIMP_API_KEY and MAILCHIMP_LIST_ID: set both or neither")
 	}
@@ -197,6 +205,9 @@ func (c Config) validate() []string {
 		if (pair[0] == "") != (pair[1] == "") {
 			p = append(p, name+"_JOURNEY_ID and "+name+"_STEP_ID: set both or neither")
 		}
+	}
+	if c.WorkerRetryInitial < time.Millisecond || c.WorkerRetryInitial > 5*time.Second {
+		p = append(p, fmt.Sprintf("WORKER_RETRY_INITIAL: must be between 1ms and 5s, got %s", c.WorkerRetryInitial))
 	}
 	if c.WorkerConsumers < 1 || c.WorkerConsumers > 32 {
 		p = append(p, fmt.Sprintf("WORKER_CONSUMERS: must be between 1 and 32, got %d", c.WorkerConsumers))
