@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/vikstrous/dataloadgen"
 
 	"github.com/womendefiningai/platform/application"
@@ -14,18 +15,79 @@ import (
 // operation, so nothing is cached across callers (redaction depends on who
 // asks).
 type loaders struct {
-	memberships *dataloadgen.Loader[string, application.MembershipView]
+	// memberships maps a person id to the membership the caller may see;
+	// nil means none (or not the caller's to see).
+	memberships *dataloadgen.Loader[string, *application.MembershipView]
 }
 
 type loadersKey struct{}
 
 func withLoaders(ctx context.Context, app *application.App) context.Context {
 	return context.WithValue(ctx, loadersKey{}, &loaders{
-		memberships: dataloadgen.NewMappedLoader(app.Queries.People.Memberships, dataloadgen.WithWait(time.Millisecond)),
+		memberships: dataloadgen.NewMappedLoader(func(ctx context.Context, ids []string) (map[string]*application.MembershipView, error) {
+			return membershipsByPerson(ctx, app, ids)
+		}, dataloadgen.WithWait(time.Millisecond)),
 	})
+}
+
+// membershipsByPerson fetches in one call and answers every id, nil where
+// there is no membership to show.
+func membershipsByPerson(ctx context.Context, app *application.App, ids []string) (map[string]*application.MembershipView, error) {
+	views, err := app.Queries.People.Memberships(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]*application.MembershipView, len(ids))
+	for _, id := range ids {
+		if v, ok := views[id]; ok {
+			out[id] = &v
+		} else {
+			out[id] = nil
+		}
+	}
+	return out, nil
+}
+
+// primeMemberships loads the memberships of a whole page in one call, so
+// the per-row resolvers never depend on the loader's batching window.
+func primeMemberships(ctx context.Context, app *application.App, ids []string) error {
+	l := loadersFrom(ctx)
+	if l == nil || len(ids) == 0 {
+		return nil
+	}
+	views, err := membershipsByPerson(ctx, app, ids)
+	if err != nil {
+		return err
+	}
+	for id, v := range views {
+		l.memberships.Prime(id, v)
+	}
+	return nil
 }
 
 func loadersFrom(ctx context.Context) *loaders {
 	l, _ := ctx.Value(loadersKey{}).(*loaders)
 	return l
+}
+
+// selectsMembership reports whether the members query asks for
+// edges.node.membership.
+func selectsMembership(ctx context.Context) bool {
+	oc := graphql.GetOperationContext(ctx)
+	for _, edges := range graphql.CollectFieldsCtx(ctx, nil) {
+		if edges.Name != "edges" {
+			continue
+		}
+		for _, node := range graphql.CollectFields(oc, edges.Selections, nil) {
+			if node.Name != "node" {
+				continue
+			}
+			for _, f := range graphql.CollectFields(oc, node.Selections, nil) {
+				if f.Name == "membership" {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }

@@ -7,9 +7,7 @@ package graph
 
 import (
 	"context"
-	"errors"
 
-	"github.com/vikstrous/dataloadgen"
 	"github.com/womendefiningai/platform/graph/generated"
 	"github.com/womendefiningai/platform/graph/model"
 )
@@ -17,13 +15,10 @@ import (
 // Membership is the resolver for the membership field.
 func (r *personResolver) Membership(ctx context.Context, obj *model.Person) (*model.Membership, error) {
 	v, err := loadersFrom(ctx).memberships.Load(ctx, obj.ID)
-	if errors.Is(err, dataloadgen.ErrNotFound) {
-		return nil, nil // no membership yet, or not the caller's to see
+	if err != nil || v == nil {
+		return nil, err // nil: no membership yet, or not the caller's to see
 	}
-	if err != nil {
-		return nil, err
-	}
-	return mapMembership(v), nil
+	return mapMembership(*v), nil
 }
 
 // Person returns generated.PersonResolver implementation.

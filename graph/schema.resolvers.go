@@ -8,6 +8,7 @@ package graph
 import (
 	"context"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/womendefiningai/platform/application"
 	"github.com/womendefiningai/platform/graph/generated"
 	"github.com/womendefiningai/platform/graph/model"
@@ -128,6 +129,15 @@ func (r *queryResolver) Members(ctx context.Context, first *int32, after *string
 	page, err := r.App.Queries.People.Members(ctx, n, deref(after), f)
 	if err != nil {
 		return nil, err
+	}
+	if graphql.GetFieldContext(ctx) != nil && selectsMembership(ctx) {
+		ids := make([]string, 0, len(page.Members))
+		for _, m := range page.Members {
+			ids = append(ids, m.ID)
+		}
+		if err := primeMemberships(ctx, r.App, ids); err != nil {
+			return nil, err
+		}
 	}
 	return mapMemberPage(page), nil
 }
