@@ -71,6 +71,7 @@ type BillingHandler struct {
 	people      ports.People
 	memberships ports.Memberships
 	inbox       ports.BillingInbox
+	ingest      ports.BillingIngest
 	alerter     ports.Alerter
 	clock       ports.Clock
 	cfg         BillingConfig
@@ -85,6 +86,7 @@ type BillingDeps struct {
 	People      ports.People
 	Memberships ports.Memberships
 	Inbox       ports.BillingInbox
+	Ingest      ports.BillingIngest
 	Alerter     ports.Alerter
 	Clock       ports.Clock
 	Config      BillingConfig
@@ -92,11 +94,11 @@ type BillingDeps struct {
 
 // NewBillingHandler refuses missing dependencies.
 func NewBillingHandler(d BillingDeps) (BillingHandler, error) {
-	if d.UoW == nil || d.Tiers == nil || d.People == nil || d.Memberships == nil || d.Inbox == nil || d.Alerter == nil || d.Clock == nil {
+	if d.UoW == nil || d.Tiers == nil || d.People == nil || d.Memberships == nil || d.Inbox == nil || d.Ingest == nil || d.Alerter == nil || d.Clock == nil {
 		return BillingHandler{}, errors.New("application: billing: nil dependency")
 	}
 	return BillingHandler{billing: d.Billing, uow: d.UoW, tiers: d.Tiers, people: d.People, memberships: d.Memberships,
-		inbox: d.Inbox, alerter: d.Alerter, clock: d.Clock, cfg: d.Config}, nil
+		inbox: d.Inbox, ingest: d.Ingest, alerter: d.Alerter, clock: d.Clock, cfg: d.Config}, nil
 }
 
 // Ingest stores a verified event and queues its processing in one
@@ -105,16 +107,8 @@ func (h BillingHandler) Ingest(ctx context.Context, ev ports.BillingEvent, sourc
 	if ev.ID == "" || ev.Type == "" {
 		return false, fmt.Errorf("%w: billing event without id or type", ErrInvalidInput)
 	}
-	var inserted bool
-	err := h.uow.Do(ctx, func(ctx context.Context, tx ports.Tx) error {
-		var err error
-		if inserted, err = tx.BillingInbox().Insert(ctx, ev, source); err != nil || !inserted {
-			return err
-		}
-		body, _ := json.Marshal(BillingEventMessage{EventID: ev.ID})
-		return tx.Publisher().Publish(ctx, ports.Message{ID: ev.ID, Topic: ports.TopicStripeEvent, Payload: body})
-	})
-	return inserted, err
+	body, _ := json.Marshal(BillingEventMessage{EventID: ev.ID})
+	return h.ingest.Ingest(ctx, ev, source, ports.Message{Topic: ports.TopicStripeEvent, Payload: body})
 }
 
 // errDeferred says an event cannot be applied yet (no person is linked to

@@ -21,6 +21,7 @@ type billingMocks struct {
 	tiers       *mocks.MockTierCatalog
 	memberships *mocks.MockMemberships
 	binbox      *mocks.MockBillingInbox
+	ingest      *mocks.MockBillingIngest
 	alerter     *mocks.MockAlerter
 	sched       *mocks.MockScheduler
 	h           application.BillingHandler
@@ -35,12 +36,12 @@ func newBillingMocks(t *testing.T) billingMocks {
 	ctrl := gomock.NewController(t)
 	m := billingMocks{identityTx: it, billing: mocks.NewMockBilling(ctrl), tiers: mocks.NewMockTierCatalog(ctrl),
 		memberships: mocks.NewMockMemberships(ctrl), binbox: mocks.NewMockBillingInbox(ctrl), alerter: mocks.NewMockAlerter(ctrl),
-		sched: mocks.NewMockScheduler(ctrl)}
+		sched: mocks.NewMockScheduler(ctrl), ingest: mocks.NewMockBillingIngest(ctrl)}
 	it.tx.EXPECT().Memberships().Return(m.memberships).AnyTimes()
 	it.tx.EXPECT().BillingInbox().Return(m.binbox).AnyTimes()
 	it.tx.EXPECT().Scheduler().Return(m.sched).AnyTimes()
 	h, err := application.NewBillingHandler(application.BillingDeps{Billing: m.billing, UoW: it.uow, Tiers: m.tiers, People: it.people,
-		Memberships: m.memberships, Inbox: m.binbox, Alerter: m.alerter, Clock: fixedClock{time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}})
+		Memberships: m.memberships, Inbox: m.binbox, Ingest: m.ingest, Alerter: m.alerter, Clock: fixedClock{time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,22 +49,19 @@ func newBillingMocks(t *testing.T) billingMocks {
 	return m
 }
 
-func TestIngestPublishesOnlyForANewEvent(t *testing.T) {
+func TestIngestQueuesTheProcessingMessageWithTheEvent(t *testing.T) {
 	t.Parallel()
 	m := newBillingMocks(t)
 	ev := ports.BillingEvent{ID: "evt_1", Type: application.EventSubscriptionUpdated}
-	gomock.InOrder(
-		m.binbox.EXPECT().Insert(gomock.Any(), ev, "webhook").Return(true, nil),
-		m.pub.EXPECT().Publish(gomock.Any(), gomock.Cond(func(msg ports.Message) bool {
-			return msg.Topic == ports.TopicStripeEvent && msg.ID == "evt_1"
-		})).Return(nil),
-		m.binbox.EXPECT().Insert(gomock.Any(), ev, "webhook").Return(false, nil), // duplicate: no publish
-	)
-	for i, want := range []bool{true, false} {
-		got, err := m.h.Ingest(context.Background(), ev, "webhook")
-		if err != nil || got != want {
-			t.Fatalf("delivery %d: inserted = %v, %v; want %v", i+1, got, err, want)
-		}
+	m.ingest.EXPECT().Ingest(gomock.Any(), ev, "webhook", gomock.Cond(func(msg ports.Message) bool {
+		var body application.BillingEventMessage
+		return msg.Topic == ports.TopicStripeEvent && json.Unmarshal(msg.Payload, &body) == nil && body.EventID == "evt_1"
+	})).Return(true, nil)
+	if got, err := m.h.Ingest(context.Background(), ev, "webhook"); err != nil || !got {
+		t.Fatalf("Ingest = %v, %v", got, err)
+	}
+	if _, err := m.h.Ingest(context.Background(), ports.BillingEvent{Type: "x"}, "webhook"); !errors.Is(err, application.ErrInvalidInput) {
+		t.Fatalf("event without id: %v", err)
 	}
 }
 
@@ -128,7 +126,7 @@ func TestBillingNotConfigured(t *testing.T) {
 	it := newIdentityTx(t)
 	ctrl := gomock.NewController(t)
 	h, err := application.NewBillingHandler(application.BillingDeps{UoW: it.uow, Tiers: mocks.NewMockTierCatalog(ctrl), People: it.people,
-		Memberships: mocks.NewMockMemberships(ctrl), Inbox: mocks.NewMockBillingInbox(ctrl), Alerter: mocks.NewMockAlerter(ctrl), Clock: ports.SystemClock{}})
+		Memberships: mocks.NewMockMemberships(ctrl), Inbox: mocks.NewMockBillingInbox(ctrl), Ingest: mocks.NewMockBillingIngest(ctrl), Alerter: mocks.NewMockAlerter(ctrl), Clock: ports.SystemClock{}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -169,7 +169,7 @@ func fakeApp(t *testing.T) *application.App {
 	tiers.EXPECT().GetTier(gomock.Any(), "community").Return(ports.MembershipTier{ID: "community", StripePriceID: "price_123"}, nil).AnyTimes()
 	if app.Commands.Billing, err = application.NewBillingHandler(application.BillingDeps{
 		Billing: billing, UoW: uow, Tiers: tiers, People: people, Memberships: memberships,
-		Inbox: mocks.NewMockBillingInbox(ctrl), Alerter: mocks.NewMockAlerter(ctrl), Clock: ports.SystemClock{},
+		Inbox: mocks.NewMockBillingInbox(ctrl), Ingest: mocks.NewMockBillingIngest(ctrl), Alerter: mocks.NewMockAlerter(ctrl), Clock: ports.SystemClock{},
 	}); err != nil {
 		t.Fatal(err)
 	}

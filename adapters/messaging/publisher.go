@@ -146,3 +146,38 @@ func (s *Scheduler) ScheduleAt(ctx context.Context, topic string, payload []byte
 	}
 	return nil
 }
+
+// Statement is one SQL statement with its arguments.
+type Statement struct {
+	SQL  string
+	Args []any
+}
+
+// OutboxStatements returns the INSERTs that store msgs on their topics,
+// exactly as Publish would, for a caller that pipelines them in its own
+// transaction (a pgx.Batch) to save round trips on a hot path.
+func OutboxStatements(ctx context.Context, msgs ...ports.Message) ([]Statement, error) {
+	byTopic := make(map[string][]*message.Message)
+	var order []string
+	for _, m := range msgs {
+		if err := checkDeliverable(m.Topic); err != nil {
+			return nil, err
+		}
+		if _, seen := byTopic[m.Topic]; !seen {
+			order = append(order, m.Topic)
+		}
+		byTopic[m.Topic] = append(byTopic[m.Topic], toWatermill(ctx, m))
+	}
+	var out []Statement
+	for _, t := range order {
+		all := byTopic[t]
+		for start := 0; start < len(all); start += maxRowsPerInsert {
+			q, err := queueSchema{}.InsertQuery(wsql.InsertQueryParams{Topic: t, Msgs: all[start:min(start+maxRowsPerInsert, len(all))]})
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, Statement{SQL: q.Query, Args: q.Args})
+		}
+	}
+	return out, nil
+}

@@ -18,21 +18,6 @@ var _ ports.BillingInbox = (*BillingInbox)(nil)
 // NewBillingInbox returns an inbox on a pool or a transaction.
 func NewBillingInbox(q Querier) *BillingInbox { return &BillingInbox{q: q} }
 
-// Insert stores ev unless its id is already there.
-func (b *BillingInbox) Insert(ctx context.Context, ev ports.BillingEvent, source string) (bool, error) {
-	tag, err := b.q.Exec(ctx, `
-		INSERT INTO billing_inbox (event_id, type, created, payload, source, subscription_id, customer_id, invoice_id,
-		                           client_reference_id, customer_email, customer_name, attempt_count)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-		ON CONFLICT (event_id) DO NOTHING`,
-		ev.ID, ev.Type, ev.Created, ev.Payload, source, ev.SubscriptionID, ev.CustomerID, ev.InvoiceID,
-		ev.ClientReferenceID, ev.CustomerEmail, ev.CustomerName, ev.AttemptCount)
-	if err != nil {
-		return false, fmt.Errorf("postgres: insert billing event: %w", err)
-	}
-	return tag.RowsAffected() == 1, nil
-}
-
 // Has reports which ids are stored, in one query.
 func (b *BillingInbox) Has(ctx context.Context, ids []string) (map[string]bool, error) {
 	rows, err := b.q.Query(ctx, `SELECT event_id FROM billing_inbox WHERE event_id = ANY($1)`, ids)

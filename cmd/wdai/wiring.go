@@ -167,9 +167,20 @@ func buildApp(s *system) (*application.App, error) {
 	if err != nil {
 		return nil, err
 	}
+	ingest, err := postgres.NewBillingIngest(s.pool, func(ctx context.Context, msgs ...ports.Message) ([]postgres.Statement, error) {
+		stmts, err := messaging.OutboxStatements(ctx, msgs...)
+		out := make([]postgres.Statement, len(stmts))
+		for i, st := range stmts {
+			out[i] = postgres.Statement(st)
+		}
+		return out, err
+	})
+	if err != nil {
+		return nil, err
+	}
 	billing, err := application.NewBillingHandler(application.BillingDeps{
 		Billing: billingAPI, UoW: s.uow, Tiers: tierStore, People: peopleStore, Memberships: membershipStore,
-		Inbox: postgres.NewBillingInbox(s.pool), Alerter: s.alerter, Clock: s.clock,
+		Inbox: postgres.NewBillingInbox(s.pool), Ingest: ingest, Alerter: s.alerter, Clock: s.clock,
 		Config: application.BillingConfig{
 			CheckoutSuccessURL: s.cfg.StripeCheckoutSuccessURL, CheckoutCancelURL: s.cfg.StripeCheckoutCancelURL, PortalReturnURL: s.cfg.StripePortalReturnURL,
 		},
