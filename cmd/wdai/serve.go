@@ -76,14 +76,16 @@ func serve(ctx context.Context, env environment, withWorker bool) error {
 	// the pool closes (deferred above, so it runs after this).
 	workerCtx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWorker()
-	workerDone := make(chan error, 1)
+	var workerDone chan error // nil without a worker: never ready in the select below
 	if withWorker {
+		workerDone = make(chan error, 1)
 		go func() { workerDone <- runWorker(workerCtx, sys) }()
-	} else {
-		workerDone <- nil
 	}
 	defer func() {
 		stopWorker()
+		if workerDone == nil {
+			return
+		}
 		if err := <-workerDone; err != nil {
 			logger.Error("worker stopped with an error", "error", err.Error())
 		}
@@ -105,6 +107,9 @@ func serve(ctx context.Context, env environment, withWorker bool) error {
 		return fmt.Errorf("http server: %w", err)
 	case err := <-workerDone:
 		workerDone <- err // for the deferred wait
+		if err == nil {
+			err = errors.New("it returned without an error")
+		}
 		return fmt.Errorf("worker stopped: %w", err)
 	case <-ctx.Done():
 	}
