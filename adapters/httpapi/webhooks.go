@@ -13,8 +13,14 @@ import (
 // MaxWebhookBody is the most a webhook may send (413 beyond).
 const MaxWebhookBody = 1 << 20
 
-// readBody reads at most MaxWebhookBody bytes, answering 413 or 400 itself.
-func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+// readWebhook accepts only POST and reads at most MaxWebhookBody bytes,
+// answering 405, 413 or 400 itself.
+func readWebhook(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return nil, false
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxWebhookBody))
 	var tooBig *http.MaxBytesError
 	switch {
@@ -28,6 +34,20 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	return body, true
 }
 
+// verified answers 400 for a delivery that did not verify (a bad signature,
+// or a body that is not an event) and reports whether to go on.
+func verified(w http.ResponseWriter, err error) bool {
+	switch {
+	case errors.Is(err, ports.ErrInvalidSignature):
+		http.Error(w, "webhook signature verification failed", http.StatusBadRequest)
+		return false
+	case err != nil:
+		http.Error(w, "malformed webhook event", http.StatusBadRequest)
+		return false
+	}
+	return true
+}
+
 // IdentityWebhookHandler serves POST /webhooks/clerk: verify, then apply
 // once per delivery id. A bad signature or a stale timestamp gets 400 and
 // changes nothing.
@@ -35,22 +55,12 @@ func IdentityWebhookHandler(parse func([]byte, http.Header) (ports.IdentityEvent
 	apply func(context.Context, ports.IdentityEvent) error, logger *slog.Logger,
 ) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost {
-			w.Header().Set("Allow", http.MethodPost)
-			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-			return
-		}
-		body, ok := readBody(w, r)
+		body, ok := readWebhook(w, r)
 		if !ok {
 			return
 		}
 		ev, err := parse(body, r.Header)
-		if errors.Is(err, ports.ErrInvalidSignature) {
-			http.Error(w, "webhook signature verification failed", http.StatusBadRequest)
-			return
-		}
-		if err != nil {
-			http.Error(w, "malformed webhook event", http.StatusBadRequest)
+		if !verified(w, err) {
 			return
 		}
 		if err := apply(r.Context(), ev); err != nil {
@@ -70,12 +80,7 @@ func BillingWebhookHandler(parse func(body []byte, signature string) (ports.Bill
 	ingest func(context.Context, ports.BillingEvent) error, logger *slog.Logger,
 ) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost {
-			w.Header().Set("Allow", http.MethodPost)
-			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-			return
-		}
-		body, ok := readBody(w, r)
+		body, ok := readWebhook(w, r)
 		if !ok {
 			return
 		}
@@ -85,12 +90,7 @@ func BillingWebhookHandler(parse func(body []byte, signature string) (ports.Bill
 			return
 		}
 		ev, err := parse(body, sig)
-		if errors.Is(err, ports.ErrInvalidSignature) {
-			http.Error(w, "webhook signature verification failed", http.StatusBadRequest)
-			return
-		}
-		if err != nil {
-			http.Error(w, "malformed webhook event", http.StatusBadRequest)
+		if !verified(w, err) {
 			return
 		}
 		if err := ingest(r.Context(), ev); err != nil {
