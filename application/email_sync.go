@@ -124,12 +124,11 @@ func (h EmailSyncHandler) HandleMemberChanged(ctx context.Context, msg ports.Mes
 	if err := json.Unmarshal(msg.Payload, &body); err != nil || body.PersonID == "" {
 		return ports.Permanent(fmt.Errorf("malformed member.changed message: %w", err))
 	}
+	// One message per change (billing sends one payment_failed message per
+	// invoice and attempt), so the message id keys "already triggered": a
+	// redelivery or a replay of the same message triggers nothing again.
 	journey := journeyFor(body.Reason, body.Events)
-	key := journey + ":" + msg.ID
-	if body.Reason == ReasonPaymentFailed {
-		key = fmt.Sprintf("%s:%d", journey, body.Attempt) // once per attempt, whatever the message
-	}
-	return h.sync(ctx, body.PersonID, "", journey, key)
+	return h.sync(ctx, body.PersonID, "", journey, journey+":"+msg.ID)
 }
 
 // HandleEmailChanged moves the subscriber to the person's new address.
