@@ -282,7 +282,7 @@ func (h BillingHandler) tierFor(ctx context.Context, priceID string) (membership
 // person is created when none exists) to the customer, then syncs the
 // subscription.
 func (h BillingHandler) completeCheckout(ctx context.Context, ev ports.BillingEvent) error {
-	var personID string
+	var personID, conflict string
 	err := h.uow.Do(ctx, func(ctx context.Context, tx ports.Tx) error {
 		how := "client_reference_id"
 		p, err := tx.People().Get(ctx, ev.ClientReferenceID)
@@ -305,6 +305,13 @@ func (h BillingHandler) completeCheckout(ctx context.Context, ev ports.BillingEv
 		if p.BillingCustomerID == ev.CustomerID || ev.CustomerID == "" {
 			return nil // already linked: a redelivery
 		}
+		if p.BillingCustomerID != "" {
+			// A second customer for one person (two checkouts at once): keep
+			// the first link, so the portal still reaches the first
+			// subscription, and tell an operator to refund one.
+			conflict = p.BillingCustomerID
+			return nil
+		}
 		if err := tx.People().SetBillingCustomer(ctx, p.ID, ev.CustomerID); err != nil {
 			return err
 		}
@@ -314,6 +321,11 @@ func (h BillingHandler) completeCheckout(ctx context.Context, ev ports.BillingEv
 	})
 	if err != nil {
 		return err
+	}
+	if conflict != "" {
+		_ = h.alerter.Alert(ctx, ports.Alert{Severity: ports.SeverityWarning, Title: "A person completed a checkout with a second billing customer",
+			Detail: "The first customer stays linked. Refund and cancel one of the two subscriptions.",
+			Fields: map[string]string{"person_id": personID, "linked_customer": conflict, "new_customer": ev.CustomerID, "event_id": ev.ID}})
 	}
 	return h.SyncSubscription(ctx, ev.SubscriptionID, personID, ReasonSubscriptionSync)
 }
@@ -431,7 +443,13 @@ type ReconcileResult struct {
 	Seen     int
 	Present  int
 	Enqueued int
+	// Requeued counts deferred events queued again (their customer may be
+	// linked by now, or billing configured).
+	Requeued int
 }
+
+// maxRequeue bounds the deferred events one reconciliation re-queues.
+const maxRequeue = 1000
 
 // Reconcile pages through the provider's events since the given time and
 // feeds every one missing from the inbox through the same path as a
@@ -468,5 +486,22 @@ func (h BillingHandler) Reconcile(ctx context.Context, since time.Time, dryRun b
 		}
 		return nil
 	})
-	return res, err
+	if err != nil || dryRun {
+		return res, err
+	}
+	deferred, err := h.inbox.Deferred(ctx, maxRequeue)
+	if err != nil {
+		return res, err
+	}
+	for _, id := range deferred {
+		body, _ := json.Marshal(BillingEventMessage{EventID: id})
+		err := h.uow.Do(ctx, func(ctx context.Context, tx ports.Tx) error {
+			return tx.Publisher().Publish(ctx, ports.Message{Topic: ports.TopicStripeEvent, Payload: body})
+		})
+		if err != nil {
+			return res, err
+		}
+		res.Requeued++
+	}
+	return res, nil
 }

@@ -35,6 +35,8 @@ type BillingInbox interface {
 	// Has reports which of the ids are stored.
 	Has(ctx context.Context, ids []string) (map[string]bool, error)
 	Get(ctx context.Context, eventID string) (InboxEvent, error)
+	// Deferred lists the ids of events waiting as deferred, oldest first.
+	Deferred(ctx context.Context, limit int) ([]string, error)
 	// Mark records the outcome of processing.
 	Mark(ctx context.Context, eventID, status, note string) error
 	// NoteFailureNotice records a member notification for (invoice,

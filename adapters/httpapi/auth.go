@@ -44,7 +44,7 @@ func Authenticate(verifier ports.SessionVerifier, authenticate Authenticator, lo
 			}
 			p, err := authenticate(r.Context(), session)
 			switch {
-			case errors.Is(err, application.ErrAccountErased):
+			case errors.Is(err, application.ErrAccountErased), errors.Is(err, ports.ErrNotFound):
 				unauthenticated(w, "this account was deleted")
 				return
 			case err != nil:

@@ -53,6 +53,19 @@ func (b *BillingInbox) Get(ctx context.Context, eventID string) (ports.InboxEven
 	return e, nil
 }
 
+// Deferred lists deferred event ids, oldest first.
+func (b *BillingInbox) Deferred(ctx context.Context, limit int) ([]string, error) {
+	rows, err := b.q.Query(ctx, `SELECT event_id FROM billing_inbox WHERE status = 'deferred' ORDER BY received_at LIMIT $1`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: deferred billing events: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("postgres: deferred billing events: %w", err)
+	}
+	return ids, nil
+}
+
 // Mark records the processing outcome.
 func (b *BillingInbox) Mark(ctx context.Context, eventID, status, note string) error {
 	tag, err := b.q.Exec(ctx, `UPDATE billing_inbox SET status = $2, note = $3, processed_at = now() WHERE event_id = $1`, eventID, status, note)

@@ -164,7 +164,8 @@ func saveMembership(ctx context.Context, tx pgx.Tx, m *membership.Membership) er
 		WHERE person_id = $1`,
 		m.PersonID(), m.Status().String(), m.Tier().String(), m.CancelAtPeriodEnd(), nullTime(m.CurrentPeriodEnd()),
 		m.Visible(), m.EverActive(), m.Alumni(), m.SubscriptionID())
-	for _, st := range m.Subscriptions() {
+	subs := m.Subscriptions()
+	for _, st := range subs {
 		batch.Queue(`
 			INSERT INTO membership_subscriptions (subscription_id, person_id, status, tier, cancel_at_period_end, current_period_end, payment_attempt, snapshot_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
@@ -173,10 +174,21 @@ func saveMembership(ctx context.Context, tx pgx.Tx, m *membership.Membership) er
 			WHERE membership_subscriptions.person_id = $2`,
 			st.ID, m.PersonID(), st.Status.String(), st.Tier.String(), st.CancelAtPeriodEnd, nullTime(st.CurrentPeriodEnd), st.PaymentAttempt, st.SnapshotAt)
 	}
-	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
-		return fmt.Errorf("postgres: save membership: %w", err)
+	results := tx.SendBatch(ctx, batch)
+	defer func() { _ = results.Close() }()
+	for i := range batch.Len() {
+		tag, err := results.Exec()
+		if err != nil {
+			return fmt.Errorf("postgres: save membership: %w", err)
+		}
+		if tag.RowsAffected() != 1 {
+			if i == 0 {
+				return fmt.Errorf("postgres: save membership: no membership row for person %s", m.PersonID())
+			}
+			return fmt.Errorf("postgres: save membership: subscription %s belongs to another person", subs[i-1].ID)
+		}
 	}
-	return nil
+	return results.Close()
 }
 
 func nullTime(t time.Time) *time.Time {

@@ -114,8 +114,9 @@ func (s *PeopleStore) UpsertFromIdentity(ctx context.Context, u ports.IdentityUs
 		before, err := scanPerson(tx.QueryRow(ctx, `SELECT `+personColumns+` FROM people WHERE identity_user_id = $1 FOR UPDATE`, u.ID))
 		switch {
 		case errors.Is(err, ports.ErrNotFound):
-			// Link a person made from a checkout before the first sign-in.
-			if primary != "" {
+			// Link a person made from a checkout before the first sign-in,
+			// but only through a verified address.
+			if primary != "" && slices.Contains(emails, primary) {
 				linked, err := scanPerson(tx.QueryRow(ctx, `
 					UPDATE people SET identity_user_id = $1, emails = $3, first_name = $4, last_name = $5, updated_at = now()
 					WHERE id = (SELECT id FROM people WHERE identity_user_id IS NULL AND erased_at IS NULL AND primary_email = $2

@@ -272,3 +272,43 @@ func TestWebhookInboxClaimsOnce(t *testing.T) {
 		t.Fatalf("same id from another source = %v, %v", other, err)
 	}
 }
+
+func TestASubscriptionOfAnotherPersonIsRefused(t *testing.T) {
+	t.Parallel()
+	pool := testdb.New(t)
+	people, ms := postgres.NewPeopleStore(pool), postgres.NewMembershipStore(pool)
+	ctx := context.Background()
+	a, _ := people.Create(ctx, "a@example.test", "A", "")
+	b, _ := people.Create(ctx, "b@example.test", "B", "")
+	activate(t, ms, a.ID, "sub_shared", time.Now())
+	snap, _ := membership.NewSnapshot(membership.SnapshotParams{SubscriptionID: "sub_shared", Status: membership.ProviderActive,
+		Tier: mustTier(t, "community"), CurrentPeriodEnd: time.Now().Add(time.Hour), TakenAt: time.Now()})
+	err := ms.Update(ctx, b.ID, func(m *membership.Membership) error {
+		_, err := m.ApplySnapshot(snap)
+		return err
+	})
+	if err == nil {
+		t.Fatal("applying another person's subscription succeeded silently")
+	}
+	if _, err := ms.Get(ctx, b.ID); !errors.Is(err, ports.ErrNotFound) {
+		t.Fatalf("the refused update left a membership for b: %v", err)
+	}
+}
+
+func TestUnverifiedPrimaryEmailDoesNotTakeOverACheckoutPerson(t *testing.T) {
+	t.Parallel()
+	store := postgres.NewPeopleStore(testdb.New(t))
+	ctx := context.Background()
+	early, err := store.Create(ctx, "victim@example.test", "V", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := store.UpsertFromIdentity(ctx, ports.IdentityUser{ID: "user_mallory", PrimaryEmail: "victim@example.test",
+		Emails: []ports.IdentityEmail{{Address: "victim@example.test", Verified: false}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Person.ID == early.ID {
+		t.Fatal("an unverified address linked the sign-in to the checkout person")
+	}
+}

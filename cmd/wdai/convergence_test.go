@@ -220,3 +220,31 @@ func lastForm(t *testing.T, l *lifecycle, path string) url.Values {
 	t.Fatalf("no POST %s", path)
 	return nil
 }
+
+// TestReconcileRequeuesDeferredEvents: a subscription event for a customer
+// no person is linked to waits as deferred; once the customer is linked,
+// reconciliation queues it again and it is applied.
+func TestReconcileRequeuesDeferredEvents(t *testing.T) {
+	t.Parallel()
+	l := newLifecycle(t, false)
+	person := l.newPerson("late@example.test")
+	sub := stripefake.Subscription{ID: "sub_late", Customer: "cus_late", Status: "active", PriceID: testPriceID, CurrentPeriodEnd: time.Now().Add(720 * time.Hour)}
+	if code := l.deliver(l.stripe.ChangeSubscription("customer.subscription.created", time.Now(), sub)); code != 200 {
+		t.Fatalf("deliver: %d", code)
+	}
+	l.waitIdle()
+	if n := l.count(`SELECT count(*) FROM billing_inbox WHERE status = 'deferred'`); n != 1 {
+		t.Fatalf("deferred events = %d, want 1", n)
+	}
+	if _, err := l.pool.Exec(t.Context(), `UPDATE people SET billing_customer_id = 'cus_late' WHERE id = $1`, person); err != nil {
+		t.Fatal(err)
+	}
+	res, err := l.sys.app.Commands.Billing.Reconcile(context.Background(), time.Now().Add(-time.Hour), false, nil)
+	if err != nil || res.Requeued != 1 {
+		t.Fatalf("reconcile = %+v, %v; want 1 requeued", res, err)
+	}
+	l.waitIdle()
+	if m := l.membership(person); m.Status != "active" {
+		t.Fatalf("after the requeue: %+v, want active", m)
+	}
+}

@@ -36,7 +36,7 @@ const ingestClients = 16
 // ratio of the two.
 func BenchmarkWebhookIngest(b *testing.B) {
 	dbURL := testdb.NewURL(b)
-	cfg, err := config.LoadFrom(map[string]string{"DATABASE_URL": dbURL, "STRIPE_WEBHOOK_SECRET": testWebhookSecret})
+	cfg, err := config.LoadFrom(map[string]string{"DATABASE_URL": dbURL, "STRIPE_WEBHOOK_SECRET": testWebhookSecret, "STRIPE_SECRET_KEY": "sk_test_bench"})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -217,7 +217,7 @@ func buildApp(s *system) (*application.App, error) {
 		if errors.Is(err, ports.ErrNotConfigured) {
 			return map[string]any{"outcome": "skipped", "reason": "not configured"}, nil
 		}
-		return map[string]any{"outcome": "reconciled", "seen": res.Seen, "present": res.Present, "enqueued": res.Enqueued}, err
+		return map[string]any{"outcome": "reconciled", "seen": res.Seen, "present": res.Present, "enqueued": res.Enqueued, "requeued": res.Requeued}, err
 	}
 	if s.jobs, err = application.NewJobRegistry(jobs); err != nil {
 		return nil, err

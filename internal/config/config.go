@@ -188,6 +188,9 @@ func (c Config) validate() []string {
 			p = append(p, name+": must be an http(s) URL")
 		}
 	}
+	if c.StripeWebhookSecret != "" && c.StripeSecretKey == "" {
+		p = append(p, "STRIPE_SECRET_KEY: required when STRIPE_WEBHOOK_SECRET is set (events are fetched from the API to be applied)")
+	}
 	if strings.HasSuffix(strings.TrimRight(c.StripeAPIURL, "/"), "/v1") {
 		p = append(p, "STRIPE_API_URL: must be the server root, without /v1")
 	}

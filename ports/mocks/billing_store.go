@@ -42,6 +42,21 @@ func (m *MockBillingInbox) EXPECT() *MockBillingInboxMockRecorder {
 	return m.recorder
 }
 
+// Deferred mocks base method.
+func (m *MockBillingInbox) Deferred(ctx context.Context, limit int) ([]string, error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "Deferred", ctx, limit)
+	ret0, _ := ret[0].([]string)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
+}
+
+// Deferred indicates an expected call of Deferred.
+func (mr *MockBillingInboxMockRecorder) Deferred(ctx, limit any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Deferred", reflect.TypeOf((*MockBillingInbox)(nil).Deferred), ctx, limit)
+}
+
 // Get mocks base method.
 func (m *MockBillingInbox) Get(ctx context.Context, eventID string) (ports.InboxEvent, error) {
 	m.ctrl.T.Helper()
