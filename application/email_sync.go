@@ -156,11 +156,27 @@ func (h EmailSyncHandler) HandlePersonDeleted(ctx context.Context, msg ports.Mes
 	if err != nil {
 		return err
 	}
-	return h.integrations.Put(ctx, ports.IntegrationState{PersonID: body.PersonID, Provider: EmailProvider, Status: string(ports.SubscriberArchived), State: []byte("{}")})
+	return h.record(ctx, ports.IntegrationState{PersonID: body.PersonID, Provider: EmailProvider, Status: string(ports.SubscriberArchived), State: []byte("{}")})
 }
 
 func (h EmailSyncHandler) skipped(ctx context.Context, personID string) error {
-	return h.integrations.Put(ctx, ports.IntegrationState{PersonID: personID, Provider: EmailProvider, Note: "skipped: not configured"})
+	return h.record(ctx, ports.IntegrationState{PersonID: personID, Provider: EmailProvider, Note: "skipped: not configured"})
+}
+
+// record stores a state regardless of what was there (archive, skipped):
+// it reads the current version and writes over it, once more on a race.
+func (h EmailSyncHandler) record(ctx context.Context, st ports.IntegrationState) error {
+	for range 2 {
+		cur, err := h.integrations.Get(ctx, st.PersonID, EmailProvider)
+		if err != nil && !errors.Is(err, ports.ErrNotFound) {
+			return err
+		}
+		st.Version = cur.Version
+		if _, err = h.integrations.Put(ctx, st); !errors.Is(err, ports.ErrStaleState) {
+			return err
+		}
+	}
+	return ports.ErrStaleState
 }
 
 func (h EmailSyncHandler) sync(ctx context.Context, personID, previousEmail, journey, journeyKey string) error {
@@ -221,7 +237,12 @@ func (h EmailSyncHandler) sync(ctx context.Context, personID, previousEmail, jou
 		want.Tags = had.Tags // not applied: try again next time
 	}
 	want.Journeys = had.Journeys
-	if err := h.save(ctx, personID, status, want); err != nil {
+	// Saving before the journey, on the version read: if another sync of
+	// this person ran meanwhile, this one fails here (ErrStaleState is
+	// retried: it reads the newer state and redoes the idempotent calls),
+	// so at most one of them triggers the journey.
+	version, err := h.save(ctx, personID, last.Version, status, want)
+	if err != nil {
 		return err
 	}
 	if journey == "" || status != ports.SubscriberSubscribed {
@@ -234,15 +255,17 @@ func (h EmailSyncHandler) sync(ctx context.Context, personID, previousEmail, jou
 	if n := len(want.Journeys); n > maxJourneyMemory {
 		want.Journeys = want.Journeys[n-maxJourneyMemory:]
 	}
-	return h.save(ctx, personID, status, want)
+	_, err = h.save(ctx, personID, version, status, want)
+	return err
 }
 
-func (h EmailSyncHandler) save(ctx context.Context, personID string, status ports.SubscriberStatus, s emailState) error {
+func (h EmailSyncHandler) save(ctx context.Context, personID string, version int64, status ports.SubscriberStatus, s emailState) (int64, error) {
 	body, err := json.Marshal(s)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	return h.integrations.Put(ctx, ports.IntegrationState{PersonID: personID, Provider: EmailProvider, ExternalID: s.Email, Status: string(status), State: body})
+	return h.integrations.Put(ctx, ports.IntegrationState{PersonID: personID, Provider: EmailProvider, ExternalID: s.Email,
+		Status: string(status), State: body, Version: version})
 }
 
 // ResyncResult counts what a bulk resync did.
@@ -358,7 +381,9 @@ func (h EmailSyncHandler) resyncPage(ctx context.Context, people []ports.Person,
 			want.FirstName == had.FirstName && want.LastName == had.LastName && want.Tier == had.Tier {
 			continue // nothing to record
 		}
-		if err := h.save(ctx, p.ID, r.Status, want); err != nil {
+		if _, err := h.save(ctx, p.ID, last.Version, r.Status, want); errors.Is(err, ports.ErrStaleState) {
+			continue // a sync of this person ran meanwhile: its record is newer
+		} else if err != nil {
 			return err
 		}
 	}

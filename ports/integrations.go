@@ -2,6 +2,7 @@ package ports
 
 import (
 	"context"
+	"errors"
 	"encoding/json"
 	"time"
 )
@@ -17,7 +18,14 @@ type IntegrationState struct {
 	State      json.RawMessage // the provider-specific synced state
 	Note       string
 	SyncedAt   time.Time
+	// Version is what Get returned (0: nothing stored yet). Put succeeds
+	// only if the stored version is still this one.
+	Version int64
 }
+
+// ErrStaleState is returned by Put when another writer changed the state
+// since it was read: read again and redo the work (it is retryable).
+var ErrStaleState = errors.New("integration state changed since it was read")
 
 // Integrations stores IntegrationState per person and provider.
 type Integrations interface {
@@ -25,5 +33,7 @@ type Integrations interface {
 	Get(ctx context.Context, personID, provider string) (IntegrationState, error)
 	// GetAll returns every state of the provider, by person id.
 	GetAll(ctx context.Context, provider string) (map[string]IntegrationState, error)
-	Put(ctx context.Context, s IntegrationState) error
+	// Put stores s if the stored version is still s.Version, and returns
+	// the new version; otherwise ErrStaleState.
+	Put(ctx context.Context, s IntegrationState) (int64, error)
 }

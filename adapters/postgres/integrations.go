@@ -18,11 +18,11 @@ var _ ports.Integrations = (*IntegrationStore)(nil)
 // NewIntegrationStore returns a store on a pool or a transaction.
 func NewIntegrationStore(q Querier) *IntegrationStore { return &IntegrationStore{q: q} }
 
-const integrationColumns = `person_id::text, provider, external_id, status, state, note, synced_at`
+const integrationColumns = `person_id::text, provider, external_id, status, state, note, synced_at, version`
 
 func scanIntegration(row pgx.Row) (ports.IntegrationState, error) {
 	var s ports.IntegrationState
-	err := row.Scan(&s.PersonID, &s.Provider, &s.ExternalID, &s.Status, &s.State, &s.Note, &s.SyncedAt)
+	err := row.Scan(&s.PersonID, &s.Provider, &s.ExternalID, &s.Status, &s.State, &s.Note, &s.SyncedAt, &s.Version)
 	return s, err
 }
 
@@ -59,19 +59,32 @@ func (s *IntegrationStore) GetAll(ctx context.Context, provider string) (map[str
 	return out, rows.Err()
 }
 
-// Put upserts the state, stamping synced_at.
-func (s *IntegrationStore) Put(ctx context.Context, st ports.IntegrationState) error {
+// Put stores the state if nobody changed it since it was read (compare and
+// set on the version), stamping synced_at.
+func (s *IntegrationStore) Put(ctx context.Context, st ports.IntegrationState) (int64, error) {
 	state := st.State
 	if len(state) == 0 {
 		state = []byte("{}")
 	}
-	_, err := s.q.Exec(ctx, `
-		INSERT INTO integrations (person_id, provider, external_id, status, state, note, synced_at)
-		VALUES ($1, $2, $3, $4, $5, $6, now())
-		ON CONFLICT (person_id, provider) DO UPDATE SET external_id = $3, status = $4, state = $5, note = $6, synced_at = now()`,
-		st.PersonID, st.Provider, st.ExternalID, st.Status, state, st.Note)
-	if err != nil {
-		return fmt.Errorf("postgres: put integration: %w", err)
+	var version int64
+	var err error
+	if st.Version == 0 {
+		err = s.q.QueryRow(ctx, `
+			INSERT INTO integrations (person_id, provider, external_id, status, state, note, synced_at, version)
+			VALUES ($1, $2, $3, $4, $5, $6, now(), 1)
+			ON CONFLICT (person_id, provider) DO NOTHING RETURNING version`,
+			st.PersonID, st.Provider, st.ExternalID, st.Status, state, st.Note).Scan(&version)
+	} else {
+		err = s.q.QueryRow(ctx, `
+			UPDATE integrations SET external_id = $3, status = $4, state = $5, note = $6, synced_at = now(), version = version + 1
+			WHERE person_id = $1 AND provider = $2 AND version = $7 RETURNING version`,
+			st.PersonID, st.Provider, st.ExternalID, st.Status, state, st.Note, st.Version).Scan(&version)
 	}
-	return nil
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, ports.ErrStaleState
+	}
+	if err != nil {
+		return 0, fmt.Errorf("postgres: put integration: %w", err)
+	}
+	return version, nil
 }

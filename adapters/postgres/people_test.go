@@ -312,3 +312,31 @@ func TestUnverifiedPrimaryEmailDoesNotTakeOverACheckoutPerson(t *testing.T) {
 		t.Fatal("an unverified address linked the sign-in to the checkout person")
 	}
 }
+
+func TestIntegrationPutIsCompareAndSet(t *testing.T) {
+	t.Parallel()
+	pool := testdb.New(t)
+	people, store := postgres.NewPeopleStore(pool), postgres.NewIntegrationStore(pool)
+	ctx := context.Background()
+	p, _ := people.Create(ctx, "cas@example.test", "C", "")
+	st := ports.IntegrationState{PersonID: p.ID, Provider: "mailchimp", Status: "subscribed", State: []byte(`{"n":1}`)}
+	v1, err := store.Put(ctx, st)
+	if err != nil || v1 != 1 {
+		t.Fatalf("first put = %d, %v", v1, err)
+	}
+	if _, err := store.Put(ctx, st); !errors.Is(err, ports.ErrStaleState) {
+		t.Fatalf("second insert = %v, want ErrStaleState", err)
+	}
+	st.Version = v1
+	v2, err := store.Put(ctx, st)
+	if err != nil || v2 != 2 {
+		t.Fatalf("update on the version read = %d, %v", v2, err)
+	}
+	if _, err := store.Put(ctx, st); !errors.Is(err, ports.ErrStaleState) {
+		t.Fatalf("update on an old version = %v, want ErrStaleState", err)
+	}
+	got, err := store.Get(ctx, p.ID, "mailchimp")
+	if err != nil || got.Version != 2 {
+		t.Fatalf("get = %+v, %v", got, err)
+	}
+}

@@ -72,11 +72,12 @@ func (mr *MockIntegrationsMockRecorder) GetAll(ctx, provider any) *gomock.Call {
 }
 
 // Put mocks base method.
-func (m *MockIntegrations) Put(ctx context.Context, s ports.IntegrationState) error {
+func (m *MockIntegrations) Put(ctx context.Context, s ports.IntegrationState) (int64, error) {
 	m.ctrl.T.Helper()
 	ret := m.ctrl.Call(m, "Put", ctx, s)
-	ret0, _ := ret[0].(error)
-	return ret0
+	ret0, _ := ret[0].(int64)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
 }
 
 // Put indicates an expected call of Put.
