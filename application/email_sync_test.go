@@ -133,7 +133,9 @@ func TestConcurrentSyncsOfOnePersonDoNotLoseTheJourneyMark(t *testing.T) {
 	plain, _ := json.Marshal(application.MemberChanged{PersonID: "p1", Reason: application.ReasonSubscriptionSync})
 
 	bDone := make(chan error, 1)
-	go func() { bDone <- h.HandleMemberChanged(context.Background(), ports.Message{ID: "msg-B", Payload: plain}) }()
+	go func() {
+		bDone <- h.HandleMemberChanged(context.Background(), ports.Message{ID: "msg-B", Payload: plain})
+	}()
 	<-list.stalled // B has read the state and waits in Upsert
 	if err := h.HandleMemberChanged(context.Background(), ports.Message{ID: "msg-A", Payload: activated}); err != nil {
 		t.Fatal(err)
