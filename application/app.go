@@ -13,7 +13,6 @@ type Commands struct {
 	ResolveDeadLetter ResolveDeadLetterHandler
 	EnqueueJob        EnqueueJobHandler
 	Billing           BillingHandler
-	SyncIdentity      SyncIdentityHandler
 	EmailSync         EmailSyncHandler
 }
 

@@ -68,27 +68,42 @@ type PersonDeleted struct {
 
 // SyncIdentityHandler applies identity-provider webhooks, once per delivery.
 type SyncIdentityHandler struct {
-	uow ports.UnitOfWork
+	uow       ports.UnitOfWork
+	directory ports.IdentityDirectory
 }
 
-// NewSyncIdentityHandler refuses a nil unit of work.
-func NewSyncIdentityHandler(uow ports.UnitOfWork) (SyncIdentityHandler, error) {
-	if uow == nil {
-		return SyncIdentityHandler{}, errors.New("application: sync identity: nil unit of work")
+// NewSyncIdentityHandler refuses nil dependencies.
+func NewSyncIdentityHandler(uow ports.UnitOfWork, directory ports.IdentityDirectory) (SyncIdentityHandler, error) {
+	if uow == nil || directory == nil {
+		return SyncIdentityHandler{}, errors.New("application: sync identity: nil dependency")
 	}
-	return SyncIdentityHandler{uow: uow}, nil
+	return SyncIdentityHandler{uow: uow, directory: directory}, nil
 }
 
 // Handle applies ev. A delivery already applied changes nothing. The
-// person's change, the follow-up message and the audit entry commit
-// together with the delivery's claim.
+// webhook is only a notification: for a created or updated user the current
+// user is fetched from the provider, so a late retry of an old update
+// cannot overwrite a newer one. The person's change, the follow-up message
+// and the audit entry commit together with the delivery's claim.
 func (h SyncIdentityHandler) Handle(ctx context.Context, ev ports.IdentityEvent) error {
 	if ev.ID == "" {
 		return fmt.Errorf("%w: delivery without an id", ErrInvalidInput)
 	}
+	gone := false
+	if ev.Type == ports.IdentityUserCreated || ev.Type == ports.IdentityUserUpdated {
+		u, err := h.directory.GetUser(ctx, ev.User.ID)
+		switch {
+		case errors.Is(err, ports.ErrNotFound):
+			gone = true // deleted since: its user.deleted erases the person
+		case err != nil:
+			return fmt.Errorf("look up identity user: %w", err)
+		default:
+			ev.User = u
+		}
+	}
 	return h.uow.Do(ctx, func(ctx context.Context, tx ports.Tx) error {
 		first, err := tx.Inbox().Claim(ctx, "clerk", ev.ID)
-		if err != nil || !first {
+		if err != nil || !first || gone {
 			return err
 		}
 		system, _ := access.NewSystem("identity-webhook")
@@ -111,7 +126,7 @@ func (h SyncIdentityHandler) Handle(ctx context.Context, ev ports.IdentityEvent)
 		case ports.IdentityUserDeleted:
 			before, err := tx.People().Erase(ctx, ev.User.ID)
 			if errors.Is(err, ports.ErrNotFound) {
-				return nil // never seen: nothing to erase
+				return nil // never seen: the store keeps an erased placeholder
 			}
 			if err != nil {
 				return err

@@ -71,10 +71,14 @@ func newIdentityTx(t *testing.T) identityTx {
 func TestSyncIdentityAppliesADeliveryOnce(t *testing.T) {
 	t.Parallel()
 	m := newIdentityTx(t)
-	ev := ports.IdentityEvent{ID: "msg_1", Type: ports.IdentityUserUpdated, User: ports.IdentityUser{ID: "user_1", PrimaryEmail: "new@example.test"}}
+	dir := mocks.NewMockIdentityDirectory(gomock.NewController(t))
+	// The payload is stale; the directory has the current user.
+	ev := ports.IdentityEvent{ID: "msg_1", Type: ports.IdentityUserUpdated, User: ports.IdentityUser{ID: "user_1", PrimaryEmail: "stale@example.test"}}
+	current := ports.IdentityUser{ID: "user_1", PrimaryEmail: "new@example.test"}
+	dir.EXPECT().GetUser(gomock.Any(), "user_1").Return(current, nil).Times(2)
 	gomock.InOrder(
 		m.inbox.EXPECT().Claim(gomock.Any(), "clerk", "msg_1").Return(true, nil),
-		m.people.EXPECT().UpsertFromIdentity(gomock.Any(), ev.User).Return(ports.IdentityUpsert{Person: ports.Person{ID: "p1"}, PreviousPrimaryEmail: "old@example.test"}, nil),
+		m.people.EXPECT().UpsertFromIdentity(gomock.Any(), current).Return(ports.IdentityUpsert{Person: ports.Person{ID: "p1"}, PreviousPrimaryEmail: "old@example.test"}, nil),
 		m.pub.EXPECT().Publish(gomock.Any(), gomock.Cond(func(msg ports.Message) bool {
 			var body application.PersonEmailChanged
 			return msg.Topic == ports.TopicPersonEmailChanged && json.Unmarshal(msg.Payload, &body) == nil &&
@@ -83,7 +87,7 @@ func TestSyncIdentityAppliesADeliveryOnce(t *testing.T) {
 		m.audit.EXPECT().Record(gomock.Any(), gomock.Any()).Return(nil),
 		m.inbox.EXPECT().Claim(gomock.Any(), "clerk", "msg_1").Return(false, nil), // redelivery: nothing else
 	)
-	h, err := application.NewSyncIdentityHandler(m.uow)
+	h, err := application.NewSyncIdentityHandler(m.uow, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,8 +108,20 @@ func TestSyncIdentityErasesDeletedUsers(t *testing.T) {
 		return msg.Topic == ports.TopicPersonDeleted
 	})).Return(nil)
 	m.audit.EXPECT().Record(gomock.Any(), gomock.Cond(func(e ports.AuditEntry) bool { return e.Action == "person.erase" && e.SubjectID == "p9" })).Return(nil)
-	h, _ := application.NewSyncIdentityHandler(m.uow)
+	h, _ := application.NewSyncIdentityHandler(m.uow, mocks.NewMockIdentityDirectory(gomock.NewController(t)))
 	if err := h.Handle(context.Background(), ports.IdentityEvent{ID: "msg_2", Type: ports.IdentityUserDeleted, User: ports.IdentityUser{ID: "user_9"}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSyncIdentityIgnoresAnUpdateForAUserDeletedSince(t *testing.T) {
+	t.Parallel()
+	m := newIdentityTx(t) // no People calls expected
+	dir := mocks.NewMockIdentityDirectory(gomock.NewController(t))
+	dir.EXPECT().GetUser(gomock.Any(), "user_gone").Return(ports.IdentityUser{}, ports.ErrNotFound)
+	m.inbox.EXPECT().Claim(gomock.Any(), "clerk", "msg_3").Return(true, nil)
+	h, _ := application.NewSyncIdentityHandler(m.uow, dir)
+	if err := h.Handle(context.Background(), ports.IdentityEvent{ID: "msg_3", Type: ports.IdentityUserCreated, User: ports.IdentityUser{ID: "user_gone"}}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -79,7 +79,10 @@ type People interface {
 	SetBillingCustomer(ctx context.Context, id, customerID string) error
 	GetByBillingCustomer(ctx context.Context, customerID string) (Person, error)
 	// Erase removes the personal data of the person with that identity user
-	// id, keeping an anonymised row. It returns the person as before.
+	// id (also what other tables keep of it), keeping an anonymised row, and
+	// returns the person as before. For an id never seen it stores an erased
+	// placeholder, so a late creation cannot bring the person back, and
+	// returns ErrNotFound.
 	Erase(ctx context.Context, identityUserID string) (Person, error)
 	Directory(ctx context.Context, f DirectoryFilter) (DirectoryPage, error)
 }

@@ -222,9 +222,17 @@ func (s *PeopleStore) SetBillingCustomer(ctx context.Context, id, customerID str
 // Erase clears the person's personal data and returns it as it was.
 func (s *PeopleStore) Erase(ctx context.Context, identityUserID string) (ports.Person, error) {
 	var before ports.Person
+	unknown := false
 	err := pgx.BeginFunc(ctx, beginner{s.q}, func(tx pgx.Tx) error {
 		var err error
 		before, err = scanPerson(tx.QueryRow(ctx, `SELECT `+personColumns+` FROM people WHERE identity_user_id = $1 FOR UPDATE`, identityUserID))
+		if errors.Is(err, ports.ErrNotFound) {
+			if _, err := tx.Exec(ctx, `INSERT INTO people (identity_user_id, erased_at) VALUES ($1, now()) ON CONFLICT DO NOTHING`, identityUserID); err != nil {
+				return err
+			}
+			unknown = true // commit the placeholder; report not found below
+			return nil
+		}
 		if err != nil {
 			return err
 		}
@@ -235,13 +243,22 @@ func (s *PeopleStore) Erase(ctx context.Context, identityUserID string) (ports.P
 		if err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `UPDATE memberships SET visible = false WHERE person_id = $1`, before.ID)
-		return err
+		batch := &pgx.Batch{}
+		batch.Queue(`UPDATE memberships SET visible = false WHERE person_id = $1`, before.ID)
+		// What other tables keep of the person: checkout details in stored
+		// billing events, and the synced email list state.
+		batch.Queue(`UPDATE billing_inbox SET customer_email = '', customer_name = '', payload = '{}'::jsonb
+			WHERE client_reference_id = $1 OR (customer_id <> '' AND customer_id = $2)`, before.ID, before.BillingCustomerID)
+		batch.Queue(`UPDATE integrations SET external_id = '', state = '{}'::jsonb, version = version + 1 WHERE person_id = $1`, before.ID)
+		return tx.SendBatch(ctx, batch).Close()
 	})
-	if err != nil && !errors.Is(err, ports.ErrNotFound) {
+	if err != nil {
 		return before, fmt.Errorf("postgres: erase person: %w", err)
 	}
-	return before, err
+	if unknown {
+		return ports.Person{}, ports.ErrNotFound
+	}
+	return before, nil
 }
 
 // Directory lists people in creation order with their memberships' status

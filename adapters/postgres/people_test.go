@@ -107,6 +107,13 @@ func TestEraseKeepsAnAnonymisedRow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := pool.Exec(ctx, `INSERT INTO billing_inbox (event_id, type, created, payload, source, client_reference_id, customer_email, customer_name)
+		VALUES ('evt_e', 'checkout.session.completed', now(), '{"customer_details":{"email":"erase@example.test"}}', 'webhook', $1, 'erase@example.test', 'Ada')`, res.Person.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := postgres.NewIntegrationStore(pool).Put(ctx, ports.IntegrationState{PersonID: res.Person.ID, Provider: "mailchimp", ExternalID: "erase@example.test", Status: "subscribed", State: []byte(`{"email":"erase@example.test"}`)}); err != nil {
+		t.Fatal(err)
+	}
 	before, err := store.Erase(ctx, "user_4")
 	if err != nil || before.PrimaryEmail != "erase@example.test" {
 		t.Fatalf("Erase = %+v, %v", before, err)
@@ -117,6 +124,11 @@ func TestEraseKeepsAnAnonymisedRow(t *testing.T) {
 	}
 	if !after.Erased || after.PrimaryEmail != "" || len(after.Emails) != 0 || after.FirstName != "" || after.LastName != "" {
 		t.Fatalf("after erase = %+v", after)
+	}
+	var leftovers int
+	if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM billing_inbox WHERE payload::text LIKE '%erase@%' OR customer_email <> '' OR customer_name <> '')
+		+ (SELECT count(*) FROM integrations WHERE external_id <> '' OR state::text LIKE '%erase@%')`).Scan(&leftovers); err != nil || leftovers != 0 {
+		t.Fatalf("personal data left in other tables: %d rows (%v)", leftovers, err)
 	}
 	if _, err := store.GetByEmail(ctx, "erase@example.test"); !errors.Is(err, ports.ErrNotFound) {
 		t.Fatalf("erased email still found: %v", err)

@@ -139,6 +139,7 @@ func TestClerkWebhooksApplyOnceAndRefuseTampering(t *testing.T) {
 	}
 	grace := ports.IdentityUser{ID: "user_grace", PrimaryEmail: "grace@example.test", FirstName: "Grace", LastName: "Hopper",
 		Emails: []ports.IdentityEmail{{Address: "grace@example.test", Verified: true}}}
+	e.clerk.AddUser(grace) // the handler fetches the current user from Clerk
 	created := clerkfake.UserEvent(ports.IdentityUserCreated, grace)
 	h := clerkfake.SignWebhook(e.secret, "msg_created", created, time.Now())
 	for i := range 3 {
@@ -156,6 +157,7 @@ func TestClerkWebhooksApplyOnceAndRefuseTampering(t *testing.T) {
 	// The email changes: one person.email_changed message, however often delivered.
 	moved := grace
 	moved.PrimaryEmail, moved.Emails = "grace@navy.example.test", []ports.IdentityEmail{{Address: "grace@navy.example.test", Verified: true}}
+	e.clerk.AddUser(moved)
 	updated := clerkfake.UserEvent(ports.IdentityUserUpdated, moved)
 	uh := clerkfake.SignWebhook(e.secret, "msg_updated", updated, time.Now())
 	for range 3 {
@@ -186,6 +188,15 @@ func TestClerkWebhooksApplyOnceAndRefuseTampering(t *testing.T) {
 		t.Fatal("a refused delivery changed something")
 	}
 
+	// A late retry of the first (stale) user.created changes nothing: the
+	// current user is fetched, and it is unchanged.
+	if code := post(created, clerkfake.SignWebhook(e.secret, "msg_created_retry", created, time.Now())); code != http.StatusOK {
+		t.Fatalf("stale retry: %d", code)
+	}
+	if n := e.count(t, `SELECT count(*) FROM people WHERE primary_email = 'grace@navy.example.test'`); n != 1 {
+		t.Fatal("a stale delivery overwrote the newer email")
+	}
+
 	// Deleted: personal data erased, the row kept.
 	deleted := clerkfake.UserEvent(ports.IdentityUserDeleted, ports.IdentityUser{ID: "user_grace"})
 	if code := post(deleted, clerkfake.SignWebhook(e.secret, "msg_deleted", deleted, time.Now())); code != http.StatusOK {
@@ -193,6 +204,20 @@ func TestClerkWebhooksApplyOnceAndRefuseTampering(t *testing.T) {
 	}
 	if n := e.count(t, `SELECT count(*) FROM people WHERE identity_user_id = 'user_grace' AND erased_at IS NOT NULL AND primary_email IS NULL AND first_name = ''`); n != 1 {
 		t.Fatal("user.deleted did not erase the person")
+	}
+	// A user deleted before we ever saw them cannot be created later.
+	ghost := clerkfake.UserEvent(ports.IdentityUserDeleted, ports.IdentityUser{ID: "user_ghost"})
+	if code := post(ghost, clerkfake.SignWebhook(e.secret, "msg_ghost_deleted", ghost, time.Now())); code != http.StatusOK {
+		t.Fatalf("delete unknown: %d", code)
+	}
+	ghostUser := ports.IdentityUser{ID: "user_ghost", PrimaryEmail: "ghost@example.test", Emails: []ports.IdentityEmail{{Address: "ghost@example.test", Verified: true}}}
+	e.clerk.AddUser(ghostUser)
+	late := clerkfake.UserEvent(ports.IdentityUserCreated, ghostUser)
+	if code := post(late, clerkfake.SignWebhook(e.secret, "msg_ghost_created", late, time.Now())); code != http.StatusOK {
+		t.Fatalf("late create: %d", code)
+	}
+	if n := e.count(t, `SELECT count(*) FROM people WHERE primary_email = 'ghost@example.test'`); n != 0 {
+		t.Fatal("a late user.created brought back a deleted user")
 	}
 	e.p.stop(t, syscall.SIGTERM)
 }

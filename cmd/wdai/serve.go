@@ -176,7 +176,7 @@ func buildHTTP(sys *system, migrator *postgres.Migrator) (http.Handler, error) {
 	if id := sys.identity; id != nil {
 		verifier, authenticate = id.verifier, id.authenticate.Handle
 		if id.webhook != nil {
-			routes["/webhooks/clerk"] = httpapi.IdentityWebhookHandler(id.webhook.Parse, sys.app.Commands.SyncIdentity.Handle, logger)
+			routes["/webhooks/clerk"] = httpapi.IdentityWebhookHandler(id.webhook.Parse, id.sync.Handle, logger)
 		}
 	}
 	return httpapi.NewHandler(httpapi.Config{

@@ -40,10 +40,11 @@ type system struct {
 type identity struct {
 	verifier     ports.SessionVerifier
 	authenticate application.AuthenticateHandler
+	sync         application.SyncIdentityHandler
 	webhook      *clerk.WebhookVerifier // nil without CLERK_WEBHOOK_SECRET
 }
 
-func buildIdentity(cfg config.Config, pool *pgxpool.Pool) (*identity, error) {
+func buildIdentity(cfg config.Config, pool *pgxpool.Pool, uow ports.UnitOfWork) (*identity, error) {
 	if cfg.ClerkSecretKey == "" {
 		return nil, nil
 	}
@@ -60,7 +61,11 @@ func buildIdentity(cfg config.Config, pool *pgxpool.Pool) (*identity, error) {
 	if err != nil {
 		return nil, err
 	}
-	id := &identity{verifier: verifier, authenticate: auth}
+	sync, err := application.NewSyncIdentityHandler(uow, directory)
+	if err != nil {
+		return nil, err
+	}
+	id := &identity{verifier: verifier, authenticate: auth, sync: sync}
 	if cfg.ClerkWebhookSecret != "" {
 		if id.webhook, err = clerk.NewWebhookVerifier(cfg.ClerkWebhookSecret); err != nil {
 			return nil, err
@@ -92,7 +97,7 @@ func buildSystemWith(cfg config.Config, pool *pgxpool.Pool, logger *slog.Logger,
 		return nil, err
 	}
 	s := &system{cfg: cfg, logger: logger, pool: pool, uow: uow, alerter: alerter, clock: clock}
-	if s.identity, err = buildIdentity(cfg, pool); err != nil {
+	if s.identity, err = buildIdentity(cfg, pool, uow); err != nil {
 		return nil, err
 	}
 	if s.app, err = buildApp(s); err != nil {
@@ -156,10 +161,6 @@ func buildApp(s *system) (*application.App, error) {
 		return nil, err
 	}
 	people, err := application.NewPeopleHandler(peopleStore, membershipStore, s.uow)
-	if err != nil {
-		return nil, err
-	}
-	syncIdentity, err := application.NewSyncIdentityHandler(s.uow)
 	if err != nil {
 		return nil, err
 	}
@@ -230,7 +231,7 @@ func buildApp(s *system) (*application.App, error) {
 		return nil, err
 	}
 	return &application.App{
-		Commands: application.Commands{ResolveDeadLetter: resolve, EnqueueJob: enqueue, SyncIdentity: syncIdentity, Billing: billing, EmailSync: emailSync},
+		Commands: application.Commands{ResolveDeadLetter: resolve, EnqueueJob: enqueue, Billing: billing, EmailSync: emailSync},
 		Queries:  application.Queries{MembershipTiers: tiers, DeadLetters: deadLetters, People: people},
 	}, nil
 }
