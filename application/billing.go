@@ -392,7 +392,7 @@ func (h BillingHandler) ReachPeriodEnd(ctx context.Context, msg ports.Message) e
 // StartCheckout returns a hosted checkout URL for the signed-in person to
 // join a tier.
 func (h BillingHandler) StartCheckout(ctx context.Context, tierID string) (string, error) {
-	p, err := signedInUser(ctx)
+	p, err := SignedInUser(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -418,7 +418,7 @@ func (h BillingHandler) StartCheckout(ctx context.Context, tierID string) (strin
 
 // OpenBillingPortal returns a customer portal URL for the signed-in person.
 func (h BillingHandler) OpenBillingPortal(ctx context.Context) (string, error) {
-	p, err := signedInUser(ctx)
+	p, err := SignedInUser(ctx)
 	if err != nil {
 		return "", err
 	}

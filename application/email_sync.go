@@ -41,6 +41,22 @@ type emailState struct {
 	Journeys []string `json:"journeys,omitempty"`
 }
 
+// sameFields reports whether the address and merge fields are unchanged.
+func (s emailState) sameFields(o emailState) bool {
+	return s.Email == o.Email && s.FirstName == o.FirstName && s.LastName == o.LastName && s.Tier == o.Tier
+}
+
+// previous decodes what was last synced; false when nothing was (no row, or
+// only a "skipped" note).
+func previous(last ports.IntegrationState, found bool) (emailState, bool) {
+	var had emailState
+	if !found || last.Status == "" {
+		return had, false
+	}
+	_ = json.Unmarshal(last.State, &had)
+	return had, true
+}
+
 // maxJourneyMemory bounds emailState.Journeys.
 const maxJourneyMemory = 20
 
@@ -196,14 +212,10 @@ func (h EmailSyncHandler) sync(ctx context.Context, personID, previousEmail, jou
 	}
 	want := desired(p, m)
 	last, err := h.integrations.Get(ctx, personID, EmailProvider)
-	synced := err == nil && last.Status != ""
 	if err != nil && !errors.Is(err, ports.ErrNotFound) {
 		return err
 	}
-	var had emailState
-	if synced {
-		_ = json.Unmarshal(last.State, &had)
-	}
+	had, synced := previous(last, err == nil)
 	if previousEmail == "" && synced && had.Email != "" && had.Email != want.Email {
 		previousEmail = had.Email // the address moved since we last synced
 	}
@@ -211,7 +223,7 @@ func (h EmailSyncHandler) sync(ctx context.Context, personID, previousEmail, jou
 	if journey == "" || !haveJourney || jt.JourneyID == "" || slices.Contains(had.Journeys, journeyKey) {
 		journey = ""
 	}
-	needUpsert := !synced || previousEmail != "" || had.Email != want.Email || had.FirstName != want.FirstName || had.LastName != want.LastName || had.Tier != want.Tier
+	needUpsert := !synced || previousEmail != "" || !had.sameFields(want)
 	tags := tagChanges(want.Tags, had.Tags)
 	if !needUpsert && len(tags) == 0 && journey == "" {
 		return nil // nothing changed: no API call
@@ -361,12 +373,8 @@ func (h EmailSyncHandler) resyncPage(ctx context.Context, people []ports.Person,
 		if r.Status == ports.SubscriberUnsubscribed || r.Status == ports.SubscriberCleaned {
 			res.Unsubscribed++
 		}
-		last, synced := states[p.ID]
-		var had emailState
-		if synced {
-			_ = json.Unmarshal(last.State, &had)
-		}
-		synced = synced && last.Status != ""
+		last, found := states[p.ID]
+		had, synced := previous(last, found)
 		tags := tagChanges(want.Tags, had.Tags)
 		if len(tags) > 0 && r.Status != ports.SubscriberPending {
 			if err := h.list.SetTags(ctx, want.Email, tags); err != nil {
@@ -377,8 +385,7 @@ func (h EmailSyncHandler) resyncPage(ctx context.Context, people []ports.Person,
 			want.Tags = had.Tags
 		}
 		want.Journeys = had.Journeys
-		if synced && string(r.Status) == last.Status && maps.Equal(want.Tags, had.Tags) && want.Email == had.Email &&
-			want.FirstName == had.FirstName && want.LastName == had.LastName && want.Tier == had.Tier {
+		if synced && string(r.Status) == last.Status && maps.Equal(want.Tags, had.Tags) && want.sameFields(had) {
 			continue // nothing to record
 		}
 		if _, err := h.save(ctx, p.ID, last.Version, r.Status, want); errors.Is(err, ports.ErrStaleState) {

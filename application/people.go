@@ -78,7 +78,9 @@ func view(p access.Principal, person ports.Person) Member {
 	return m
 }
 
-func signedInUser(ctx context.Context) (access.Principal, error) {
+// SignedInUser returns the principal of ctx if it is a signed-in person (a
+// user principal), or an error wrapping access.ErrForbidden.
+func SignedInUser(ctx context.Context) (access.Principal, error) {
 	p := PrincipalFrom(ctx)
 	if p.IsAnonymous() || p.Kind() != access.KindUser {
 		return p, fmt.Errorf("%w: sign in first", access.ErrForbidden)
@@ -88,7 +90,7 @@ func signedInUser(ctx context.Context) (access.Principal, error) {
 
 // Me returns the signed-in person.
 func (h PeopleHandler) Me(ctx context.Context) (Member, error) {
-	p, err := signedInUser(ctx)
+	p, err := SignedInUser(ctx)
 	if err != nil {
 		return Member{}, err
 	}
@@ -182,7 +184,7 @@ func membershipView(m *membership.Membership) MembershipView {
 
 // UpdateMyProfile changes the signed-in person's name.
 func (h PeopleHandler) UpdateMyProfile(ctx context.Context, pr ports.PersonProfile) (Member, error) {
-	p, err := signedInUser(ctx)
+	p, err := SignedInUser(ctx)
 	if err != nil {
 		return Member{}, err
 	}
@@ -207,7 +209,7 @@ func (h PeopleHandler) UpdateMyProfile(ctx context.Context, pr ports.PersonProfi
 // SetMyVisibility shows or hides the signed-in member in the directory;
 // only an active member can be shown (membership.ErrNotActive).
 func (h PeopleHandler) SetMyVisibility(ctx context.Context, visible bool) (MembershipView, error) {
-	p, err := signedInUser(ctx)
+	p, err := SignedInUser(ctx)
 	if err != nil {
 		return MembershipView{}, err
 	}

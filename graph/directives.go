@@ -44,10 +44,10 @@ func requires(ctx context.Context, _ any, next graphql.Resolver, scopes []model.
 	return next(ctx)
 }
 
-// authenticated admits signed-in people (user principals) only.
+// authenticated admits signed-in people (user principals) only, by the
+// same rule the use cases apply.
 func authenticated(ctx context.Context, _ any, next graphql.Resolver) (any, error) {
-	p := application.PrincipalFrom(ctx)
-	if p.IsAnonymous() || p.Kind() != access.KindUser {
+	if _, err := application.SignedInUser(ctx); err != nil {
 		return nil, &gqlerror.Error{Message: "forbidden: sign in first", Extensions: map[string]any{"code": CodeForbidden}}
 	}
 	return next(ctx)

@@ -8,7 +8,6 @@ package graph
 import (
 	"context"
 
-	"github.com/99designs/gqlgen/graphql"
 	"github.com/womendefiningai/platform/application"
 	"github.com/womendefiningai/platform/graph/generated"
 	"github.com/womendefiningai/platform/graph/model"
@@ -130,7 +129,7 @@ func (r *queryResolver) Members(ctx context.Context, first *int32, after *string
 	if err != nil {
 		return nil, err
 	}
-	if graphql.GetFieldContext(ctx) != nil && selectsMembership(ctx) {
+	if selectsMembership(ctx) {
 		ids := make([]string, 0, len(page.Members))
 		for _, m := range page.Members {
 			ids = append(ids, m.ID)

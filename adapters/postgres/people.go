@@ -9,9 +9,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/womendefiningai/platform/domain/access"
+	"github.com/womendefiningai/platform/domain/approval"
 	"github.com/womendefiningai/platform/ports"
 )
 
@@ -88,7 +90,7 @@ func (s *PeopleStore) GetByIdentityID(ctx context.Context, identityUserID string
 
 // GetByEmail matches the primary or any verified address.
 func (s *PeopleStore) GetByEmail(ctx context.Context, email string) (ports.Person, error) {
-	e := normalizeEmail(email)
+	e := approval.NormalizeEmail(email)
 	if e == "" {
 		return ports.Person{}, ports.ErrNotFound
 	}
@@ -169,7 +171,7 @@ func (s *PeopleStore) UpsertFromIdentity(ctx context.Context, u ports.IdentityUs
 
 // Create makes a person who has not signed in yet.
 func (s *PeopleStore) Create(ctx context.Context, email, firstName, lastName string) (ports.Person, error) {
-	e := normalizeEmail(email)
+	e := approval.NormalizeEmail(email)
 	if e == "" {
 		return ports.Person{}, errors.New("postgres: create person: empty email")
 	}
@@ -308,21 +310,18 @@ func encodeCursor(at time.Time, id string) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(at.UTC().Format(time.RFC3339Nano) + "|" + id))
 }
 
-// ErrBadCursor is returned for a cursor this store did not make.
-var ErrBadCursor = ports.ErrInvalidCursor
-
 func decodeCursor(c string) (*time.Time, *string, error) {
 	if c == "" {
 		return nil, nil, nil
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(c)
 	if err != nil {
-		return nil, nil, ErrBadCursor
+		return nil, nil, ports.ErrInvalidCursor
 	}
 	ts, id, ok := strings.Cut(string(raw), "|")
 	at, err := time.Parse(time.RFC3339Nano, ts)
 	if !ok || err != nil || !isUUID(id) {
-		return nil, nil, ErrBadCursor
+		return nil, nil, ports.ErrInvalidCursor
 	}
 	return &at, &id, nil
 }
@@ -330,31 +329,16 @@ func decodeCursor(c string) (*time.Time, *string, error) {
 func identityEmails(u ports.IdentityUser) (primary string, verified []string) {
 	verified = []string{}
 	for _, e := range u.Emails {
-		if n := normalizeEmail(e.Address); n != "" && e.Verified && !slices.Contains(verified, n) {
+		if n := approval.NormalizeEmail(e.Address); n != "" && e.Verified && !slices.Contains(verified, n) {
 			verified = append(verified, n)
 		}
 	}
-	return normalizeEmail(u.PrimaryEmail), verified
+	return approval.NormalizeEmail(u.PrimaryEmail), verified
 }
 
-func normalizeEmail(e string) string { return strings.ToLower(strings.TrimSpace(e)) }
-
-func isUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i, r := range s {
-		switch {
-		case i == 8 || i == 13 || i == 18 || i == 23:
-			if r != '-' {
-				return false
-			}
-		case !strings.ContainsRune("0123456789abcdefABCDEF", r):
-			return false
-		}
-	}
-	return true
-}
+// isUUID accepts the canonical 36-character form only: anything else is
+// not an id this store made (and would make PostgreSQL's cast fail).
+func isUUID(s string) bool { return len(s) == 36 && uuid.Validate(s) == nil }
 
 // beginner lets pgx.BeginFunc open a transaction on a pool, or a savepoint
 // when the store already runs in a transaction.

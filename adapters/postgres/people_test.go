@@ -262,7 +262,7 @@ func TestDirectoryPagesVisibleMembersAndFiltersForAdmins(t *testing.T) {
 	if err != nil || len(active.People) != 5 {
 		t.Fatalf("active filter = %d people, %v", len(active.People), err)
 	}
-	if _, err := people.Directory(ctx, ports.DirectoryFilter{After: "not-a-cursor", Limit: 3}); !errors.Is(err, postgres.ErrBadCursor) {
+	if _, err := people.Directory(ctx, ports.DirectoryFilter{After: "not-a-cursor", Limit: 3}); !errors.Is(err, ports.ErrInvalidCursor) {
 		t.Fatalf("bad cursor = %v", err)
 	}
 }

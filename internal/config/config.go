@@ -148,11 +148,6 @@ func (c Config) validate() []string {
 	if c.GraphQLComplexityLimit < 1 {
 		p = append(p, fmt.Sprintf("GRAPHQL_COMPLEXITY_LIMIT: must be positive, got %d", c.GraphQLComplexityLimit))
 	}
-	if c.AlertSlackWebhookURL != "" {
-		if u, err := url.Parse(c.AlertSlackWebhookURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			p = append(p, "ALERT_SLACK_WEBHOOK_URL: must be an http(s) URL")
-		}
-	}
 	if c.CronSecret != "" && len(c.CronSecret) < 16 {
 		p = append(p, "CRON_SECRET: must be at least 16 characters")
 	}
@@ -171,15 +166,10 @@ func (c Config) validate() []string {
 	if c.ClerkWebhookSecret != "" && !strings.HasPrefix(c.ClerkWebhookSecret, "whsec_") {
 		p = append(p, "CLERK_WEBHOOK_SECRET: must start with whsec_ (the signing secret of the Clerk webhook endpoint)")
 	}
-	if c.ClerkAPIURL != "" {
-		if u, err := url.Parse(c.ClerkAPIURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			p = append(p, "CLERK_API_URL: must be an http(s) URL")
-		}
-	}
 	if c.ClerkJWTLeeway < 0 || c.ClerkJWTLeeway > time.Minute {
 		p = append(p, fmt.Sprintf("CLERK_JWT_LEEWAY: must be between 0 and 1m, got %s", c.ClerkJWTLeeway))
 	}
-	for name, v := range map[string]string{"STRIPE_API_URL": c.StripeAPIURL, "STRIPE_CHECKOUT_SUCCESS_URL": c.StripeCheckoutSuccessURL,
+	for name, v := range map[string]string{"ALERT_SLACK_WEBHOOK_URL": c.AlertSlackWebhookURL, "CLERK_API_URL": c.ClerkAPIURL, "STRIPE_API_URL": c.StripeAPIURL, "STRIPE_CHECKOUT_SUCCESS_URL": c.StripeCheckoutSuccessURL,
 		"STRIPE_CHECKOUT_CANCEL_URL": c.StripeCheckoutCancelURL, "STRIPE_PORTAL_RETURN_URL": c.StripePortalReturnURL, "MAILCHIMP_API_URL": c.MailchimpAPIURL} {
 		if v == "" {
 			continue
