@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/womendefiningai/platform/internal/schedule"
 	"github.com/womendefiningai/platform/ports"
 )
 
@@ -99,7 +100,7 @@ func New(cfg Config) (*Scheduler, error) {
 		seen := map[TimeOfDay]bool{}
 		for _, t := range times {
 			switch {
-			case !t.valid():
+			case !t.Valid():
 				errs = append(errs, fmt.Errorf("job %q: %d:%d is not a time of day", name, t.Hour, t.Minute))
 			case seen[t]:
 				errs = append(errs, fmt.Errorf("job %q: %s is listed twice", name, t))
@@ -107,7 +108,7 @@ func New(cfg Config) (*Scheduler, error) {
 			seen[t] = true
 		}
 		ts := slices.Clone(times)
-		sortTimes(ts)
+		schedule.Sort(ts)
 		jobs[name] = ts
 	}
 	if len(errs) > 0 {
@@ -157,7 +158,7 @@ func (s *Scheduler) Tick(ctx context.Context, now time.Time) []Result {
 		if ctx.Err() != nil {
 			break // shutting down: the next start catches up
 		}
-		slot := LastSlot(s.jobs[job], now)
+		slot := schedule.LastSlot(s.jobs[job], now)
 		prev := s.handled[job]
 		if !slot.After(prev) {
 			continue
@@ -211,7 +212,7 @@ func (s *Scheduler) Next(now time.Time) time.Time {
 	defer s.mu.Unlock()
 	var next time.Time
 	for _, job := range s.names {
-		t := NextSlot(s.jobs[job], now)
+		t := schedule.NextSlot(s.jobs[job], now)
 		if s.failed[job] {
 			t = now.Add(retryInterval)
 		}

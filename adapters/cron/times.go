@@ -1,118 +1,14 @@
 package cron
 
-import (
-	"errors"
-	"fmt"
-	"regexp"
-	"slices"
-	"strconv"
-	"strings"
-	"time"
-)
+import "github.com/womendefiningai/platform/internal/schedule"
 
-// TimeOfDay is a time of day in UTC, to the minute.
-type TimeOfDay struct {
-	Hour   int // 0 to 23
-	Minute int // 0 to 59
-}
-
-// String writes t as HH:MM.
-func (t TimeOfDay) String() string { return fmt.Sprintf("%02d:%02d", t.Hour, t.Minute) }
-
-func (t TimeOfDay) valid() bool {
-	return t.Hour >= 0 && t.Hour < 24 && t.Minute >= 0 && t.Minute < 60
-}
-
-func (t TimeOfDay) minutes() int { return t.Hour*60 + t.Minute }
-
-// on returns t on the UTC day of d.
-func (t TimeOfDay) on(d time.Time) time.Time {
-	y, m, day := d.UTC().Date()
-	return time.Date(y, m, day, t.Hour, t.Minute, 0, 0, time.UTC)
-}
+// TimeOfDay is a time of day in UTC, to the minute (see internal/schedule).
+type TimeOfDay = schedule.TimeOfDay
 
 // DefaultTimes are the default slots of the twice-daily jobs: 09:00 and
 // 21:00 UTC.
-func DefaultTimes() []TimeOfDay { return []TimeOfDay{{9, 0}, {21, 0}} }
-
-var timeOfDay = regexp.MustCompile(`^([01][0-9]|2[0-3]):([0-5][0-9])$`)
-
-// ParseTimeOfDay parses "HH:MM" (24-hour, UTC, two digits each).
-func ParseTimeOfDay(s string) (TimeOfDay, error) {
-	m := timeOfDay.FindStringSubmatch(s)
-	if m == nil {
-		return TimeOfDay{}, fmt.Errorf("cron: %q is not a time of day: want HH:MM in UTC, from 00:00 to 23:59", s)
-	}
-	h, _ := strconv.Atoi(m[1])
-	mm, _ := strconv.Atoi(m[2])
-	return TimeOfDay{Hour: h, Minute: mm}, nil
-}
+func DefaultTimes() []TimeOfDay { return schedule.DefaultTimes() }
 
 // ParseTimes parses a comma-separated list of times of day, such as
-// "09:00,21:00" (spaces around the commas are allowed). It refuses an empty
-// list, an empty item, a malformed or out-of-range time and a time listed
-// twice, naming each problem. The times are returned sorted.
-func ParseTimes(s string) ([]TimeOfDay, error) {
-	if strings.TrimSpace(s) == "" {
-		return nil, errors.New(`cron: no times given: want HH:MM in UTC, comma-separated, such as "09:00,21:00"`)
-	}
-	var out []TimeOfDay
-	var errs []error
-	seen := map[TimeOfDay]bool{}
-	for i, item := range strings.Split(s, ",") {
-		item = strings.TrimSpace(item)
-		t, err := ParseTimeOfDay(item)
-		switch {
-		case item == "":
-			errs = append(errs, fmt.Errorf("cron: item %d is empty", i+1))
-		case err != nil:
-			errs = append(errs, err)
-		case seen[t]:
-			errs = append(errs, fmt.Errorf("cron: %s is listed twice", t))
-		default:
-			seen[t] = true
-			out = append(out, t)
-		}
-	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-	sortTimes(out)
-	return out, nil
-}
-
-func sortTimes(ts []TimeOfDay) {
-	slices.SortFunc(ts, func(a, b TimeOfDay) int { return a.minutes() - b.minutes() })
-}
-
-// NextSlot returns the first slot of times strictly after t, in UTC. times
-// must not be empty.
-func NextSlot(times []TimeOfDay, t time.Time) time.Time {
-	var next time.Time
-	for _, tod := range times {
-		s := tod.on(t)
-		if !s.After(t) {
-			s = tod.on(t.UTC().AddDate(0, 0, 1))
-		}
-		if next.IsZero() || s.Before(next) {
-			next = s
-		}
-	}
-	return next
-}
-
-// LastSlot returns the latest slot of times at or before t, in UTC. times
-// must not be empty.
-func LastSlot(times []TimeOfDay, t time.Time) time.Time {
-	var last time.Time
-	for _, tod := range times {
-		s := tod.on(t)
-		if s.After(t) {
-			s = tod.on(t.UTC().AddDate(0, 0, -1))
-		}
-		if s.After(last) {
-			last = s
-		}
-	}
-	return last
-}
+// "09:00,21:00"; see schedule.ParseTimes.
+func ParseTimes(s string) ([]TimeOfDay, error) { return schedule.ParseTimes(s) }

@@ -17,7 +17,7 @@ import (
 
 	"github.com/caarlos0/env/v11"
 
-	"github.com/womendefiningai/platform/adapters/cron"
+	"github.com/womendefiningai/platform/internal/schedule"
 )
 
 // Environment is development or production.
@@ -153,7 +153,7 @@ func (c Config) validate() []string {
 	}
 	for name, v := range map[string]string{"CRON_LUMA_APPROVAL": c.CronLumaApproval, "CRON_SLACK_SYNC": c.CronSlackSync,
 		"CRON_MAILCHIMP_RESYNC": c.CronMailchimpResync, "CRON_STRIPE_RECONCILE": c.CronStripeReconcile} {
-		if _, err := cron.ParseTimes(v); err != nil {
+		if _, err := schedule.ParseTimes(v); err != nil {
 			p = append(p, name+": "+err.Error())
 		}
 	}

@@ -1,11 +1,12 @@
-package cron_test
+package schedule_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
-	"github.com/womendefiningai/platform/adapters/cron"
+	"github.com/womendefiningai/platform/internal/schedule"
 )
 
 func TestParseTimes(t *testing.T) {
@@ -22,7 +23,7 @@ func TestParseTimes(t *testing.T) {
 	for _, tc := range valid {
 		t.Run(tc.in, func(t *testing.T) {
 			t.Parallel()
-			got, err := cron.ParseTimes(tc.in)
+			got, err := schedule.ParseTimes(tc.in)
 			if err != nil {
 				t.Fatalf("ParseTimes(%q): %v", tc.in, err)
 			}
@@ -50,7 +51,7 @@ func TestParseTimes(t *testing.T) {
 	for _, tc := range invalid {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			if got, err := cron.ParseTimes(tc.in); err == nil {
+			if got, err := schedule.ParseTimes(tc.in); err == nil {
 				t.Fatalf("ParseTimes(%q) = %v, want an error", tc.in, got)
 			}
 		})
@@ -59,12 +60,12 @@ func TestParseTimes(t *testing.T) {
 
 func TestParseTimesNamesEveryProblem(t *testing.T) {
 	t.Parallel()
-	_, err := cron.ParseTimes("9:00,,25:00,21:00,21:00")
+	_, err := schedule.ParseTimes("9:00,,25:00,21:00,21:00")
 	if err == nil {
 		t.Fatal("no error")
 	}
 	for _, want := range []string{`"9:00"`, "item 2 is empty", `"25:00"`, "21:00 is listed twice", "HH:MM"} {
-		if !contains(err.Error(), want) {
+		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %s", err, want)
 		}
 	}
@@ -72,7 +73,7 @@ func TestParseTimesNamesEveryProblem(t *testing.T) {
 
 func TestNextAndLastSlot(t *testing.T) {
 	t.Parallel()
-	twice := cron.DefaultTimes()
+	twice := schedule.DefaultTimes()
 	at := func(s string) time.Time {
 		v, err := time.Parse(time.RFC3339Nano, s)
 		if err != nil {
@@ -82,7 +83,7 @@ func TestNextAndLastSlot(t *testing.T) {
 	}
 	tests := []struct {
 		name       string
-		times      []cron.TimeOfDay
+		times      []schedule.TimeOfDay
 		now        string
 		next, last string
 	}{
@@ -98,17 +99,17 @@ func TestNextAndLastSlot(t *testing.T) {
 		{"back over new year", twice, "2027-01-01T08:00:00Z", "2027-01-01T09:00:00Z", "2026-12-31T21:00:00Z"},
 		{"time given in another zone", twice, "2026-03-01T23:30:00-05:00", "2026-03-02T09:00:00Z", "2026-03-01T21:00:00Z"},
 		{"zone whose date differs from UTC", twice, "2026-03-02T01:30:00+09:00", "2026-03-01T21:00:00Z", "2026-03-01T09:00:00Z"},
-		{"one time a day", []cron.TimeOfDay{{Hour: 0, Minute: 0}}, "2026-06-30T12:00:00Z", "2026-07-01T00:00:00Z", "2026-06-30T00:00:00Z"},
-		{"unsorted times", []cron.TimeOfDay{{Hour: 21}, {Hour: 6, Minute: 15}}, "2026-06-30T07:00:00Z", "2026-06-30T21:00:00Z", "2026-06-30T06:15:00Z"},
+		{"one time a day", []schedule.TimeOfDay{{Hour: 0, Minute: 0}}, "2026-06-30T12:00:00Z", "2026-07-01T00:00:00Z", "2026-06-30T00:00:00Z"},
+		{"unsorted times", []schedule.TimeOfDay{{Hour: 21}, {Hour: 6, Minute: 15}}, "2026-06-30T07:00:00Z", "2026-06-30T21:00:00Z", "2026-06-30T06:15:00Z"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			now := at(tc.now)
-			if got := cron.NextSlot(tc.times, now); !got.Equal(at(tc.next)) || got.Location() != time.UTC {
+			if got := schedule.NextSlot(tc.times, now); !got.Equal(at(tc.next)) || got.Location() != time.UTC {
 				t.Errorf("NextSlot(%s) = %v, want %s in UTC", tc.now, got, tc.next)
 			}
-			if got := cron.LastSlot(tc.times, now); !got.Equal(at(tc.last)) || got.Location() != time.UTC {
+			if got := schedule.LastSlot(tc.times, now); !got.Equal(at(tc.last)) || got.Location() != time.UTC {
 				t.Errorf("LastSlot(%s) = %v, want %s in UTC", tc.now, got, tc.last)
 			}
 		})
