@@ -19,7 +19,8 @@ import (
 
 // 10,000 messages from 4 producers, consumed by 2 routers on separate pools
 // (as two processes would): each is applied exactly once, none is lost, and
-// the queue is empty afterwards (acked rows are deleted: defect 7).
+// the queue is empty afterwards (acked rows are deleted: Defect 7,
+// docs/messaging.md).
 func TestExactlyOnceAcrossRoutersWithSeparatePools(t *testing.T) {
 	t.Parallel()
 	const producers, perProducer, batch = 4, 2500, 50

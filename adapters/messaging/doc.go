@@ -27,10 +27,10 @@
 // Each message is delivered at least once; in normal operation exactly once
 // (TestExactlyOnceAcrossRoutersWithSeparatePools), again after a crash, a
 // shutdown mid-message or a missed ack deadline. Handlers must therefore be
-// idempotent (a unique key in PostgreSQL, or a state computed from the
-// source of truth), and do their writes in their own transaction: the
-// subscriber's transaction is hidden from them (see defect 2 below). A
-// handler that publishes follow-up messages does so with NewTxPublisher on
+// idempotent (a unique key in PostgreSQL, or a state computed from the source
+// of truth), and do their writes in their own transaction: the subscriber's
+// transaction is hidden from them (see defect 2 below, and docs/messaging.md).
+// A handler that publishes follow-up messages does so with NewTxPublisher on
 // its own transaction. Return ports.Permanent(err) for a failure that retrying
 // cannot fix.
 //
@@ -49,9 +49,9 @@
 //
 // # Guards against the defects of watermill-sql v4.1.2
 //
-// (numbers from shared/notes/watermill-sql.md; each guard has a test that
-// runs the same scenario against the library's own adapter and shows the
-// defect there)
+// (numbered as in docs/messaging.md, which explains each one; each guard
+// has a test that runs the same scenario against the library's own adapter
+// and shows the defect there)
 //
 //  1. A queue batch is acked as a whole. ackedRowsOnly, our offsets adapter,
 //     acks only the rows up to the last delivered-and-acked one; the rest stay

@@ -1,6 +1,6 @@
 package messaging
 
-// Each watermill-sql v4.1.2 defect (shared/notes/watermill-sql.md) has a test
+// Each watermill-sql v4.1.2 defect (numbered in docs/messaging.md) has a test
 // here that runs the same scenario with the guard and without it (the
 // library's own adapter), showing the guard makes the difference.
 
@@ -58,11 +58,11 @@ func receive(t *testing.T, ch <-chan *message.Message, within time.Duration) *me
 	}
 }
 
-// Defect 1: a batch is acked as a whole. A subscriber acks 2 messages of a
-// batch of 10, then the 3rd misses its ack deadline, or the subscriber is
-// closed while the 3rd is being handled. With the guard the 8 unacked
-// messages are delivered again; with the library's offsets adapter they are
-// deleted unseen.
+// Defect 1 (docs/messaging.md): a batch is acked as a whole. A subscriber acks
+// 2 messages of a batch of 10, then the 3rd misses its ack deadline, or the
+// subscriber is closed while the 3rd is being handled. With the guard the 8
+// unacked messages are delivered again; with the library's offsets adapter
+// they are deleted unseen.
 func TestDefect1UnackedRowsOfABatchAreDeliveredAgain(t *testing.T) {
 	t.Parallel()
 	library := wsql.PostgreSQLQueueOffsetsAdapter{DeleteOnAck: true}
@@ -149,10 +149,10 @@ func TestDefect1UnackedRowsOfABatchAreDeliveredAgain(t *testing.T) {
 	}
 }
 
-// Defect 5: concurrent subscribers block on each other's row locks. While
-// one subscriber holds a batch, a second one must still get the other rows.
-// With the library's schema (FOR UPDATE at REPEATABLE READ) it waits on the
-// first one's locks instead.
+// Defect 5 (docs/messaging.md): concurrent subscribers block on each other's
+// row locks. While one subscriber holds a batch, a second one must still get
+// the other rows. With the library's schema (FOR UPDATE at REPEATABLE READ) it
+// waits on the first one's locks instead.
 func TestDefect5SubscribersDoNotBlockEachOther(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -212,10 +212,11 @@ func TestDefect5SubscribersDoNotBlockEachOther(t *testing.T) {
 	}
 }
 
-// Defect 2: a nack does not roll back the subscriber's transaction, so the
-// writes of failed attempts made in it are committed with a later ack. The
-// library exposes that transaction to handlers; our handlers cannot reach it
-// (their context hides it), and do their writes in their own transactions.
+// Defect 2 (docs/messaging.md): a nack does not roll back the subscriber's
+// transaction, so the writes of failed attempts made in it are committed with
+// a later ack. The library exposes that transaction to handlers; our handlers
+// cannot reach it (their context hides it), and do their writes in their own
+// transactions.
 func TestDefect2FailedAttemptsLeaveNoWrites(t *testing.T) {
 	t.Parallel()
 	t.Run("guarded", func(t *testing.T) {
@@ -299,9 +300,10 @@ func TestDefect2FailedAttemptsLeaveNoWrites(t *testing.T) {
 	})
 }
 
-// Defect 3: the library's delayed subscriber with AllowNoDelay and without
-// DeleteOnAck delivers acked messages again for ever. Our scheduled messages
-// are deleted when moved to their topic and arrive once.
+// Defect 3 (docs/messaging.md): the library's delayed subscriber with
+// AllowNoDelay and without DeleteOnAck delivers acked messages again for ever.
+// Our scheduled messages are deleted when moved to their topic and arrive
+// once.
 func TestDefect3ScheduledMessagesArriveOnce(t *testing.T) {
 	t.Parallel()
 	t.Run("guarded", func(t *testing.T) {
@@ -368,10 +370,10 @@ func TestDefect3ScheduledMessagesArriveOnce(t *testing.T) {
 	})
 }
 
-// Defect 4: with the timeout inside the poison queue, the poison publish
-// runs with a cancelled context, fails silently and the message loops for
-// ever. In our chain a handler that overruns its timeout is dead-lettered,
-// once.
+// Defect 4 (docs/messaging.md): with the timeout inside the poison queue, the
+// poison publish runs with a cancelled context, fails silently and the message
+// loops for ever. In our chain a handler that overruns its timeout is
+// dead-lettered, once.
 func TestDefect4TimedOutMessageIsDeadLetteredNotLooped(t *testing.T) {
 	t.Parallel()
 	t.Run("guarded", func(t *testing.T) {

@@ -138,7 +138,7 @@ func (r *Router) deadLetter(h message.HandlerFunc) message.HandlerFunc {
 
 func (r *Router) recordDeadLetter(msg *message.Message, d *delivery, cause error) error {
 	// Detached from cancellation: the timeout or the handler's return may
-	// have cancelled the message context (defect 4).
+	// have cancelled the message context (Defect 4, docs/messaging.md).
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(msg.Context()), deadLetterWriteMargin)
 	defer cancel()
 	stx, err := subscriberTxFrom(ctx)

@@ -98,8 +98,8 @@ func (c RouterConfig) withDefaults() (RouterConfig, error) {
 	if waits := c.worstRetryWaits(); waits >= c.HandlerTimeout {
 		errs = append(errs, fmt.Errorf("%d retries may wait %v, which leaves nothing of HandlerTimeout %v for the attempts", c.MaxRetries, waits, c.HandlerTimeout))
 	}
-	// Defect 4: the retries must end, and the dead letter be written, while
-	// the subscriber still waits for the ack.
+	// Defect 4 (docs/messaging.md): the retries must end, and the dead
+	// letter be written, while the subscriber still waits for the ack.
 	if c.AckDeadline < c.HandlerTimeout+deadLetterWriteMargin {
 		errs = append(errs, fmt.Errorf("AckDeadline %v must exceed HandlerTimeout %v by %v", c.AckDeadline, c.HandlerTimeout, deadLetterWriteMargin))
 	}
@@ -201,11 +201,11 @@ func NewRouter(pool *pgxpool.Pool, logger *slog.Logger, alerter ports.Alerter, c
 		pool: pool, logger: logger, alerter: alerter, cfg: cfg, wr: wr, sub: sub,
 		names: map[string]bool{}, topics: map[string]string{},
 	}
-	// Defect 4: Timeout sits outside the dead-letter step, so a handler's
-	// return does not cancel the context the dead letter is written with
-	// (and that write is detached from cancellation anyway). The dead-letter
-	// step sits outside Retry, so it sees a message only when its retries are
-	// spent.
+	// Defect 4 (docs/messaging.md): Timeout sits outside the dead-letter
+	// step, so a handler's return does not cancel the context the dead
+	// letter is written with (and that write is detached from cancellation
+	// anyway). The dead-letter step sits outside Retry, so it sees a
+	// message only when its retries are spent.
 	wr.AddMiddleware(
 		r.correlate,
 		middleware.Timeout(cfg.HandlerTimeout),

@@ -20,10 +20,11 @@ const (
 )
 
 // queueSchema is Watermill's PostgreSQL queue schema (one table per topic, no
-// consumer groups) with the guard against defect 5: rows are claimed with
-// FOR UPDATE SKIP LOCKED at READ COMMITTED, so concurrent subscribers (in one
-// process or many) each take different rows instead of queueing on the first
-// one's locks and reading the serialization failure as "no messages".
+// consumer groups) with the guard against Defect 5 (docs/messaging.md): rows
+// are claimed with FOR UPDATE SKIP LOCKED at READ COMMITTED, so concurrent
+// subscribers (in one process or many) each take different rows instead of
+// queueing on the first one's locks and reading the serialization failure as
+// "no messages".
 //
 // For TopicDelayed it selects only the rows whose deliver_at has passed, in
 // deliver_at order, and fills deliver_at from the metadata on insert.
@@ -119,16 +120,16 @@ func (s queueSchema) UnmarshalMessage(p wsql.UnmarshalMessageParams) (wsql.Row, 
 }
 
 // ackedRowsOnly is the offsets adapter of the queue schema with the guard
-// against defect 1. Watermill's subscriber reads a batch, delivers its rows in
-// order and stops at the first row that is not acked (its ack deadline
-// passed, or the subscriber is closing); it then runs the ack query for the
-// batch. The library's query covers every row of the batch, deleting rows
-// that were never delivered. This one covers only the rows up to the last
-// acked one (LastRow); the others stay in the table, unlocked at commit, and
-// are delivered again.
+// against Defect 1 (docs/messaging.md). Watermill's subscriber reads a batch,
+// delivers its rows in order and stops at the first row that is not acked (its
+// ack deadline passed, or the subscriber is closing); it then runs the ack
+// query for the batch. The library's query covers every row of the batch,
+// deleting rows that were never delivered. This one covers only the rows up to
+// the last acked one (LastRow); the others stay in the table, unlocked at
+// commit, and are delivered again.
 //
-// Acked rows are deleted, never kept (defect 7 cannot arise: a poll scans
-// only the backlog).
+// Acked rows are deleted, never kept (Defect 7 in docs/messaging.md cannot
+// arise: a poll scans only the backlog).
 type ackedRowsOnly struct{}
 
 func (ackedRowsOnly) AckMessageQuery(p wsql.AckMessageQueryParams) (wsql.Query, error) {

@@ -171,10 +171,10 @@ func subscriberTxFrom(ctx context.Context) (*subscriberTx, error) {
 
 // handlerContext is the context a handler receives: the message's context
 // (deadline, cancellation, correlation id) without the subscriber's
-// transaction. This is the guard against defect 2: a nack does not roll the
-// subscriber's transaction back, so writes a failed attempt made in it would
-// be committed with a later ack. Handlers therefore cannot reach it; they do
-// their writes in their own transactions, idempotently.
+// transaction. This is the guard against Defect 2 (docs/messaging.md): a nack
+// does not roll the subscriber's transaction back, so writes a failed attempt
+// made in it would be committed with a later ack. Handlers therefore cannot
+// reach it; they do their writes in their own transactions, idempotently.
 type handlerContext struct{ context.Context }
 
 func (c handlerContext) Value(key any) any {
