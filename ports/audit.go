@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-//go:generate go tool mockgen -destination=mocks/audit.go -package=mocks . AuditLog,JobRuns,UnitOfWork,Tx
+//go:generate go tool mockgen -destination=mocks/audit.go -package=mocks . AuditLog,JobRuns
 
 // Audit outcomes.
 const (
@@ -29,28 +29,8 @@ type AuditEntry struct {
 }
 
 // AuditLog is the append-only audit trail. Application code writes entries
-// through Tx.Audit(), in the same transaction as the change they describe.
+// through a transaction's Audit(), in the same transaction as the change
+// they describe.
 type AuditLog interface {
 	Record(ctx context.Context, e AuditEntry) error
-}
-
-// UnitOfWork runs fn in one database transaction: everything fn does through
-// tx (domain writes, published and scheduled messages, audit entries) commits
-// together or not at all. A non-nil error from fn rolls back; the commit's own
-// error is returned.
-type UnitOfWork interface {
-	Do(ctx context.Context, fn func(ctx context.Context, tx Tx) error) error
-}
-
-// Tx is what a use case may do inside one transaction.
-type Tx interface {
-	Publisher() Publisher
-	Scheduler() Scheduler
-	Audit() AuditLog
-	JobRuns() JobRuns
-	DeadLetters() DeadLetters
-	People() People
-	Memberships() Memberships
-	Inbox() WebhookInbox
-	BillingInbox() BillingInbox
 }

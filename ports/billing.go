@@ -3,6 +3,7 @@ package ports
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/womendefiningai/platform/domain/membership"
@@ -28,11 +29,35 @@ type BillingSubscription struct {
 	LatestInvoiceAttempt int
 }
 
+// BillingEventKind is what a billing event is about, in the application's
+// words. The billing adapter maps its provider's event types onto it.
+type BillingEventKind string
+
+// The billing event kinds.
+const (
+	BillingSubscriptionChanged BillingEventKind = "subscription_changed" // created, updated or deleted
+	BillingCheckoutCompleted   BillingEventKind = "checkout_completed"   // a hosted checkout finished
+	BillingPaymentFailed       BillingEventKind = "payment_failed"       // an invoice payment attempt failed
+	BillingEventOther          BillingEventKind = "other"                // recorded and ignored
+)
+
+// ParseBillingEventKind parses one of the kinds.
+func ParseBillingEventKind(s string) (BillingEventKind, error) {
+	switch k := BillingEventKind(s); k {
+	case BillingSubscriptionChanged, BillingCheckoutCompleted, BillingPaymentFailed, BillingEventOther:
+		return k, nil
+	default:
+		return "", fmt.Errorf("unknown billing event kind %q", s)
+	}
+}
+
 // BillingEvent is a verified webhook or a listed event: only a notification.
 // Object ids let the handler fetch the authoritative objects.
 type BillingEvent struct {
-	ID      string
-	Type    string // for example "customer.subscription.updated"
+	ID   string
+	Kind BillingEventKind
+	// Type is the provider's own name for the event, kept for operators.
+	Type    string
 	Created time.Time
 	// Payload is the raw event JSON, kept in the inbox.
 	Payload []byte
@@ -40,10 +65,10 @@ type BillingEvent struct {
 	SubscriptionID    string
 	CustomerID        string
 	InvoiceID         string
-	ClientReferenceID string // checkout.session.completed: our person id
-	CustomerEmail     string // checkout.session.completed: customer_details.email
-	CustomerName      string // checkout.session.completed: customer_details.name
-	AttemptCount      int    // invoice.payment_failed
+	ClientReferenceID string // checkout completed: our person id
+	CustomerEmail     string // checkout completed: the email the customer gave
+	CustomerName      string // checkout completed: the name the customer gave
+	AttemptCount      int    // payment failed: the invoice's attempt number
 }
 
 // CheckoutRequest starts a subscription checkout.
@@ -57,14 +82,17 @@ type CheckoutRequest struct {
 }
 
 // Billing is what the application needs from the billing provider.
+// Unconfigured, every call returns ErrNotConfigured.
 type Billing interface {
+	Configurable
 	// GetSubscription returns ErrNotFound for an unknown id.
 	GetSubscription(ctx context.Context, id string) (BillingSubscription, error)
 	// CreateCheckoutSession returns the hosted checkout URL.
 	CreateCheckoutSession(ctx context.Context, req CheckoutRequest) (string, error)
 	// CreatePortalSession returns the customer portal URL.
 	CreatePortalSession(ctx context.Context, customerID, returnURL string) (string, error)
-	// ListEvents calls fn for every event of the given types created at or
-	// after since, newest first, until fn returns an error or none are left.
-	ListEvents(ctx context.Context, since time.Time, types []string, fn func(BillingEvent) error) error
+	// ListEvents calls fn for every event the application acts on (the
+	// adapter knows which provider types those are) created at or after
+	// since, newest first, until fn returns an error or none are left.
+	ListEvents(ctx context.Context, since time.Time, fn func(BillingEvent) error) error
 }

@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-//go:generate go tool mockgen -destination=mocks/billing_store.go -package=mocks . BillingInbox,BillingIngest,Clock
+//go:generate go tool mockgen -destination=mocks/billing_store.go -package=mocks . BillingInbox,Clock
 
 // Billing inbox statuses.
 const (
@@ -23,15 +23,11 @@ type InboxEvent struct {
 	Note   string
 }
 
-// BillingIngest is the hot path of the billing webhook: it stores an event
-// once per event id and, only when it is new, the messages that process it,
-// in one transaction. It reports false for an id already stored.
-type BillingIngest interface {
-	Ingest(ctx context.Context, ev BillingEvent, source string, msgs ...Message) (bool, error)
-}
-
 // BillingInbox reads and marks stored billing events.
 type BillingInbox interface {
+	// Insert stores ev once per event id and reports false for an id
+	// already stored.
+	Insert(ctx context.Context, ev BillingEvent, source string) (bool, error)
 	// Has reports which of the ids are stored.
 	Has(ctx context.Context, ids []string) (map[string]bool, error)
 	Get(ctx context.Context, eventID string) (InboxEvent, error)

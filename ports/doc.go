@@ -10,6 +10,7 @@ import "errors"
 // ErrNotFound is returned by stores when the requested record does not exist.
 var ErrNotFound = errors.New("not found")
 
-// ErrNotConfigured is returned by use cases whose integration has no
-// credentials: callers answer "not configured" rather than failing silently.
+// ErrNotConfigured is returned by a provider adapter that has no
+// credentials, and by the use cases that need it: callers answer "not
+// configured" or record the work as skipped, never as a silent success.
 var ErrNotConfigured = errors.New("integration not configured")

@@ -1,15 +1,8 @@
 package ports
 
-import (
-	"context"
-	"errors"
-)
+import "context"
 
 //go:generate go tool mockgen -destination=mocks/email.go -package=mocks . EmailList
-
-// ErrEmailListNotConfigured is returned by an email list adapter that has no
-// credentials: callers record "skipped: not configured".
-var ErrEmailListNotConfigured = errors.New("email list not configured")
 
 // SubscriberStatus is the list's consent state for an address.
 type SubscriberStatus string
@@ -43,7 +36,10 @@ type SubscriberResult struct {
 }
 
 // EmailList is what the application needs from the email marketing list.
+// Unconfigured, every call returns ErrNotConfigured: callers record
+// "skipped: not configured".
 type EmailList interface {
+	Configurable
 	// Upsert creates (as subscribed, or pending where the list requires
 	// confirmation) or updates the merge fields of a subscriber. It never
 	// changes the consent status of an existing subscriber. previousEmail,

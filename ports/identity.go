@@ -20,8 +20,10 @@ type Session struct {
 	ExpiresAt time.Time
 }
 
-// SessionVerifier checks a bearer token from the frontend.
+// SessionVerifier checks a bearer token from the frontend. Unconfigured,
+// Verify returns ErrNotConfigured.
 type SessionVerifier interface {
+	Configurable
 	Verify(ctx context.Context, token string) (Session, error)
 }
 
@@ -40,8 +42,10 @@ type IdentityUser struct {
 	LastName     string
 }
 
-// IdentityDirectory looks users up at the identity provider.
+// IdentityDirectory looks users up at the identity provider. Unconfigured,
+// GetUser returns ErrNotConfigured.
 type IdentityDirectory interface {
+	Configurable
 	// GetUser returns ErrNotFound for an unknown id.
 	GetUser(ctx context.Context, id string) (IdentityUser, error)
 }

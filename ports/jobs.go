@@ -79,8 +79,3 @@ type JobRuns interface {
 	SetStatus(ctx context.Context, id string, status JobStatus) error
 	List(ctx context.Context, job string, limit int) ([]JobRun, error)
 }
-
-// JobRunPayload is the body of a TopicJobRun message.
-type JobRunPayload struct {
-	RunID string `json:"run_id"`
-}

@@ -9,7 +9,7 @@ import (
 	"github.com/womendefiningai/platform/domain/membership"
 )
 
-//go:generate go tool mockgen -destination=mocks/people.go -package=mocks . People,Memberships,WebhookInbox
+//go:generate go tool mockgen -destination=mocks/people.go -package=mocks . People,PersonReader,PersonFinder,IdentityPeople,PeopleDirectory,Memberships,MembershipReader,WebhookInbox
 
 // Person is our record of a member, leader or admin.
 type Person struct {
@@ -62,41 +62,76 @@ type DirectoryPage struct {
 	HasMore bool
 }
 
-// People stores persons. Methods that find one return ErrNotFound.
-type People interface {
+// PersonReader reads people by id. Get returns ErrNotFound.
+type PersonReader interface {
 	Get(ctx context.Context, id string) (Person, error)
 	GetMany(ctx context.Context, ids []string) (map[string]Person, error)
-	GetByIdentityID(ctx context.Context, identityUserID string) (Person, error)
+}
+
+// PersonFinder finds one person by something other than our id; each
+// returns ErrNotFound when nobody matches.
+type PersonFinder interface {
 	// GetByEmail matches any verified address, ignoring case and spaces.
 	GetByEmail(ctx context.Context, email string) (Person, error)
+	GetByBillingCustomer(ctx context.Context, customerID string) (Person, error)
+}
+
+// IdentityPeople keeps people in step with the identity provider.
+type IdentityPeople interface {
+	// GetByIdentityID returns ErrNotFound for a user never seen.
+	GetByIdentityID(ctx context.Context, identityUserID string) (Person, error)
 	// UpsertFromIdentity creates or updates the person with that identity
 	// user id. Concurrent calls for one new user create exactly one person.
 	UpsertFromIdentity(ctx context.Context, u IdentityUser) (IdentityUpsert, error)
-	// Create makes a person who has not signed in yet (from a checkout).
-	Create(ctx context.Context, email, firstName, lastName string) (Person, error)
-	UpdateProfile(ctx context.Context, id string, p PersonProfile) (Person, error)
-	SetRole(ctx context.Context, id string, role access.Role) (Person, error)
-	SetBillingCustomer(ctx context.Context, id, customerID string) error
-	GetByBillingCustomer(ctx context.Context, customerID string) (Person, error)
 	// Erase removes the personal data of the person with that identity user
 	// id (also what other tables keep of it), keeping an anonymised row, and
 	// returns the person as before. For an id never seen it stores an erased
 	// placeholder, so a late creation cannot bring the person back, and
 	// returns ErrNotFound.
 	Erase(ctx context.Context, identityUserID string) (Person, error)
+}
+
+// PersonWriter changes people.
+type PersonWriter interface {
+	// Create makes a person who has not signed in yet (from a checkout).
+	Create(ctx context.Context, email, firstName, lastName string) (Person, error)
+	UpdateProfile(ctx context.Context, id string, p PersonProfile) (Person, error)
+	SetRole(ctx context.Context, id string, role access.Role) (Person, error)
+	SetBillingCustomer(ctx context.Context, id, customerID string) error
+}
+
+// PeopleDirectory pages through people for the member directory and for
+// bulk syncs.
+type PeopleDirectory interface {
 	Directory(ctx context.Context, f DirectoryFilter) (DirectoryPage, error)
+}
+
+// People is the whole people store, as a transaction hands it out. Use
+// cases outside a transaction take only the narrow interfaces above.
+type People interface {
+	PersonReader
+	PersonFinder
+	IdentityPeople
+	PersonWriter
+	PeopleDirectory
+}
+
+// MembershipReader reads memberships by person.
+type MembershipReader interface {
+	// Get returns the person's membership, or ErrNotFound.
+	Get(ctx context.Context, personID string) (*membership.Membership, error)
+	GetMany(ctx context.Context, personIDs []string) (map[string]*membership.Membership, error)
+	// PersonForSubscription returns the person a subscription belongs to,
+	// or ErrNotFound.
+	PersonForSubscription(ctx context.Context, subscriptionID string) (string, error)
 }
 
 // Memberships stores membership.Membership entities by person.
 type Memberships interface {
-	// Get returns the person's membership, or ErrNotFound.
-	Get(ctx context.Context, personID string) (*membership.Membership, error)
-	GetMany(ctx context.Context, personIDs []string) (map[string]*membership.Membership, error)
+	MembershipReader
 	// Update locks the person's membership (creating a pending one if there
 	// is none), calls fn, and saves what fn left when it returns nil.
 	Update(ctx context.Context, personID string, fn func(*membership.Membership) error) error
-	// PersonForSubscription returns the person a subscription belongs to.
-	PersonForSubscription(ctx context.Context, subscriptionID string) (string, error)
 }
 
 // WebhookInbox remembers deliveries already applied.

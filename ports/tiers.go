@@ -6,12 +6,14 @@ import "context"
 
 // MembershipTier is a tier people can join, as listed on the pricing page.
 type MembershipTier struct {
-	ID            string
-	Name          string
-	Description   string
-	PriceDisplay  string
-	StripePriceID string
-	SortOrder     int
+	ID           string
+	Name         string
+	Description  string
+	PriceDisplay string
+	// PriceID is the billing provider's price for the tier, "" when none is
+	// configured yet (the tier cannot be bought).
+	PriceID   string
+	SortOrder int
 }
 
 // TierCatalog lists the membership tiers on offer.
