@@ -13,8 +13,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/womendefiningai/platform/adapters/postgres"
-	"github.com/womendefiningai/platform/adapters/postgres/pgembed"
 	"github.com/womendefiningai/platform/internal/config"
+	"github.com/womendefiningai/platform/internal/pgembed"
 )
 
 // devDatabase is the database wdai creates in the embedded cluster.

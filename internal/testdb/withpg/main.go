@@ -18,7 +18,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/womendefiningai/platform/adapters/postgres/pgembed"
+	"github.com/womendefiningai/platform/internal/pgembed"
 	"github.com/womendefiningai/platform/internal/testdb"
 )
 
