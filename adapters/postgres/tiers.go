@@ -33,7 +33,7 @@ func (s *TierStore) ListTiers(ctx context.Context) ([]ports.MembershipTier, erro
 	}
 	tiers, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ports.MembershipTier, error) {
 		var t ports.MembershipTier
-		err := r.Scan(&t.ID, &t.Name, &t.Description, &t.PriceDisplay, &t.StripePriceID, &t.SortOrder)
+		err := r.Scan(&t.ID, &t.Name, &t.Description, &t.PriceDisplay, &t.PriceID, &t.SortOrder)
 		return t, err
 	})
 	if err != nil {
@@ -47,7 +47,7 @@ const tierColumns = `id, name, description, price_display, coalesce(stripe_price
 func (s *TierStore) oneTier(ctx context.Context, what, where string, arg string) (ports.MembershipTier, error) {
 	var t ports.MembershipTier
 	err := s.pool.QueryRow(ctx, `SELECT `+tierColumns+` FROM membership_tiers WHERE active AND `+where, arg).
-		Scan(&t.ID, &t.Name, &t.Description, &t.PriceDisplay, &t.StripePriceID, &t.SortOrder)
+		Scan(&t.ID, &t.Name, &t.Description, &t.PriceDisplay, &t.PriceID, &t.SortOrder)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return t, ports.ErrNotFound
 	}

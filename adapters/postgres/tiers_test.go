@@ -21,7 +21,7 @@ func TestTierStoreListsSeededTiersInDisplayOrder(t *testing.T) {
 	var ids []string
 	for _, tr := range tiers {
 		ids = append(ids, tr.ID)
-		if tr.Name == "" || tr.PriceDisplay == "" || tr.StripePriceID == "" {
+		if tr.Name == "" || tr.PriceDisplay == "" || tr.PriceID == "" {
 			t.Errorf("tier %q has empty fields: %+v", tr.ID, tr)
 		}
 	}
@@ -58,7 +58,7 @@ func TestTierStoreHidesInactiveAndHonoursSortOrder(t *testing.T) {
 	if j := strings.Join(got, ","); j != want {
 		t.Fatalf("tiers = %s, want %s", j, want)
 	}
-	if tiers[0].StripePriceID != "" {
-		t.Errorf("a tier without a price id reads as %q, want empty", tiers[0].StripePriceID)
+	if tiers[0].PriceID != "" {
+		t.Errorf("a tier without a price id reads as %q, want empty", tiers[0].PriceID)
 	}
 }
