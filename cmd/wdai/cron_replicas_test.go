@@ -1,4 +1,8 @@
-package cron_test
+package main_test
+
+// The scheduler wired to the PostgreSQL unit of work and the messaging
+// router, as wdai wires them: tests that join several adapters live here,
+// in the composition root, since no adapter imports another.
 
 import (
 	"context"
@@ -6,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -22,16 +27,16 @@ import (
 	"github.com/womendefiningai/platform/ports"
 )
 
-// replica is what one process holds: its own pool and unit of work on the
+// cronReplica is what one process holds: its own pool and unit of work on the
 // shared database, and the application's job handlers over them.
-type replica struct {
+type cronReplica struct {
 	pool    *pgxpool.Pool
 	uow     *postgres.UnitOfWork
 	jobs    *application.JobRegistry
 	enqueue application.EnqueueJobHandler
 }
 
-func newReplica(t *testing.T, url string, jobs map[string]application.JobFunc) *replica {
+func newCronReplica(t *testing.T, url string, jobs map[string]application.JobFunc) *cronReplica {
 	t.Helper()
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
@@ -59,11 +64,11 @@ func newReplica(t *testing.T, url string, jobs map[string]application.JobFunc) *
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &replica{pool: pool, uow: uow, jobs: reg, enqueue: enq}
+	return &cronReplica{pool: pool, uow: uow, jobs: reg, enqueue: enq}
 }
 
-// scheduler is the replica's cron, wired as cmd/wdai wires it.
-func (r *replica) scheduler(t *testing.T) *cron.Scheduler {
+// scheduler is the cronReplica's cron, wired as cmd/wdai wires it.
+func (r *cronReplica) scheduler(t *testing.T) *cron.Scheduler {
 	t.Helper()
 	jobs := map[string][]cron.TimeOfDay{}
 	for _, name := range r.jobs.Names() {
@@ -85,8 +90,8 @@ func (r *replica) scheduler(t *testing.T) *cron.Scheduler {
 func TestTwoSchedulersRacingForTheSameSlotProduceExactlyOneRun(t *testing.T) {
 	t.Parallel()
 	url := testdb.NewURL(t)
-	a := newReplica(t, url, application.DefaultJobs())
-	b := newReplica(t, url, application.DefaultJobs())
+	a := newCronReplica(t, url, application.DefaultJobs())
+	b := newCronReplica(t, url, application.DefaultJobs())
 	sa, sb := a.scheduler(t), b.scheduler(t)
 	ctx := context.Background()
 
@@ -131,7 +136,7 @@ func TestTwoSchedulersRacingForTheSameSlotProduceExactlyOneRun(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("replica a won %d of %d slots", wins["a"], days*2*2)
+	t.Logf("cronReplica a won %d of %d slots", wins["a"], days*2*2)
 
 	// One run per job and slot, each with exactly one queued message, and
 	// no audit entry for cron.
@@ -160,7 +165,7 @@ func TestTwoSchedulersRacingForTheSameSlotProduceExactlyOneRun(t *testing.T) {
 
 func TestHTTPEnqueueIsAuditedWithTheRunInOneTransaction(t *testing.T) {
 	t.Parallel()
-	r := newReplica(t, testdb.NewURL(t), application.DefaultJobs())
+	r := newCronReplica(t, testdb.NewURL(t), application.DefaultJobs())
 	ctx := context.Background()
 	slot := time.Date(2026, 5, 1, 12, 34, 56, 789000, time.UTC)
 	run, err := r.enqueue.Handle(ctx, application.JobSlackSync, slot, ports.TriggerHTTP, "system", "cron_secret")
@@ -186,9 +191,9 @@ func TestHTTPEnqueueIsAuditedWithTheRunInOneTransaction(t *testing.T) {
 	}
 }
 
-type alertCounter struct{ n atomic.Int32 }
+type cronAlertCounter struct{ n atomic.Int32 }
 
-func (a *alertCounter) Alert(context.Context, ports.Alert) error { a.n.Add(1); return nil }
+func (a *cronAlertCounter) Alert(context.Context, ports.Alert) error { a.n.Add(1); return nil }
 
 // TestCronSlotRunsThroughTheRouterRetriesDeadLettersAndCompletesOnReplay
 // drives the whole path: cron enqueues a slot, the router delivers it to
@@ -199,7 +204,7 @@ func TestCronSlotRunsThroughTheRouterRetriesDeadLettersAndCompletesOnReplay(t *t
 	const maxRetries = 2
 	var calls atomic.Int32
 	failFirst := int32(maxRetries + 1) // every attempt of the first delivery
-	r := newReplica(t, testdb.NewURL(t), map[string]application.JobFunc{
+	r := newCronReplica(t, testdb.NewURL(t), map[string]application.JobFunc{
 		"slack_sync": func(context.Context) (map[string]any, error) {
 			if calls.Add(1) <= failFirst {
 				return map[string]any{"matched": 0}, errors.New("slack: 500")
@@ -217,7 +222,7 @@ func TestCronSlotRunsThroughTheRouterRetriesDeadLettersAndCompletesOnReplay(t *t
 	}
 	runID := runs[0].ID
 
-	alerts := &alertCounter{}
+	alerts := &cronAlertCounter{}
 	router, err := messaging.NewRouter(r.pool, slog.New(slog.DiscardHandler), alerts, messaging.RouterConfig{
 		MaxRetries:           maxRetries,
 		RetryInitialInterval: 10 * time.Millisecond,
@@ -248,12 +253,12 @@ func TestCronSlotRunsThroughTheRouterRetriesDeadLettersAndCompletesOnReplay(t *t
 	})
 
 	store := postgres.NewJobRuns(r.pool)
-	dead := waitForRun(t, store, runID, ports.JobDeadLetter)
-	if dead.Attempts != maxRetries+1 || dead.Summary["matched"] != float64(0) || !contains(dead.Error, "slack: 500") {
+	dead := waitForCronRun(t, store, runID, ports.JobDeadLetter)
+	if dead.Attempts != maxRetries+1 || dead.Summary["matched"] != float64(0) || !strings.Contains(dead.Error, "slack: 500") {
 		t.Fatalf("dead-lettered run = %+v, want %d attempts, the last summary and error", dead, maxRetries+1)
 	}
 	var dlID string
-	waitFor(t, "the dead letter", func() bool {
+	waitUntil(t, "the dead letter", func() bool {
 		return r.pool.QueryRow(ctx, `SELECT id::text FROM dead_letters WHERE message_id = $1 AND status = 'open'`, runID).Scan(&dlID) == nil
 	})
 	if n := alerts.n.Load(); n != 1 {
@@ -270,7 +275,7 @@ func TestCronSlotRunsThroughTheRouterRetriesDeadLettersAndCompletesOnReplay(t *t
 	if err != nil {
 		t.Fatalf("replay: %v", err)
 	}
-	doneRun := waitForRun(t, store, runID, ports.JobCompleted)
+	doneRun := waitForCronRun(t, store, runID, ports.JobCompleted)
 	if doneRun.Attempts != 1 || doneRun.Summary["matched"] != float64(12) || doneRun.Error != "" || doneRun.FinishedAt.IsZero() {
 		t.Fatalf("completed run = %+v, want 1 attempt in the replayed round, the summary, no error", doneRun)
 	}
@@ -279,7 +284,7 @@ func TestCronSlotRunsThroughTheRouterRetriesDeadLettersAndCompletesOnReplay(t *t
 	}
 
 	// A redelivery of the completed run's message runs nothing.
-	if err := runner.Handle(ctx, ports.Message{ID: runID, Topic: ports.TopicJobRun, Payload: mustJSON(t, ports.JobRunPayload{RunID: runID})}); err != nil {
+	if err := runner.Handle(ctx, ports.Message{ID: runID, Topic: ports.TopicJobRun, Payload: cronJSON(t, ports.JobRunPayload{RunID: runID})}); err != nil {
 		t.Fatalf("redelivery: %v", err)
 	}
 	if n := calls.Load(); n != failFirst+1 {
@@ -287,10 +292,10 @@ func TestCronSlotRunsThroughTheRouterRetriesDeadLettersAndCompletesOnReplay(t *t
 	}
 }
 
-func waitForRun(t *testing.T, store *postgres.JobRuns, id string, status ports.JobStatus) ports.JobRun {
+func waitForCronRun(t *testing.T, store *postgres.JobRuns, id string, status ports.JobStatus) ports.JobRun {
 	t.Helper()
 	var run ports.JobRun
-	waitFor(t, fmt.Sprintf("run %s to be %s", id, status), func() bool {
+	waitUntil(t, fmt.Sprintf("run %s to be %s", id, status), func() bool {
 		var err error
 		run, err = store.Get(context.Background(), id)
 		return err == nil && run.Status == status
@@ -298,7 +303,7 @@ func waitForRun(t *testing.T, store *postgres.JobRuns, id string, status ports.J
 	return run
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for !cond() {
@@ -309,7 +314,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func mustJSON(t *testing.T, v any) []byte {
+func cronJSON(t *testing.T, v any) []byte {
 	t.Helper()
 	b, err := json.Marshal(v)
 	if err != nil {
