@@ -1,5 +1,6 @@
-// Package application holds the use cases: one type per command or query, each
-// small and testable with mocked ports. Reading App tells what the system does.
+// Package application holds the use cases: one type per command or query,
+// each in its own file with its input, a constructor that takes only the
+// ports it uses, and Handle. Reading App tells what the system does.
 package application
 
 // App lists every use case by name.
@@ -8,17 +9,49 @@ type App struct {
 	Queries  Queries
 }
 
-// Commands change state.
+// Commands change state. Those marked "message" run in the worker, one per
+// topic; the driving side decodes the message body into their input.
 type Commands struct {
-	ResolveDeadLetter ResolveDeadLetterHandler
-	EnqueueJob        EnqueueJobHandler
-	Billing           BillingHandler
-	EmailSync         EmailSyncHandler
+	// Identity and people.
+	Authenticate    Authenticate    // a verified session becomes a principal (creates the person once)
+	SyncIdentity    SyncIdentity    // identity-provider webhook: create, update or erase a person
+	UpdateMyProfile UpdateMyProfile // the signed-in person's name
+	SetMyVisibility SetMyVisibility // the signed-in member shows or hides in the directory
+	SetPersonRole   SetPersonRole   // an admin gives a person a role
+
+	// Billing and the membership lifecycle.
+	IngestBillingEvent  IngestBillingEvent  // billing webhook: store the event and queue it, once
+	ProcessBillingEvent ProcessBillingEvent // message: apply a stored billing event
+	SyncSubscription    SyncSubscription    // apply the provider's current subscription to a membership
+	CompleteCheckout    CompleteCheckout    // link a finished checkout's customer to a person
+	NotifyPaymentFailed NotifyPaymentFailed // tell a member once per failed payment attempt
+	ReachPeriodEnd      ReachPeriodEnd      // message: a scheduled cancellation's period ended
+	StartCheckout       StartCheckout       // a hosted checkout for the signed-in person
+	OpenBillingPortal   OpenBillingPortal   // the billing portal for the signed-in person
+	ReconcileBilling    ReconcileBilling    // fetch the billing events the webhooks missed
+
+	// The email list.
+	SyncMemberEmail    SyncMemberEmail    // message: a member changed; sync the list, trigger a journey once
+	MoveMemberEmail    MoveMemberEmail    // message: a person's email changed
+	ArchiveMemberEmail ArchiveMemberEmail // message: a person was erased
+	ResyncEmailList    ResyncEmailList    // push everyone to the list in bulk
+
+	// Jobs and dead letters.
+	EnqueueJob        EnqueueJob        // create a job run for a slot and queue it
+	RunJob            RunJob            // message: run a queued job run
+	ReplayDeadLetter  ReplayDeadLetter  // an operator publishes a dead letter again
+	AbandonDeadLetter AbandonDeadLetter // an operator gives up on a dead letter
 }
 
 // Queries read state.
 type Queries struct {
-	MembershipTiers MembershipTiersHandler
-	DeadLetters     DeadLettersHandler
-	People          PeopleHandler
+	ListMembershipTiers ListMembershipTiers // the public pricing page
+	GetMe               GetMe               // the signed-in person
+	GetMember           GetMember           // one person of the directory
+	ListMembers         ListMembers         // a page of the directory
+	GetMemberships      GetMemberships      // memberships by person, redacted, for a dataloader
+	FindPersonByEmail   FindPersonByEmail   // operators find a person (CLI)
+	ListDeadLetters     ListDeadLetters     // operators list dead letters
+	GetDeadLetter       GetDeadLetter       // operators show one dead letter
+	ListJobs            ListJobs            // the registered jobs
 }

@@ -11,83 +11,130 @@ import (
 	"github.com/womendefiningai/platform/ports"
 )
 
+// Read models of the dead-letter use cases.
+type (
+	// DeadLetter is a message a handler could not process.
+	DeadLetter = ports.DeadLetter
+	// DeadLetterStatus is open, replayed or abandoned.
+	DeadLetterStatus = ports.DeadLetterStatus
+)
+
 // MaxDeadLetterPage bounds one listing.
 const MaxDeadLetterPage = 500
 
-// DeadLettersHandler lists and shows dead letters for operators (ops:read).
-type DeadLettersHandler struct {
+// ListDeadLettersInput selects dead letters; Status "" lists all.
+type ListDeadLettersInput struct {
+	Status DeadLetterStatus
+	Limit  int
+}
+
+// ListDeadLetters lists dead letters for operators (ops:read).
+type ListDeadLetters struct {
 	store ports.DeadLetters
 }
 
-// NewDeadLettersHandler refuses a nil store.
-func NewDeadLettersHandler(store ports.DeadLetters) (DeadLettersHandler, error) {
-	if store == nil {
-		return DeadLettersHandler{}, errors.New("application: dead letters: nil store")
+// NewListDeadLetters refuses a nil store.
+func NewListDeadLetters(store ports.DeadLetters) (ListDeadLetters, error) {
+	if anyNil(store) {
+		return ListDeadLetters{}, nilDependency("list dead letters")
 	}
-	return DeadLettersHandler{store: store}, nil
+	return ListDeadLetters{store: store}, nil
 }
 
-// List returns up to limit dead letters, newest first; status "" lists all.
-func (h DeadLettersHandler) List(ctx context.Context, status ports.DeadLetterStatus, limit int) ([]ports.DeadLetter, error) {
+// Handle returns up to in.Limit dead letters, newest first.
+func (h ListDeadLetters) Handle(ctx context.Context, in ListDeadLettersInput) ([]DeadLetter, error) {
 	if err := access.Authorize(PrincipalFrom(ctx), access.ScopeOpsRead); err != nil {
 		return nil, err
 	}
-	if limit < 1 || limit > MaxDeadLetterPage {
-		return nil, fmt.Errorf("%w: limit must be between 1 and %d", ErrInvalidInput, MaxDeadLetterPage)
+	if in.Limit < 1 || in.Limit > MaxDeadLetterPage {
+		return nil, invalid("limit must be between 1 and %d", MaxDeadLetterPage)
 	}
-	return h.store.List(ctx, status, limit)
+	return h.store.List(ctx, in.Status, in.Limit)
 }
 
-// Get returns one dead letter, or ports.ErrNotFound.
-func (h DeadLettersHandler) Get(ctx context.Context, id string) (ports.DeadLetter, error) {
+// GetDeadLetter shows one dead letter to operators (ops:read).
+type GetDeadLetter struct {
+	store ports.DeadLetters
+}
+
+// NewGetDeadLetter refuses a nil store.
+func NewGetDeadLetter(store ports.DeadLetters) (GetDeadLetter, error) {
+	if anyNil(store) {
+		return GetDeadLetter{}, nilDependency("get dead letter")
+	}
+	return GetDeadLetter{store: store}, nil
+}
+
+// Handle returns the dead letter with that id, or ErrNotFound.
+func (h GetDeadLetter) Handle(ctx context.Context, id string) (DeadLetter, error) {
 	if err := access.Authorize(PrincipalFrom(ctx), access.ScopeOpsRead); err != nil {
-		return ports.DeadLetter{}, err
+		return DeadLetter{}, err
 	}
 	return h.store.Get(ctx, id)
 }
 
-// ResolveDeadLetterHandler replays or abandons a dead letter (ops:write). The
-// resolution, its audit entry and the job run's new status (for job
-// messages) commit in one transaction.
-type ResolveDeadLetterHandler struct {
-	uow ports.UnitOfWork
+// ReplayDeadLetter publishes a dead letter's message again to its topic
+// (ops:write). The resolution, its audit entry and the job run's new status
+// (for job messages) commit in one transaction.
+type ReplayDeadLetter struct {
+	uow ports.UnitOfWork[ports.DeadLetterTx]
 }
 
-// NewResolveDeadLetterHandler refuses a nil unit of work.
-func NewResolveDeadLetterHandler(uow ports.UnitOfWork) (ResolveDeadLetterHandler, error) {
-	if uow == nil {
-		return ResolveDeadLetterHandler{}, errors.New("application: resolve dead letter: nil unit of work")
+// NewReplayDeadLetter refuses a nil unit of work.
+func NewReplayDeadLetter(uow ports.UnitOfWork[ports.DeadLetterTx]) (ReplayDeadLetter, error) {
+	if anyNil(uow) {
+		return ReplayDeadLetter{}, nilDependency("replay dead letter")
 	}
-	return ResolveDeadLetterHandler{uow: uow}, nil
+	return ReplayDeadLetter{uow: uow}, nil
 }
 
-// Replay publishes the dead letter's message again to its original topic.
-func (h ResolveDeadLetterHandler) Replay(ctx context.Context, id string) (ports.DeadLetter, error) {
-	return h.resolve(ctx, id, "dead_letter.replay", "", ports.JobReplayed, func(ctx context.Context, s ports.DeadLetters, by string) error {
+// Handle replays the dead letter with that id.
+func (h ReplayDeadLetter) Handle(ctx context.Context, id string) (DeadLetter, error) {
+	return resolveDeadLetter(ctx, h.uow, id, "dead_letter.replay", "", ports.JobReplayed, func(ctx context.Context, s ports.DeadLetters, by string) error {
 		return s.Replay(ctx, id, by)
 	})
 }
 
-// Abandon gives up on the dead letter, for a reason an operator states.
-func (h ResolveDeadLetterHandler) Abandon(ctx context.Context, id, reason string) (ports.DeadLetter, error) {
-	reason = strings.TrimSpace(reason)
-	if reason == "" {
-		return ports.DeadLetter{}, fmt.Errorf("%w: a reason is required to abandon a dead letter", ErrInvalidInput)
+// AbandonDeadLetterInput names the dead letter and why it is given up.
+type AbandonDeadLetterInput struct {
+	ID     string
+	Reason string
+}
+
+// AbandonDeadLetter gives up on a dead letter, for a reason an operator
+// states (ops:write), audited in the same transaction.
+type AbandonDeadLetter struct {
+	uow ports.UnitOfWork[ports.DeadLetterTx]
+}
+
+// NewAbandonDeadLetter refuses a nil unit of work.
+func NewAbandonDeadLetter(uow ports.UnitOfWork[ports.DeadLetterTx]) (AbandonDeadLetter, error) {
+	if anyNil(uow) {
+		return AbandonDeadLetter{}, nilDependency("abandon dead letter")
 	}
-	return h.resolve(ctx, id, "dead_letter.abandon", reason, ports.JobAbandoned, func(ctx context.Context, s ports.DeadLetters, by string) error {
-		return s.Abandon(ctx, id, by, reason)
+	return AbandonDeadLetter{uow: uow}, nil
+}
+
+// Handle abandons the dead letter; a reason is required.
+func (h AbandonDeadLetter) Handle(ctx context.Context, in AbandonDeadLetterInput) (DeadLetter, error) {
+	reason := strings.TrimSpace(in.Reason)
+	if reason == "" {
+		return DeadLetter{}, invalid("a reason is required to abandon a dead letter")
+	}
+	return resolveDeadLetter(ctx, h.uow, in.ID, "dead_letter.abandon", reason, ports.JobAbandoned, func(ctx context.Context, s ports.DeadLetters, by string) error {
+		return s.Abandon(ctx, in.ID, by, reason)
 	})
 }
 
-func (h ResolveDeadLetterHandler) resolve(ctx context.Context, id, action, reason string, jobStatus ports.JobStatus,
+func resolveDeadLetter(ctx context.Context, uow ports.UnitOfWork[ports.DeadLetterTx], id, action, reason string, jobStatus ports.JobStatus,
 	apply func(context.Context, ports.DeadLetters, string) error,
-) (ports.DeadLetter, error) {
+) (DeadLetter, error) {
 	p := PrincipalFrom(ctx)
 	if err := access.Authorize(p, access.ScopeOpsWrite); err != nil {
-		return ports.DeadLetter{}, err
+		return DeadLetter{}, err
 	}
-	var out ports.DeadLetter
-	err := h.uow.Do(ctx, func(ctx context.Context, tx ports.Tx) error {
+	var out DeadLetter
+	err := uow.Do(ctx, func(ctx context.Context, tx ports.DeadLetterTx) error {
 		dl, err := tx.DeadLetters().Get(ctx, id)
 		if err != nil {
 			return err
@@ -99,14 +146,11 @@ func (h ResolveDeadLetterHandler) resolve(ctx context.Context, id, action, reaso
 		if reason != "" {
 			details["reason"] = reason
 		}
-		if dl.Topic == ports.TopicJobRun {
-			var job ports.JobRunPayload
-			if json.Unmarshal(dl.Payload, &job) == nil && job.RunID != "" {
-				if err := tx.JobRuns().SetStatus(ctx, job.RunID, jobStatus); err != nil && !errors.Is(err, ports.ErrNotFound) {
-					return fmt.Errorf("job run %s: %w", job.RunID, err)
-				}
-				details["job_run_id"] = job.RunID
+		if runID := jobRunOf(dl); runID != "" {
+			if err := tx.JobRuns().SetStatus(ctx, runID, jobStatus); err != nil && !errors.Is(err, ports.ErrNotFound) {
+				return fmt.Errorf("job run %s: %w", runID, err)
 			}
+			details["job_run_id"] = runID
 		}
 		if err := tx.Audit().Record(ctx, actor(p, ports.AuditEntry{
 			Action: action, SubjectKind: "dead_letter", SubjectID: id, Outcome: ports.OutcomeSuccess, Details: details,
@@ -119,18 +163,12 @@ func (h ResolveDeadLetterHandler) resolve(ctx context.Context, id, action, reaso
 	return out, err
 }
 
-// Read models and errors of this use case, re-exported so that driving
-// adapters depend on application/ alone.
-type (
-	// DeadLetter is a message a handler could not process.
-	DeadLetter = ports.DeadLetter
-	// DeadLetterStatus is open, replayed or abandoned.
-	DeadLetterStatus = ports.DeadLetterStatus
-)
-
-// Errors callers can act on.
-var (
-	ErrNotFound           = ports.ErrNotFound
-	ErrDeadLetterResolved = ports.ErrDeadLetterResolved
-	ErrNotConfigured      = ports.ErrNotConfigured
-)
+// jobRunOf returns the run a dead job message names, "" for other topics
+// or a body that names none (it is resolved all the same).
+func jobRunOf(dl DeadLetter) string {
+	var job ports.JobRunPayload
+	if dl.Topic != ports.TopicJobRun || json.Unmarshal(dl.Payload, &job) != nil {
+		return ""
+	}
+	return job.RunID
+}

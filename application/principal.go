@@ -2,14 +2,11 @@ package application
 
 import (
 	"context"
-	"errors"
+	"fmt"
 
 	"github.com/womendefiningai/platform/domain/access"
 	"github.com/womendefiningai/platform/ports"
 )
-
-// ErrInvalidInput marks input a caller must correct (400-class).
-var ErrInvalidInput = errors.New("invalid input")
 
 type principalKey struct{}
 
@@ -28,6 +25,16 @@ func PrincipalFrom(ctx context.Context) access.Principal {
 	return p
 }
 
+// SignedInUser returns the principal of ctx if it is a signed-in person (a
+// user principal), or an error wrapping access.ErrForbidden.
+func SignedInUser(ctx context.Context) (access.Principal, error) {
+	p := PrincipalFrom(ctx)
+	if p.IsAnonymous() || p.Kind() != access.KindUser {
+		return p, fmt.Errorf("%w: sign in first", access.ErrForbidden)
+	}
+	return p, nil
+}
+
 // actor fills the audit entry's who from the principal.
 func actor(p access.Principal, e ports.AuditEntry) ports.AuditEntry {
 	e.ActorKind, e.ActorID = "anonymous", ""
@@ -36,3 +43,19 @@ func actor(p access.Principal, e ports.AuditEntry) ports.AuditEntry {
 	}
 	return e
 }
+
+// systemPrincipal is the principal of work the system does on its own. The
+// names are constants, so a failure is a programming error caught by the
+// first test that builds the package.
+func systemPrincipal(name string) access.Principal {
+	p, err := access.NewSystem(name)
+	if err != nil {
+		panic(fmt.Sprintf("application: system principal %q: %v", name, err))
+	}
+	return p
+}
+
+var (
+	billingSystem  = systemPrincipal("billing")
+	identitySystem = systemPrincipal("identity-webhook")
+)

@@ -2,6 +2,8 @@ package ports
 
 import "context"
 
+//go:generate go tool mockgen -destination=mocks/tx.go -package=mocks . UnitOfWork,MembershipTx,PeopleTx,BillingInboxTx,JobTx,DeadLetterTx
+
 // UnitOfWork runs fn in one database transaction with S, the
 // transaction-scoped set of stores a use case needs (MembershipTx,
 // PeopleTx, ...): everything fn does through S commits together or not at

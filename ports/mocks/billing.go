@@ -42,6 +42,20 @@ func (m *MockBilling) EXPECT() *MockBillingMockRecorder {
 	return m.recorder
 }
 
+// Configured mocks base method.
+func (m *MockBilling) Configured() bool {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "Configured")
+	ret0, _ := ret[0].(bool)
+	return ret0
+}
+
+// Configured indicates an expected call of Configured.
+func (mr *MockBillingMockRecorder) Configured() *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Configured", reflect.TypeOf((*MockBilling)(nil).Configured))
+}
+
 // CreateCheckoutSession mocks base method.
 func (m *MockBilling) CreateCheckoutSession(ctx context.Context, req ports.CheckoutRequest) (string, error) {
 	m.ctrl.T.Helper()
@@ -88,15 +102,15 @@ func (mr *MockBillingMockRecorder) GetSubscription(ctx, id any) *gomock.Call {
 }
 
 // ListEvents mocks base method.
-func (m *MockBilling) ListEvents(ctx context.Context, since time.Time, types []string, fn func(ports.BillingEvent) error) error {
+func (m *MockBilling) ListEvents(ctx context.Context, since time.Time, fn func(ports.BillingEvent) error) error {
 	m.ctrl.T.Helper()
-	ret := m.ctrl.Call(m, "ListEvents", ctx, since, types, fn)
+	ret := m.ctrl.Call(m, "ListEvents", ctx, since, fn)
 	ret0, _ := ret[0].(error)
 	return ret0
 }
 
 // ListEvents indicates an expected call of ListEvents.
-func (mr *MockBillingMockRecorder) ListEvents(ctx, since, types, fn any) *gomock.Call {
+func (mr *MockBillingMockRecorder) ListEvents(ctx, since, fn any) *gomock.Call {
 	mr.mock.ctrl.T.Helper()
-	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "ListEvents", reflect.TypeOf((*MockBilling)(nil).ListEvents), ctx, since, types, fn)
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "ListEvents", reflect.TypeOf((*MockBilling)(nil).ListEvents), ctx, since, fn)
 }

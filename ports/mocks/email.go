@@ -70,6 +70,20 @@ func (mr *MockEmailListMockRecorder) BatchUpsert(ctx, subs any) *gomock.Call {
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "BatchUpsert", reflect.TypeOf((*MockEmailList)(nil).BatchUpsert), ctx, subs)
 }
 
+// Configured mocks base method.
+func (m *MockEmailList) Configured() bool {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "Configured")
+	ret0, _ := ret[0].(bool)
+	return ret0
+}
+
+// Configured indicates an expected call of Configured.
+func (mr *MockEmailListMockRecorder) Configured() *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Configured", reflect.TypeOf((*MockEmailList)(nil).Configured))
+}
+
 // SetTags mocks base method.
 func (m *MockEmailList) SetTags(ctx context.Context, email string, tags map[string]bool) error {
 	m.ctrl.T.Helper()

@@ -41,6 +41,20 @@ func (m *MockSessionVerifier) EXPECT() *MockSessionVerifierMockRecorder {
 	return m.recorder
 }
 
+// Configured mocks base method.
+func (m *MockSessionVerifier) Configured() bool {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "Configured")
+	ret0, _ := ret[0].(bool)
+	return ret0
+}
+
+// Configured indicates an expected call of Configured.
+func (mr *MockSessionVerifierMockRecorder) Configured() *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Configured", reflect.TypeOf((*MockSessionVerifier)(nil).Configured))
+}
+
 // Verify mocks base method.
 func (m *MockSessionVerifier) Verify(ctx context.Context, token string) (ports.Session, error) {
 	m.ctrl.T.Helper()
@@ -78,6 +92,20 @@ func NewMockIdentityDirectory(ctrl *gomock.Controller) *MockIdentityDirectory {
 // EXPECT returns an object that allows the caller to indicate expected use.
 func (m *MockIdentityDirectory) EXPECT() *MockIdentityDirectoryMockRecorder {
 	return m.recorder
+}
+
+// Configured mocks base method.
+func (m *MockIdentityDirectory) Configured() bool {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "Configured")
+	ret0, _ := ret[0].(bool)
+	return ret0
+}
+
+// Configured indicates an expected call of Configured.
+func (mr *MockIdentityDirectoryMockRecorder) Configured() *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Configured", reflect.TypeOf((*MockIdentityDirectory)(nil).Configured))
 }
 
 // GetUser mocks base method.

@@ -1,0 +1,53 @@
+package application
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/womendefiningai/platform/domain/access"
+	"github.com/womendefiningai/platform/ports"
+)
+
+// ErrAccountErased is returned when a valid session belongs to a person
+// whose data was erased.
+var ErrAccountErased = errors.New("account erased")
+
+// Authenticate turns a verified session into a principal, creating the
+// person from the identity provider the first time they are seen.
+type Authenticate struct {
+	people    ports.IdentityPeople
+	directory ports.IdentityDirectory
+}
+
+// NewAuthenticate refuses nil dependencies.
+func NewAuthenticate(people ports.IdentityPeople, directory ports.IdentityDirectory) (Authenticate, error) {
+	if anyNil(people, directory) {
+		return Authenticate{}, nilDependency("authenticate")
+	}
+	return Authenticate{people: people, directory: directory}, nil
+}
+
+// Handle returns the user principal of the session's person. Racing first
+// requests for one user create exactly one person (the store guarantees it).
+func (h Authenticate) Handle(ctx context.Context, s ports.Session) (access.Principal, error) {
+	p, err := h.people.GetByIdentityID(ctx, s.UserID)
+	if errors.Is(err, ports.ErrNotFound) {
+		u, derr := h.directory.GetUser(ctx, s.UserID)
+		if derr != nil {
+			return access.Principal{}, fmt.Errorf("look up identity user: %w", derr)
+		}
+		res, uerr := h.people.UpsertFromIdentity(ctx, u)
+		if uerr != nil {
+			return access.Principal{}, uerr
+		}
+		p, err = res.Person, nil
+	}
+	if err != nil {
+		return access.Principal{}, err
+	}
+	if p.Erased {
+		return access.Principal{}, ErrAccountErased
+	}
+	return access.NewUser(p.ID, p.Role)
+}

@@ -1,0 +1,178 @@
+package application
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+
+	"github.com/womendefiningai/platform/domain/membership"
+	"github.com/womendefiningai/platform/ports"
+)
+
+// EmailListIntegration names the email list in the integrations store.
+const EmailListIntegration = "email_list"
+
+// Journey names.
+const (
+	JourneyWelcome       = "welcome"
+	JourneyPaymentFailed = "payment_failed"
+	JourneyWinBack       = "win_back"
+)
+
+// Journey is a customer-journey step to trigger; an empty one is skipped.
+type Journey struct{ JourneyID, StepID string }
+
+// Journeys maps journey names to their ids.
+type Journeys map[string]Journey
+
+// emailState is what we last synced for a person (the integration state).
+type emailState struct {
+	Email     string          `json:"email"`
+	FirstName string          `json:"first_name"`
+	LastName  string          `json:"last_name"`
+	Tier      string          `json:"tier"`
+	Tags      map[string]bool `json:"tags"`
+	// Journeys lists "<journey>:<message id>" already triggered, newest last.
+	Journeys []string `json:"journeys,omitempty"`
+}
+
+// maxJourneyMemory bounds emailState.Journeys.
+const maxJourneyMemory = 20
+
+// noteUnreadable is recorded on a state that could not be decoded: the
+// next sync treats the person as never synced and writes a fresh one.
+const noteUnreadable = "previous state unreadable; synced afresh"
+
+// sameFields reports whether the address and merge fields are unchanged.
+func (s emailState) sameFields(o emailState) bool {
+	return s.Email == o.Email && s.FirstName == o.FirstName && s.LastName == o.LastName && s.Tier == o.Tier
+}
+
+func (s emailState) subscriber() ports.Subscriber {
+	return ports.Subscriber{Email: s.Email, FirstName: s.FirstName, LastName: s.LastName, Tier: s.Tier}
+}
+
+// lastSynced is what the store holds for a person, decoded.
+type lastSynced struct {
+	stored ports.IntegrationState
+	state  emailState
+	// synced is false when nothing was synced (no row, only a "skipped"
+	// note, or a state that does not decode).
+	synced bool
+	// unreadable is true when the stored state did not decode.
+	unreadable bool
+}
+
+// decodeLast decodes a stored state; found is false when there is no row.
+func decodeLast(st ports.IntegrationState, found bool) lastSynced {
+	last := lastSynced{stored: st}
+	if !found || st.Status == "" {
+		return last
+	}
+	if err := json.Unmarshal(st.State, &last.state); err != nil {
+		last.state, last.unreadable = emailState{}, true
+		return last
+	}
+	last.synced = true
+	return last
+}
+
+// desired computes the list state of a person from their membership.
+func desired(p ports.Person, m *membership.Membership) emailState {
+	s := emailState{Email: p.PrimaryEmail, FirstName: p.FirstName, LastName: p.LastName, Tags: map[string]bool{}}
+	status, tier := membership.StatusPending, ""
+	alumni := false
+	if m != nil {
+		status, alumni = m.Status(), m.Alumni()
+		if !m.Tier().IsZero() {
+			tier = m.Tier().String()
+		}
+	}
+	s.Tier = tier
+	s.Tags["member"] = status.IsMember()
+	s.Tags["active"] = status == membership.StatusActive
+	s.Tags["past_due"] = status == membership.StatusPastDue
+	s.Tags["alumni"] = alumni
+	if tier != "" {
+		s.Tags[tier] = status.IsMember()
+	}
+	return s
+}
+
+// tagChanges lists the tags whose state differs from what was synced (all
+// of them the first time); a tag synced active but no longer desired (an old
+// tier) is set inactive.
+func tagChanges(want, had map[string]bool) map[string]bool {
+	out := map[string]bool{}
+	for name, active := range want {
+		if prev, ok := had[name]; !ok || prev != active {
+			out[name] = active
+		}
+	}
+	for name, prev := range had {
+		if _, ok := want[name]; !ok && prev {
+			out[name] = false
+		}
+	}
+	return out
+}
+
+// journeyFor picks the journey a member change calls for.
+func journeyFor(reason string, events []string) string {
+	switch {
+	case reason == ports.ReasonPaymentFailed:
+		return JourneyPaymentFailed
+	case slices.Contains(events, membership.NameActivated):
+		return JourneyWelcome
+	case slices.Contains(events, membership.NameCanceled):
+		return JourneyWinBack
+	default:
+		return ""
+	}
+}
+
+// emailStates reads and writes the integration state of the email list.
+type emailStates struct {
+	store ports.Integrations
+}
+
+// get returns what was last synced for the person.
+func (s emailStates) get(ctx context.Context, personID string) (lastSynced, error) {
+	st, err := s.store.Get(ctx, personID, EmailListIntegration)
+	if err != nil && !errors.Is(err, ports.ErrNotFound) {
+		return lastSynced{}, err
+	}
+	return decodeLast(st, err == nil), nil
+}
+
+// save stores a synced state if the stored version is still version.
+func (s emailStates) save(ctx context.Context, personID string, version int64, status ports.SubscriberStatus, st emailState, note string) (int64, error) {
+	body, err := json.Marshal(st)
+	if err != nil {
+		return 0, err
+	}
+	return s.store.Put(ctx, ports.IntegrationState{PersonID: personID, Provider: EmailListIntegration, ExternalID: st.Email,
+		Status: string(status), State: body, Note: note, Version: version})
+}
+
+// record stores a state regardless of what was there (archive, skipped):
+// it reads the current version and writes over it, once more on a race.
+func (s emailStates) record(ctx context.Context, st ports.IntegrationState) error {
+	st.Provider = EmailListIntegration
+	for range 2 {
+		cur, err := s.store.Get(ctx, st.PersonID, EmailListIntegration)
+		if err != nil && !errors.Is(err, ports.ErrNotFound) {
+			return err
+		}
+		st.Version = cur.Version
+		if _, err = s.store.Put(ctx, st); !errors.Is(err, ports.ErrStaleState) {
+			return err
+		}
+	}
+	return ports.ErrStaleState
+}
+
+func (s emailStates) skipped(ctx context.Context, personID string) error {
+	return s.record(ctx, ports.IntegrationState{PersonID: personID, Note: "skipped: not configured"})
+}

@@ -1,0 +1,33 @@
+package application
+
+import (
+	"context"
+
+	"github.com/womendefiningai/platform/ports"
+)
+
+// GetMe returns the signed-in person.
+type GetMe struct {
+	people ports.PersonReader
+}
+
+// NewGetMe refuses a nil store.
+func NewGetMe(people ports.PersonReader) (GetMe, error) {
+	if anyNil(people) {
+		return GetMe{}, nilDependency("get me")
+	}
+	return GetMe{people: people}, nil
+}
+
+// Handle returns the signed-in person as they see themselves.
+func (h GetMe) Handle(ctx context.Context) (Member, error) {
+	p, err := SignedInUser(ctx)
+	if err != nil {
+		return Member{}, err
+	}
+	person, err := h.people.Get(ctx, p.ID())
+	if err != nil {
+		return Member{}, err
+	}
+	return view(p, person), nil
+}

@@ -1,0 +1,56 @@
+package application
+
+import (
+	"context"
+
+	"github.com/womendefiningai/platform/ports"
+)
+
+// Sources of a stored billing event.
+const (
+	SourceWebhook   = "webhook"
+	SourceReconcile = "reconcile"
+)
+
+// IngestBillingEventInput is a verified billing event and where it came
+// from (SourceWebhook or SourceReconcile).
+type IngestBillingEventInput struct {
+	Event  ports.BillingEvent
+	Source string
+}
+
+// IngestBillingEvent stores a verified billing event once per event id and,
+// only when it is new, queues its processing, in one transaction: an event
+// acknowledged to the sender is never lost, and a duplicate does nothing.
+type IngestBillingEvent struct {
+	uow ports.UnitOfWork[ports.BillingInboxTx]
+}
+
+// NewIngestBillingEvent refuses a nil unit of work.
+func NewIngestBillingEvent(uow ports.UnitOfWork[ports.BillingInboxTx]) (IngestBillingEvent, error) {
+	if anyNil(uow) {
+		return IngestBillingEvent{}, nilDependency("ingest billing event")
+	}
+	return IngestBillingEvent{uow: uow}, nil
+}
+
+// Handle reports false for an event id already stored.
+func (h IngestBillingEvent) Handle(ctx context.Context, in IngestBillingEventInput) (bool, error) {
+	ev := in.Event
+	if ev.ID == "" || ev.Kind == "" {
+		return false, invalid("billing event without id or kind")
+	}
+	msg, err := ports.NewMessage(ports.TopicStripeEvent, ports.BillingEventMessage{EventID: ev.ID})
+	if err != nil {
+		return false, err
+	}
+	var inserted bool
+	err = h.uow.Do(ctx, func(ctx context.Context, tx ports.BillingInboxTx) error {
+		var err error
+		if inserted, err = tx.BillingInbox().Insert(ctx, ev, in.Source); err != nil || !inserted {
+			return err
+		}
+		return tx.Publisher().Publish(ctx, msg)
+	})
+	return inserted && err == nil, err
+}

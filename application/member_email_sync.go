@@ -1,0 +1,148 @@
+package application
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/womendefiningai/platform/ports"
+)
+
+// memberEmailSync keeps one person's subscriber in step with the person and
+// their membership. It computes the desired state (never from the event),
+// applies only what differs from what it last synced, and triggers the
+// journey a change calls for, once.
+type memberEmailSync struct {
+	list        ports.EmailList
+	people      ports.PersonReader
+	memberships ports.MembershipReader
+	states      emailStates
+	journeys    Journeys
+}
+
+// EmailSyncDeps are the ports the email-list use cases share.
+type EmailSyncDeps struct {
+	List         ports.EmailList
+	People       ports.PersonReader
+	Memberships  ports.MembershipReader
+	Integrations ports.Integrations
+	Journeys     Journeys
+}
+
+func newMemberEmailSync(d EmailSyncDeps, useCase string) (memberEmailSync, error) {
+	if anyNil(d.List, d.People, d.Memberships, d.Integrations) {
+		return memberEmailSync{}, nilDependency(useCase)
+	}
+	return memberEmailSync{list: d.List, people: d.People, memberships: d.Memberships, states: emailStates{store: d.Integrations}, journeys: d.Journeys}, nil
+}
+
+// syncRequest is one sync of a person: previousEmail moves the subscriber,
+// journey (with the key that marks it sent) is triggered once.
+type syncRequest struct {
+	personID      string
+	previousEmail string
+	journey       string
+	journeyKey    string
+}
+
+// syncPlan is what one sync has to do.
+type syncPlan struct {
+	want          emailState
+	last          lastSynced
+	previousEmail string
+	journey       Journey // zero: none
+	needUpsert    bool
+	tags          map[string]bool
+}
+
+func (s memberEmailSync) sync(ctx context.Context, r syncRequest) error {
+	p, err := s.people.Get(ctx, r.personID)
+	if errors.Is(err, ports.ErrNotFound) {
+		return ports.Permanent(fmt.Errorf("person %s does not exist", r.personID))
+	}
+	if err != nil {
+		return err
+	}
+	if p.Erased || p.PrimaryEmail == "" {
+		return nil // person.deleted archives them
+	}
+	plan, err := s.plan(ctx, p, r)
+	if err != nil {
+		return err
+	}
+	if !plan.needUpsert && len(plan.tags) == 0 && plan.journey.JourneyID == "" {
+		return nil // nothing changed: no API call
+	}
+	return s.apply(ctx, r, plan)
+}
+
+func (s memberEmailSync) plan(ctx context.Context, p ports.Person, r syncRequest) (syncPlan, error) {
+	m, err := s.memberships.Get(ctx, p.ID)
+	if err != nil && !errors.Is(err, ports.ErrNotFound) {
+		return syncPlan{}, err
+	}
+	last, err := s.states.get(ctx, p.ID)
+	if err != nil {
+		return syncPlan{}, err
+	}
+	plan := syncPlan{want: desired(p, m), last: last, previousEmail: r.previousEmail}
+	had := last.state
+	if plan.previousEmail == "" && last.synced && had.Email != "" && had.Email != plan.want.Email {
+		plan.previousEmail = had.Email // the address moved since we last synced
+	}
+	if jt, ok := s.journeys[r.journey]; ok && r.journey != "" && !slices.Contains(had.Journeys, r.journeyKey) {
+		plan.journey = jt
+	}
+	plan.needUpsert = !last.synced || plan.previousEmail != "" || !had.sameFields(plan.want)
+	plan.tags = tagChanges(plan.want.Tags, had.Tags)
+	return plan, nil
+}
+
+func (s memberEmailSync) apply(ctx context.Context, r syncRequest, plan syncPlan) error {
+	want, had := plan.want, plan.last.state
+	status := ports.SubscriberStatus(plan.last.stored.Status)
+	if plan.needUpsert {
+		res, err := s.list.Upsert(ctx, want.subscriber(), plan.previousEmail)
+		if errors.Is(err, ports.ErrNotConfigured) {
+			return s.states.skipped(ctx, r.personID)
+		}
+		if err != nil {
+			return err
+		}
+		status = res.Status
+	}
+	// A pending (compliance) or archived address has no member to tag yet.
+	if len(plan.tags) > 0 && status != ports.SubscriberPending && status != ports.SubscriberArchived {
+		if err := s.list.SetTags(ctx, want.Email, plan.tags); err != nil {
+			return err
+		}
+	} else if len(plan.tags) > 0 {
+		want.Tags = had.Tags // not applied: try again next time
+	}
+	want.Journeys = had.Journeys
+	note := ""
+	if plan.last.unreadable {
+		note = noteUnreadable
+	}
+	// Saving before the journey, on the version read: if another sync of
+	// this person ran meanwhile, this one fails here (ErrStaleState is
+	// retried: it reads the newer state and redoes the idempotent calls),
+	// so at most one of them triggers the journey.
+	version, err := s.states.save(ctx, r.personID, plan.last.stored.Version, status, want, note)
+	if err != nil {
+		return err
+	}
+	if plan.journey.JourneyID == "" || status != ports.SubscriberSubscribed {
+		return nil // consent belongs to the list: only subscribed addresses get journeys
+	}
+	if err := s.list.TriggerJourney(ctx, plan.journey.JourneyID, plan.journey.StepID, want.Email); err != nil {
+		return err
+	}
+	want.Journeys = append(want.Journeys, r.journeyKey)
+	if n := len(want.Journeys); n > maxJourneyMemory {
+		want.Journeys = want.Journeys[n-maxJourneyMemory:]
+	}
+	_, err = s.states.save(ctx, r.personID, version, status, want, note)
+	return err
+}

@@ -1,0 +1,113 @@
+package application
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/womendefiningai/platform/ports"
+)
+
+// recordTimeout bounds the write of an attempt's outcome, which runs even
+// when the handler's own time is up.
+const recordTimeout = 5 * time.Second
+
+// RunJobInput is a decoded job.run message.
+type RunJobInput struct {
+	MessageID string
+	RunID     string
+}
+
+// RunJob runs a queued job run and records each attempt on it. Every status
+// write is a short transaction of its own, never the subscriber's, so a
+// retried attempt cannot commit the writes of a failed one twice.
+type RunJob struct {
+	uow         ports.UnitOfWork[ports.JobTx]
+	jobs        *JobRegistry
+	maxAttempts int
+}
+
+// NewRunJob refuses nil dependencies. maxAttempts is how many times the
+// router tries a message (its retries plus one): the failure of that attempt
+// moves the run to dead_letter instead of retrying.
+func NewRunJob(uow ports.UnitOfWork[ports.JobTx], jobs *JobRegistry, maxAttempts int) (RunJob, error) {
+	if anyNil(uow, jobs) {
+		return RunJob{}, nilDependency("run job")
+	}
+	if maxAttempts < 1 {
+		return RunJob{}, fmt.Errorf("application: run job: maxAttempts %d is below 1", maxAttempts)
+	}
+	return RunJob{uow: uow, jobs: jobs, maxAttempts: maxAttempts}, nil
+}
+
+// Handle runs the job of the run. A message without a run, or an unknown
+// run, fails permanently. A run already completed or abandoned is not run
+// again (a redelivered message): Handle returns nil. Otherwise the run is
+// started (one more attempt), the job runs, and the outcome is recorded:
+// completed with its summary, or retrying (the error is returned so that
+// the router tries again), or dead_letter on the last attempt or a permanent
+// error.
+func (h RunJob) Handle(ctx context.Context, in RunJobInput) error {
+	if in.RunID == "" {
+		return ports.Permanent(fmt.Errorf("job run message %s: payload is not {\"run_id\": ...}", in.MessageID))
+	}
+	var run ports.JobRun
+	err := h.uow.Do(ctx, func(ctx context.Context, tx ports.JobTx) error {
+		var err error
+		run, err = tx.JobRuns().Start(ctx, in.RunID)
+		return err
+	})
+	switch {
+	case errors.Is(err, ports.ErrNotFound):
+		return ports.Permanent(fmt.Errorf("job run %s: %w", in.RunID, err))
+	case err != nil:
+		return fmt.Errorf("start job run %s: %w", in.RunID, err)
+	}
+	switch run.Status {
+	case ports.JobCompleted, ports.JobAbandoned:
+		return nil
+	case ports.JobProcessing:
+	case ports.JobPending, ports.JobFailed, ports.JobRetrying, ports.JobDeadLetter, ports.JobReplayed:
+		return fmt.Errorf("job run %s: started run is %s, not processing", run.ID, run.Status)
+	}
+
+	summary, jobErr := h.run(ctx, run.Job)
+	status, errText := ports.JobCompleted, ""
+	if jobErr != nil {
+		jobErr = fmt.Errorf("job %s, run %s, attempt %d of %d: %w", run.Job, run.ID, run.Attempts, h.maxAttempts, jobErr)
+		status, errText = ports.JobRetrying, jobErr.Error()
+		if ports.IsPermanent(jobErr) || run.Attempts >= h.maxAttempts {
+			status = ports.JobDeadLetter
+		}
+	}
+	// The outcome is written even if the handler's time ran out meanwhile.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
+	err = h.uow.Do(wctx, func(ctx context.Context, tx ports.JobTx) error {
+		return tx.JobRuns().Finish(ctx, run.ID, status, summary, errText)
+	})
+	if err != nil {
+		err = fmt.Errorf("record job run %s as %s: %w", run.ID, status, err)
+		if jobErr != nil {
+			return errors.Join(jobErr, err)
+		}
+		return err
+	}
+	return jobErr
+}
+
+// run calls the job's runner, turning a panic into an error so that the
+// attempt is still recorded.
+func (h RunJob) run(ctx context.Context, job string) (summary map[string]any, err error) {
+	fn, err := h.jobs.lookup(job)
+	if err != nil {
+		return nil, ports.Permanent(err)
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			summary, err = nil, fmt.Errorf("job panicked: %v", v)
+		}
+	}()
+	return fn(ctx)
+}

@@ -1,0 +1,50 @@
+package application
+
+import (
+	"context"
+	"strings"
+
+	"github.com/womendefiningai/platform/ports"
+)
+
+// PersonProfile is what a person may change about themselves.
+type PersonProfile = ports.PersonProfile
+
+// UpdateMyProfile changes the signed-in person's name, audited in the same
+// transaction.
+type UpdateMyProfile struct {
+	uow ports.UnitOfWork[ports.PeopleTx]
+}
+
+// NewUpdateMyProfile refuses a nil unit of work.
+func NewUpdateMyProfile(uow ports.UnitOfWork[ports.PeopleTx]) (UpdateMyProfile, error) {
+	if anyNil(uow) {
+		return UpdateMyProfile{}, nilDependency("update my profile")
+	}
+	return UpdateMyProfile{uow: uow}, nil
+}
+
+// Handle trims the names; the first name is required and each is at most
+// 100 characters.
+func (h UpdateMyProfile) Handle(ctx context.Context, in PersonProfile) (Member, error) {
+	p, err := SignedInUser(ctx)
+	if err != nil {
+		return Member{}, err
+	}
+	in.FirstName, in.LastName = strings.TrimSpace(in.FirstName), strings.TrimSpace(in.LastName)
+	if in.FirstName == "" || len(in.FirstName) > 100 || len(in.LastName) > 100 {
+		return Member{}, invalid("first name is required and names are at most 100 characters")
+	}
+	var out ports.Person
+	err = h.uow.Do(ctx, func(ctx context.Context, tx ports.PeopleTx) error {
+		var err error
+		if out, err = tx.People().UpdateProfile(ctx, p.ID(), in); err != nil {
+			return err
+		}
+		return tx.Audit().Record(ctx, actor(p, ports.AuditEntry{Action: "person.update_profile", SubjectKind: "person", SubjectID: p.ID(), Outcome: ports.OutcomeSuccess}))
+	})
+	if err != nil {
+		return Member{}, err
+	}
+	return view(p, out), nil
+}
