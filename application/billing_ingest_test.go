@@ -1,0 +1,107 @@
+package application_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"go.uber.org/mock/gomock"
+
+	"github.com/womendefiningai/platform/application"
+	"github.com/womendefiningai/platform/ports"
+)
+
+func TestIngestBillingEvent(t *testing.T) {
+	t.Parallel()
+	ev := ports.BillingEvent{ID: "evt_1", Kind: ports.BillingSubscriptionChanged, Type: "customer.subscription.updated", SubscriptionID: blSub}
+	errCommit := errors.New("commit failed")
+	tests := []struct {
+		name      string
+		in        application.IngestBillingEventInput
+		setup     func(w *billingWorld)
+		commitErr error
+		wantNew   bool
+		wantErr   blErrCheck
+		wantQueue []string // event ids queued on stripe.event
+		wantDo    int      // transactions run
+	}{
+		{
+			name: "new event is stored and queued with its id",
+			in:   application.IngestBillingEventInput{Event: ev, Source: application.SourceWebhook},
+			setup: func(w *billingWorld) {
+				w.txInbox.EXPECT().Insert(gomock.Any(), ev, application.SourceWebhook).Return(true, nil)
+			},
+			wantNew: true, wantQueue: []string{"evt_1"}, wantDo: 1,
+		},
+		{
+			name: "reconciled event is stored with its source",
+			in:   application.IngestBillingEventInput{Event: ev, Source: application.SourceReconcile},
+			setup: func(w *billingWorld) {
+				w.txInbox.EXPECT().Insert(gomock.Any(), ev, application.SourceReconcile).Return(true, nil)
+			},
+			wantNew: true, wantQueue: []string{"evt_1"}, wantDo: 1,
+		},
+		{
+			name: "duplicate event is not queued again",
+			in:   application.IngestBillingEventInput{Event: ev, Source: application.SourceWebhook},
+			setup: func(w *billingWorld) {
+				w.txInbox.EXPECT().Insert(gomock.Any(), ev, application.SourceWebhook).Return(false, nil)
+			},
+			wantNew: false, wantDo: 1,
+		},
+		{
+			name:    "event without id is invalid input and touches nothing",
+			in:      application.IngestBillingEventInput{Event: ports.BillingEvent{Kind: ports.BillingEventOther}, Source: application.SourceWebhook},
+			wantErr: blIs(application.ErrInvalidInput),
+		},
+		{
+			name:    "event without kind is invalid input and touches nothing",
+			in:      application.IngestBillingEventInput{Event: ports.BillingEvent{ID: "evt_2"}, Source: application.SourceWebhook},
+			wantErr: blIs(application.ErrInvalidInput),
+		},
+		{
+			name: "store failure is returned",
+			in:   application.IngestBillingEventInput{Event: ev, Source: application.SourceWebhook},
+			setup: func(w *billingWorld) {
+				w.txInbox.EXPECT().Insert(gomock.Any(), ev, application.SourceWebhook).Return(false, blErrDown)
+			},
+			wantErr: blIs(blErrDown), wantDo: 1,
+		},
+		{
+			name: "publish failure is returned and the event is not reported new",
+			in:   application.IngestBillingEventInput{Event: ev, Source: application.SourceWebhook},
+			setup: func(w *billingWorld) {
+				w.txInbox.EXPECT().Insert(gomock.Any(), ev, application.SourceWebhook).Return(true, nil)
+				w.publishErr = blErrDown
+			},
+			wantErr: blIs(blErrDown), wantDo: 1,
+		},
+		{
+			name: "commit failure is returned and the event is not reported new",
+			in:   application.IngestBillingEventInput{Event: ev, Source: application.SourceWebhook},
+			setup: func(w *billingWorld) {
+				w.txInbox.EXPECT().Insert(gomock.Any(), ev, application.SourceWebhook).Return(true, nil)
+			},
+			commitErr: errCommit, wantErr: blIs(errCommit), wantDo: 1,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			w := newBillingWorld(t)
+			if tc.setup != nil {
+				tc.setup(w)
+			}
+			w.bUoW.commitErr = tc.commitErr
+			got, err := w.ingest().Handle(context.Background(), tc.in)
+			blCheckErr(t, err, tc.wantErr)
+			if got != tc.wantNew {
+				t.Errorf("new = %v, want %v", got, tc.wantNew)
+			}
+			blEqual(t, "queued events", w.stripeEvents(), tc.wantQueue)
+			if *w.bUoW.calls != tc.wantDo {
+				t.Errorf("transactions = %d, want %d", *w.bUoW.calls, tc.wantDo)
+			}
+		})
+	}
+}
