@@ -1,0 +1,269 @@
+package application_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"reflect"
+	"testing"
+
+	"go.uber.org/mock/gomock"
+
+	"github.com/womendefiningai/platform/application"
+	"github.com/womendefiningai/platform/domain/membership"
+	"github.com/womendefiningai/platform/ports"
+	"github.com/womendefiningai/platform/ports/mocks"
+)
+
+// resyncFixture is a directory of pages and the mocks a resync runs on.
+type resyncFixture struct {
+	list  *mocks.MockEmailList
+	dir   *mocks.MockPeopleDirectory
+	ms    *mocks.MockMembershipReader
+	store *emailStore
+}
+
+func newResyncFixture(t *testing.T) resyncFixture {
+	t.Helper()
+	ctrl := gomock.NewController(t)
+	return resyncFixture{list: mocks.NewMockEmailList(ctrl), dir: mocks.NewMockPeopleDirectory(ctrl),
+		ms: mocks.NewMockMembershipReader(ctrl), store: newEmailStore()}
+}
+
+func (f resyncFixture) resync(t *testing.T, integrations ports.Integrations) application.ResyncEmailList {
+	t.Helper()
+	if integrations == nil {
+		integrations = f.store
+	}
+	h, err := application.NewResyncEmailList(f.list, f.dir, f.ms, integrations)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// page expects the directory to be asked for the page after `after`.
+func (f resyncFixture) page(after string, page ports.DirectoryPage) *gomock.Call {
+	return f.dir.EXPECT().Directory(gomock.Any(), ports.DirectoryFilter{IncludeHidden: true, After: after, Limit: application.ResyncPage}).Return(page, nil)
+}
+
+func person(id, email string) ports.Person {
+	return ports.Person{ID: id, PrimaryEmail: email, FirstName: "F" + id}
+}
+
+func sub(p ports.Person, tier string) ports.Subscriber {
+	return ports.Subscriber{Email: p.PrimaryEmail, FirstName: p.FirstName, Tier: tier}
+}
+
+func TestResyncEmailListPagesThroughEveryone(t *testing.T) {
+	t.Parallel()
+	f := newResyncFixture(t)
+	p1, p2, p3 := person("p1", "ada@example.test"), person("p2", ""), person("p3", "cy@example.test")
+	p4, p5, p6 := person("p4", "di@example.test"), person("p5", "bad@example"), person("p6", "fa@example.test")
+	// p3 was synced exactly as it is now: no tag call, nothing written.
+	f.store.seed(t, "p3", ports.SubscriberSubscribed, syncedEmail{Email: p3.PrimaryEmail, FirstName: p3.FirstName, Tier: "community",
+		Tags: tags(true, true, false, false, "community", true)})
+	active := tags(true, true, false, false, "community", true)
+	gomock.InOrder(
+		f.page("", ports.DirectoryPage{People: []ports.Person{p1, p2, p3}, Cursors: []string{"c1", "c2", "c3"}, HasMore: true}),
+		f.ms.EXPECT().GetMany(gomock.Any(), []string{"p1", "p3"}).Return(map[string]*membership.Membership{
+			"p1": activeIn(t, "p1", "community"), "p3": activeIn(t, "p3", "community")}, nil),
+		f.list.EXPECT().BatchUpsert(gomock.Any(), []ports.Subscriber{sub(p1, "community"), sub(p3, "community")}).Return([]ports.SubscriberResult{
+			subscribed(p1.PrimaryEmail), subscribed(p3.PrimaryEmail)}, nil),
+		f.list.EXPECT().SetTags(gomock.Any(), p1.PrimaryEmail, active).Return(nil),
+		f.page("c3", ports.DirectoryPage{People: []ports.Person{p4, p5, p6}, Cursors: []string{"c4", "c5", "c6"}}),
+		f.ms.EXPECT().GetMany(gomock.Any(), []string{"p4", "p5", "p6"}).Return(map[string]*membership.Membership{
+			"p6": activeIn(t, "p6", "leader")}, nil),
+		f.list.EXPECT().BatchUpsert(gomock.Any(), []ports.Subscriber{sub(p4, ""), sub(p5, ""), sub(p6, "leader")}).Return([]ports.SubscriberResult{
+			{Email: p4.PrimaryEmail, Status: ports.SubscriberUnsubscribed},
+			{Email: p5.PrimaryEmail, Error: "invalid address"},
+			{Email: p6.PrimaryEmail, Status: ports.SubscriberPending}}, nil),
+		f.list.EXPECT().SetTags(gomock.Any(), p4.PrimaryEmail, tags(false, false, false, false)).Return(nil),
+	)
+	var progress []application.ResyncResult
+	res, err := f.resync(t, nil).Handle(context.Background(), application.ResyncEmailListInput{Progress: func(r application.ResyncResult) {
+		progress = append(progress, r)
+	}})
+	if err != nil {
+		t.Fatalf("Handle: %v", err)
+	}
+	want := application.ResyncResult{People: 5, BatchCalls: 2, TagCalls: 2, Unsubscribed: 1, Errors: 1}
+	if res != want {
+		t.Errorf("result = %+v, want %+v", res, want)
+	}
+	if wantProgress := []application.ResyncResult{{People: 2, BatchCalls: 1, TagCalls: 1}, want}; !reflect.DeepEqual(progress, wantProgress) {
+		t.Errorf("progress = %+v, want %+v", progress, wantProgress)
+	}
+
+	if row, st := f.store.row(t, "p1"); row.Status != "subscribed" || !reflect.DeepEqual(st.Tags, active) || st.Tier != "community" {
+		t.Errorf("p1 stored %s %+v", row.Status, st)
+	}
+	if row, _ := f.store.row(t, "p3"); row.Version != 7 {
+		t.Errorf("p3 unchanged but written: %+v", row)
+	}
+	if row, _ := f.store.row(t, "p4"); row.Status != "unsubscribed" {
+		t.Errorf("p4 stored %s, want unsubscribed (the list's consent)", row.Status)
+	}
+	if _, err := f.store.Get(context.Background(), "p5", application.EmailListIntegration); !errors.Is(err, ports.ErrNotFound) {
+		t.Errorf("p5 failed at the list but a state was recorded (%v)", err)
+	}
+	if row, st := f.store.row(t, "p6"); row.Status != "pending" || len(st.Tags) != 0 || st.Tier != "leader" {
+		t.Errorf("p6 stored %s %+v, want pending without tags applied", row.Status, st)
+	}
+	if _, err := f.store.Get(context.Background(), "p2", application.EmailListIntegration); !errors.Is(err, ports.ErrNotFound) {
+		t.Errorf("p2 has no address but a state was recorded")
+	}
+}
+
+func TestResyncEmailListDryRunOnlyCounts(t *testing.T) {
+	t.Parallel()
+	f := newResyncFixture(t)
+	f.page("", ports.DirectoryPage{People: []ports.Person{person("p1", "ada@example.test"), person("p2", "bo@example.test")}, Cursors: []string{"c1", "c2"}})
+	f.ms.EXPECT().GetMany(gomock.Any(), []string{"p1", "p2"}).Return(map[string]*membership.Membership{}, nil)
+	// No list calls: the mock fails on any.
+	res, err := f.resync(t, nil).Handle(context.Background(), application.ResyncEmailListInput{DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res != (application.ResyncResult{People: 2}) || f.store.putCount() != 0 {
+		t.Fatalf("result = %+v with %d writes, want 2 people counted and nothing written", res, f.store.putCount())
+	}
+}
+
+func TestResyncEmailListRepairsAnUnreadableState(t *testing.T) {
+	t.Parallel()
+	f := newResyncFixture(t)
+	p1 := person("p1", "ada@example.test")
+	f.store.rows["p1"] = ports.IntegrationState{PersonID: "p1", Provider: application.EmailListIntegration, Status: "subscribed", State: json.RawMessage(`[`), Version: 2}
+	f.page("", ports.DirectoryPage{People: []ports.Person{p1}, Cursors: []string{"c1"}})
+	f.ms.EXPECT().GetMany(gomock.Any(), []string{"p1"}).Return(map[string]*membership.Membership{"p1": activeIn(t, "p1", "community")}, nil)
+	f.list.EXPECT().BatchUpsert(gomock.Any(), gomock.Len(1)).Return([]ports.SubscriberResult{subscribed(p1.PrimaryEmail)}, nil)
+	f.list.EXPECT().SetTags(gomock.Any(), p1.PrimaryEmail, tags(true, true, false, false, "community", true)).Return(nil)
+	if _, err := f.resync(t, nil).Handle(context.Background(), application.ResyncEmailListInput{}); err != nil {
+		t.Fatal(err)
+	}
+	if row, _ := f.store.row(t, "p1"); row.Note != "previous state unreadable; synced afresh" || row.Version != 3 {
+		t.Fatalf("stored %+v, want the unreadable note", row)
+	}
+}
+
+func TestResyncEmailListIgnoresAStateWrittenMeanwhile(t *testing.T) {
+	t.Parallel()
+	f := newResyncFixture(t)
+	integrations := mocks.NewMockIntegrations(gomock.NewController(t))
+	integrations.EXPECT().GetAll(gomock.Any(), application.EmailListIntegration).Return(map[string]ports.IntegrationState{}, nil)
+	integrations.EXPECT().Put(gomock.Any(), gomock.Any()).Return(int64(0), ports.ErrStaleState)
+	p1 := person("p1", "ada@example.test")
+	f.page("", ports.DirectoryPage{People: []ports.Person{p1}, Cursors: []string{"c1"}})
+	f.ms.EXPECT().GetMany(gomock.Any(), []string{"p1"}).Return(nil, nil)
+	f.list.EXPECT().BatchUpsert(gomock.Any(), gomock.Any()).Return([]ports.SubscriberResult{subscribed(p1.PrimaryEmail)}, nil)
+	f.list.EXPECT().SetTags(gomock.Any(), p1.PrimaryEmail, gomock.Any()).Return(nil)
+	res, err := f.resync(t, integrations).Handle(context.Background(), application.ResyncEmailListInput{})
+	if err != nil || res.TagCalls != 1 {
+		t.Fatalf("Handle = %+v, %v; want a sync of this person's newer record left alone", res, err)
+	}
+}
+
+func TestResyncEmailListJob(t *testing.T) {
+	t.Parallel()
+	t.Run("summary counts what was done", func(t *testing.T) {
+		t.Parallel()
+		f := newResyncFixture(t)
+		p1 := person("p1", "ada@example.test")
+		f.page("", ports.DirectoryPage{People: []ports.Person{p1}, Cursors: []string{"c1"}})
+		f.ms.EXPECT().GetMany(gomock.Any(), []string{"p1"}).Return(nil, nil)
+		f.list.EXPECT().BatchUpsert(gomock.Any(), gomock.Any()).Return([]ports.SubscriberResult{subscribed(p1.PrimaryEmail)}, nil)
+		f.list.EXPECT().SetTags(gomock.Any(), p1.PrimaryEmail, gomock.Any()).Return(nil)
+		summary, err := f.resync(t, nil).Job()(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]any{"outcome": "synced", "people": 1, "batch_calls": 1, "tag_calls": 1, "errors": 0}
+		if !reflect.DeepEqual(summary, want) {
+			t.Fatalf("summary = %v, want %v", summary, want)
+		}
+	})
+	t.Run("unconfigured list: skipped, not configured, and no further page", func(t *testing.T) {
+		t.Parallel()
+		f := newResyncFixture(t)
+		f.page("", ports.DirectoryPage{People: []ports.Person{person("p1", "ada@example.test")}, Cursors: []string{"c1"}, HasMore: true})
+		f.ms.EXPECT().GetMany(gomock.Any(), []string{"p1"}).Return(nil, nil)
+		f.list.EXPECT().BatchUpsert(gomock.Any(), gomock.Any()).Return(nil, ports.ErrNotConfigured)
+		summary, err := f.resync(t, nil).Job()(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := map[string]any{"outcome": "skipped", "reason": "not configured"}; !reflect.DeepEqual(summary, want) {
+			t.Fatalf("summary = %v, want %v", summary, want)
+		}
+		if f.store.putCount() != 0 {
+			t.Fatal("a skipped resync wrote states")
+		}
+	})
+	t.Run("failure is returned with the counts so far", func(t *testing.T) {
+		t.Parallel()
+		f := newResyncFixture(t)
+		boom := errors.New("directory down")
+		f.dir.EXPECT().Directory(gomock.Any(), gomock.Any()).Return(ports.DirectoryPage{}, boom)
+		summary, err := f.resync(t, nil).Job()(context.Background())
+		if !errors.Is(err, boom) || summary["outcome"] != "synced" || summary["people"] != 0 {
+			t.Fatalf("Job = %v, %v; want %v with zero counts", summary, err, boom)
+		}
+	})
+}
+
+func TestResyncEmailListFailures(t *testing.T) {
+	t.Parallel()
+	boom := errors.New("boom")
+	p1 := person("p1", "ada@example.test")
+	onePage := ports.DirectoryPage{People: []ports.Person{p1}, Cursors: []string{"c1"}}
+	tests := []struct {
+		name  string
+		setup func(f resyncFixture, integrations *mocks.MockIntegrations)
+	}{
+		{"states cannot be read", func(_ resyncFixture, i *mocks.MockIntegrations) {
+			i.EXPECT().GetAll(gomock.Any(), application.EmailListIntegration).Return(nil, boom)
+		}},
+		{"directory fails", func(f resyncFixture, i *mocks.MockIntegrations) {
+			i.EXPECT().GetAll(gomock.Any(), gomock.Any()).Return(nil, nil)
+			f.dir.EXPECT().Directory(gomock.Any(), gomock.Any()).Return(ports.DirectoryPage{}, boom)
+		}},
+		{"memberships fail", func(f resyncFixture, i *mocks.MockIntegrations) {
+			i.EXPECT().GetAll(gomock.Any(), gomock.Any()).Return(nil, nil)
+			f.page("", onePage)
+			f.ms.EXPECT().GetMany(gomock.Any(), []string{"p1"}).Return(nil, boom)
+		}},
+		{"batch upsert fails", func(f resyncFixture, i *mocks.MockIntegrations) {
+			i.EXPECT().GetAll(gomock.Any(), gomock.Any()).Return(nil, nil)
+			f.page("", onePage)
+			f.ms.EXPECT().GetMany(gomock.Any(), []string{"p1"}).Return(nil, nil)
+			f.list.EXPECT().BatchUpsert(gomock.Any(), gomock.Any()).Return(nil, boom)
+		}},
+		{"tagging fails", func(f resyncFixture, i *mocks.MockIntegrations) {
+			i.EXPECT().GetAll(gomock.Any(), gomock.Any()).Return(nil, nil)
+			f.page("", onePage)
+			f.ms.EXPECT().GetMany(gomock.Any(), []string{"p1"}).Return(nil, nil)
+			f.list.EXPECT().BatchUpsert(gomock.Any(), gomock.Any()).Return([]ports.SubscriberResult{subscribed(p1.PrimaryEmail)}, nil)
+			f.list.EXPECT().SetTags(gomock.Any(), gomock.Any(), gomock.Any()).Return(boom)
+		}},
+		{"state cannot be saved", func(f resyncFixture, i *mocks.MockIntegrations) {
+			i.EXPECT().GetAll(gomock.Any(), gomock.Any()).Return(nil, nil)
+			f.page("", onePage)
+			f.ms.EXPECT().GetMany(gomock.Any(), []string{"p1"}).Return(nil, nil)
+			f.list.EXPECT().BatchUpsert(gomock.Any(), gomock.Any()).Return([]ports.SubscriberResult{subscribed(p1.PrimaryEmail)}, nil)
+			f.list.EXPECT().SetTags(gomock.Any(), gomock.Any(), gomock.Any()).Return(nil)
+			i.EXPECT().Put(gomock.Any(), gomock.Any()).Return(int64(0), boom)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newResyncFixture(t)
+			integrations := mocks.NewMockIntegrations(gomock.NewController(t))
+			tt.setup(f, integrations)
+			if _, err := f.resync(t, integrations).Handle(context.Background(), application.ResyncEmailListInput{}); !errors.Is(err, boom) {
+				t.Fatalf("err = %v, want %v", err, boom)
+			}
+		})
+	}
+}

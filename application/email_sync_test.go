@@ -1,0 +1,820 @@
+package application_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/mock/gomock"
+
+	"github.com/womendefiningai/platform/application"
+	"github.com/womendefiningai/platform/domain/membership"
+	"github.com/womendefiningai/platform/ports"
+	"github.com/womendefiningai/platform/ports/mocks"
+)
+
+// emailStore is an in-memory ports.Integrations that keeps versions as the
+// real store does (Put succeeds only on the version read) and counts Puts.
+type emailStore struct {
+	mu   sync.Mutex
+	rows map[string]ports.IntegrationState
+	puts int
+}
+
+func newEmailStore() *emailStore { return &emailStore{rows: map[string]ports.IntegrationState{}} }
+
+func (s *emailStore) Get(_ context.Context, personID, provider string) (ports.IntegrationState, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, ok := s.rows[personID]
+	if !ok || provider != application.EmailListIntegration {
+		return ports.IntegrationState{}, ports.ErrNotFound
+	}
+	return st, nil
+}
+
+func (s *emailStore) GetAll(_ context.Context, provider string) (map[string]ports.IntegrationState, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if provider != application.EmailListIntegration {
+		return nil, fmt.Errorf("unexpected provider %q", provider)
+	}
+	return maps.Clone(s.rows), nil
+}
+
+func (s *emailStore) Put(_ context.Context, st ports.IntegrationState) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.rows[st.PersonID].Version != st.Version {
+		return 0, ports.ErrStaleState
+	}
+	s.puts++
+	st.Version++
+	s.rows[st.PersonID] = st
+	return st.Version, nil
+}
+
+// seed stores what an earlier sync recorded for a person.
+func (s *emailStore) seed(t *testing.T, personID string, status ports.SubscriberStatus, st syncedEmail) {
+	t.Helper()
+	body, err := json.Marshal(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rows[personID] = ports.IntegrationState{PersonID: personID, Provider: application.EmailListIntegration,
+		ExternalID: st.Email, Status: string(status), State: body, Version: 7}
+}
+
+// row returns what is stored for a person, with its state decoded.
+func (s *emailStore) row(t *testing.T, personID string) (ports.IntegrationState, syncedEmail) {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, ok := s.rows[personID]
+	if !ok {
+		t.Fatalf("nothing stored for %s", personID)
+	}
+	var out syncedEmail
+	if len(st.State) > 0 {
+		if err := json.Unmarshal(st.State, &out); err != nil {
+			t.Fatalf("stored state %s does not decode: %v", st.State, err)
+		}
+	}
+	return st, out
+}
+
+func (s *emailStore) putCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.puts
+}
+
+// syncedEmail mirrors the JSON the email use cases store per person.
+type syncedEmail struct {
+	Email     string          `json:"email"`
+	FirstName string          `json:"first_name"`
+	LastName  string          `json:"last_name"`
+	Tier      string          `json:"tier"`
+	Tags      map[string]bool `json:"tags"`
+	Journeys  []string        `json:"journeys,omitempty"`
+}
+
+var emailT0 = time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
+
+// membershipOf returns person's membership after the subscription went
+// through statuses, one snapshot an hour, all for tier.
+func membershipOf(t *testing.T, personID, tier string, statuses ...membership.ProviderStatus) *membership.Membership {
+	t.Helper()
+	m, err := membership.New(personID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := membership.NewTier(tier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, st := range statuses {
+		attempt := 0
+		if st == membership.ProviderPastDue {
+			attempt = 1
+		}
+		snap, err := membership.NewSnapshot(membership.SnapshotParams{SubscriptionID: "sub_1", Status: st, Tier: tr,
+			CurrentPeriodEnd: emailT0.Add(720 * time.Hour), TakenAt: emailT0.Add(time.Duration(i) * time.Hour), PaymentAttempt: attempt})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.ApplySnapshot(snap); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return m
+}
+
+func activeIn(t *testing.T, personID, tier string) *membership.Membership {
+	t.Helper()
+	return membershipOf(t, personID, tier, membership.ProviderActive)
+}
+
+// tags returns the tag map of a person with no tier tag, then the given
+// tier tags (name, active pairs).
+func tags(member, active, pastDue, alumni bool, tierTags ...any) map[string]bool {
+	out := map[string]bool{"member": member, "active": active, "past_due": pastDue, "alumni": alumni}
+	for i := 0; i+1 < len(tierTags); i += 2 {
+		out[tierTags[i].(string)] = tierTags[i+1].(bool)
+	}
+	return out
+}
+
+var testJourneys = application.Journeys{
+	application.JourneyWelcome:       {JourneyID: "j_welcome", StepID: "s_welcome"},
+	application.JourneyPaymentFailed: {JourneyID: "j_failed", StepID: "s_failed"},
+	application.JourneyWinBack:       {JourneyID: "j_back", StepID: "s_back"},
+}
+
+// emailFixture is one person and the mocks and store the email use cases
+// run on.
+type emailFixture struct {
+	list   *mocks.MockEmailList
+	people *mocks.MockPersonReader
+	ms     *mocks.MockMembershipReader
+	store  *emailStore
+}
+
+func newEmailFixture(t *testing.T) emailFixture {
+	t.Helper()
+	ctrl := gomock.NewController(t)
+	return emailFixture{list: mocks.NewMockEmailList(ctrl), people: mocks.NewMockPersonReader(ctrl),
+		ms: mocks.NewMockMembershipReader(ctrl), store: newEmailStore()}
+}
+
+// person makes the reader return p, and ms its membership (nil: none).
+func (f emailFixture) person(p ports.Person, m *membership.Membership) {
+	f.people.EXPECT().Get(gomock.Any(), p.ID).Return(p, nil).AnyTimes()
+	if m == nil {
+		f.ms.EXPECT().Get(gomock.Any(), p.ID).Return(nil, ports.ErrNotFound).AnyTimes()
+		return
+	}
+	f.ms.EXPECT().Get(gomock.Any(), p.ID).Return(m, nil).AnyTimes()
+}
+
+func (f emailFixture) deps(integrations ports.Integrations) application.EmailSyncDeps {
+	if integrations == nil {
+		integrations = f.store
+	}
+	return application.EmailSyncDeps{List: f.list, People: f.people, Memberships: f.ms, Integrations: integrations, Journeys: testJourneys}
+}
+
+func (f emailFixture) syncer(t *testing.T) application.SyncMemberEmail {
+	t.Helper()
+	h, err := application.NewSyncMemberEmail(f.deps(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+var ada = ports.Person{ID: "p1", PrimaryEmail: "ada@example.test", FirstName: "Ada", LastName: "Lovelace"}
+
+func subscribed(email string) ports.SubscriberResult {
+	return ports.SubscriberResult{Email: email, Status: ports.SubscriberSubscribed}
+}
+
+func TestSyncMemberEmailFirstSyncComputesTagsFromTheMembership(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		m        func(t *testing.T) *membership.Membership
+		wantTier string
+		wantTags map[string]bool
+	}{
+		{"no membership yet", func(*testing.T) *membership.Membership { return nil }, "",
+			tags(false, false, false, false)},
+		{"active member of a tier", func(t *testing.T) *membership.Membership { return activeIn(t, "p1", "community") }, "community",
+			tags(true, true, false, false, "community", true)},
+		{"past due member", func(t *testing.T) *membership.Membership {
+			return membershipOf(t, "p1", "leader", membership.ProviderActive, membership.ProviderPastDue)
+		}, "leader", tags(true, false, true, false, "leader", true)},
+		{"canceled after being active is alumni", func(t *testing.T) *membership.Membership {
+			return membershipOf(t, "p1", "community", membership.ProviderActive, membership.ProviderCanceled)
+		}, "community", tags(false, false, false, true, "community", false)},
+		{"checkout not paid yet", func(t *testing.T) *membership.Membership {
+			return membershipOf(t, "p1", "community", membership.ProviderIncomplete)
+		}, "community", tags(false, false, false, false, "community", false)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newEmailFixture(t)
+			f.person(ada, tt.m(t))
+			want := ports.Subscriber{Email: ada.PrimaryEmail, FirstName: "Ada", LastName: "Lovelace", Tier: tt.wantTier}
+			gomock.InOrder(
+				f.list.EXPECT().Upsert(gomock.Any(), want, "").Return(subscribed(ada.PrimaryEmail), nil),
+				f.list.EXPECT().SetTags(gomock.Any(), ada.PrimaryEmail, tt.wantTags).Return(nil),
+			)
+			err := f.syncer(t).Handle(context.Background(), application.SyncMemberEmailInput{MessageID: "m1", PersonID: "p1", Reason: ports.ReasonSubscriptionSync})
+			if err != nil {
+				t.Fatalf("Handle: %v", err)
+			}
+			row, st := f.store.row(t, "p1")
+			if row.Status != string(ports.SubscriberSubscribed) || row.ExternalID != ada.PrimaryEmail || row.Provider != application.EmailListIntegration || row.Note != "" {
+				t.Errorf("stored row = %+v, want subscribed %s without note", row, ada.PrimaryEmail)
+			}
+			wantState := syncedEmail{Email: ada.PrimaryEmail, FirstName: "Ada", LastName: "Lovelace", Tier: tt.wantTier, Tags: tt.wantTags}
+			if !reflect.DeepEqual(st, wantState) {
+				t.Errorf("stored state = %+v, want %+v", st, wantState)
+			}
+		})
+	}
+}
+
+func TestSyncMemberEmailSendsOnlyWhatDiffers(t *testing.T) {
+	t.Parallel()
+	activeCommunity := syncedEmail{Email: ada.PrimaryEmail, FirstName: "Ada", LastName: "Lovelace", Tier: "community",
+		Tags: tags(true, true, false, false, "community", true)}
+	tests := []struct {
+		name       string
+		person     ports.Person
+		m          func(t *testing.T) *membership.Membership
+		wantUpsert *ports.Subscriber // nil: no upsert
+		wantPrev   string
+		wantTags   map[string]bool // nil: no SetTags
+	}{
+		{name: "nothing changed: no call at all", person: ada,
+			m: func(t *testing.T) *membership.Membership { return activeIn(t, "p1", "community") }},
+		{name: "renamed: merge fields only", person: ports.Person{ID: "p1", PrimaryEmail: ada.PrimaryEmail, FirstName: "Augusta", LastName: "King"},
+			m:          func(t *testing.T) *membership.Membership { return activeIn(t, "p1", "community") },
+			wantUpsert: &ports.Subscriber{Email: ada.PrimaryEmail, FirstName: "Augusta", LastName: "King", Tier: "community"}},
+		{name: "payment failed: tags only", person: ada,
+			m: func(t *testing.T) *membership.Membership {
+				return membershipOf(t, "p1", "community", membership.ProviderActive, membership.ProviderPastDue)
+			},
+			wantTags: map[string]bool{"active": false, "past_due": true}},
+		{name: "tier changed: merge field, new tier on, old tier off", person: ada,
+			m:          func(t *testing.T) *membership.Membership { return activeIn(t, "p1", "leader") },
+			wantUpsert: &ports.Subscriber{Email: ada.PrimaryEmail, FirstName: "Ada", LastName: "Lovelace", Tier: "leader"},
+			wantTags:   map[string]bool{"leader": true, "community": false}},
+		{name: "address changed since the last sync: moved from it", person: ports.Person{ID: "p1", PrimaryEmail: "ada@new.test", FirstName: "Ada", LastName: "Lovelace"},
+			m:          func(t *testing.T) *membership.Membership { return activeIn(t, "p1", "community") },
+			wantUpsert: &ports.Subscriber{Email: "ada@new.test", FirstName: "Ada", LastName: "Lovelace", Tier: "community"},
+			wantPrev:   ada.PrimaryEmail},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newEmailFixture(t)
+			f.person(tt.person, tt.m(t))
+			f.store.seed(t, "p1", ports.SubscriberSubscribed, activeCommunity)
+			if tt.wantUpsert != nil {
+				f.list.EXPECT().Upsert(gomock.Any(), *tt.wantUpsert, tt.wantPrev).Return(subscribed(tt.wantUpsert.Email), nil)
+			}
+			if tt.wantTags != nil {
+				f.list.EXPECT().SetTags(gomock.Any(), tt.person.PrimaryEmail, tt.wantTags).Return(nil)
+			}
+			err := f.syncer(t).Handle(context.Background(), application.SyncMemberEmailInput{MessageID: "m1", PersonID: "p1", Reason: ports.ReasonSubscriptionSync})
+			if err != nil {
+				t.Fatalf("Handle: %v", err)
+			}
+			if tt.wantUpsert == nil && tt.wantTags == nil {
+				if n := f.store.putCount(); n != 0 {
+					t.Fatalf("%d writes for an unchanged person, want none", n)
+				}
+				return
+			}
+			row, st := f.store.row(t, "p1")
+			if row.Version != 8 || row.ExternalID != tt.person.PrimaryEmail || st.Email != tt.person.PrimaryEmail {
+				t.Errorf("stored %+v / %+v, want version 8 at %s", row, st, tt.person.PrimaryEmail)
+			}
+		})
+	}
+}
+
+func TestSyncMemberEmailTriggersEachJourneyOncePerMessage(t *testing.T) {
+	t.Parallel()
+	f := newEmailFixture(t)
+	m := membershipOf(t, "p1", "community", membership.ProviderActive, membership.ProviderPastDue)
+	f.person(ada, m)
+	f.list.EXPECT().Upsert(gomock.Any(), gomock.Any(), "").Return(subscribed(ada.PrimaryEmail), nil).Times(1)
+	f.list.EXPECT().SetTags(gomock.Any(), ada.PrimaryEmail, gomock.Any()).Return(nil).Times(1)
+	var triggered []string
+	f.list.EXPECT().TriggerJourney(gomock.Any(), gomock.Any(), gomock.Any(), ada.PrimaryEmail).DoAndReturn(
+		func(_ context.Context, journeyID, stepID, _ string) error {
+			triggered = append(triggered, journeyID+"/"+stepID)
+			return nil
+		}).AnyTimes()
+	h := f.syncer(t)
+	failed := func(id string) application.SyncMemberEmailInput {
+		return application.SyncMemberEmailInput{MessageID: id, PersonID: "p1", Reason: ports.ReasonPaymentFailed, Events: []string{membership.NamePaymentFailed}}
+	}
+	// A redelivery of invoice 1's message triggers nothing; invoice 2's
+	// failure (another message) triggers the journey again.
+	for _, in := range []application.SyncMemberEmailInput{failed("msg-invoice-1"), failed("msg-invoice-1"), failed("msg-invoice-2"), failed("msg-invoice-2")} {
+		if err := h.Handle(context.Background(), in); err != nil {
+			t.Fatalf("Handle(%s): %v", in.MessageID, err)
+		}
+	}
+	if want := []string{"j_failed/s_failed", "j_failed/s_failed"}; !reflect.DeepEqual(triggered, want) {
+		t.Fatalf("journeys triggered = %v, want %v", triggered, want)
+	}
+	_, st := f.store.row(t, "p1")
+	if want := []string{"payment_failed:msg-invoice-1", "payment_failed:msg-invoice-2"}; !reflect.DeepEqual(st.Journeys, want) {
+		t.Fatalf("journeys remembered = %v, want %v", st.Journeys, want)
+	}
+}
+
+func TestSyncMemberEmailPicksTheJourneyTheChangeCallsFor(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		reason   string
+		events   []string
+		journeys application.Journeys
+		want     string // "" : no journey
+	}{
+		{"activated: welcome", ports.ReasonSubscriptionSync, []string{membership.NameActivated}, testJourneys, "j_welcome"},
+		{"canceled: win back", ports.ReasonPeriodEnd, []string{membership.NameCanceled}, testJourneys, "j_back"},
+		{"failed payment, whatever the events", ports.ReasonPaymentFailed, nil, testJourneys, "j_failed"},
+		{"tier changed: none", ports.ReasonSubscriptionSync, []string{membership.NameTierChanged}, testJourneys, ""},
+		{"activated but no welcome journey configured", ports.ReasonSubscriptionSync, []string{membership.NameActivated},
+			application.Journeys{application.JourneyWinBack: {JourneyID: "j_back"}}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newEmailFixture(t)
+			f.person(ada, activeIn(t, "p1", "community"))
+			f.list.EXPECT().Upsert(gomock.Any(), gomock.Any(), "").Return(subscribed(ada.PrimaryEmail), nil)
+			f.list.EXPECT().SetTags(gomock.Any(), ada.PrimaryEmail, gomock.Any()).Return(nil)
+			if tt.want != "" {
+				f.list.EXPECT().TriggerJourney(gomock.Any(), tt.want, gomock.Any(), ada.PrimaryEmail).Return(nil)
+			}
+			d := f.deps(nil)
+			d.Journeys = tt.journeys
+			h, err := application.NewSyncMemberEmail(d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := h.Handle(context.Background(), application.SyncMemberEmailInput{MessageID: "m9", PersonID: "p1", Reason: tt.reason, Events: tt.events}); err != nil {
+				t.Fatalf("Handle: %v", err)
+			}
+			_, st := f.store.row(t, "p1")
+			if (len(st.Journeys) == 1) != (tt.want != "") {
+				t.Errorf("journeys remembered = %v", st.Journeys)
+			}
+		})
+	}
+}
+
+func TestSyncMemberEmailKeepsConsent(t *testing.T) {
+	t.Parallel()
+	welcome := application.SyncMemberEmailInput{MessageID: "m1", PersonID: "p1", Reason: ports.ReasonSubscriptionSync, Events: []string{membership.NameActivated}}
+	t.Run("an unsubscribed address is tagged but never gets a journey", func(t *testing.T) {
+		t.Parallel()
+		f := newEmailFixture(t)
+		f.person(ada, activeIn(t, "p1", "community"))
+		f.list.EXPECT().Upsert(gomock.Any(), gomock.Any(), "").Return(ports.SubscriberResult{Email: ada.PrimaryEmail, Status: ports.SubscriberUnsubscribed}, nil)
+		f.list.EXPECT().SetTags(gomock.Any(), ada.PrimaryEmail, tags(true, true, false, false, "community", true)).Return(nil)
+		// No TriggerJourney expectation: a call fails the test.
+		if err := f.syncer(t).Handle(context.Background(), welcome); err != nil {
+			t.Fatal(err)
+		}
+		row, st := f.store.row(t, "p1")
+		if row.Status != string(ports.SubscriberUnsubscribed) || len(st.Journeys) != 0 {
+			t.Fatalf("stored %s with journeys %v, want unsubscribed and none", row.Status, st.Journeys)
+		}
+	})
+	t.Run("an already unsubscribed address is not upserted again and gets no journey", func(t *testing.T) {
+		t.Parallel()
+		f := newEmailFixture(t)
+		f.person(ada, activeIn(t, "p1", "community"))
+		f.store.seed(t, "p1", ports.SubscriberUnsubscribed, syncedEmail{Email: ada.PrimaryEmail, FirstName: "Ada", LastName: "Lovelace", Tier: "community",
+			Tags: tags(false, false, false, false, "community", false)})
+		f.list.EXPECT().SetTags(gomock.Any(), ada.PrimaryEmail, map[string]bool{"member": true, "active": true, "community": true}).Return(nil)
+		if err := f.syncer(t).Handle(context.Background(), welcome); err != nil {
+			t.Fatal(err)
+		}
+		if row, _ := f.store.row(t, "p1"); row.Status != string(ports.SubscriberUnsubscribed) {
+			t.Fatalf("status became %s; consent belongs to the list", row.Status)
+		}
+	})
+	t.Run("a pending address is neither tagged nor sent a journey, and is tagged once confirmed", func(t *testing.T) {
+		t.Parallel()
+		f := newEmailFixture(t)
+		f.person(ada, activeIn(t, "p1", "community"))
+		f.list.EXPECT().Upsert(gomock.Any(), gomock.Any(), "").Return(ports.SubscriberResult{Email: ada.PrimaryEmail, Status: ports.SubscriberPending}, nil)
+		if err := f.syncer(t).Handle(context.Background(), welcome); err != nil {
+			t.Fatal(err)
+		}
+		row, st := f.store.row(t, "p1")
+		if row.Status != string(ports.SubscriberPending) || len(st.Tags) != 0 || len(st.Journeys) != 0 {
+			t.Fatalf("stored %s, tags %v, journeys %v; want pending with no tags applied and no journey", row.Status, st.Tags, st.Journeys)
+		}
+		// Still pending on the next sync: the tags wait, nothing is called.
+		if err := f.syncer(t).Handle(context.Background(), application.SyncMemberEmailInput{MessageID: "m2", PersonID: "p1"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, st := f.store.row(t, "p1"); len(st.Tags) != 0 {
+			t.Fatalf("tags %v recorded as applied while pending", st.Tags)
+		}
+	})
+	t.Run("an archived address is not tagged", func(t *testing.T) {
+		t.Parallel()
+		f := newEmailFixture(t)
+		f.person(ada, activeIn(t, "p1", "community"))
+		f.list.EXPECT().Upsert(gomock.Any(), gomock.Any(), "").Return(ports.SubscriberResult{Email: ada.PrimaryEmail, Status: ports.SubscriberArchived}, nil)
+		if err := f.syncer(t).Handle(context.Background(), welcome); err != nil {
+			t.Fatal(err)
+		}
+		if row, st := f.store.row(t, "p1"); row.Status != string(ports.SubscriberArchived) || len(st.Tags) != 0 {
+			t.Fatalf("stored %s with tags %v", row.Status, st.Tags)
+		}
+	})
+}
+
+func TestSyncMemberEmailBoundsTheJourneyMemory(t *testing.T) {
+	t.Parallel()
+	f := newEmailFixture(t)
+	f.person(ada, activeIn(t, "p1", "community"))
+	old := make([]string, 20)
+	for i := range old {
+		old[i] = fmt.Sprintf("welcome:old-%02d", i)
+	}
+	f.store.seed(t, "p1", ports.SubscriberSubscribed, syncedEmail{Email: ada.PrimaryEmail, FirstName: "Ada", LastName: "Lovelace", Tier: "community",
+		Tags: tags(true, true, false, false, "community", true), Journeys: old})
+	f.list.EXPECT().TriggerJourney(gomock.Any(), "j_welcome", "s_welcome", ada.PrimaryEmail).Return(nil)
+	err := f.syncer(t).Handle(context.Background(), application.SyncMemberEmailInput{MessageID: "new", PersonID: "p1", Events: []string{membership.NameActivated}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, st := f.store.row(t, "p1")
+	if len(st.Journeys) != 20 || st.Journeys[0] != "welcome:old-01" || st.Journeys[19] != "welcome:new" {
+		t.Fatalf("journeys = %v, want the newest 20 ending in welcome:new", st.Journeys)
+	}
+}
+
+func TestSyncMemberEmailResyncsFullyFromAnUnreadableState(t *testing.T) {
+	t.Parallel()
+	f := newEmailFixture(t)
+	f.person(ada, activeIn(t, "p1", "community"))
+	f.store.rows["p1"] = ports.IntegrationState{PersonID: "p1", Provider: application.EmailListIntegration, Status: "subscribed",
+		State: json.RawMessage(`{"email": 42`), Version: 3}
+	f.list.EXPECT().Upsert(gomock.Any(), ports.Subscriber{Email: ada.PrimaryEmail, FirstName: "Ada", LastName: "Lovelace", Tier: "community"}, "").
+		Return(subscribed(ada.PrimaryEmail), nil)
+	f.list.EXPECT().SetTags(gomock.Any(), ada.PrimaryEmail, tags(true, true, false, false, "community", true)).Return(nil)
+	if err := f.syncer(t).Handle(context.Background(), application.SyncMemberEmailInput{MessageID: "m1", PersonID: "p1"}); err != nil {
+		t.Fatal(err)
+	}
+	row, st := f.store.row(t, "p1")
+	if row.Note != "previous state unreadable; synced afresh" || row.Version != 4 || st.Email != ada.PrimaryEmail {
+		t.Fatalf("stored %+v, want a fresh state noted as resynced from an unreadable one", row)
+	}
+}
+
+func TestSyncMemberEmailRecordsAnUnconfiguredListAsSkipped(t *testing.T) {
+	t.Parallel()
+	f := newEmailFixture(t)
+	f.person(ada, activeIn(t, "p1", "community"))
+	f.list.EXPECT().Upsert(gomock.Any(), gomock.Any(), "").Return(ports.SubscriberResult{}, ports.ErrNotConfigured).Times(2)
+	for range 2 { // the skipped note is not a sync: the next one tries again
+		err := f.syncer(t).Handle(context.Background(), application.SyncMemberEmailInput{MessageID: "m1", PersonID: "p1", Events: []string{membership.NameActivated}})
+		if err != nil {
+			t.Fatalf("Handle = %v, want nil (recorded as skipped)", err)
+		}
+		row, _ := f.store.row(t, "p1")
+		if row.Note != "skipped: not configured" || row.Status != "" {
+			t.Fatalf("stored %+v, want status empty and note \"skipped: not configured\"", row)
+		}
+	}
+}
+
+func TestSyncMemberEmailReturnsStaleStateForRetryAndTriggersNothing(t *testing.T) {
+	t.Parallel()
+	f := newEmailFixture(t)
+	f.person(ada, activeIn(t, "p1", "community"))
+	integrations := mocks.NewMockIntegrations(gomock.NewController(t))
+	integrations.EXPECT().Get(gomock.Any(), "p1", application.EmailListIntegration).Return(ports.IntegrationState{}, ports.ErrNotFound)
+	integrations.EXPECT().Put(gomock.Any(), gomock.Any()).Return(int64(0), ports.ErrStaleState)
+	f.list.EXPECT().Upsert(gomock.Any(), gomock.Any(), "").Return(subscribed(ada.PrimaryEmail), nil)
+	f.list.EXPECT().SetTags(gomock.Any(), ada.PrimaryEmail, gomock.Any()).Return(nil)
+	// No TriggerJourney: another sync of this person saved first.
+	h, err := application.NewSyncMemberEmail(f.deps(integrations))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = h.Handle(context.Background(), application.SyncMemberEmailInput{MessageID: "m1", PersonID: "p1", Events: []string{membership.NameActivated}})
+	if !errors.Is(err, ports.ErrStaleState) || ports.IsPermanent(err) {
+		t.Fatalf("err = %v, want a retryable ErrStaleState", err)
+	}
+}
+
+func TestSyncMemberEmailFailures(t *testing.T) {
+	t.Parallel()
+	boom := errors.New("list down")
+	tests := []struct {
+		name      string
+		setup     func(t *testing.T, f emailFixture)
+		in        application.SyncMemberEmailInput
+		wantErr   error
+		permanent bool
+		wantPuts  int
+	}{
+		{name: "message without a person", setup: func(*testing.T, emailFixture) {},
+			in: application.SyncMemberEmailInput{MessageID: "m1"}, wantErr: application.ErrInvalidInput, permanent: true},
+		{name: "unknown person", setup: func(_ *testing.T, f emailFixture) {
+			f.people.EXPECT().Get(gomock.Any(), "p1").Return(ports.Person{}, ports.ErrNotFound)
+		}, in: application.SyncMemberEmailInput{MessageID: "m1", PersonID: "p1"}, permanent: true},
+		{name: "person store down", setup: func(_ *testing.T, f emailFixture) {
+			f.people.EXPECT().Get(gomock.Any(), "p1").Return(ports.Person{}, boom)
+		}, in: application.SyncMemberEmailInput{MessageID: "m1", PersonID: "p1"}, wantErr: boom},
+		{name: "membership store down", setup: func(_ *testing.T, f emailFixture) {
+			f.people.EXPECT().Get(gomock.Any(), "p1").Return(ada, nil)
+			f.ms.EXPECT().Get(gomock.Any(), "p1").Return(nil, boom)
+		}, in: application.SyncMemberEmailInput{MessageID: "m1", PersonID: "p1"}, wantErr: boom},
+		{name: "upsert fails: nothing saved", setup: func(t *testing.T, f emailFixture) {
+			f.person(ada, activeIn(t, "p1", "community"))
+			f.list.EXPECT().Upsert(gomock.Any(), gomock.Any(), "").Return(ports.SubscriberResult{}, boom)
+		}, in: application.SyncMemberEmailInput{MessageID: "m1", PersonID: "p1"}, wantErr: boom},
+		{name: "tagging fails: nothing saved", setup: func(t *testing.T, f emailFixture) {
+			f.person(ada, activeIn(t, "p1", "community"))
+			f.list.EXPECT().Upsert(gomock.Any(), gomock.Any(), "").Return(subscribed(ada.PrimaryEmail), nil)
+			f.list.EXPECT().SetTags(gomock.Any(), gomock.Any(), gomock.Any()).Return(boom)
+		}, in: application.SyncMemberEmailInput{MessageID: "m1", PersonID: "p1"}, wantErr: boom},
+		{name: "journey fails: the sync is saved, the journey is not marked sent", setup: func(t *testing.T, f emailFixture) {
+			f.person(ada, activeIn(t, "p1", "community"))
+			f.list.EXPECT().Upsert(gomock.Any(), gomock.Any(), "").Return(subscribed(ada.PrimaryEmail), nil)
+			f.list.EXPECT().SetTags(gomock.Any(), gomock.Any(), gomock.Any()).Return(nil)
+			f.list.EXPECT().TriggerJourney(gomock.Any(), "j_welcome", "s_welcome", ada.PrimaryEmail).Return(boom)
+		}, in: application.SyncMemberEmailInput{MessageID: "m1", PersonID: "p1", Events: []string{membership.NameActivated}}, wantErr: boom, wantPuts: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newEmailFixture(t)
+			tt.setup(t, f)
+			err := f.syncer(t).Handle(context.Background(), tt.in)
+			if err == nil || (tt.wantErr != nil && !errors.Is(err, tt.wantErr)) {
+				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			}
+			if ports.IsPermanent(err) != tt.permanent {
+				t.Errorf("IsPermanent(%v) = %t, want %t", err, ports.IsPermanent(err), tt.permanent)
+			}
+			if n := f.store.putCount(); n != tt.wantPuts {
+				t.Errorf("%d states saved, want %d", n, tt.wantPuts)
+			}
+			if tt.wantPuts > 0 {
+				if _, st := f.store.row(t, "p1"); len(st.Journeys) != 0 {
+					t.Errorf("journey marked sent after it failed: %v", st.Journeys)
+				}
+			}
+		})
+	}
+}
+
+func TestSyncMemberEmailReadFailureOfTheStoredState(t *testing.T) {
+	t.Parallel()
+	f := newEmailFixture(t)
+	f.person(ada, activeIn(t, "p1", "community"))
+	boom := errors.New("db down")
+	integrations := mocks.NewMockIntegrations(gomock.NewController(t))
+	integrations.EXPECT().Get(gomock.Any(), "p1", application.EmailListIntegration).Return(ports.IntegrationState{}, boom)
+	h, err := application.NewSyncMemberEmail(f.deps(integrations))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Handle(context.Background(), application.SyncMemberEmailInput{MessageID: "m1", PersonID: "p1"}); !errors.Is(err, boom) {
+		t.Fatalf("err = %v, want %v", err, boom)
+	}
+}
+
+func TestSyncMemberEmailLeavesErasedPeopleToTheArchive(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		person ports.Person
+	}{
+		{"erased", ports.Person{ID: "p1", Erased: true}},
+		{"without an address", ports.Person{ID: "p1", FirstName: "Ada"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newEmailFixture(t)
+			f.people.EXPECT().Get(gomock.Any(), "p1").Return(tt.person, nil)
+			// No list, membership or store calls.
+			if err := f.syncer(t).Handle(context.Background(), application.SyncMemberEmailInput{MessageID: "m1", PersonID: "p1"}); err != nil {
+				t.Fatal(err)
+			}
+			if n := f.store.putCount(); n != 0 {
+				t.Fatalf("%d writes", n)
+			}
+		})
+	}
+}
+
+func TestMoveMemberEmailPassesThePreviousAddress(t *testing.T) {
+	t.Parallel()
+	f := newEmailFixture(t)
+	moved := ports.Person{ID: "p1", PrimaryEmail: "ada@new.test", FirstName: "Ada", LastName: "Lovelace"}
+	f.person(moved, activeIn(t, "p1", "community"))
+	f.store.seed(t, "p1", ports.SubscriberSubscribed, syncedEmail{Email: "ada@new.test", FirstName: "Ada", LastName: "Lovelace", Tier: "community",
+		Tags: tags(true, true, false, false, "community", true)})
+	f.list.EXPECT().Upsert(gomock.Any(), ports.Subscriber{Email: "ada@new.test", FirstName: "Ada", LastName: "Lovelace", Tier: "community"}, "ada@old.test").
+		Return(subscribed("ada@new.test"), nil)
+	h, err := application.NewMoveMemberEmail(f.deps(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Handle(context.Background(), application.MoveMemberEmailInput{PersonID: "p1", PreviousEmail: "ada@old.test"}); err != nil {
+		t.Fatal(err)
+	}
+	if row, st := f.store.row(t, "p1"); row.ExternalID != "ada@new.test" || st.Email != "ada@new.test" {
+		t.Fatalf("stored %+v", row)
+	}
+	err = h.Handle(context.Background(), application.MoveMemberEmailInput{PreviousEmail: "ada@old.test"})
+	if !ports.IsPermanent(err) || !errors.Is(err, application.ErrInvalidInput) {
+		t.Fatalf("message without a person: err = %v, want permanent invalid input", err)
+	}
+}
+
+func TestArchiveMemberEmail(t *testing.T) {
+	t.Parallel()
+	boom := errors.New("list down")
+	tests := []struct {
+		name       string
+		in         application.ArchiveMemberEmailInput
+		archiveErr error
+		archived   bool // Archive is called
+		wantErr    error
+		wantRow    *ports.IntegrationState // nil: nothing recorded
+	}{
+		{name: "archives the last address and records it", in: application.ArchiveMemberEmailInput{PersonID: "p1", Email: "ada@example.test"},
+			archived: true, wantRow: &ports.IntegrationState{Status: "archived", State: json.RawMessage("{}"), Version: 8}},
+		{name: "a person without an address needs nothing", in: application.ArchiveMemberEmailInput{PersonID: "p1"}},
+		{name: "unconfigured list: recorded as skipped", in: application.ArchiveMemberEmailInput{PersonID: "p1", Email: "ada@example.test"},
+			archived: true, archiveErr: ports.ErrNotConfigured, wantRow: &ports.IntegrationState{Note: "skipped: not configured", Version: 8}},
+		{name: "list failure is returned, nothing recorded", in: application.ArchiveMemberEmailInput{PersonID: "p1", Email: "ada@example.test"},
+			archived: true, archiveErr: boom, wantErr: boom},
+		{name: "message without a person", in: application.ArchiveMemberEmailInput{Email: "ada@example.test"}, wantErr: application.ErrInvalidInput},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newEmailFixture(t)
+			f.store.seed(t, "p1", ports.SubscriberSubscribed, syncedEmail{Email: "ada@example.test"})
+			if tt.archived {
+				f.list.EXPECT().Archive(gomock.Any(), tt.in.Email).Return(tt.archiveErr)
+			}
+			h, err := application.NewArchiveMemberEmail(f.list, f.store)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = h.Handle(context.Background(), tt.in)
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			}
+			if tt.wantErr == application.ErrInvalidInput && !ports.IsPermanent(err) { //nolint:errorlint // comparing the table's sentinel
+				t.Errorf("err = %v, want permanent", err)
+			}
+			row, _ := f.store.row(t, "p1")
+			if tt.wantRow == nil {
+				if row.Version != 7 {
+					t.Fatalf("state changed to %+v, want it untouched", row)
+				}
+				return
+			}
+			if row.Status != tt.wantRow.Status || row.Note != tt.wantRow.Note || string(row.State) != string(tt.wantRow.State) || row.Version != tt.wantRow.Version {
+				t.Fatalf("stored %+v, want %+v", row, *tt.wantRow)
+			}
+		})
+	}
+}
+
+func TestArchiveMemberEmailRecordsOverARacingWriter(t *testing.T) {
+	t.Parallel()
+	boom := errors.New("db down")
+	tests := []struct {
+		name    string
+		setup   func(i *mocks.MockIntegrations)
+		wantErr error
+	}{
+		{"one race: read again and write", func(i *mocks.MockIntegrations) {
+			gomock.InOrder(
+				i.EXPECT().Get(gomock.Any(), "p1", application.EmailListIntegration).Return(ports.IntegrationState{Version: 3}, nil),
+				i.EXPECT().Put(gomock.Any(), gomock.Cond(func(s ports.IntegrationState) bool { return s.Version == 3 })).Return(int64(0), ports.ErrStaleState),
+				i.EXPECT().Get(gomock.Any(), "p1", application.EmailListIntegration).Return(ports.IntegrationState{Version: 4}, nil),
+				i.EXPECT().Put(gomock.Any(), gomock.Cond(func(s ports.IntegrationState) bool {
+					return s.Version == 4 && s.Status == "archived" && s.PersonID == "p1" && s.Provider == application.EmailListIntegration
+				})).Return(int64(5), nil),
+			)
+		}, nil},
+		{"two races: stale state returned for retry", func(i *mocks.MockIntegrations) {
+			i.EXPECT().Get(gomock.Any(), "p1", application.EmailListIntegration).Return(ports.IntegrationState{}, ports.ErrNotFound).Times(2)
+			i.EXPECT().Put(gomock.Any(), gomock.Any()).Return(int64(0), ports.ErrStaleState).Times(2)
+		}, ports.ErrStaleState},
+		{"read failure", func(i *mocks.MockIntegrations) {
+			i.EXPECT().Get(gomock.Any(), "p1", application.EmailListIntegration).Return(ports.IntegrationState{}, boom)
+		}, boom},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctrl := gomock.NewController(t)
+			list, integrations := mocks.NewMockEmailList(ctrl), mocks.NewMockIntegrations(ctrl)
+			list.EXPECT().Archive(gomock.Any(), "ada@example.test").Return(nil)
+			tt.setup(integrations)
+			h, err := application.NewArchiveMemberEmail(list, integrations)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := h.Handle(context.Background(), application.ArchiveMemberEmailInput{PersonID: "p1", Email: "ada@example.test"}); !errors.Is(err, tt.wantErr) {
+				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestEmailUseCasesRefuseNilDependencies(t *testing.T) {
+	t.Parallel()
+	f := newEmailFixture(t)
+	dir := mocks.NewMockPeopleDirectory(gomock.NewController(t))
+	full := f.deps(nil)
+	without := func(mod func(d *application.EmailSyncDeps)) application.EmailSyncDeps {
+		d := full
+		mod(&d)
+		return d
+	}
+	var nilList *mocks.MockEmailList // a typed nil inside the interface
+	tests := []struct {
+		name string
+		make func() error
+	}{
+		{"sync without list", func() error {
+			_, err := application.NewSyncMemberEmail(without(func(d *application.EmailSyncDeps) { d.List = nil }))
+			return err
+		}},
+		{"sync with a typed nil list", func() error {
+			_, err := application.NewSyncMemberEmail(without(func(d *application.EmailSyncDeps) { d.List = nilList }))
+			return err
+		}},
+		{"move without people", func() error {
+			_, err := application.NewMoveMemberEmail(without(func(d *application.EmailSyncDeps) { d.People = nil }))
+			return err
+		}},
+		{"move without memberships", func() error {
+			_, err := application.NewMoveMemberEmail(without(func(d *application.EmailSyncDeps) { d.Memberships = nil }))
+			return err
+		}},
+		{"sync without integrations", func() error {
+			_, err := application.NewSyncMemberEmail(without(func(d *application.EmailSyncDeps) { d.Integrations = nil }))
+			return err
+		}},
+		{"archive without list", func() error { _, err := application.NewArchiveMemberEmail(nil, f.store); return err }},
+		{"archive without integrations", func() error { _, err := application.NewArchiveMemberEmail(f.list, nil); return err }},
+		{"resync without directory", func() error {
+			_, err := application.NewResyncEmailList(f.list, nil, f.ms, f.store)
+			return err
+		}},
+		{"resync without integrations", func() error {
+			_, err := application.NewResyncEmailList(f.list, dir, f.ms, nil)
+			return err
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if err := tt.make(); err == nil {
+				t.Fatal("constructor succeeded, want a nil-dependency error")
+			}
+		})
+	}
+	if _, err := application.NewSyncMemberEmail(full); err != nil {
+		t.Fatalf("complete dependencies refused: %v", err)
+	}
+}
