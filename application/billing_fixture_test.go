@@ -181,10 +181,18 @@ func (u blTx[S]) Do(ctx context.Context, fn func(ctx context.Context, s S) error
 	p, sc, a, mk, up := len(u.w.published), len(u.w.scheduled), len(u.w.audits), len(u.w.marks), len(u.w.updated)
 	err := u.inner.Do(ctx, fn)
 	if err != nil {
-		u.w.published, u.w.scheduled, u.w.audits = u.w.published[:p], u.w.scheduled[:sc], u.w.audits[:a]
-		u.w.marks, u.w.updated = u.w.marks[:mk], u.w.updated[:up]
+		u.w.published, u.w.scheduled, u.w.audits = blTrunc(u.w.published, p), blTrunc(u.w.scheduled, sc), blTrunc(u.w.audits, a)
+		u.w.marks, u.w.updated = blTrunc(u.w.marks, mk), blTrunc(u.w.updated, up)
 	}
 	return err
+}
+
+// blTrunc keeps the first n elements; none is nil, as if never recorded.
+func blTrunc[E any](s []E, n int) []E {
+	if n == 0 {
+		return nil
+	}
+	return s[:n]
 }
 
 func blTxOf[S any](w *billingWorld, u inlineUoW[S]) blTx[S] { return blTx[S]{inner: u, w: w} }
