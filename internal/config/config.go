@@ -131,7 +131,20 @@ func load(opts env.Options) (Config, error) {
 	return cfg, nil
 }
 
+// validate returns one line per problem of c, grouped by what they configure.
 func (c Config) validate() []string {
+	var p []string
+	for _, check := range []func() []string{
+		c.validateServer, c.validateCron, c.validateClerk, c.validateURLs,
+		c.validateStripe, c.validateMailchimp, c.validateWorker,
+	} {
+		p = append(p, check()...)
+	}
+	return p
+}
+
+// validateServer checks the database, the HTTP server and GraphQL.
+func (c Config) validateServer() []string {
 	var p []string
 	if c.Env == Production && strings.TrimSpace(c.DatabaseURL) == "" {
 		p = append(p, "DATABASE_URL: required when WDAI_ENV=production (the embedded database is for development only)")
@@ -148,6 +161,12 @@ func (c Config) validate() []string {
 	if c.GraphQLComplexityLimit < 1 {
 		p = append(p, fmt.Sprintf("GRAPHQL_COMPLEXITY_LIMIT: must be positive, got %d", c.GraphQLComplexityLimit))
 	}
+	return p
+}
+
+// validateCron checks the schedules of the jobs and their secret.
+func (c Config) validateCron() []string {
+	var p []string
 	if c.CronSecret != "" && len(c.CronSecret) < 16 {
 		p = append(p, "CRON_SECRET: must be at least 16 characters")
 	}
@@ -160,6 +179,12 @@ func (c Config) validate() []string {
 	if c.CronCatchUp <= 0 {
 		p = append(p, fmt.Sprintf("CRON_CATCH_UP: must be positive, got %s", c.CronCatchUp))
 	}
+	return p
+}
+
+// validateClerk checks the identity provider.
+func (c Config) validateClerk() []string {
+	var p []string
 	if c.ClerkSecretKey == "" && (c.ClerkAPIURL != "" || c.ClerkWebhookSecret != "") {
 		p = append(p, "CLERK_SECRET_KEY: required when Clerk is configured (CLERK_API_URL or CLERK_WEBHOOK_SECRET is set)")
 	}
@@ -169,6 +194,12 @@ func (c Config) validate() []string {
 	if c.ClerkJWTLeeway < 0 || c.ClerkJWTLeeway > time.Minute {
 		p = append(p, fmt.Sprintf("CLERK_JWT_LEEWAY: must be between 0 and 1m, got %s", c.ClerkJWTLeeway))
 	}
+	return p
+}
+
+// validateURLs checks that the configured URLs are http(s) URLs.
+func (c Config) validateURLs() []string {
+	var p []string
 	for name, v := range map[string]string{"ALERT_SLACK_WEBHOOK_URL": c.AlertSlackWebhookURL, "CLERK_API_URL": c.ClerkAPIURL, "STRIPE_API_URL": c.StripeAPIURL, "STRIPE_CHECKOUT_SUCCESS_URL": c.StripeCheckoutSuccessURL,
 		"STRIPE_CHECKOUT_CANCEL_URL": c.StripeCheckoutCancelURL, "STRIPE_PORTAL_RETURN_URL": c.StripePortalReturnURL, "MAILCHIMP_API_URL": c.MailchimpAPIURL} {
 		if v == "" {
@@ -178,12 +209,24 @@ func (c Config) validate() []string {
 			p = append(p, name+": must be an http(s) URL")
 		}
 	}
+	return p
+}
+
+// validateStripe checks the billing provider.
+func (c Config) validateStripe() []string {
+	var p []string
 	if c.StripeWebhookSecret != "" && c.StripeSecretKey == "" {
 		p = append(p, "STRIPE_SECRET_KEY: required when STRIPE_WEBHOOK_SECRET is set (events are fetched from the API to be applied)")
 	}
 	if strings.HasSuffix(strings.TrimRight(c.StripeAPIURL, "/"), "/v1") {
 		p = append(p, "STRIPE_API_URL: must be the server root, without /v1")
 	}
+	return p
+}
+
+// validateMailchimp checks the email list and its journeys.
+func (c Config) validateMailchimp() []string {
+	var p []string
 	if c.MailchimpTimeout <= 0 || c.MailchimpTimeout > 2*time.Minute {
 		p = append(p, fmt.Sprintf("MAILCHIMP_TIMEOUT: must be between 0 and 2m, got %s", c.MailchimpTimeout))
 	}
@@ -199,6 +242,12 @@ func (c Config) validate() []string {
 			p = append(p, name+"_JOURNEY_ID and "+name+"_STEP_ID: set both or neither")
 		}
 	}
+	return p
+}
+
+// validateWorker checks the worker and the data folder.
+func (c Config) validateWorker() []string {
+	var p []string
 	if c.WorkerRetryInitial < time.Millisecond || c.WorkerRetryInitial > 5*time.Second {
 		p = append(p, fmt.Sprintf("WORKER_RETRY_INITIAL: must be between 1ms and 5s, got %s", c.WorkerRetryInitial))
 	}
