@@ -11,6 +11,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/womendefiningai/platform/ports"
@@ -19,12 +20,21 @@ import (
 // maxRowsPerInsert keeps one INSERT under PostgreSQL's 65,535 parameters.
 const maxRowsPerInsert = 1000
 
-// Publisher implements ports.Publisher with Watermill's SQL publisher. Built
-// with NewTxPublisher it writes in the caller's transaction (the
+// Execer runs a statement whose result the caller does not need. A pool, a
+// pgx.Tx and a unit of work's transaction (which may queue the statement and
+// send it with the next one, reporting its error at the latest at commit)
+// all satisfy it.
+type Execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+// Publisher implements ports.Publisher: it inserts the messages into the
+// topics' tables with the queue schema's INSERT, which Watermill's subscribers
+// read. Built with NewTxPublisher it writes in the caller's transaction (the
 // transactional outbox); built with NewPublisher it writes on the pool.
 type Publisher struct {
 	pool *pgxpool.Pool // set for a pool publisher
-	tx   pgx.Tx        // set for a transactional publisher
+	tx   Execer        // set for a transactional publisher
 }
 
 var _ ports.Publisher = (*Publisher)(nil)
@@ -35,8 +45,9 @@ func NewPublisher(pool *pgxpool.Pool) *Publisher { return &Publisher{pool: pool}
 
 // NewTxPublisher returns a publisher that writes in tx: the messages are
 // delivered if and only if tx commits. Build one per transaction (it does no
-// I/O when built); commit or roll back tx yourself.
-func NewTxPublisher(tx pgx.Tx) *Publisher { return &Publisher{tx: tx} }
+// I/O when built); commit or roll back tx yourself. It never reads the
+// result of its statements, so tx may defer them.
+func NewTxPublisher(tx Execer) *Publisher { return &Publisher{tx: tx} }
 
 // Publish stores msgs on their topics, in order within each topic. Messages
 // without an ID get a new one; every message carries a correlation id, taken
@@ -60,36 +71,40 @@ func (p *Publisher) Publish(ctx context.Context, msgs ...ports.Message) error {
 }
 
 func (p *Publisher) insert(ctx context.Context, topics []string, byTopic map[string][]*message.Message) error {
-	statements := 0
-	for _, t := range topics {
-		statements += (len(byTopic[t]) + maxRowsPerInsert - 1) / maxRowsPerInsert
+	type insert struct {
+		topic string
+		n     int
+		q     wsql.Query
 	}
-	if p.tx == nil && statements > 1 {
-		// Several statements on the pool: make them one transaction.
-		return pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
-			return NewTxPublisher(tx).insert(ctx, topics, byTopic)
-		})
-	}
-	var db wsql.ContextExecutor
-	if p.tx != nil {
-		db = wsql.TxFromPgx(p.tx)
-	} else {
-		db = wsql.BeginnerFromPgx(p.pool)
-	}
-	pub, err := wsql.NewPublisher(db, wsql.PublisherConfig{SchemaAdapter: queueSchema{}}, nil)
-	if err != nil {
-		return fmt.Errorf("messaging: publisher: %w", err)
-	}
+	var inserts []insert
 	for _, t := range topics {
 		all := byTopic[t]
 		for start := 0; start < len(all); start += maxRowsPerInsert {
 			chunk := all[start:min(start+maxRowsPerInsert, len(all))]
-			if err := pub.Publish(t, chunk...); err != nil {
+			q, err := queueSchema{}.InsertQuery(wsql.InsertQueryParams{Topic: t, Msgs: chunk})
+			if err != nil {
 				return fmt.Errorf("messaging: publish %d message(s) to %s: %w", len(chunk), t, err)
 			}
+			inserts = append(inserts, insert{topic: t, n: len(chunk), q: q})
 		}
 	}
-	return nil
+	run := func(db Execer) error {
+		for _, in := range inserts {
+			if _, err := db.Exec(ctx, in.q.Query, in.q.Args...); err != nil {
+				return fmt.Errorf("messaging: publish %d message(s) to %s: %w", in.n, in.topic, err)
+			}
+		}
+		return nil
+	}
+	switch {
+	case p.tx != nil:
+		return run(p.tx)
+	case len(inserts) > 1:
+		// Several statements on the pool: make them one transaction.
+		return pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error { return run(tx) })
+	default:
+		return run(p.pool)
+	}
 }
 
 // insertOne stores one prepared message on topic (TopicDelayed included).
@@ -127,7 +142,7 @@ func NewScheduler(pool *pgxpool.Pool) *Scheduler { return &Scheduler{pub: NewPub
 
 // NewTxScheduler returns a scheduler that writes in tx: the message is
 // scheduled if and only if tx commits.
-func NewTxScheduler(tx pgx.Tx) *Scheduler { return &Scheduler{pub: NewTxPublisher(tx)} }
+func NewTxScheduler(tx Execer) *Scheduler { return &Scheduler{pub: NewTxPublisher(tx)} }
 
 // ScheduleAt publishes payload to topic no earlier than at; a time in the
 // past means as soon as possible. Delivery follows at within the router's
@@ -145,39 +160,4 @@ func (s *Scheduler) ScheduleAt(ctx context.Context, topic string, payload []byte
 		return fmt.Errorf("messaging: schedule %s at %s: %w", topic, at.Format(time.RFC3339), err)
 	}
 	return nil
-}
-
-// Statement is one SQL statement with its arguments.
-type Statement struct {
-	SQL  string
-	Args []any
-}
-
-// OutboxStatements returns the INSERTs that store msgs on their topics,
-// exactly as Publish would, for a caller that pipelines them in its own
-// transaction (a pgx.Batch) to save round trips on a hot path.
-func OutboxStatements(ctx context.Context, msgs ...ports.Message) ([]Statement, error) {
-	byTopic := make(map[string][]*message.Message)
-	var order []string
-	for _, m := range msgs {
-		if err := checkDeliverable(m.Topic); err != nil {
-			return nil, err
-		}
-		if _, seen := byTopic[m.Topic]; !seen {
-			order = append(order, m.Topic)
-		}
-		byTopic[m.Topic] = append(byTopic[m.Topic], toWatermill(ctx, m))
-	}
-	var out []Statement
-	for _, t := range order {
-		all := byTopic[t]
-		for start := 0; start < len(all); start += maxRowsPerInsert {
-			q, err := queueSchema{}.InsertQuery(wsql.InsertQueryParams{Topic: t, Msgs: all[start:min(start+maxRowsPerInsert, len(all))]})
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, Statement{SQL: q.Query, Args: q.Args})
-		}
-	}
-	return out, nil
 }
