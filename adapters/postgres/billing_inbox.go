@@ -35,20 +35,48 @@ func (b *BillingInbox) Has(ctx context.Context, ids []string) (map[string]bool, 
 	return out, nil
 }
 
+const insertBillingEvent = `
+	INSERT INTO billing_inbox (event_id, kind, type, created, payload, source, subscription_id, customer_id, invoice_id,
+	                           client_reference_id, customer_email, customer_name, attempt_count)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+	ON CONFLICT (event_id) DO NOTHING`
+
+// Insert stores ev once per event id, and reports false for an id already
+// stored (leaving the stored event as it was).
+func (b *BillingInbox) Insert(ctx context.Context, ev ports.BillingEvent, source string) (bool, error) {
+	kind := ev.Kind
+	if kind == "" {
+		kind = ports.BillingEventOther
+	}
+	if _, err := ports.ParseBillingEventKind(string(kind)); err != nil {
+		return false, fmt.Errorf("postgres: store billing event %s: %w", ev.ID, err)
+	}
+	tag, err := b.q.Exec(ctx, insertBillingEvent, ev.ID, string(kind), ev.Type, ev.Created, ev.Payload, source,
+		ev.SubscriptionID, ev.CustomerID, ev.InvoiceID, ev.ClientReferenceID, ev.CustomerEmail, ev.CustomerName, ev.AttemptCount)
+	if err != nil {
+		return false, fmt.Errorf("postgres: store billing event %s: %w", ev.ID, err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
 // Get returns a stored event, or ErrNotFound.
 func (b *BillingInbox) Get(ctx context.Context, eventID string) (ports.InboxEvent, error) {
 	var e ports.InboxEvent
+	var kind string
 	err := b.q.QueryRow(ctx, `
-		SELECT event_id, type, created, payload, subscription_id, customer_id, invoice_id, client_reference_id,
+		SELECT event_id, kind, type, created, payload, subscription_id, customer_id, invoice_id, client_reference_id,
 		       customer_email, customer_name, attempt_count, source, status, note
 		FROM billing_inbox WHERE event_id = $1`, eventID).Scan(
-		&e.ID, &e.Type, &e.Created, &e.Payload, &e.SubscriptionID, &e.CustomerID, &e.InvoiceID, &e.ClientReferenceID,
+		&e.ID, &kind, &e.Type, &e.Created, &e.Payload, &e.SubscriptionID, &e.CustomerID, &e.InvoiceID, &e.ClientReferenceID,
 		&e.CustomerEmail, &e.CustomerName, &e.AttemptCount, &e.Source, &e.Status, &e.Note)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return e, ports.ErrNotFound
 	}
 	if err != nil {
 		return e, fmt.Errorf("postgres: get billing event: %w", err)
+	}
+	if e.Kind, err = ports.ParseBillingEventKind(kind); err != nil {
+		return e, fmt.Errorf("postgres: get billing event %s: %w", eventID, err)
 	}
 	return e, nil
 }
