@@ -49,7 +49,7 @@ func (s *MembershipStore) Update(ctx context.Context, personID string, fn func(*
 	if !isUUID(personID) {
 		return ports.ErrNotFound
 	}
-	err := pgx.BeginFunc(ctx, beginner{s.q}, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, s.q, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO memberships (person_id) VALUES ($1) ON CONFLICT DO NOTHING`, personID); err != nil {
 			return err
 		}

@@ -112,7 +112,7 @@ func (s *PeopleStore) UpsertFromIdentity(ctx context.Context, u ports.IdentityUs
 	}
 	primary, emails := identityEmails(u)
 	var out ports.IdentityUpsert
-	err := pgx.BeginFunc(ctx, beginner{s.q}, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, s.q, func(tx pgx.Tx) error {
 		before, err := scanPerson(tx.QueryRow(ctx, `SELECT `+personColumns+` FROM people WHERE identity_user_id = $1 FOR UPDATE`, u.ID))
 		switch {
 		case errors.Is(err, ports.ErrNotFound):
@@ -225,7 +225,7 @@ func (s *PeopleStore) SetBillingCustomer(ctx context.Context, id, customerID str
 func (s *PeopleStore) Erase(ctx context.Context, identityUserID string) (ports.Person, error) {
 	var before ports.Person
 	unknown := false
-	err := pgx.BeginFunc(ctx, beginner{s.q}, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, s.q, func(tx pgx.Tx) error {
 		var err error
 		before, err = scanPerson(tx.QueryRow(ctx, `SELECT `+personColumns+` FROM people WHERE identity_user_id = $1 FOR UPDATE`, identityUserID))
 		if errors.Is(err, ports.ErrNotFound) {
@@ -339,16 +339,3 @@ func identityEmails(u ports.IdentityUser) (primary string, verified []string) {
 // isUUID accepts the canonical 36-character form only: anything else is
 // not an id this store made (and would make PostgreSQL's cast fail).
 func isUUID(s string) bool { return len(s) == 36 && uuid.Validate(s) == nil }
-
-// beginner lets pgx.BeginFunc open a transaction on a pool, or a savepoint
-// when the store already runs in a transaction.
-type beginner struct{ q Querier }
-
-func (b beginner) Begin(ctx context.Context) (pgx.Tx, error) {
-	if t, ok := b.q.(interface {
-		Begin(context.Context) (pgx.Tx, error)
-	}); ok {
-		return t.Begin(ctx)
-	}
-	return nil, errors.New("postgres: querier cannot begin a transaction")
-}

@@ -21,7 +21,7 @@ func TestTierStoreListsSeededTiersInDisplayOrder(t *testing.T) {
 	var ids []string
 	for _, tr := range tiers {
 		ids = append(ids, tr.ID)
-		if tr.Name == "" || tr.PriceDisplay == "" || tr.PriceID == "" {
+		if tr.Name == "" || tr.PriceDisplay == "" {
 			t.Errorf("tier %q has empty fields: %+v", tr.ID, tr)
 		}
 	}

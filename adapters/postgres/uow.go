@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/womendefiningai/platform/ports"
@@ -13,20 +13,21 @@ import (
 
 // TxFactories build the transaction-bound parts that other adapters own
 // (the outbox publisher, the scheduler, the dead-letter store). cmd/wdai
-// supplies them, so this adapter does not import another adapter.
+// supplies them, so this adapter does not import another adapter. The
+// querier handed to Publisher and Scheduler queues its Exec statements (see
+// Tx): they must not read Exec's command tag, which is empty.
 type TxFactories struct {
-	Publisher   func(pgx.Tx) ports.Publisher
-	Scheduler   func(pgx.Tx) ports.Scheduler
-	DeadLetters func(pgx.Tx) ports.DeadLetters
+	Publisher   func(Querier) ports.Publisher
+	Scheduler   func(Querier) ports.Scheduler
+	DeadLetters func(Querier) ports.DeadLetters
 }
 
-// UnitOfWork implements ports.UnitOfWork on a pgx pool.
+// UnitOfWork runs transactions on a pgx pool; Scope gives a use case the
+// ports.UnitOfWork of the transaction scope it needs.
 type UnitOfWork struct {
 	pool *pgxpool.Pool
 	f    TxFactories
 }
-
-var _ ports.UnitOfWork = (*UnitOfWork)(nil)
 
 // NewUnitOfWork returns a unit of work over pool. Every factory is required:
 // a missing one is a wiring mistake, reported at start-up.
@@ -37,62 +38,38 @@ func NewUnitOfWork(pool *pgxpool.Pool, f TxFactories) (*UnitOfWork, error) {
 	return &UnitOfWork{pool: pool, f: f}, nil
 }
 
-// Do runs fn in one transaction at READ COMMITTED. fn's error rolls back and
-// is returned as is; otherwise the commit's error is returned, so a failed
-// commit is never reported as success.
-func (u *UnitOfWork) Do(ctx context.Context, fn func(ctx context.Context, tx ports.Tx) error) error {
-	tx, err := u.pool.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("postgres: begin: %w", err)
-	}
-	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }() // no-op after commit
-	if err := fn(ctx, &unitTx{tx: tx, f: u.f}); err != nil {
+// Do runs fn in one transaction at READ COMMITTED, pipelining its statements
+// (see Tx). fn's error rolls back and is returned as is; otherwise the
+// commit's error is returned, so a failed commit is never reported as
+// success. The connection goes back to the pool outside any transaction,
+// whatever happened (a failed ROLLBACK closes it).
+func (u *UnitOfWork) Do(ctx context.Context, fn func(ctx context.Context, tx *Tx) error) error {
+	t := &Tx{pool: u.pool, f: &u.f}
+	defer t.end(ctx)
+	if err := fn(ctx, t); err != nil {
 		return err
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("postgres: commit: %w", err)
+	return t.commit(ctx)
+}
+
+// Scope returns u as the ports.UnitOfWork of scope S (ports.MembershipTx,
+// ports.BillingInboxTx, ...). It fails when *Tx does not provide S, so a
+// wiring mistake shows at start-up rather than on the first transaction.
+func Scope[S any](u *UnitOfWork) (ports.UnitOfWork[S], error) {
+	if u == nil {
+		return nil, errors.New("postgres: scope: nil unit of work")
 	}
-	return nil
-}
-
-// unitTx hands out transaction-bound stores, built lazily and once.
-type unitTx struct {
-	tx          pgx.Tx
-	f           TxFactories
-	publisher   ports.Publisher
-	scheduler   ports.Scheduler
-	deadLetters ports.DeadLetters
-}
-
-func (t *unitTx) Publisher() ports.Publisher {
-	if t.publisher == nil {
-		t.publisher = t.f.Publisher(t.tx)
+	tx, s := reflect.TypeFor[*Tx](), reflect.TypeFor[S]()
+	if s != tx && (s.Kind() != reflect.Interface || !tx.Implements(s)) {
+		return nil, fmt.Errorf("postgres: scope: *postgres.Tx does not provide %s", s)
 	}
-	return t.publisher
+	return scoped[S]{u}, nil
 }
 
-func (t *unitTx) Scheduler() ports.Scheduler {
-	if t.scheduler == nil {
-		t.scheduler = t.f.Scheduler(t.tx)
-	}
-	return t.scheduler
+type scoped[S any] struct{ u *UnitOfWork }
+
+func (s scoped[S]) Do(ctx context.Context, fn func(ctx context.Context, s S) error) error {
+	return s.u.Do(ctx, func(ctx context.Context, tx *Tx) error {
+		return fn(ctx, any(tx).(S))
+	})
 }
-
-func (t *unitTx) DeadLetters() ports.DeadLetters {
-	if t.deadLetters == nil {
-		t.deadLetters = t.f.DeadLetters(t.tx)
-	}
-	return t.deadLetters
-}
-
-func (t *unitTx) Audit() ports.AuditLog { return NewAuditLog(t.tx) }
-
-func (t *unitTx) JobRuns() ports.JobRuns { return NewJobRuns(t.tx) }
-
-func (t *unitTx) People() ports.People { return NewPeopleStore(t.tx) }
-
-func (t *unitTx) Memberships() ports.Memberships { return NewMembershipStore(t.tx) }
-
-func (t *unitTx) Inbox() ports.WebhookInbox { return NewWebhookInbox(t.tx) }
-
-func (t *unitTx) BillingInbox() ports.BillingInbox { return NewBillingInbox(t.tx) }
