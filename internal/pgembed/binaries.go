@@ -1,6 +1,7 @@
 package pgembed
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -118,7 +119,19 @@ func realBinDir(dir string) string {
 // in binGlobs that hold initdb, pg_ctl and postgres, the one whose major
 // version is wantMajor (the PG_VERSION of an existing cluster, "" if none),
 // else the highest version; PATH wins ties.
-func findBinaries(wantMajor string) (binaries, error) {
+func findBinaries(ctx context.Context, wantMajor string) (binaries, error) {
+	cands := candidateBinaries(ctx)
+	if len(cands) == 0 {
+		return binaries{}, fmt.Errorf("pgembed: %w on PATH or in %s: install the Debian package postgresql "+
+			"(apt-get install postgresql), or set DATABASE_URL to use an existing PostgreSQL server",
+			ErrNoBinaries, strings.Join(binGlobs, ", "))
+	}
+	return pickBinaries(cands, wantMajor), nil
+}
+
+// candidateBinaries lists the complete installations on PATH, then in
+// binGlobs, each folder once.
+func candidateBinaries(ctx context.Context) []binaries {
 	var cands []binaries
 	seen := map[string]bool{}
 	add := func(dir string, fromPath bool) {
@@ -135,20 +148,16 @@ func findBinaries(wantMajor string) (binaries, error) {
 			v = parseVersion(filepath.Base(filepath.Dir(dir)))
 		}
 		if v == nil {
-			out, err := exec.Command(filepath.Join(dir, "postgres"), "--version").Output()
-			if err == nil {
-				v = parseVersion(strings.TrimPrefix(string(out), "postgres (PostgreSQL)"))
-			}
+			v = binaryVersion(ctx, dir)
 		}
 		cands = append(cands, binaries{dir: dir, version: v})
 	}
 	// PATH: the folder holding initdb must also hold pg_ctl and postgres
 	// (Debian's /usr/bin wrappers do not include them).
 	for _, dir := range filepath.SplitList(os.Getenv("PATH")) {
-		if dir == "" || !filepath.IsAbs(dir) {
-			continue
+		if dir != "" && filepath.IsAbs(dir) {
+			add(dir, true)
 		}
-		add(dir, true)
 	}
 	for _, g := range binGlobs {
 		matches, _ := filepath.Glob(g)
@@ -156,16 +165,26 @@ func findBinaries(wantMajor string) (binaries, error) {
 			add(dir, false)
 		}
 	}
-	if len(cands) == 0 {
-		return binaries{}, fmt.Errorf("pgembed: %w on PATH or in %s: install the Debian package postgresql "+
-			"(apt-get install postgresql), or set DATABASE_URL to use an existing PostgreSQL server",
-			ErrNoBinaries, strings.Join(binGlobs, ", "))
+	return cands
+}
+
+// binaryVersion asks the postgres of dir for its version; nil if it cannot
+// tell.
+func binaryVersion(ctx context.Context, dir string) []int {
+	out, err := exec.CommandContext(ctx, filepath.Join(dir, "postgres"), "--version").Output()
+	if err != nil {
+		return nil
 	}
-	best := -1
-	for i, c := range cands {
+	return parseVersion(strings.TrimPrefix(string(out), "postgres (PostgreSQL)"))
+}
+
+// pickBinaries returns the candidate of major version wantMajor if there is
+// one, else the highest version; the earlier candidate wins ties.
+func pickBinaries(cands []binaries, wantMajor string) binaries {
+	best := 0
+	for i := 1; i < len(cands); i++ {
+		c := cands[i]
 		switch {
-		case best < 0:
-			best = i
 		case wantMajor != "" && (c.major() == wantMajor) != (cands[best].major() == wantMajor):
 			if c.major() == wantMajor {
 				best = i
@@ -174,5 +193,5 @@ func findBinaries(wantMajor string) (binaries, error) {
 			best = i
 		}
 	}
-	return cands[best], nil
+	return cands[best]
 }

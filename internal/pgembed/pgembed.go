@@ -98,7 +98,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if b, err := os.ReadFile(filepath.Join(lay.dataDir, "PG_VERSION")); err == nil {
 		wantMajor = strings.TrimSpace(string(b))
 	}
-	bin, err := findBinaries(wantMajor)
+	bin, err := findBinaries(ctx, wantMajor)
 	if err != nil {
 		return nil, err
 	}
@@ -391,28 +391,10 @@ func (c *Cluster) ensureInitialised(ctx context.Context) error {
 	if err := os.RemoveAll(tmp); err != nil {
 		return fmt.Errorf("pgembed: initdb: remove leftover %s: %w", tmp, err)
 	}
-	target := tmp
-	fi, err := os.Stat(c.dataDir)
-	switch {
-	case err == nil && !fi.IsDir():
-		return fmt.Errorf("pgembed: %s is not a directory", c.dataDir)
-	case err == nil:
-		if _, err := os.Stat(filepath.Join(c.dataDir, "PG_VERSION")); err == nil {
-			return c.fixOwnership()
-		}
-		ents, err := os.ReadDir(c.dataDir)
-		if err != nil {
-			return fmt.Errorf("pgembed: read %s: %w", c.dataDir, err)
-		}
-		if len(ents) > 0 {
-			return fmt.Errorf("pgembed: %s is not empty but holds no PostgreSQL cluster (no PG_VERSION); "+
-				"move it away or choose another Dir", c.dataDir)
-		}
-		target = c.dataDir // an existing empty folder (maybe a mount point): initdb in place
-	case !errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("pgembed: stat %s: %w", c.dataDir, err)
+	target, initialised, err := c.initTarget(tmp)
+	if err != nil || initialised {
+		return err
 	}
-
 	if err := os.MkdirAll(target, 0o700); err != nil {
 		return fmt.Errorf("pgembed: initdb: %w", err)
 	}
@@ -451,6 +433,33 @@ func (c *Cluster) ensureInitialised(ctx context.Context) error {
 	return nil
 }
 
+// initTarget inspects the data folder: initialised if it already holds a
+// cluster (whose ownership is then fixed), else the folder initdb should
+// write to: tmp, or the data folder itself when it exists and is empty.
+func (c *Cluster) initTarget(tmp string) (target string, initialised bool, err error) {
+	fi, err := os.Stat(c.dataDir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return tmp, false, nil
+	case err != nil:
+		return "", false, fmt.Errorf("pgembed: stat %s: %w", c.dataDir, err)
+	case !fi.IsDir():
+		return "", false, fmt.Errorf("pgembed: %s is not a directory", c.dataDir)
+	}
+	if _, err := os.Stat(filepath.Join(c.dataDir, "PG_VERSION")); err == nil {
+		return "", true, c.fixOwnership()
+	}
+	ents, err := os.ReadDir(c.dataDir)
+	if err != nil {
+		return "", false, fmt.Errorf("pgembed: read %s: %w", c.dataDir, err)
+	}
+	if len(ents) > 0 {
+		return "", false, fmt.Errorf("pgembed: %s is not empty but holds no PostgreSQL cluster (no PG_VERSION); "+
+			"move it away or choose another Dir", c.dataDir)
+	}
+	return c.dataDir, false, nil // an existing empty folder (maybe a mount point): initdb in place
+}
+
 // fixOwnership gives an existing data folder to the server user (root case)
 // and makes sure its mode is one postgres accepts (0700 or 0750).
 func (c *Cluster) fixOwnership() error {
@@ -475,9 +484,10 @@ func (c *Cluster) fixOwnership() error {
 const maxLogSize = 10 << 20
 
 // freePort returns a loopback port nobody listens on right now (never 5432).
-func freePort() (int, error) {
+func freePort(ctx context.Context) (int, error) {
+	var lc net.ListenConfig
 	for {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+		l, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
 		if err != nil {
 			return 0, err
 		}
@@ -507,7 +517,7 @@ func (c *Cluster) launch(ctx context.Context) error {
 }
 
 func (c *Cluster) launchOnce(ctx context.Context) error {
-	port, err := freePort()
+	port, err := freePort(ctx)
 	if err != nil {
 		return fmt.Errorf("pgembed: find a free port: %w", err)
 	}
@@ -533,7 +543,8 @@ func (c *Cluster) launchOnce(ctx context.Context) error {
 	}
 	fmt.Fprintf(logf, "---- pgembed: starting postgres on 127.0.0.1:%d at %s ----\n", port, time.Now().Format(time.RFC3339))
 
-	cmd := exec.Command(c.bin.path("postgres"),
+	// The server outlives ctx, which bounds only the start-up: Stop ends it.
+	cmd := exec.CommandContext(context.WithoutCancel(ctx), c.bin.path("postgres"),
 		"-D", c.dataDir,
 		"-p", strconv.Itoa(port),
 		"-h", "127.0.0.1",

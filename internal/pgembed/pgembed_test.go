@@ -45,7 +45,7 @@ func helperMain(dir string) int {
 
 func requireBinaries(t *testing.T) {
 	t.Helper()
-	if _, err := findBinaries(""); err != nil {
+	if _, err := findBinaries(t.Context(), ""); err != nil {
 		t.Skipf("no PostgreSQL binaries: %v", err)
 	}
 }
@@ -321,7 +321,7 @@ func TestStalePidFile(t *testing.T) {
 	}
 
 	t.Run("dead pid", func(t *testing.T) {
-		dead := exec.Command("sleep", "0")
+		dead := exec.CommandContext(t.Context(), "sleep", "0")
 		if err := dead.Run(); err != nil {
 			t.Fatal(err)
 		}
@@ -330,7 +330,7 @@ func TestStalePidFile(t *testing.T) {
 	})
 
 	t.Run("pid reused by an unrelated process", func(t *testing.T) {
-		other := exec.Command("sleep", "60")
+		other := exec.CommandContext(t.Context(), "sleep", "60")
 		if err := other.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -375,7 +375,7 @@ func TestOrphanedServer(t *testing.T) {
 	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "pg")
 
-	helper := exec.Command(os.Args[0], "-test.run=^$")
+	helper := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^$")
 	helper.Env = append(os.Environ(), helperEnv+"="+dir)
 	helper.Stderr = os.Stderr
 	out, err := helper.StdoutPipe()

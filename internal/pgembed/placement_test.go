@@ -202,7 +202,7 @@ func TestFindBinaries(t *testing.T) { // not parallel: changes binGlobs and PATH
 	t.Setenv("PATH", filepath.Join(root, "usrbin"))
 
 	for _, tc := range []struct{ want, major string }{{"", "16"}, {"13", "13"}, {"16", "16"}, {"12", "16"}} {
-		b, err := findBinaries(tc.want)
+		b, err := findBinaries(t.Context(), tc.want)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -215,7 +215,7 @@ func TestFindBinaries(t *testing.T) { // not parallel: changes binGlobs and PATH
 	// postgres --version.
 	mk(filepath.Join(root, "custom"), "initdb", "pg_ctl", "postgres")
 	t.Setenv("PATH", filepath.Join(root, "custom"))
-	if b, err := findBinaries(""); err != nil || b.major() != "99" {
+	if b, err := findBinaries(t.Context(), ""); err != nil || b.major() != "99" {
 		t.Errorf("with PATH: %+v, %v", b, err)
 	}
 }
