@@ -410,13 +410,13 @@ func blEqual(t *testing.T, what string, got, want any) {
 	}
 }
 
-// blNoWrites fails when anything was published, scheduled, audited,
-// alerted or saved.
-func (w *billingWorld) blNoWrites() {
+// nothingAnnounced fails when anything was published, scheduled, audited
+// or alerted.
+func (w *billingWorld) nothingAnnounced() {
 	w.t.Helper()
-	if len(w.published)+len(w.scheduled)+len(w.audits)+len(w.alerts)+len(w.updated) != 0 {
-		w.t.Errorf("want no writes; published %v, scheduled %v, audits %v, alerts %v, saved %v",
-			w.topics(), w.scheduled, w.audits, w.alerts, w.updated)
+	if len(w.published)+len(w.scheduled)+len(w.audits)+len(w.alerts) != 0 {
+		w.t.Errorf("want nothing announced; published %v, scheduled %v, audits %v, alerts %v",
+			w.topics(), w.scheduled, w.audits, w.alerts)
 	}
 }
 

@@ -193,7 +193,8 @@ func TestProcessBillingEvent(t *testing.T) {
 			}
 			blEqual(t, "audit actions", actions, tc.wantAudit)
 			if tc.wantChanged == nil && tc.wantAudit == nil {
-				w.blNoWrites()
+				w.nothingAnnounced()
+				blEqual(t, "memberships saved", w.updated, []string(nil))
 			}
 		})
 	}
