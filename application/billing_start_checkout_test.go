@@ -1,0 +1,146 @@
+package application_test
+
+import (
+	"context"
+	"testing"
+
+	"go.uber.org/mock/gomock"
+
+	"github.com/womendefiningai/platform/application"
+	"github.com/womendefiningai/platform/domain/access"
+	"github.com/womendefiningai/platform/ports"
+)
+
+func TestStartCheckout(t *testing.T) {
+	t.Parallel()
+	urls := application.CheckoutURLs{Success: "https://wdai.test/welcome", Cancel: "https://wdai.test/join"}
+	const checkoutURL = "https://checkout.test/c/1"
+	signedIn := func(t *testing.T) context.Context { return blUser(t, blPerson) }
+	system := func(t *testing.T) context.Context {
+		p, err := access.NewSystem("worker")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return application.WithPrincipal(context.Background(), p)
+	}
+	anonymous := func(*testing.T) context.Context { return context.Background() }
+	tierWithPrice := func(w *billingWorld) {
+		w.tiers.EXPECT().GetTier(gomock.Any(), blTier).Return(ports.MembershipTier{ID: blTier, PriceID: blPrice}, nil)
+	}
+
+	tests := []struct {
+		name    string
+		ctx     func(t *testing.T) context.Context
+		tier    string // blTier when empty
+		setup   func(w *billingWorld)
+		wantReq *ports.CheckoutRequest // the provider call; nil: none made
+		wantURL string
+		wantErr blErrCheck
+	}{
+		{
+			name: "member with a billing customer reuses it, with our person id as the reference",
+			ctx:  signedIn,
+			setup: func(w *billingWorld) {
+				w.configured(true)
+				tierWithPrice(w)
+				w.personRead.EXPECT().Get(gomock.Any(), blPerson).Return(ports.Person{ID: blPerson, PrimaryEmail: "ada@example.org", BillingCustomerID: blCustomer}, nil)
+			},
+			wantReq: &ports.CheckoutRequest{PriceID: blPrice, CustomerID: blCustomer, CustomerEmail: "ada@example.org", ClientReferenceID: blPerson,
+				SuccessURL: urls.Success, CancelURL: urls.Cancel},
+			wantURL: checkoutURL,
+		},
+		{
+			name: "member without a customer prefills the email",
+			ctx:  signedIn,
+			setup: func(w *billingWorld) {
+				w.configured(true)
+				tierWithPrice(w)
+				w.personRead.EXPECT().Get(gomock.Any(), blPerson).Return(ports.Person{ID: blPerson, PrimaryEmail: "ada@example.org"}, nil)
+			},
+			wantReq: &ports.CheckoutRequest{PriceID: blPrice, CustomerEmail: "ada@example.org", ClientReferenceID: blPerson,
+				SuccessURL: urls.Success, CancelURL: urls.Cancel},
+			wantURL: checkoutURL,
+		},
+		{
+			name:    "not signed in is forbidden",
+			ctx:     anonymous,
+			wantErr: blIs(access.ErrForbidden),
+		},
+		{
+			name:    "a system principal is not a person and is forbidden",
+			ctx:     system,
+			wantErr: blIs(access.ErrForbidden),
+		},
+		{
+			name:    "billing unconfigured",
+			ctx:     signedIn,
+			setup:   func(w *billingWorld) { w.configured(false) },
+			wantErr: blIs(ports.ErrNotConfigured),
+		},
+		{
+			name: "unknown tier is not found",
+			ctx:  signedIn,
+			tier: "gold",
+			setup: func(w *billingWorld) {
+				w.configured(true)
+				w.tiers.EXPECT().GetTier(gomock.Any(), "gold").Return(ports.MembershipTier{}, ports.ErrNotFound)
+			},
+			wantErr: blIs(application.ErrNotFound),
+		},
+		{
+			name: "tier without a price is invalid input",
+			ctx:  signedIn,
+			setup: func(w *billingWorld) {
+				w.configured(true)
+				w.tiers.EXPECT().GetTier(gomock.Any(), blTier).Return(ports.MembershipTier{ID: blTier}, nil)
+			},
+			wantErr: blIs(application.ErrInvalidInput),
+		},
+		{
+			name: "people store failure is returned",
+			ctx:  signedIn,
+			setup: func(w *billingWorld) {
+				w.configured(true)
+				tierWithPrice(w)
+				w.personRead.EXPECT().Get(gomock.Any(), blPerson).Return(ports.Person{}, blErrDown)
+			},
+			wantErr: blIs(blErrDown),
+		},
+		{
+			name: "provider failure is returned",
+			ctx:  signedIn,
+			setup: func(w *billingWorld) {
+				w.configured(true)
+				tierWithPrice(w)
+				w.personRead.EXPECT().Get(gomock.Any(), blPerson).Return(ports.Person{ID: blPerson, PrimaryEmail: "ada@example.org"}, nil)
+				w.billing.EXPECT().CreateCheckoutSession(gomock.Any(), gomock.Any()).Return("", blErrDown)
+			},
+			wantErr: blIs(blErrDown),
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			w := newBillingWorld(t)
+			if tc.setup != nil {
+				tc.setup(w)
+			}
+			if tc.wantReq != nil {
+				w.billing.EXPECT().CreateCheckoutSession(gomock.Any(), *tc.wantReq).Return(checkoutURL, nil)
+			}
+			h, err := application.NewStartCheckout(w.billing, w.tiers, w.personRead, urls)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tier := tc.tier
+			if tier == "" {
+				tier = blTier
+			}
+			got, err := h.Handle(tc.ctx(t), tier)
+			blCheckErr(t, err, tc.wantErr)
+			if got != tc.wantURL {
+				t.Errorf("url = %q, want %q", got, tc.wantURL)
+			}
+		})
+	}
+}
