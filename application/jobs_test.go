@@ -554,4 +554,3 @@ func TestJobUseCasesRefuseMissingDependencies(t *testing.T) {
 		t.Fatalf("one attempt refused: %v", err)
 	}
 }
-
