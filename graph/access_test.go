@@ -132,12 +132,9 @@ func fakeApp(t *testing.T) *application.App {
 	store.EXPECT().Abandon(gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any()).Return(nil).AnyTimes()
 	audit := mocks.NewMockAuditLog(ctrl)
 	audit.EXPECT().Record(gomock.Any(), gomock.Any()).Return(nil).AnyTimes()
-	tx := mocks.NewMockTx(ctrl)
-	tx.EXPECT().DeadLetters().Return(store).AnyTimes()
-	tx.EXPECT().Audit().Return(audit).AnyTimes()
-	uow := mocks.NewMockUnitOfWork(ctrl)
-	uow.EXPECT().Do(gomock.Any(), gomock.Any()).DoAndReturn(
-		func(ctx context.Context, fn func(context.Context, ports.Tx) error) error { return fn(ctx, tx) }).AnyTimes()
+	dlTx := mocks.NewMockDeadLetterTx(ctrl)
+	dlTx.EXPECT().DeadLetters().Return(store).AnyTimes()
+	dlTx.EXPECT().Audit().Return(audit).AnyTimes()
 
 	people := mocks.NewMockPeople(ctrl)
 	p2 := ports.Person{ID: "p2", FirstName: "Grace", PrimaryEmail: "grace@example.test", Role: access.RoleMember}
@@ -154,31 +151,35 @@ func fakeApp(t *testing.T) *application.App {
 	memberships.EXPECT().Update(gomock.Any(), "p1", gomock.Any()).DoAndReturn(func(_ context.Context, id string, fn func(*membership.Membership) error) error {
 		return fn(activeMembership(t, id))
 	}).AnyTimes()
-	tx.EXPECT().People().Return(people).AnyTimes()
-	tx.EXPECT().Memberships().Return(memberships).AnyTimes()
+	peopleTx := mocks.NewMockPeopleTx(ctrl)
+	peopleTx.EXPECT().People().Return(people).AnyTimes()
+	peopleTx.EXPECT().Audit().Return(audit).AnyTimes()
+	membershipTx := mocks.NewMockMembershipTx(ctrl)
+	membershipTx.EXPECT().Memberships().Return(memberships).AnyTimes()
+	membershipTx.EXPECT().Audit().Return(audit).AnyTimes()
 
-	app := newApp(t, nil, nil)
-	var err error
-	if app.Queries.People, err = application.NewPeopleHandler(people, memberships, uow); err != nil {
-		t.Fatal(err)
-	}
 	billing := mocks.NewMockBilling(ctrl)
+	billing.EXPECT().Configured().Return(true).AnyTimes()
 	billing.EXPECT().CreateCheckoutSession(gomock.Any(), gomock.Any()).Return("https://checkout.example.test/s/1", nil).AnyTimes()
 	billing.EXPECT().CreatePortalSession(gomock.Any(), "cus_1", gomock.Any()).Return("https://portal.example.test/p/1", nil).AnyTimes()
 	tiers := mocks.NewMockTierCatalog(ctrl)
-	tiers.EXPECT().GetTier(gomock.Any(), "community").Return(ports.MembershipTier{ID: "community", StripePriceID: "price_123"}, nil).AnyTimes()
-	if app.Commands.Billing, err = application.NewBillingHandler(application.BillingDeps{
-		Billing: billing, UoW: uow, Tiers: tiers, People: people, Memberships: memberships,
-		Inbox: mocks.NewMockBillingInbox(ctrl), Ingest: mocks.NewMockBillingIngest(ctrl), Alerter: mocks.NewMockAlerter(ctrl), Clock: ports.SystemClock{},
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if app.Queries.DeadLetters, err = application.NewDeadLettersHandler(store); err != nil {
-		t.Fatal(err)
-	}
-	if app.Commands.ResolveDeadLetter, err = application.NewResolveDeadLetterHandler(uow); err != nil {
-		t.Fatal(err)
-	}
+	tiers.EXPECT().GetTier(gomock.Any(), "community").Return(ports.MembershipTier{ID: "community", PriceID: "price_123"}, nil).AnyTimes()
+
+	app := newApp(t, nil, nil)
+	c, q := &app.Commands, &app.Queries
+	c.UpdateMyProfile = built(application.NewUpdateMyProfile(inline[ports.PeopleTx]{peopleTx}))
+	c.SetPersonRole = built(application.NewSetPersonRole(inline[ports.PeopleTx]{peopleTx}))
+	c.SetMyVisibility = built(application.NewSetMyVisibility(inline[ports.MembershipTx]{membershipTx}))
+	c.StartCheckout = built(application.NewStartCheckout(billing, tiers, people, application.CheckoutURLs{}))
+	c.OpenBillingPortal = built(application.NewOpenBillingPortal(billing, people, ""))
+	c.ReplayDeadLetter = built(application.NewReplayDeadLetter(inline[ports.DeadLetterTx]{dlTx}))
+	c.AbandonDeadLetter = built(application.NewAbandonDeadLetter(inline[ports.DeadLetterTx]{dlTx}))
+	q.GetMe = built(application.NewGetMe(people))
+	q.GetMember = built(application.NewGetMember(people, memberships))
+	q.ListMembers = built(application.NewListMembers(people))
+	q.GetMemberships = built(application.NewGetMemberships(memberships))
+	q.ListDeadLetters = built(application.NewListDeadLetters(store))
+	q.GetDeadLetter = built(application.NewGetDeadLetter(store))
 	return app
 }
 
@@ -291,3 +292,8 @@ func contains(list []access.Scope, s access.Scope) bool {
 	}
 	return false
 }
+
+// inline runs a unit of work's fn on a fixed scope of mocks.
+type inline[S any] struct{ s S }
+
+func (u inline[S]) Do(ctx context.Context, fn func(context.Context, S) error) error { return fn(ctx, u.s) }

@@ -13,7 +13,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/womendefiningai/platform/adapters/messaging"
 	"github.com/womendefiningai/platform/adapters/postgres"
 	"github.com/womendefiningai/platform/application"
 	"github.com/womendefiningai/platform/domain/access"
@@ -77,19 +76,12 @@ func newDirectory(t *testing.T, n int) directoryFixture {
 		}
 		people = append(people, p)
 	}
-	uow, err := postgres.NewUnitOfWork(pool, postgres.TxFactories{
-		Publisher:   func(tx pgx.Tx) ports.Publisher { return messaging.NewTxPublisher(tx) },
-		Scheduler:   func(tx pgx.Tx) ports.Scheduler { return messaging.NewTxScheduler(tx) },
-		DeadLetters: func(tx pgx.Tx) ports.DeadLetters { return messaging.NewDeadLetterStore(tx) },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	handler, err := application.NewPeopleHandler(peopleStore, ms, uow)
-	if err != nil {
-		t.Fatal(err)
-	}
-	app := &application.App{Queries: application.Queries{People: handler}}
+	app := &application.App{Queries: application.Queries{
+		GetMe:          built(application.NewGetMe(peopleStore)),
+		GetMember:      built(application.NewGetMember(peopleStore, ms)),
+		ListMembers:    built(application.NewListMembers(peopleStore)),
+		GetMemberships: built(application.NewGetMemberships(ms)),
+	}}
 	return directoryFixture{client: client.New(graph.NewHandler(app, graph.Options{ComplexityLimit: 5000})), counter: counter, people: people}
 }
 

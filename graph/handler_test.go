@@ -18,11 +18,16 @@ func newApp(t *testing.T, tiers []ports.MembershipTier, err error) *application.
 	t.Helper()
 	catalog := mocks.NewMockTierCatalog(gomock.NewController(t))
 	catalog.EXPECT().ListTiers(gomock.Any()).Return(tiers, err).AnyTimes()
-	h, herr := application.NewMembershipTiersHandler(catalog)
-	if herr != nil {
-		t.Fatal(herr)
+	return &application.App{Queries: application.Queries{ListMembershipTiers: built(application.NewListMembershipTiers(catalog))}}
+}
+
+// built returns a use case from its constructor; a refusal is a mistake
+// in the test's wiring, so it panics (the test fails with it).
+func built[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
 	}
-	return &application.App{Queries: application.Queries{MembershipTiers: h}}
+	return v
 }
 
 func TestMembershipTiersQuery(t *testing.T) {

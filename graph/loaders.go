@@ -33,7 +33,7 @@ func withLoaders(ctx context.Context, app *application.App) context.Context {
 // membershipsByPerson fetches in one call and answers every id, nil where
 // there is no membership to show.
 func membershipsByPerson(ctx context.Context, app *application.App, ids []string) (map[string]*application.MembershipView, error) {
-	views, err := app.Queries.People.Memberships(ctx, ids)
+	views, err := app.Queries.GetMemberships.Handle(ctx, ids)
 	if err != nil {
 		return nil, err
 	}

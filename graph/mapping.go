@@ -93,8 +93,8 @@ func mapMemberPage(p application.MemberPage) *model.MemberConnection {
 	return out
 }
 
-func memberFilter(f *model.MemberFilter) (application.MemberFilter, error) {
-	var out application.MemberFilter
+func memberFilter(f *model.MemberFilter) (application.ListMembersInput, error) {
+	var out application.ListMembersInput
 	if f == nil {
 		return out, nil
 	}

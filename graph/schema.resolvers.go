@@ -15,7 +15,7 @@ import (
 
 // UpdateMyProfile is the resolver for the updateMyProfile field.
 func (r *mutationResolver) UpdateMyProfile(ctx context.Context, input model.ProfileInput) (*model.Person, error) {
-	m, err := r.App.Queries.People.UpdateMyProfile(ctx, application.PersonProfile{FirstName: input.FirstName, LastName: input.LastName})
+	m, err := r.App.Commands.UpdateMyProfile.Handle(ctx, application.PersonProfile{FirstName: input.FirstName, LastName: input.LastName})
 	if err != nil {
 		return nil, err
 	}
@@ -24,7 +24,7 @@ func (r *mutationResolver) UpdateMyProfile(ctx context.Context, input model.Prof
 
 // SetMyVisibility is the resolver for the setMyVisibility field.
 func (r *mutationResolver) SetMyVisibility(ctx context.Context, visible bool) (*model.Membership, error) {
-	v, err := r.App.Queries.People.SetMyVisibility(ctx, visible)
+	v, err := r.App.Commands.SetMyVisibility.Handle(ctx, visible)
 	if err != nil {
 		return nil, err
 	}
@@ -33,7 +33,7 @@ func (r *mutationResolver) SetMyVisibility(ctx context.Context, visible bool) (*
 
 // StartCheckout is the resolver for the startCheckout field.
 func (r *mutationResolver) StartCheckout(ctx context.Context, tierID string) (*string, error) {
-	url, err := r.App.Commands.Billing.StartCheckout(ctx, tierID)
+	url, err := r.App.Commands.StartCheckout.Handle(ctx, tierID)
 	if err != nil {
 		return nil, err
 	}
@@ -42,7 +42,7 @@ func (r *mutationResolver) StartCheckout(ctx context.Context, tierID string) (*s
 
 // OpenBillingPortal is the resolver for the openBillingPortal field.
 func (r *mutationResolver) OpenBillingPortal(ctx context.Context) (*string, error) {
-	url, err := r.App.Commands.Billing.OpenBillingPortal(ctx)
+	url, err := r.App.Commands.OpenBillingPortal.Handle(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -55,7 +55,7 @@ func (r *mutationResolver) SetPersonRole(ctx context.Context, personID string, r
 	if err != nil {
 		return nil, err
 	}
-	m, err := r.App.Queries.People.SetPersonRole(ctx, personID, ar)
+	m, err := r.App.Commands.SetPersonRole.Handle(ctx, application.SetPersonRoleInput{PersonID: personID, Role: ar})
 	if err != nil {
 		return nil, err
 	}
@@ -64,7 +64,7 @@ func (r *mutationResolver) SetPersonRole(ctx context.Context, personID string, r
 
 // ReplayDeadLetter is the resolver for the replayDeadLetter field.
 func (r *mutationResolver) ReplayDeadLetter(ctx context.Context, id string) (*model.DeadLetter, error) {
-	dl, err := r.App.Commands.ResolveDeadLetter.Replay(ctx, id)
+	dl, err := r.App.Commands.ReplayDeadLetter.Handle(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -73,7 +73,7 @@ func (r *mutationResolver) ReplayDeadLetter(ctx context.Context, id string) (*mo
 
 // AbandonDeadLetter is the resolver for the abandonDeadLetter field.
 func (r *mutationResolver) AbandonDeadLetter(ctx context.Context, id string, reason string) (*model.DeadLetter, error) {
-	dl, err := r.App.Commands.ResolveDeadLetter.Abandon(ctx, id, reason)
+	dl, err := r.App.Commands.AbandonDeadLetter.Handle(ctx, application.AbandonDeadLetterInput{ID: id, Reason: reason})
 	if err != nil {
 		return nil, err
 	}
@@ -82,7 +82,7 @@ func (r *mutationResolver) AbandonDeadLetter(ctx context.Context, id string, rea
 
 // MembershipTiers is the resolver for the membershipTiers field.
 func (r *queryResolver) MembershipTiers(ctx context.Context) ([]model.MembershipTier, error) {
-	tiers, err := r.App.Queries.MembershipTiers.Handle(ctx)
+	tiers, err := r.App.Queries.ListMembershipTiers.Handle(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -95,7 +95,7 @@ func (r *queryResolver) DeadLetters(ctx context.Context, status *model.DeadLette
 	if first != nil {
 		limit = int(*first)
 	}
-	dls, err := r.App.Queries.DeadLetters.List(ctx, deadLetterStatus(status), limit)
+	dls, err := r.App.Queries.ListDeadLetters.Handle(ctx, application.ListDeadLettersInput{Status: deadLetterStatus(status), Limit: limit})
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +108,7 @@ func (r *queryResolver) DeadLetters(ctx context.Context, status *model.DeadLette
 
 // Me is the resolver for the me field.
 func (r *queryResolver) Me(ctx context.Context) (*model.Person, error) {
-	m, err := r.App.Queries.People.Me(ctx)
+	m, err := r.App.Queries.GetMe.Handle(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -117,15 +117,15 @@ func (r *queryResolver) Me(ctx context.Context) (*model.Person, error) {
 
 // Members is the resolver for the members field.
 func (r *queryResolver) Members(ctx context.Context, first *int32, after *string, filter *model.MemberFilter) (*model.MemberConnection, error) {
-	f, err := memberFilter(filter)
+	in, err := memberFilter(filter)
 	if err != nil {
 		return nil, err
 	}
-	n := 20
+	in.First, in.After = 20, deref(after)
 	if first != nil {
-		n = int(*first)
+		in.First = int(*first)
 	}
-	page, err := r.App.Queries.People.Members(ctx, n, deref(after), f)
+	page, err := r.App.Queries.ListMembers.Handle(ctx, in)
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +143,7 @@ func (r *queryResolver) Members(ctx context.Context, first *int32, after *string
 
 // Member is the resolver for the member field.
 func (r *queryResolver) Member(ctx context.Context, id string) (*model.Person, error) {
-	m, err := r.App.Queries.People.Member(ctx, id)
+	m, err := r.App.Queries.GetMember.Handle(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -152,7 +152,7 @@ func (r *queryResolver) Member(ctx context.Context, id string) (*model.Person, e
 
 // DeadLetter is the resolver for the deadLetter field.
 func (r *queryResolver) DeadLetter(ctx context.Context, id string) (*model.DeadLetter, error) {
-	dl, err := r.App.Queries.DeadLetters.Get(ctx, id)
+	dl, err := r.App.Queries.GetDeadLetter.Handle(ctx, id)
 	if err != nil {
 		return nil, err
 	}

@@ -35,9 +35,19 @@ func NewDirectory(cfg Config) (*Directory, error) {
 	return &Directory{users: user.NewClient(cfg.clientConfig())}, nil
 }
 
+// UnconfiguredDirectory returns the Directory of a server without a Clerk
+// key: GetUser returns ports.ErrNotConfigured.
+func UnconfiguredDirectory() *Directory { return &Directory{} }
+
+// Configured reports whether the Directory has a key.
+func (d *Directory) Configured() bool { return d.users != nil }
+
 // GetUser returns the user with Clerk id id, or an error wrapping
 // ports.ErrNotFound when Clerk knows no such user (deleted users included).
 func (d *Directory) GetUser(ctx context.Context, id string) (ports.IdentityUser, error) {
+	if !d.Configured() {
+		return ports.IdentityUser{}, fmt.Errorf("clerk: get user: %w", ports.ErrNotConfigured)
+	}
 	if !userIDPattern.MatchString(id) {
 		return ports.IdentityUser{}, fmt.Errorf("clerk: get user: malformed id: %w", ports.ErrNotFound)
 	}

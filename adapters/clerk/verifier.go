@@ -64,12 +64,23 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 	}, nil
 }
 
+// UnconfiguredVerifier returns the Verifier of a server without a Clerk
+// key: every bearer token is refused as invalid (401), and the error also
+// wraps ports.ErrNotConfigured; requests without a token stay anonymous.
+func UnconfiguredVerifier() *Verifier { return &Verifier{} }
+
+// Configured reports whether the Verifier has a key set to check against.
+func (v *Verifier) Configured() bool { return v.jwks != nil }
+
 // Verify checks token and returns the session it proves. A token that is
 // malformed, forged, expired, not yet valid, from a foreign issuer, signed by
 // an unknown key or without a subject gives an error wrapping
 // ports.ErrInvalidToken. When the key set cannot be fetched and no cached key
 // fits, the error does not wrap it: the token may be fine and Clerk down.
 func (v *Verifier) Verify(ctx context.Context, token string) (ports.Session, error) {
+	if !v.Configured() {
+		return ports.Session{}, fmt.Errorf("%w: sign-in is not configured on this server (CLERK_SECRET_KEY): %w", ports.ErrInvalidToken, ports.ErrNotConfigured)
+	}
 	if len(token) > maxTokenLen || strings.Count(token, ".") != 2 {
 		return ports.Session{}, invalid("malformed")
 	}

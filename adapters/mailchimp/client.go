@@ -95,7 +95,7 @@ var _ ports.EmailList = (*Client)(nil)
 // New returns a client for cfg.
 //
 // With cfg.APIKey or cfg.ListID empty it returns an unconfigured client and
-// no error: its every method returns ports.ErrEmailListNotConfigured, so
+// no error: its every method returns ports.ErrNotConfigured, so
 // callers record "skipped: not configured". A key without a data-centre
 // suffix and no APIURL, a malformed APIURL or a MaxConns outside 0..10 are
 // configuration errors.
@@ -125,7 +125,7 @@ func New(cfg Config) (*Client, error) {
 }
 
 // Configured reports whether the client has a key and a list; when it has
-// not, every call returns ports.ErrEmailListNotConfigured.
+// not, every call returns ports.ErrNotConfigured.
 func (c *Client) Configured() bool { return c.configured }
 
 // apiRoot returns the API root for cfg, without a trailing slash.

@@ -663,8 +663,8 @@ func TestUnconfiguredClientSkipsEveryCall(t *testing.T) {
 			"TriggerJourney": c.TriggerJourney(ctx, "1", "2", "a@example.org"),
 			"Archive":        c.Archive(ctx, "a@example.org"),
 		} {
-			if !errors.Is(err, ports.ErrEmailListNotConfigured) {
-				t.Errorf("%s: err = %v, want ErrEmailListNotConfigured", name, err)
+			if !errors.Is(err, ports.ErrNotConfigured) {
+				t.Errorf("%s: err = %v, want ErrNotConfigured", name, err)
 			}
 		}
 	}

@@ -106,7 +106,7 @@ func parseStatus(s string) (ports.SubscriberStatus, error) {
 func (c *Client) Upsert(ctx context.Context, s ports.Subscriber, previousEmail string) (ports.SubscriberResult, error) {
 	const op = "upsert member"
 	if !c.configured {
-		return ports.SubscriberResult{}, ports.ErrEmailListNotConfigured
+		return ports.SubscriberResult{}, ports.ErrNotConfigured
 	}
 	email := strings.TrimSpace(s.Email)
 	if email == "" {
@@ -162,7 +162,7 @@ func (c *Client) memberExists(ctx context.Context, hash string) (bool, error) {
 func (c *Client) SetTags(ctx context.Context, email string, tags map[string]bool) error {
 	const op = "set tags"
 	if !c.configured {
-		return ports.ErrEmailListNotConfigured
+		return ports.ErrNotConfigured
 	}
 	if strings.TrimSpace(email) == "" {
 		return invalid(op, "empty email address")
@@ -194,7 +194,7 @@ func (c *Client) SetTags(ctx context.Context, email string, tags map[string]bool
 func (c *Client) TriggerJourney(ctx context.Context, journeyID, stepID, email string) error {
 	const op = "trigger journey"
 	if !c.configured {
-		return ports.ErrEmailListNotConfigured
+		return ports.ErrNotConfigured
 	}
 	if journeyID == "" || stepID == "" {
 		return invalid(op, "empty journey or step id")
@@ -216,7 +216,7 @@ func (c *Client) TriggerJourney(ctx context.Context, journeyID, stepID, email st
 func (c *Client) Archive(ctx context.Context, email string) error {
 	const op = "archive member"
 	if !c.configured {
-		return ports.ErrEmailListNotConfigured
+		return ports.ErrNotConfigured
 	}
 	if strings.TrimSpace(email) == "" {
 		return invalid(op, "empty email address")
@@ -246,7 +246,7 @@ func (c *Client) Archive(ctx context.Context, email string) error {
 func (c *Client) BatchUpsert(ctx context.Context, subs []ports.Subscriber) ([]ports.SubscriberResult, error) {
 	const op = "batch upsert members"
 	if !c.configured {
-		return nil, ports.ErrEmailListNotConfigured
+		return nil, ports.ErrNotConfigured
 	}
 	results := make([]ports.SubscriberResult, len(subs))
 	// The members to send, one per address, the last data winning.

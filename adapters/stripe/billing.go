@@ -94,9 +94,19 @@ func NewBilling(cfg Config) (*Billing, error) {
 	return &Billing{api: api, backend: backend, key: key}, nil
 }
 
+// Unconfigured returns the Billing of a server without a Stripe key: every
+// call returns ports.ErrNotConfigured.
+func Unconfigured() *Billing { return &Billing{} }
+
+// Configured reports whether the Billing has a key.
+func (b *Billing) Configured() bool { return b.api != nil }
+
 // GetSubscription fetches the subscription with its latest invoice expanded.
 // An unknown id gives ports.ErrNotFound.
 func (b *Billing) GetSubscription(ctx context.Context, id string) (ports.BillingSubscription, error) {
+	if !b.Configured() {
+		return ports.BillingSubscription{}, ports.ErrNotConfigured
+	}
 	if id == "" {
 		return ports.BillingSubscription{}, errors.New("stripe: get subscription: empty id")
 	}
@@ -133,6 +143,9 @@ func (b *Billing) GetSubscription(ctx context.Context, id string) (ports.Billing
 // unit of the price and returns its hosted URL. It reuses the customer when
 // set, and otherwise prefills the email.
 func (b *Billing) CreateCheckoutSession(ctx context.Context, req ports.CheckoutRequest) (string, error) {
+	if !b.Configured() {
+		return "", ports.ErrNotConfigured
+	}
 	if req.PriceID == "" || req.SuccessURL == "" {
 		return "", errors.New("stripe: create checkout session: price and success URL are required")
 	}
@@ -169,6 +182,9 @@ func (b *Billing) CreateCheckoutSession(ctx context.Context, req ports.CheckoutR
 
 // CreatePortalSession creates a customer portal session and returns its URL.
 func (b *Billing) CreatePortalSession(ctx context.Context, customerID, returnURL string) (string, error) {
+	if !b.Configured() {
+		return "", ports.ErrNotConfigured
+	}
 	if customerID == "" {
 		return "", errors.New("stripe: create portal session: empty customer id")
 	}
@@ -187,11 +203,19 @@ func (b *Billing) CreatePortalSession(ctx context.Context, customerID, returnURL
 	return s.URL, nil
 }
 
-// ListEvents pages through GET /v1/events (newest first) for the given
-// types (all types when empty) created at or after since (any time when
-// zero), and calls fn for each. fn's error stops the listing and is
-// returned as is. Stripe keeps events for 30 days.
-func (b *Billing) ListEvents(ctx context.Context, since time.Time, types []string, fn func(ports.BillingEvent) error) error {
+// ListEvents pages through GET /v1/events (newest first) for the types the
+// application acts on (HandledEventTypes) created at or after since (any
+// time when zero), and calls fn for each. fn's error stops the listing and
+// is returned as is. Stripe keeps events for 30 days.
+func (b *Billing) ListEvents(ctx context.Context, since time.Time, fn func(ports.BillingEvent) error) error {
+	return b.listEvents(ctx, since, HandledEventTypes(), fn)
+}
+
+// listEvents lists the events of the given types (all types when empty).
+func (b *Billing) listEvents(ctx context.Context, since time.Time, types []string, fn func(ports.BillingEvent) error) error {
+	if !b.Configured() {
+		return ports.ErrNotConfigured
+	}
 	params := &stripego.EventListParams{}
 	params.Context = ctx
 	params.Limit = stripego.Int64(eventsPageSize)

@@ -216,7 +216,7 @@ func TestSubscriptionLifecycle(t *testing.T) {
 		fake.ChangeSubscription(step.eventType, t0.Add(time.Duration(i)*time.Minute), s)
 	}
 	var seen []ports.BillingEvent
-	if err := b.ListEvents(ctx, t0, nil, func(e ports.BillingEvent) error { seen = append(seen, e); return nil }); err != nil {
+	if err := b.ListEventsOfTypes(ctx, t0, nil, func(e ports.BillingEvent) error { seen = append(seen, e); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if len(seen) != len(steps) {
@@ -259,7 +259,7 @@ func TestListEventsPagesAndFilters(t *testing.T) {
 	types := []string{"customer.subscription.updated", "invoice.payment_failed"}
 
 	var got []string
-	err := b.ListEvents(context.Background(), since, types, func(e ports.BillingEvent) error {
+	err := b.ListEventsOfTypes(context.Background(), since, types, func(e ports.BillingEvent) error {
 		if e.Created.Before(since) || !slices.Contains(types, e.Type) {
 			t.Errorf("event %s (%s at %s) should have been filtered out", e.ID, e.Type, e.Created)
 		}
@@ -306,7 +306,7 @@ func TestListEventsStopsOnCallbackError(t *testing.T) {
 	}
 	stop := errors.New("stop")
 	calls := 0
-	err := b.ListEvents(context.Background(), time.Time{}, nil, func(ports.BillingEvent) error {
+	err := b.ListEventsOfTypes(context.Background(), time.Time{}, nil, func(ports.BillingEvent) error {
 		calls++
 		if calls == 3 {
 			return stop
@@ -326,7 +326,7 @@ func TestListEventsError(t *testing.T) {
 	t.Parallel()
 	fake, b := newFake(t)
 	fake.FailNext(1, 429)
-	err := b.ListEvents(context.Background(), t0, nil, func(ports.BillingEvent) error { return nil })
+	err := b.ListEventsOfTypes(context.Background(), t0, nil, func(ports.BillingEvent) error { return nil })
 	if err == nil || !strings.Contains(err.Error(), "429") {
 		t.Fatalf("ListEvents = %v, want the 429", err)
 	}

@@ -28,6 +28,20 @@ func HandledEventTypes() []string {
 	}
 }
 
+// kindOf maps a Stripe event type onto the application's kind.
+func kindOf(eventType string) ports.BillingEventKind {
+	switch eventType {
+	case EventSubscriptionCreated, EventSubscriptionUpdated, EventSubscriptionDeleted:
+		return ports.BillingSubscriptionChanged
+	case EventCheckoutSessionCompleted:
+		return ports.BillingCheckoutCompleted
+	case EventInvoicePaymentFailed:
+		return ports.BillingPaymentFailed
+	default:
+		return ports.BillingEventOther
+	}
+}
+
 // wireEvent is an event, decoded in one pass. The envelope is stable across
 // API versions; of data.object only the fields read for the handled types
 // are kept, raw, and decoded by type afterwards, so that an object of
@@ -107,6 +121,7 @@ func EventFromJSON(raw []byte) (ports.BillingEvent, error) {
 	}
 	ev := ports.BillingEvent{
 		ID:      w.ID,
+		Kind:    kindOf(w.Type),
 		Type:    w.Type,
 		Created: unixTime(w.Created),
 		Payload: raw,

@@ -34,17 +34,17 @@ func TestEventFromJSON(t *testing.T) {
 		{
 			name: "customer.subscription.created",
 			raw:  stripefake.SubscriptionEvent("evt_1", "customer.subscription.created", t0, sub),
-			want: ports.BillingEvent{ID: "evt_1", Type: "customer.subscription.created", Created: t0, SubscriptionID: "sub_123", CustomerID: "cus_123"},
+			want: ports.BillingEvent{ID: "evt_1", Kind: ports.BillingSubscriptionChanged, Type: "customer.subscription.created", Created: t0, SubscriptionID: "sub_123", CustomerID: "cus_123"},
 		},
 		{
 			name: "customer.subscription.updated",
 			raw:  stripefake.SubscriptionEvent("evt_2", "customer.subscription.updated", t0, sub),
-			want: ports.BillingEvent{ID: "evt_2", Type: "customer.subscription.updated", Created: t0, SubscriptionID: "sub_123", CustomerID: "cus_123"},
+			want: ports.BillingEvent{ID: "evt_2", Kind: ports.BillingSubscriptionChanged, Type: "customer.subscription.updated", Created: t0, SubscriptionID: "sub_123", CustomerID: "cus_123"},
 		},
 		{
 			name: "customer.subscription.deleted",
 			raw:  stripefake.SubscriptionEvent("evt_3", "customer.subscription.deleted", t0, stripefake.Subscription{ID: "sub_9", Customer: "cus_9", Status: "canceled"}),
-			want: ports.BillingEvent{ID: "evt_3", Type: "customer.subscription.deleted", Created: t0, SubscriptionID: "sub_9", CustomerID: "cus_9"},
+			want: ports.BillingEvent{ID: "evt_3", Kind: ports.BillingSubscriptionChanged, Type: "customer.subscription.deleted", Created: t0, SubscriptionID: "sub_9", CustomerID: "cus_9"},
 		},
 		{
 			name: "checkout.session.completed",
@@ -53,7 +53,7 @@ func TestEventFromJSON(t *testing.T) {
 				CustomerEmail: "ada@example.org", CustomerName: "Ada Lovelace",
 			}),
 			want: ports.BillingEvent{
-				ID: "evt_4", Type: "checkout.session.completed", Created: t0, SubscriptionID: "sub_123", CustomerID: "cus_123",
+				ID: "evt_4", Kind: ports.BillingCheckoutCompleted, Type: "checkout.session.completed", Created: t0, SubscriptionID: "sub_123", CustomerID: "cus_123",
 				ClientReferenceID: "person-1", CustomerEmail: "ada@example.org", CustomerName: "Ada Lovelace",
 			},
 		},
@@ -62,13 +62,13 @@ func TestEventFromJSON(t *testing.T) {
 			raw: stripefake.InvoicePaymentFailedEvent("evt_5", t0, stripefake.Invoice{
 				ID: "in_7", Customer: "cus_123", Subscription: "sub_123", AttemptCount: 2, NextPaymentAttempt: t0.AddDate(0, 0, 3),
 			}),
-			want: ports.BillingEvent{ID: "evt_5", Type: "invoice.payment_failed", Created: t0, SubscriptionID: "sub_123", CustomerID: "cus_123", InvoiceID: "in_7", AttemptCount: 2},
+			want: ports.BillingEvent{ID: "evt_5", Kind: ports.BillingPaymentFailed, Type: "invoice.payment_failed", Created: t0, SubscriptionID: "sub_123", CustomerID: "cus_123", InvoiceID: "in_7", AttemptCount: 2},
 		},
 		{
 			name: "realistic 2023-10-16 subscription update",
 			raw:  realistic,
 			want: ports.BillingEvent{
-				ID: "evt_1OJ2kLAbCdEfGhIjKlMnOpQr", Type: "customer.subscription.updated", Created: time.Unix(1701446400, 0).UTC(),
+				ID: "evt_1OJ2kLAbCdEfGhIjKlMnOpQr", Kind: ports.BillingSubscriptionChanged, Type: "customer.subscription.updated", Created: time.Unix(1701446400, 0).UTC(),
 				SubscriptionID: "sub_1OJ2kJAbCdEfGhIjSUBabc12", CustomerID: "cus_P7a8b9c0d1e2f3",
 			},
 		},
@@ -77,24 +77,24 @@ func TestEventFromJSON(t *testing.T) {
 			raw: []byte(`{"id":"evt_6","object":"event","api_version":"2020-08-27","created":1709294400,"type":"checkout.session.completed",
 				"data":{"object":{"id":"cs_1","object":"checkout.session","customer":{"id":"cus_x","object":"customer"},
 				"subscription":{"id":"sub_x","object":"subscription"},"client_reference_id":null,"customer_email":"b@example.org","customer_details":null}}}`),
-			want: ports.BillingEvent{ID: "evt_6", Type: "checkout.session.completed", Created: t0, SubscriptionID: "sub_x", CustomerID: "cus_x", CustomerEmail: "b@example.org"},
+			want: ports.BillingEvent{ID: "evt_6", Kind: ports.BillingCheckoutCompleted, Type: "checkout.session.completed", Created: t0, SubscriptionID: "sub_x", CustomerID: "cus_x", CustomerEmail: "b@example.org"},
 		},
 		{
 			name: "invoice of API 2025-03-31 (subscription under parent)",
 			raw: []byte(`{"id":"evt_7","object":"event","api_version":"2025-03-31.basil","created":1709294400,"type":"invoice.payment_failed",
 				"data":{"object":{"id":"in_8","object":"invoice","customer":"cus_8","attempt_count":3,
 				"parent":{"type":"subscription_details","subscription_details":{"subscription":"sub_8","metadata":{}}}}}}`),
-			want: ports.BillingEvent{ID: "evt_7", Type: "invoice.payment_failed", Created: t0, SubscriptionID: "sub_8", CustomerID: "cus_8", InvoiceID: "in_8", AttemptCount: 3},
+			want: ports.BillingEvent{ID: "evt_7", Kind: ports.BillingPaymentFailed, Type: "invoice.payment_failed", Created: t0, SubscriptionID: "sub_8", CustomerID: "cus_8", InvoiceID: "in_8", AttemptCount: 3},
 		},
 		{
 			name: "unhandled type keeps only the envelope",
 			raw:  []byte(`{"id":"evt_8","object":"event","api_version":null,"created":1709294400,"type":"plan.created","data":{"object":{"id":"price_1","object":"plan","customer":"cus_no"}}}`),
-			want: ports.BillingEvent{ID: "evt_8", Type: "plan.created", Created: t0},
+			want: ports.BillingEvent{ID: "evt_8", Kind: ports.BillingEventOther, Type: "plan.created", Created: t0},
 		},
 		{
 			name: "unhandled type whose fields have other shapes",
 			raw:  []byte(`{"id":"evt_9","object":"event","created":1709294400,"type":"v2.thing.updated","data":{"object":{"id":7,"customer":1,"parent":"x","attempt_count":"many"}}}`),
-			want: ports.BillingEvent{ID: "evt_9", Type: "v2.thing.updated", Created: t0},
+			want: ports.BillingEvent{ID: "evt_9", Kind: ports.BillingEventOther, Type: "v2.thing.updated", Created: t0},
 		},
 	}
 	for _, tt := range tests {

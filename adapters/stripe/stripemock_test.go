@@ -86,7 +86,7 @@ func TestAgainstStripeMock(t *testing.T) {
 	t.Run("list events", func(t *testing.T) {
 		t.Parallel()
 		var got []ports.BillingEvent
-		err := b.ListEvents(ctx, t0, stripe.HandledEventTypes(), func(e ports.BillingEvent) error {
+		err := b.ListEventsOfTypes(ctx, t0, stripe.HandledEventTypes(), func(e ports.BillingEvent) error {
 			got = append(got, e)
 			return nil
 		})

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/url"
@@ -14,7 +13,6 @@ import (
 	"github.com/womendefiningai/platform/adapters/stripe/stripefake"
 	"github.com/womendefiningai/platform/application"
 	"github.com/womendefiningai/platform/domain/access"
-	"github.com/womendefiningai/platform/ports"
 )
 
 // processDirect feeds a signed event through the same ingest path as the
@@ -26,12 +24,11 @@ func processDirect(t *testing.T, l *lifecycle, raw []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	billing := l.sys.app.Commands.Billing
-	if _, err := billing.Ingest(t.Context(), ev, "webhook"); err != nil {
+	c := l.sys.app.Commands
+	if _, err := c.IngestBillingEvent.Handle(t.Context(), application.IngestBillingEventInput{Event: ev, Source: application.SourceWebhook}); err != nil {
 		t.Fatal(err)
 	}
-	body, _ := json.Marshal(application.BillingEventMessage{EventID: ev.ID})
-	if err := billing.Process(t.Context(), ports.Message{ID: ev.ID, Payload: body}); err != nil {
+	if err := c.ProcessBillingEvent.Handle(t.Context(), application.ProcessBillingEventInput{EventID: ev.ID}); err != nil {
 		t.Fatalf("process %s: %v", ev.Type, err)
 	}
 }
@@ -139,21 +136,21 @@ func TestReconcileEnqueuesExactlyTheMissingEvents(t *testing.T) {
 		}
 	}
 	l.waitIdle()
-	billing := l.sys.app.Commands.Billing
+	reconcile := l.sys.app.Commands.ReconcileBilling
 	since := time.Now().Add(-72 * time.Hour)
 
-	dry, err := billing.Reconcile(context.Background(), since, true, nil)
+	dry, err := reconcile.Handle(context.Background(), application.ReconcileBillingInput{Since: since, DryRun: true})
 	if err != nil || dry.Seen != 8 || dry.Present != 3 || dry.Enqueued != 5 {
 		t.Fatalf("dry run = %+v, %v; want seen 8, present 3, would enqueue 5", dry, err)
 	}
 	if n := l.count(`SELECT count(*) FROM billing_inbox`); n != 3 {
 		t.Fatalf("dry run stored events: inbox %d", n)
 	}
-	first, err := billing.Reconcile(context.Background(), since, false, nil)
+	first, err := reconcile.Handle(context.Background(), application.ReconcileBillingInput{Since: since})
 	if err != nil || first.Enqueued != 5 || first.Present != 3 {
 		t.Fatalf("first run = %+v, %v; want enqueued 5", first, err)
 	}
-	second, err := billing.Reconcile(context.Background(), since, false, nil)
+	second, err := reconcile.Handle(context.Background(), application.ReconcileBillingInput{Since: since})
 	if err != nil || second.Enqueued != 0 || second.Present != 8 {
 		t.Fatalf("second run = %+v, %v; want enqueued 0", second, err)
 	}
@@ -169,15 +166,15 @@ func TestCheckoutAndPortalThroughTheBillingProvider(t *testing.T) {
 	person := l.newPerson("new@example.test")
 	user, _ := access.NewUser(person, access.RoleMember)
 	ctx := application.WithPrincipal(t.Context(), user)
-	billing := l.sys.app.Commands.Billing
+	c := l.sys.app.Commands
 
-	if _, err := billing.OpenBillingPortal(ctx); err == nil {
+	if _, err := c.OpenBillingPortal.Handle(ctx); err == nil {
 		t.Fatal("portal opened for a person without a billing customer")
 	}
-	if _, err := billing.StartCheckout(ctx, "professional"); err == nil || !strings.Contains(err.Error(), "no price") {
+	if _, err := c.StartCheckout.Handle(ctx, "professional"); err == nil || !strings.Contains(err.Error(), "no price") {
 		t.Fatalf("checkout of an unpriced tier: %v", err)
 	}
-	checkoutURL, err := billing.StartCheckout(ctx, "community")
+	checkoutURL, err := c.StartCheckout.Handle(ctx, "community")
 	if err != nil || checkoutURL == "" {
 		t.Fatalf("StartCheckout = %q, %v", checkoutURL, err)
 	}
@@ -191,20 +188,20 @@ func TestCheckoutAndPortalThroughTheBillingProvider(t *testing.T) {
 	if _, err := l.pool.Exec(ctx, `UPDATE people SET billing_customer_id = 'cus_existing' WHERE id = $1`, person); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := billing.StartCheckout(ctx, "community"); err != nil {
+	if _, err := c.StartCheckout.Handle(ctx, "community"); err != nil {
 		t.Fatal(err)
 	}
 	if form := lastForm(t, l, "/v1/checkout/sessions"); form.Get("customer") != "cus_existing" || form.Get("customer_email") != "" {
 		t.Fatalf("second checkout = %v, want the existing customer reused", form)
 	}
-	portal, err := billing.OpenBillingPortal(ctx)
+	portal, err := c.OpenBillingPortal.Handle(ctx)
 	if err != nil || portal == "" {
 		t.Fatalf("portal = %q, %v", portal, err)
 	}
 	if form := lastForm(t, l, "/v1/billing_portal/sessions"); form.Get("customer") != "cus_existing" {
 		t.Fatalf("portal request = %v", form)
 	}
-	if _, err := billing.StartCheckout(t.Context(), "community"); err == nil {
+	if _, err := c.StartCheckout.Handle(t.Context(), "community"); err == nil {
 		t.Fatal("anonymous checkout allowed")
 	}
 }
@@ -239,7 +236,7 @@ func TestReconcileRequeuesDeferredEvents(t *testing.T) {
 	if _, err := l.pool.Exec(t.Context(), `UPDATE people SET billing_customer_id = 'cus_late' WHERE id = $1`, person); err != nil {
 		t.Fatal(err)
 	}
-	res, err := l.sys.app.Commands.Billing.Reconcile(context.Background(), time.Now().Add(-time.Hour), false, nil)
+	res, err := l.sys.app.Commands.ReconcileBilling.Handle(context.Background(), application.ReconcileBillingInput{Since: time.Now().Add(-time.Hour)})
 	if err != nil || res.Requeued != 1 {
 		t.Fatalf("reconcile = %+v, %v; want 1 requeued", res, err)
 	}

@@ -1,4 +1,4 @@
-package main_test
+package main
 
 // The scheduler wired to the PostgreSQL unit of work and the messaging
 // router, as wdai wires them: tests that join several adapters live here,
@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/womendefiningai/platform/adapters/cron"
@@ -33,7 +32,8 @@ type cronReplica struct {
 	pool    *pgxpool.Pool
 	uow     *postgres.UnitOfWork
 	jobs    *application.JobRegistry
-	enqueue application.EnqueueJobHandler
+	enqueue application.EnqueueJob
+	jobTx   ports.UnitOfWork[ports.JobTx]
 }
 
 func newCronReplica(t *testing.T, url string, jobs map[string]application.JobFunc) *cronReplica {
@@ -48,11 +48,11 @@ func newCronReplica(t *testing.T, url string, jobs map[string]application.JobFun
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	uow, err := postgres.NewUnitOfWork(pool, postgres.TxFactories{
-		Publisher:   func(tx pgx.Tx) ports.Publisher { return messaging.NewTxPublisher(tx) },
-		Scheduler:   func(tx pgx.Tx) ports.Scheduler { return messaging.NewTxScheduler(tx) },
-		DeadLetters: func(tx pgx.Tx) ports.DeadLetters { return messaging.NewDeadLetterStore(tx) },
-	})
+	uow, err := newUnitOfWork(pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobTx, err := postgres.Scope[ports.JobTx](uow)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,11 +60,11 @@ func newCronReplica(t *testing.T, url string, jobs map[string]application.JobFun
 	if err != nil {
 		t.Fatal(err)
 	}
-	enq, err := application.NewEnqueueJobHandler(uow, reg)
+	enq, err := application.NewEnqueueJob(jobTx, reg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &cronReplica{pool: pool, uow: uow, jobs: reg, enqueue: enq}
+	return &cronReplica{pool: pool, uow: uow, jobs: reg, enqueue: enq, jobTx: jobTx}
 }
 
 // scheduler is the cronReplica's cron, wired as cmd/wdai wires it.
@@ -77,7 +77,7 @@ func (r *cronReplica) scheduler(t *testing.T) *cron.Scheduler {
 	s, err := cron.New(cron.Config{
 		Jobs: jobs,
 		Enqueue: func(ctx context.Context, job string, slot time.Time) error {
-			_, err := r.enqueue.Handle(ctx, job, slot, ports.TriggerCron, "system", "cron")
+			_, err := r.enqueue.Handle(ctx, application.EnqueueJobInput{Job: job, Slot: slot, Trigger: ports.TriggerCron, ActorKind: "system", ActorID: "cron"})
 			return err
 		},
 	})
@@ -90,8 +90,8 @@ func (r *cronReplica) scheduler(t *testing.T) *cron.Scheduler {
 func TestTwoSchedulersRacingForTheSameSlotProduceExactlyOneRun(t *testing.T) {
 	t.Parallel()
 	url := testdb.NewURL(t)
-	a := newCronReplica(t, url, application.DefaultJobs())
-	b := newCronReplica(t, url, application.DefaultJobs())
+	a := newCronReplica(t, url, defaultCronJobs())
+	b := newCronReplica(t, url, defaultCronJobs())
 	sa, sb := a.scheduler(t), b.scheduler(t)
 	ctx := context.Background()
 
@@ -107,7 +107,7 @@ func TestTwoSchedulersRacingForTheSameSlotProduceExactlyOneRun(t *testing.T) {
 			wg.Go(func() { <-start; rb = sb.Tick(ctx, now) })
 			close(start)
 			wg.Wait()
-			for _, job := range []string{application.JobLumaApproval, application.JobSlackSync} {
+			for _, job := range []string{jobEventApproval, jobChatSync} {
 				var enqueued, taken int
 				for _, r := range append(append([]cron.Result(nil), ra...), rb...) {
 					if r.Job != job {
@@ -165,14 +165,14 @@ func TestTwoSchedulersRacingForTheSameSlotProduceExactlyOneRun(t *testing.T) {
 
 func TestHTTPEnqueueIsAuditedWithTheRunInOneTransaction(t *testing.T) {
 	t.Parallel()
-	r := newCronReplica(t, testdb.NewURL(t), application.DefaultJobs())
+	r := newCronReplica(t, testdb.NewURL(t), defaultCronJobs())
 	ctx := context.Background()
 	slot := time.Date(2026, 5, 1, 12, 34, 56, 789000, time.UTC)
-	run, err := r.enqueue.Handle(ctx, application.JobSlackSync, slot, ports.TriggerHTTP, "system", "cron_secret")
+	run, err := r.enqueue.Handle(ctx, application.EnqueueJobInput{Job: jobChatSync, Slot: slot, Trigger: ports.TriggerHTTP, ActorKind: "system", ActorID: "cron_secret"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.enqueue.Handle(ctx, application.JobSlackSync, slot, ports.TriggerHTTP, "system", "cron_secret"); err != ports.ErrSlotTaken { //nolint:errorlint // the contract is the sentinel itself
+	if _, err := r.enqueue.Handle(ctx, application.EnqueueJobInput{Job: jobChatSync, Slot: slot, Trigger: ports.TriggerHTTP, ActorKind: "system", ActorID: "cron_secret"}); err != ports.ErrSlotTaken { //nolint:errorlint // the contract is the sentinel itself
 		t.Fatalf("second enqueue of the slot = %v, want ports.ErrSlotTaken", err)
 	}
 	entries, err := postgres.NewAuditLog(r.pool).List(ctx, postgres.AuditFilter{Action: "job.enqueue"})
@@ -234,11 +234,11 @@ func TestCronSlotRunsThroughTheRouterRetriesDeadLettersAndCompletesOnReplay(t *t
 	if err != nil {
 		t.Fatal(err)
 	}
-	runner, err := application.NewRunJobHandler(r.uow, r.jobs, maxRetries+1)
+	runner, err := application.NewRunJob(r.jobTx, r.jobs, maxRetries+1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := router.AddHandler("jobs.run", ports.TopicJobRun, runner.Handle); err != nil {
+	if err := router.AddHandler("jobs.run", ports.TopicJobRun, messageHandlers(application.Commands{RunJob: runner})[0].fn); err != nil {
 		t.Fatal(err)
 	}
 	rctx, cancel := context.WithCancel(ctx)
@@ -265,8 +265,8 @@ func TestCronSlotRunsThroughTheRouterRetriesDeadLettersAndCompletesOnReplay(t *t
 		t.Fatalf("%d alerts, want 1", n)
 	}
 
-	// The operator's replay: what application.ResolveDeadLetterHandler does.
-	err = r.uow.Do(ctx, func(ctx context.Context, tx ports.Tx) error {
+	// The operator's replay: what application.ReplayDeadLetter does.
+	err = r.uow.Do(ctx, func(ctx context.Context, tx *postgres.Tx) error {
 		if err := tx.DeadLetters().Replay(ctx, dlID, "user:ops"); err != nil {
 			return err
 		}
@@ -284,7 +284,7 @@ func TestCronSlotRunsThroughTheRouterRetriesDeadLettersAndCompletesOnReplay(t *t
 	}
 
 	// A redelivery of the completed run's message runs nothing.
-	if err := runner.Handle(ctx, ports.Message{ID: runID, Topic: ports.TopicJobRun, Payload: cronJSON(t, ports.JobRunPayload{RunID: runID})}); err != nil {
+	if err := runner.Handle(ctx, application.RunJobInput{MessageID: runID, RunID: runID}); err != nil {
 		t.Fatalf("redelivery: %v", err)
 	}
 	if n := calls.Load(); n != failFirst+1 {
@@ -321,4 +321,12 @@ func cronJSON(t *testing.T, v any) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// defaultCronJobs are two jobs whose runs are recorded as skipped.
+func defaultCronJobs() map[string]application.JobFunc {
+	return map[string]application.JobFunc{
+		jobEventApproval: application.SkippedJob("not configured"),
+		jobChatSync:      application.SkippedJob("not configured"),
+	}
 }

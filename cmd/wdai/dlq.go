@@ -37,7 +37,7 @@ func dlqCommand() *cli.Command {
 							return err
 						}
 					}
-					dls, err := app.Queries.DeadLetters.List(ctx, status, int(cmd.Int("limit")))
+					dls, err := app.Queries.ListDeadLetters.Handle(ctx, application.ListDeadLettersInput{Status: status, Limit: int(cmd.Int("limit"))})
 					if err != nil {
 						return err
 					}
@@ -59,7 +59,7 @@ func dlqCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
-					d, err := app.Queries.DeadLetters.Get(ctx, id)
+					d, err := app.Queries.GetDeadLetter.Handle(ctx, id)
 					if err != nil {
 						return err
 					}
@@ -76,7 +76,7 @@ func dlqCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
-					d, err := app.Commands.ResolveDeadLetter.Replay(ctx, id)
+					d, err := app.Commands.ReplayDeadLetter.Handle(ctx, id)
 					if err != nil {
 						return err
 					}
@@ -94,7 +94,7 @@ func dlqCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
-					d, err := app.Commands.ResolveDeadLetter.Abandon(ctx, id, cmd.String("reason"))
+					d, err := app.Commands.AbandonDeadLetter.Handle(ctx, application.AbandonDeadLetterInput{ID: id, Reason: cmd.String("reason")})
 					if err != nil {
 						return err
 					}

@@ -56,7 +56,7 @@ func publishActivated(t *testing.T, l *lifecycle, ids []string) {
 	t.Helper()
 	var msgs []ports.Message
 	for _, id := range ids {
-		body, _ := json.Marshal(application.MemberChanged{PersonID: id, Reason: application.ReasonSubscriptionSync, Events: []string{"activated"}})
+		body, _ := json.Marshal(ports.MemberChangedMessage{PersonID: id, Reason: ports.ReasonSubscriptionSync, Events: []string{"activated"}})
 		msgs = append(msgs, ports.Message{Topic: ports.TopicMemberChanged, Payload: body})
 	}
 	if err := messaging.NewPublisher(l.pool).Publish(context.Background(), msgs...); err != nil {
@@ -114,12 +114,12 @@ func TestEmailSyncUnderFaultsEndsSyncedOrDeadLettered(t *testing.T) {
 	l.mc.SetFaultRate(0)
 	operator, _ := access.NewSystem("cli:ops")
 	ctx := application.WithPrincipal(context.Background(), operator)
-	open, err := l.sys.app.Queries.DeadLetters.List(ctx, ports.DeadLetterOpen, application.MaxDeadLetterPage)
+	open, err := l.sys.app.Queries.ListDeadLetters.Handle(ctx, application.ListDeadLettersInput{Status: ports.DeadLetterOpen, Limit: application.MaxDeadLetterPage})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, dl := range open {
-		if _, err := l.sys.app.Commands.ResolveDeadLetter.Replay(ctx, dl.ID); err != nil {
+		if _, err := l.sys.app.Commands.ReplayDeadLetter.Handle(ctx, dl.ID); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -145,7 +145,7 @@ func TestUnsubscribedIsNeverResubscribed(t *testing.T) {
 	l.waitIdle()
 	operator, _ := access.NewSystem("cli:ops")
 	ctx := application.WithPrincipal(context.Background(), operator)
-	if _, err := l.sys.app.Commands.EmailSync.Resync(ctx, false, nil); err != nil {
+	if _, err := l.sys.app.Commands.ResyncEmailList.Handle(ctx, application.ResyncEmailListInput{}); err != nil {
 		t.Fatal(err)
 	}
 	for email, want := range map[string]ports.SubscriberStatus{
@@ -173,7 +173,7 @@ func TestResyncCallsOnlyWhatDiffers(t *testing.T) {
 		"tags": {"member": true, "active": true, "past_due": false, "alumni": false, "community": true}}`
 	if _, err := l.pool.Exec(context.Background(), `
 		INSERT INTO integrations (person_id, provider, external_id, status, state)
-		SELECT id, 'mailchimp', primary_email, 'subscribed',
+		SELECT id, 'email_list', primary_email, 'subscribed',
 		       jsonb_set(jsonb_set($1::jsonb, '{email}', to_jsonb(primary_email)), '{first_name}', to_jsonb(first_name))
 		FROM people`, state); err != nil {
 		t.Fatal(err)
@@ -182,7 +182,7 @@ func TestResyncCallsOnlyWhatDiffers(t *testing.T) {
 	ctx := application.WithPrincipal(context.Background(), operator)
 
 	before := l.mc.CallCount()
-	res, err := l.sys.app.Commands.EmailSync.Resync(ctx, false, nil)
+	res, err := l.sys.app.Commands.ResyncEmailList.Handle(ctx, application.ResyncEmailListInput{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +198,7 @@ func TestResyncCallsOnlyWhatDiffers(t *testing.T) {
 		t.Fatal(err)
 	}
 	before = l.mc.CallCount()
-	res, err = l.sys.app.Commands.EmailSync.Resync(ctx, false, nil)
+	res, err = l.sys.app.Commands.ResyncEmailList.Handle(ctx, application.ResyncEmailListInput{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,7 +26,7 @@ func jobCommand() *cli.Command {
 						return err
 					}
 					p := application.PrincipalFrom(ctx)
-					run, err := app.Commands.EnqueueJob.Handle(ctx, name, time.Now().UTC(), ports.TriggerCLI, p.Kind().String(), p.ID())
+					run, err := app.Commands.EnqueueJob.Handle(ctx, application.EnqueueJobInput{Job: name, Slot: time.Now().UTC(), Trigger: ports.TriggerCLI, ActorKind: p.Kind().String(), ActorID: p.ID()})
 					if err != nil {
 						return err
 					}

@@ -27,11 +27,11 @@ func personCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
-					p, err := app.Queries.People.PersonByEmail(ctx, cmd.String("email"))
+					p, err := app.Queries.FindPersonByEmail.Handle(ctx, cmd.String("email"))
 					if err != nil {
 						return fmt.Errorf("find person: %w", err)
 					}
-					m, err := app.Queries.People.SetPersonRole(ctx, p.ID, role)
+					m, err := app.Commands.SetPersonRole.Handle(ctx, application.SetPersonRoleInput{PersonID: p.ID, Role: role})
 					if err != nil {
 						return err
 					}

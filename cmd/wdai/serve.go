@@ -17,7 +17,7 @@ import (
 	"github.com/womendefiningai/platform/adapters/httpapi"
 	"github.com/womendefiningai/platform/adapters/postgres"
 	"github.com/womendefiningai/platform/adapters/stripe"
-	"github.com/womendefiningai/platform/domain/access"
+	"github.com/womendefiningai/platform/application"
 	"github.com/womendefiningai/platform/graph"
 	"github.com/womendefiningai/platform/internal/config"
 	"github.com/womendefiningai/platform/ports"
@@ -155,9 +155,10 @@ func buildHTTP(sys *system, migrator *postgres.Migrator) (http.Handler, error) {
 		"/jobs/{name}": httpapi.JobsHandler(cfg.CronSecret, func(ctx context.Context, job string) (string, error) {
 			// Rounded to the minute: an external scheduler's retry, or the
 			// in-process cron firing the same slot, is one run.
-			run, err := sys.app.Commands.EnqueueJob.Handle(ctx, job, time.Now().UTC().Truncate(time.Minute), ports.TriggerHTTP, "system", "cron_secret")
+			run, err := sys.app.Commands.EnqueueJob.Handle(ctx, application.EnqueueJobInput{Job: job, Slot: time.Now().UTC().Truncate(time.Minute),
+				Trigger: ports.TriggerHTTP, ActorKind: "system", ActorID: "cron_secret"})
 			return run.ID, err
-		}, sys.jobs.Known, httpapi.WithJobsLogger(logger)),
+		}, sys.app.Queries.ListJobs.Known, httpapi.WithJobsLogger(logger)),
 		"/webhooks/clerk":  httpapi.NotConfigured("the Clerk webhook (CLERK_WEBHOOK_SECRET)"),
 		"/webhooks/stripe": httpapi.NotConfigured("the Stripe webhook (STRIPE_WEBHOOK_SECRET)"),
 	}
@@ -167,20 +168,15 @@ func buildHTTP(sys *system, migrator *postgres.Migrator) (http.Handler, error) {
 			return nil, err
 		}
 		routes["/webhooks/stripe"] = httpapi.BillingWebhookHandler(verifier.Parse, func(ctx context.Context, ev ports.BillingEvent) error {
-			_, err := sys.app.Commands.Billing.Ingest(ctx, ev, "webhook")
+			_, err := sys.app.Commands.IngestBillingEvent.Handle(ctx, application.IngestBillingEventInput{Event: ev, Source: application.SourceWebhook})
 			return err
 		}, logger)
 	}
-	verifier := ports.SessionVerifier(signInNotConfigured{})
-	authenticate := func(context.Context, ports.Session) (access.Principal, error) { return access.Anonymous(), nil }
-	if id := sys.identity; id != nil {
-		verifier, authenticate = id.verifier, id.authenticate.Handle
-		if id.webhook != nil {
-			routes["/webhooks/clerk"] = httpapi.IdentityWebhookHandler(id.webhook.Parse, id.sync.Handle, logger)
-		}
+	if sys.identityWebhook != nil {
+		routes["/webhooks/clerk"] = httpapi.IdentityWebhookHandler(sys.identityWebhook.Parse, sys.app.Commands.SyncIdentity.Handle, logger)
 	}
 	return httpapi.NewHandler(httpapi.Config{
-		GraphQL:  httpapi.Authenticate(verifier, authenticate, logger)(gql),
+		GraphQL:  httpapi.Authenticate(sys.signIn, sys.app.Commands.Authenticate.Handle, logger)(gql),
 		GraphiQL: cfg.Dev(),
 		Logger:   logger,
 		Registry: reg,
@@ -190,14 +186,6 @@ func buildHTTP(sys *system, migrator *postgres.Migrator) (http.Handler, error) {
 			{Name: "migrations", Func: migrator.CheckAtHead},
 		},
 	})
-}
-
-// signInNotConfigured rejects every bearer token while Clerk is not
-// configured; requests without one stay anonymous.
-type signInNotConfigured struct{}
-
-func (signInNotConfigured) Verify(context.Context, string) (ports.Session, error) {
-	return ports.Session{}, fmt.Errorf("%w: sign-in is not configured on this server (CLERK_SECRET_KEY)", ports.ErrInvalidToken)
 }
 
 // splitSecrets splits a comma-separated list of webhook secrets (several

@@ -31,9 +31,9 @@ func stripeCommand() *cli.Command {
 					return fmt.Errorf("--since must be between 0 and 720h, got %s", since)
 				}
 				bar := newSpinner(cmd.Root().ErrWriter, "reconciling")
-				res, err := app.Commands.Billing.Reconcile(ctx, time.Now().Add(-since), cmd.Bool("dry-run"), func(r application.ReconcileResult) {
+				res, err := app.Commands.ReconcileBilling.Handle(ctx, application.ReconcileBillingInput{Since: time.Now().Add(-since), DryRun: cmd.Bool("dry-run"), Progress: func(r application.ReconcileResult) {
 					bar.describe(fmt.Sprintf("seen %d, present %d, enqueued %d", r.Seen, r.Present, r.Enqueued))
-				})
+				}})
 				bar.finish()
 				if err != nil {
 					return err
@@ -59,9 +59,9 @@ func mailchimpCommand() *cli.Command {
 			Flags: []cli.Flag{&cli.BoolFlag{Name: "dry-run", Usage: "count only; call nothing"}},
 			Action: withApp(func(ctx context.Context, app *application.App, cmd *cli.Command) error {
 				bar := newSpinner(cmd.Root().ErrWriter, "resyncing")
-				res, err := app.Commands.EmailSync.Resync(ctx, cmd.Bool("dry-run"), func(r application.ResyncResult) {
+				res, err := app.Commands.ResyncEmailList.Handle(ctx, application.ResyncEmailListInput{DryRun: cmd.Bool("dry-run"), Progress: func(r application.ResyncResult) {
 					bar.describe(fmt.Sprintf("%d people, %d batch calls, %d tag updates", r.People, r.BatchCalls, r.TagCalls))
-				})
+				}})
 				bar.finish()
 				if err != nil {
 					return err

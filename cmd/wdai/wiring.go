@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/http"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/womendefiningai/platform/adapters/alert"
@@ -21,6 +19,16 @@ import (
 	"github.com/womendefiningai/platform/ports"
 )
 
+// The jobs the platform runs, by the names the scheduler, /jobs/{name} and
+// `wdai job run` use. Events-platform approval and the chat sync arrive
+// with their own issues; until then their runs are recorded as skipped.
+const (
+	jobEventApproval   = "luma_approval"
+	jobChatSync        = "slack_sync"
+	jobEmailListResync = "mailchimp_resync"
+	jobBillingRecon    = "stripe_reconcile"
+)
+
 // system holds every concrete part, built once per process.
 type system struct {
 	cfg     config.Config
@@ -29,49 +37,11 @@ type system struct {
 	uow     *postgres.UnitOfWork
 	alerter ports.Alerter
 	app     *application.App
-	jobs    *application.JobRegistry
-	runJob  application.RunJobHandler
 	clock   ports.Clock
-	// identity is nil when Clerk is not configured.
-	identity *identity
-}
-
-// identity is the sign-in side: session verification and the webhook.
-type identity struct {
-	verifier     ports.SessionVerifier
-	authenticate application.AuthenticateHandler
-	sync         application.SyncIdentityHandler
-	webhook      *clerk.WebhookVerifier // nil without CLERK_WEBHOOK_SECRET
-}
-
-func buildIdentity(cfg config.Config, pool *pgxpool.Pool, uow ports.UnitOfWork) (*identity, error) {
-	if cfg.ClerkSecretKey == "" {
-		return nil, nil
-	}
-	ccfg := clerk.Config{SecretKey: cfg.ClerkSecretKey, APIURL: cfg.ClerkAPIURL, Leeway: cfg.ClerkJWTLeeway}
-	verifier, err := clerk.NewVerifier(ccfg)
-	if err != nil {
-		return nil, err
-	}
-	directory, err := clerk.NewDirectory(ccfg)
-	if err != nil {
-		return nil, err
-	}
-	auth, err := application.NewAuthenticateHandler(postgres.NewPeopleStore(pool), directory)
-	if err != nil {
-		return nil, err
-	}
-	sync, err := application.NewSyncIdentityHandler(uow, directory)
-	if err != nil {
-		return nil, err
-	}
-	id := &identity{verifier: verifier, authenticate: auth, sync: sync}
-	if cfg.ClerkWebhookSecret != "" {
-		if id.webhook, err = clerk.NewWebhookVerifier(cfg.ClerkWebhookSecret); err != nil {
-			return nil, err
-		}
-	}
-	return id, nil
+	// signIn verifies sessions (unconfigured without CLERK_SECRET_KEY);
+	// identityWebhook is nil without CLERK_WEBHOOK_SECRET.
+	signIn          ports.SessionVerifier
+	identityWebhook *clerk.WebhookVerifier
 }
 
 // routerMaxRetries is the router's retries after the first attempt; the job
@@ -84,11 +54,7 @@ func buildSystem(cfg config.Config, pool *pgxpool.Pool, logger *slog.Logger) (*s
 
 // buildSystemWith is buildSystem with the clock given (tests control it).
 func buildSystemWith(cfg config.Config, pool *pgxpool.Pool, logger *slog.Logger, clock ports.Clock) (*system, error) {
-	uow, err := postgres.NewUnitOfWork(pool, postgres.TxFactories{
-		Publisher:   func(tx pgx.Tx) ports.Publisher { return messaging.NewTxPublisher(tx) },
-		Scheduler:   func(tx pgx.Tx) ports.Scheduler { return messaging.NewTxScheduler(tx) },
-		DeadLetters: func(tx pgx.Tx) ports.DeadLetters { return messaging.NewDeadLetterStore(tx) },
-	})
+	uow, err := newUnitOfWork(pool)
 	if err != nil {
 		return nil, err
 	}
@@ -97,13 +63,25 @@ func buildSystemWith(cfg config.Config, pool *pgxpool.Pool, logger *slog.Logger,
 		return nil, err
 	}
 	s := &system{cfg: cfg, logger: logger, pool: pool, uow: uow, alerter: alerter, clock: clock}
-	if s.identity, err = buildIdentity(cfg, pool, uow); err != nil {
+	p, err := buildProviders(cfg)
+	if err != nil {
 		return nil, err
 	}
-	if s.app, err = buildApp(s); err != nil {
+	s.signIn, s.identityWebhook = p.signIn, p.identityWebhook
+	if s.app, err = buildApp(s, p); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// newUnitOfWork is the one way to run a transaction: the stores of
+// adapters/postgres, with the outbox and dead letters of adapters/messaging.
+func newUnitOfWork(pool *pgxpool.Pool) (*postgres.UnitOfWork, error) {
+	return postgres.NewUnitOfWork(pool, postgres.TxFactories{
+		Publisher:   func(q postgres.Querier) ports.Publisher { return messaging.NewTxPublisher(q) },
+		Scheduler:   func(q postgres.Querier) ports.Scheduler { return messaging.NewTxScheduler(q) },
+		DeadLetters: func(q postgres.Querier) ports.DeadLetters { return messaging.NewDeadLetterStore(q) },
+	})
 }
 
 // openSystem is the start of every command that is not serve: configuration,
@@ -123,7 +101,9 @@ func openSystem(ctx context.Context) (*system, func(), error) {
 		db.Close()
 		return nil, nil, err
 	}
-	_ = m.Close()
+	if err := m.Close(); err != nil {
+		env.logger.Warn("close the migrator", "error", err.Error())
+	}
 	sys, err := buildSystem(env.cfg, db.Pool, env.logger)
 	if err != nil {
 		db.Close()
@@ -145,102 +125,197 @@ func buildAlerter(cfg config.Config, logger *slog.Logger) (ports.Alerter, error)
 	return alerters, nil
 }
 
-func buildApp(s *system) (*application.App, error) {
-	tierStore := postgres.NewTierStore(s.pool)
-	peopleStore, membershipStore := postgres.NewPeopleStore(s.pool), postgres.NewMembershipStore(s.pool)
-	tiers, err := application.NewMembershipTiersHandler(tierStore)
-	if err != nil {
-		return nil, err
-	}
-	deadLetters, err := application.NewDeadLettersHandler(messaging.NewDeadLetterStore(s.pool))
-	if err != nil {
-		return nil, err
-	}
-	resolve, err := application.NewResolveDeadLetterHandler(s.uow)
-	if err != nil {
-		return nil, err
-	}
-	people, err := application.NewPeopleHandler(peopleStore, membershipStore, s.uow)
-	if err != nil {
-		return nil, err
-	}
-	billingAPI, err := buildBillingAPI(s.cfg)
-	if err != nil {
-		return nil, err
-	}
-	ingest, err := postgres.NewBillingIngest(s.pool, func(ctx context.Context, msgs ...ports.Message) ([]postgres.Statement, error) {
-		stmts, err := messaging.OutboxStatements(ctx, msgs...)
-		out := make([]postgres.Statement, len(stmts))
-		for i, st := range stmts {
-			out[i] = postgres.Statement(st)
-		}
-		return out, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	billing, err := application.NewBillingHandler(application.BillingDeps{
-		Billing: billingAPI, UoW: s.uow, Tiers: tierStore, People: peopleStore, Memberships: membershipStore,
-		Inbox: postgres.NewBillingInbox(s.pool), Ingest: ingest, Alerter: s.alerter, Clock: s.clock,
-		Config: application.BillingConfig{
-			CheckoutSuccessURL: s.cfg.StripeCheckoutSuccessURL, CheckoutCancelURL: s.cfg.StripeCheckoutCancelURL, PortalReturnURL: s.cfg.StripePortalReturnURL,
-		},
-	})
-	if err != nil {
-		return nil, err
-	}
-	list, err := mailchimp.New(mailchimp.Config{APIKey: s.cfg.MailchimpAPIKey, ListID: s.cfg.MailchimpListID, APIURL: s.cfg.MailchimpAPIURL,
-		HTTPClient: &http.Client{Timeout: s.cfg.MailchimpTimeout}})
-	if err != nil {
-		return nil, err
-	}
-	emailSync, err := application.NewEmailSyncHandler(list, peopleStore, membershipStore, postgres.NewIntegrationStore(s.pool), application.EmailSyncConfig{
-		Journeys: map[string]application.Journey{
-			application.JourneyWelcome:       {JourneyID: s.cfg.MailchimpWelcomeJourneyID, StepID: s.cfg.MailchimpWelcomeStepID},
-			application.JourneyPaymentFailed: {JourneyID: s.cfg.MailchimpPaymentFailedJourneyID, StepID: s.cfg.MailchimpPaymentFailedStepID},
-			application.JourneyWinBack:       {JourneyID: s.cfg.MailchimpWinBackJourneyID, StepID: s.cfg.MailchimpWinBackStepID},
-		},
-	})
-	if err != nil {
-		return nil, err
-	}
-
-	jobs := application.DefaultJobs()
-	jobs[application.JobMailchimpResync] = func(ctx context.Context) (map[string]any, error) {
-		res, err := emailSync.Resync(ctx, false, nil)
-		if res.Skipped {
-			return map[string]any{"outcome": "skipped", "reason": "not configured"}, err
-		}
-		return map[string]any{"outcome": "synced", "people": res.People, "batch_calls": res.BatchCalls, "tag_calls": res.TagCalls, "errors": res.Errors}, err
-	}
-	jobs[application.JobStripeReconcile] = func(ctx context.Context) (map[string]any, error) {
-		res, err := billing.Reconcile(ctx, time.Now().Add(-application.DefaultReconcileWindow), false, nil)
-		if errors.Is(err, ports.ErrNotConfigured) {
-			return map[string]any{"outcome": "skipped", "reason": "not configured"}, nil
-		}
-		return map[string]any{"outcome": "reconciled", "seen": res.Seen, "present": res.Present, "enqueued": res.Enqueued, "requeued": res.Requeued}, err
-	}
-	if s.jobs, err = application.NewJobRegistry(jobs); err != nil {
-		return nil, err
-	}
-	enqueue, err := application.NewEnqueueJobHandler(s.uow, s.jobs)
-	if err != nil {
-		return nil, err
-	}
-	if s.runJob, err = application.NewRunJobHandler(s.uow, s.jobs, routerMaxRetries+1); err != nil {
-		return nil, err
-	}
-	return &application.App{
-		Commands: application.Commands{ResolveDeadLetter: resolve, EnqueueJob: enqueue, Billing: billing, EmailSync: emailSync},
-		Queries:  application.Queries{MembershipTiers: tiers, DeadLetters: deadLetters, People: people},
-	}, nil
+// providers are the provider adapters, each in its unconfigured form when
+// its credentials are missing.
+type providers struct {
+	billing         *stripe.Billing
+	list            *mailchimp.Client
+	signIn          ports.SessionVerifier
+	directory       ports.IdentityDirectory
+	identityWebhook *clerk.WebhookVerifier
 }
 
-// buildBillingAPI returns the Stripe client, or nil when STRIPE_SECRET_KEY
-// is unset (billing then answers "not configured").
-func buildBillingAPI(cfg config.Config) (ports.Billing, error) {
-	if cfg.StripeSecretKey == "" {
-		return nil, nil
+func buildProviders(cfg config.Config) (providers, error) {
+	var p providers
+	var err error
+	p.billing = stripe.Unconfigured()
+	if cfg.StripeSecretKey != "" {
+		if p.billing, err = stripe.NewBilling(stripe.Config{SecretKey: cfg.StripeSecretKey, APIURL: cfg.StripeAPIURL}); err != nil {
+			return p, err
+		}
 	}
-	return stripe.NewBilling(stripe.Config{SecretKey: cfg.StripeSecretKey, APIURL: cfg.StripeAPIURL})
+	if p.list, err = mailchimp.New(mailchimp.Config{APIKey: cfg.MailchimpAPIKey, ListID: cfg.MailchimpListID, APIURL: cfg.MailchimpAPIURL,
+		HTTPClient: &http.Client{Timeout: cfg.MailchimpTimeout}}); err != nil {
+		return p, err
+	}
+	p.signIn, p.directory = clerk.UnconfiguredVerifier(), clerk.UnconfiguredDirectory()
+	if cfg.ClerkSecretKey != "" {
+		ccfg := clerk.Config{SecretKey: cfg.ClerkSecretKey, APIURL: cfg.ClerkAPIURL, Leeway: cfg.ClerkJWTLeeway}
+		if p.signIn, err = clerk.NewVerifier(ccfg); err != nil {
+			return p, err
+		}
+		if p.directory, err = clerk.NewDirectory(ccfg); err != nil {
+			return p, err
+		}
+		if cfg.ClerkWebhookSecret != "" {
+			if p.identityWebhook, err = clerk.NewWebhookVerifier(cfg.ClerkWebhookSecret); err != nil {
+				return p, err
+			}
+		}
+	}
+	return p, nil
+}
+
+// scopes are the transaction scopes the use cases run in.
+type scopes struct {
+	membership  ports.UnitOfWork[ports.MembershipTx]
+	people      ports.UnitOfWork[ports.PeopleTx]
+	inbox       ports.UnitOfWork[ports.BillingInboxTx]
+	jobs        ports.UnitOfWork[ports.JobTx]
+	deadLetters ports.UnitOfWork[ports.DeadLetterTx]
+}
+
+func buildScopes(u *postgres.UnitOfWork) (scopes, error) {
+	var s scopes
+	var err error
+	if s.membership, err = postgres.Scope[ports.MembershipTx](u); err != nil {
+		return s, err
+	}
+	if s.people, err = postgres.Scope[ports.PeopleTx](u); err != nil {
+		return s, err
+	}
+	if s.inbox, err = postgres.Scope[ports.BillingInboxTx](u); err != nil {
+		return s, err
+	}
+	if s.jobs, err = postgres.Scope[ports.JobTx](u); err != nil {
+		return s, err
+	}
+	s.deadLetters, err = postgres.Scope[ports.DeadLetterTx](u)
+	return s, err
+}
+
+// stores are the PostgreSQL stores used outside transactions.
+type stores struct {
+	tiers        *postgres.TierStore
+	people       *postgres.PeopleStore
+	memberships  *postgres.MembershipStore
+	inbox        *postgres.BillingInbox
+	integrations *postgres.IntegrationStore
+	deadLetters  *messaging.DeadLetterStore
+}
+
+func buildApp(s *system, p providers) (*application.App, error) {
+	sc, err := buildScopes(s.uow)
+	if err != nil {
+		return nil, err
+	}
+	st := stores{tiers: postgres.NewTierStore(s.pool), people: postgres.NewPeopleStore(s.pool), memberships: postgres.NewMembershipStore(s.pool),
+		inbox: postgres.NewBillingInbox(s.pool), integrations: postgres.NewIntegrationStore(s.pool), deadLetters: messaging.NewDeadLetterStore(s.pool)}
+	b := appBuilder{s: s, p: p, sc: sc, st: st}
+	app := &application.App{}
+	for _, step := range []func(*application.App){b.people, b.billing, b.email, b.jobs, b.deadLetters} {
+		if step(app); b.err != nil {
+			return nil, b.err
+		}
+	}
+	return app, nil
+}
+
+// appBuilder builds the use cases area by area, keeping the first error.
+type appBuilder struct {
+	s   *system
+	p   providers
+	sc  scopes
+	st  stores
+	err error
+}
+
+// built is a constructor's result: keep(application.NewX(...)).into(&b.err)
+// returns the use case and records the first error.
+type built[T any] struct {
+	v   T
+	err error
+}
+
+func keep[T any](v T, err error) built[T] { return built[T]{v: v, err: err} }
+
+func (k built[T]) into(first *error) T {
+	if k.err != nil && *first == nil {
+		*first = k.err
+	}
+	return k.v
+}
+
+func (b *appBuilder) people(app *application.App) {
+	c, q, st := &app.Commands, &app.Queries, b.st
+	c.Authenticate = keep(application.NewAuthenticate(st.people, b.p.directory)).into(&b.err)
+	c.SyncIdentity = keep(application.NewSyncIdentity(b.sc.people, b.p.directory)).into(&b.err)
+	c.UpdateMyProfile = keep(application.NewUpdateMyProfile(b.sc.people)).into(&b.err)
+	c.SetMyVisibility = keep(application.NewSetMyVisibility(b.sc.membership)).into(&b.err)
+	c.SetPersonRole = keep(application.NewSetPersonRole(b.sc.people)).into(&b.err)
+	q.ListMembershipTiers = keep(application.NewListMembershipTiers(st.tiers)).into(&b.err)
+	q.GetMe = keep(application.NewGetMe(st.people)).into(&b.err)
+	q.GetMember = keep(application.NewGetMember(st.people, st.memberships)).into(&b.err)
+	q.ListMembers = keep(application.NewListMembers(st.people)).into(&b.err)
+	q.GetMemberships = keep(application.NewGetMemberships(st.memberships)).into(&b.err)
+	q.FindPersonByEmail = keep(application.NewFindPersonByEmail(st.people)).into(&b.err)
+}
+
+func (b *appBuilder) billing(app *application.App) {
+	c, st, cfg := &app.Commands, b.st, b.s.cfg
+	c.IngestBillingEvent = keep(application.NewIngestBillingEvent(b.sc.inbox)).into(&b.err)
+	c.SyncSubscription = keep(application.NewSyncSubscription(application.SyncSubscriptionDeps{
+		Billing: b.p.billing, Memberships: st.memberships, People: st.people, Tiers: st.tiers,
+		UoW: b.sc.membership, Alerter: b.s.alerter, Clock: b.s.clock,
+	})).into(&b.err)
+	c.CompleteCheckout = keep(application.NewCompleteCheckout(b.sc.people, c.SyncSubscription, b.s.alerter)).into(&b.err)
+	c.NotifyPaymentFailed = keep(application.NewNotifyPaymentFailed(c.SyncSubscription, st.memberships, st.people, b.sc.inbox)).into(&b.err)
+	c.ProcessBillingEvent = keep(application.NewProcessBillingEvent(application.ProcessBillingEventDeps{
+		Inbox: st.inbox, Billing: b.p.billing, Sync: c.SyncSubscription, Checkout: c.CompleteCheckout, PaymentFailed: c.NotifyPaymentFailed,
+	})).into(&b.err)
+	c.ReachPeriodEnd = keep(application.NewReachPeriodEnd(b.p.billing, c.SyncSubscription, b.sc.membership, b.s.clock)).into(&b.err)
+	c.StartCheckout = keep(application.NewStartCheckout(b.p.billing, st.tiers, st.people,
+		application.CheckoutURLs{Success: cfg.StripeCheckoutSuccessURL, Cancel: cfg.StripeCheckoutCancelURL})).into(&b.err)
+	c.OpenBillingPortal = keep(application.NewOpenBillingPortal(b.p.billing, st.people, cfg.StripePortalReturnURL)).into(&b.err)
+	c.ReconcileBilling = keep(application.NewReconcileBilling(b.p.billing, st.inbox, c.IngestBillingEvent, b.sc.inbox)).into(&b.err)
+}
+
+func (b *appBuilder) email(app *application.App) {
+	c, st, cfg := &app.Commands, b.st, b.s.cfg
+	deps := application.EmailSyncDeps{List: b.p.list, People: st.people, Memberships: st.memberships, Integrations: st.integrations,
+		Journeys: application.Journeys{
+			application.JourneyWelcome:       {JourneyID: cfg.MailchimpWelcomeJourneyID, StepID: cfg.MailchimpWelcomeStepID},
+			application.JourneyPaymentFailed: {JourneyID: cfg.MailchimpPaymentFailedJourneyID, StepID: cfg.MailchimpPaymentFailedStepID},
+			application.JourneyWinBack:       {JourneyID: cfg.MailchimpWinBackJourneyID, StepID: cfg.MailchimpWinBackStepID},
+		}}
+	c.SyncMemberEmail = keep(application.NewSyncMemberEmail(deps)).into(&b.err)
+	c.MoveMemberEmail = keep(application.NewMoveMemberEmail(deps)).into(&b.err)
+	c.ArchiveMemberEmail = keep(application.NewArchiveMemberEmail(b.p.list, st.integrations)).into(&b.err)
+	c.ResyncEmailList = keep(application.NewResyncEmailList(b.p.list, st.people, st.memberships, st.integrations)).into(&b.err)
+}
+
+// jobs registers every job with its runner; it needs the email and billing
+// use cases built first.
+func (b *appBuilder) jobs(app *application.App) {
+	c := &app.Commands
+	registry := keep(application.NewJobRegistry(map[string]application.JobFunc{
+		jobEventApproval:   application.SkippedJob("not configured"),
+		jobChatSync:        application.SkippedJob("not configured"),
+		jobEmailListResync: c.ResyncEmailList.Job(),
+		// The reconciliation window follows the wall clock, not a test's.
+		jobBillingRecon: c.ReconcileBilling.Job(ports.SystemClock{}),
+	})).into(&b.err)
+	if b.err != nil {
+		return
+	}
+	c.EnqueueJob = keep(application.NewEnqueueJob(b.sc.jobs, registry)).into(&b.err)
+	c.RunJob = keep(application.NewRunJob(b.sc.jobs, registry, routerMaxRetries+1)).into(&b.err)
+	app.Queries.ListJobs = keep(application.NewListJobs(registry)).into(&b.err)
+}
+
+func (b *appBuilder) deadLetters(app *application.App) {
+	app.Commands.ReplayDeadLetter = keep(application.NewReplayDeadLetter(b.sc.deadLetters)).into(&b.err)
+	app.Commands.AbandonDeadLetter = keep(application.NewAbandonDeadLetter(b.sc.deadLetters)).into(&b.err)
+	app.Queries.ListDeadLetters = keep(application.NewListDeadLetters(b.st.deadLetters)).into(&b.err)
+	app.Queries.GetDeadLetter = keep(application.NewGetDeadLetter(b.st.deadLetters)).into(&b.err)
 }

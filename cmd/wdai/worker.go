@@ -48,18 +48,7 @@ func runWorker(ctx context.Context, sys *system) error {
 	if err != nil {
 		return err
 	}
-	cmds := sys.app.Commands
-	for _, h := range []struct {
-		name, topic string
-		fn          messaging.HandlerFunc
-	}{
-		{"jobs.run", ports.TopicJobRun, sys.runJob.Handle},
-		{"billing.process_event", ports.TopicStripeEvent, cmds.Billing.Process},
-		{"billing.period_end", ports.TopicMembershipPeriodEnd, cmds.Billing.ReachPeriodEnd},
-		{"email.member_changed", ports.TopicMemberChanged, cmds.EmailSync.HandleMemberChanged},
-		{"email.person_email_changed", ports.TopicPersonEmailChanged, cmds.EmailSync.HandleEmailChanged},
-		{"email.person_deleted", ports.TopicPersonDeleted, cmds.EmailSync.HandlePersonDeleted},
-	} {
+	for _, h := range messageHandlers(sys.app.Commands) {
 		if err := router.AddHandler(h.name, h.topic, h.fn, messaging.WithConsumers(sys.cfg.WorkerConsumers)); err != nil {
 			return err
 		}
@@ -84,10 +73,10 @@ func runWorker(ctx context.Context, sys *system) error {
 func buildCron(sys *system) (*cron.Scheduler, error) {
 	jobs := map[string][]cron.TimeOfDay{}
 	for job, times := range map[string]string{
-		application.JobLumaApproval:    sys.cfg.CronLumaApproval,
-		application.JobSlackSync:       sys.cfg.CronSlackSync,
-		application.JobMailchimpResync: sys.cfg.CronMailchimpResync,
-		application.JobStripeReconcile: sys.cfg.CronStripeReconcile,
+		jobEventApproval:   sys.cfg.CronLumaApproval,
+		jobChatSync:        sys.cfg.CronSlackSync,
+		jobEmailListResync: sys.cfg.CronMailchimpResync,
+		jobBillingRecon:    sys.cfg.CronStripeReconcile,
 	} {
 		parsed, err := cron.ParseTimes(times)
 		if err != nil {
@@ -98,10 +87,41 @@ func buildCron(sys *system) (*cron.Scheduler, error) {
 	return cron.New(cron.Config{
 		Jobs: jobs,
 		Enqueue: func(ctx context.Context, job string, slot time.Time) error {
-			_, err := sys.app.Commands.EnqueueJob.Handle(ctx, job, slot, ports.TriggerCron, "system", "cron")
+			_, err := sys.app.Commands.EnqueueJob.Handle(ctx, application.EnqueueJobInput{Job: job, Slot: slot, Trigger: ports.TriggerCron, ActorKind: "system", ActorID: "cron"})
 			return err
 		},
 		Logger:  sys.logger,
 		CatchUp: sys.cfg.CronCatchUp,
 	})
+}
+
+// messageHandler is one topic's handler: the use case, behind the
+// translator that decodes its message body.
+type messageHandler struct {
+	name, topic string
+	fn          messaging.HandlerFunc
+}
+
+// messageHandlers lists every topic the worker handles, with its use case.
+func messageHandlers(c application.Commands) []messageHandler {
+	return []messageHandler{
+		{"jobs.run", ports.TopicJobRun, messaging.Decode(func(ctx context.Context, msg ports.Message, b ports.JobRunPayload) error {
+			return c.RunJob.Handle(ctx, application.RunJobInput{MessageID: msg.ID, RunID: b.RunID})
+		})},
+		{"billing.process_event", ports.TopicStripeEvent, messaging.Decode(func(ctx context.Context, _ ports.Message, b ports.BillingEventMessage) error {
+			return c.ProcessBillingEvent.Handle(ctx, application.ProcessBillingEventInput{EventID: b.EventID})
+		})},
+		{"billing.period_end", ports.TopicMembershipPeriodEnd, messaging.Decode(func(ctx context.Context, _ ports.Message, b ports.PeriodEndMessage) error {
+			return c.ReachPeriodEnd.Handle(ctx, application.ReachPeriodEndInput{PersonID: b.PersonID, SubscriptionID: b.SubscriptionID})
+		})},
+		{"email.member_changed", ports.TopicMemberChanged, messaging.Decode(func(ctx context.Context, msg ports.Message, b ports.MemberChangedMessage) error {
+			return c.SyncMemberEmail.Handle(ctx, application.SyncMemberEmailInput{MessageID: msg.ID, PersonID: b.PersonID, Reason: b.Reason, Events: b.Events})
+		})},
+		{"email.person_email_changed", ports.TopicPersonEmailChanged, messaging.Decode(func(ctx context.Context, _ ports.Message, b ports.PersonEmailChangedMessage) error {
+			return c.MoveMemberEmail.Handle(ctx, application.MoveMemberEmailInput{PersonID: b.PersonID, PreviousEmail: b.PreviousEmail})
+		})},
+		{"email.person_deleted", ports.TopicPersonDeleted, messaging.Decode(func(ctx context.Context, _ ports.Message, b ports.PersonDeletedMessage) error {
+			return c.ArchiveMemberEmail.Handle(ctx, application.ArchiveMemberEmailInput{PersonID: b.PersonID, Email: b.Email})
+		})},
+	}
 }
