@@ -135,7 +135,9 @@ func TestCompleteCheckout(t *testing.T) {
 				w.people.EXPECT().Get(gomock.Any(), blPerson).Return(ports.Person{ID: blPerson, BillingCustomerID: "cus_0"}, nil)
 				w.alertErr = blErrDown
 			},
-			wantErr:    func(err error) bool { return errors.Is(err, blErrDown) && strings.Contains(err.Error(), "second customer") },
+			wantErr: func(err error) bool {
+				return errors.Is(err, blErrDown) && strings.Contains(err.Error(), "second customer")
+			},
 			wantAlerts: []map[string]string{{"person_id": blPerson, "linked_customer": "cus_0", "new_customer": blCustomer, "event_id": "evt_c"}},
 		},
 		{

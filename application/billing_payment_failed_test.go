@@ -25,9 +25,13 @@ func TestNotifyPaymentFailed(t *testing.T) {
 	}
 	noSubscription := func(ev *ports.BillingEvent) { ev.SubscriptionID = "" }
 	pastDue := func(attempt int) func(*ports.BillingSubscription) {
-		return func(s *ports.BillingSubscription) { s.Status, s.LatestInvoiceAttempt = membership.ProviderPastDue, attempt }
+		return func(s *ports.BillingSubscription) {
+			s.Status, s.LatestInvoiceAttempt = membership.ProviderPastDue, attempt
+		}
 	}
-	attempt := func(n int) func(*membership.SnapshotParams) { return func(p *membership.SnapshotParams) { p.PaymentAttempt = n } }
+	attempt := func(n int) func(*membership.SnapshotParams) {
+		return func(p *membership.SnapshotParams) { p.PaymentAttempt = n }
+	}
 	notice := func(attempt int) ports.MemberChangedMessage {
 		return ports.MemberChangedMessage{PersonID: blPerson, Reason: ports.ReasonPaymentFailed, Events: []string{membership.NamePaymentFailed}, Attempt: attempt}
 	}
