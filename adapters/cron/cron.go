@@ -168,8 +168,8 @@ func (s *Scheduler) Tick(ctx context.Context, now time.Time) []Result {
 			if prev.IsZero() {
 				level = slog.LevelDebug // the last slot before this scheduler started
 			}
-			s.logger.LogAttrs(ctx, level, "cron: slot too late to enqueue",
-				slog.String("job", job), slog.Time("slot", slot), slog.Duration("late", late), slog.Duration("catch_up", s.catchUp))
+			s.logger.Log(ctx, level, "cron: slot too late to enqueue",
+				"job", job, "slot", slot, "late", late, "catch_up", s.catchUp)
 			s.handled[job] = slot
 			delete(s.failed, job)
 			continue
@@ -178,18 +178,18 @@ func (s *Scheduler) Tick(ctx context.Context, now time.Time) []Result {
 		out = append(out, Result{Job: job, Slot: slot, Err: err})
 		switch {
 		case err == nil:
-			s.logger.LogAttrs(ctx, slog.LevelInfo, "cron: job enqueued", slog.String("job", job), slog.Time("slot", slot))
+			s.logger.Log(ctx, slog.LevelInfo, "cron: job enqueued", "job", job, "slot", slot)
 		case errors.Is(err, ports.ErrSlotTaken):
-			s.logger.LogAttrs(ctx, slog.LevelDebug, "cron: slot already has a run", slog.String("job", job), slog.Time("slot", slot))
+			s.logger.Log(ctx, slog.LevelDebug, "cron: slot already has a run", "job", job, "slot", slot)
 		case ctx.Err() != nil:
-			s.logger.LogAttrs(ctx, slog.LevelDebug, "cron: enqueue interrupted by shutdown",
-				slog.String("job", job), slog.Time("slot", slot))
+			s.logger.Log(ctx, slog.LevelDebug, "cron: enqueue interrupted by shutdown",
+				"job", job, "slot", slot)
 			s.failed[job] = true
 			continue
 		default:
-			s.logger.LogAttrs(ctx, slog.LevelError, "cron: enqueue failed, will retry",
-				slog.String("job", job), slog.Time("slot", slot), slog.Duration("retry_in", retryInterval),
-				slog.String("error", err.Error()))
+			s.logger.Log(ctx, slog.LevelError, "cron: enqueue failed, will retry",
+				"job", job, "slot", slot, "retry_in", retryInterval,
+				"error", err.Error())
 			s.failed[job] = true
 			continue
 		}
@@ -240,7 +240,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		s.mu.Unlock()
 	}()
 
-	s.logger.LogAttrs(ctx, slog.LevelInfo, "cron: scheduler started", slog.Any("jobs", s.schedule()), slog.Duration("catch_up", s.catchUp))
+	s.logger.Log(ctx, slog.LevelInfo, "cron: scheduler started", "jobs", s.schedule(), "catch_up", s.catchUp)
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
