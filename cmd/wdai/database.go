@@ -47,7 +47,7 @@ func openDatabase(ctx context.Context, cfg config.Config, logger *slog.Logger) (
 		}
 		db.cluster = cluster
 		if err := ensureDatabase(startCtx, cluster.URL("postgres"), devDatabase); err != nil {
-			db.Close()
+			db.CloseContext(ctx)
 			return nil, err
 		}
 		url = cluster.URL(devDatabase)
@@ -55,7 +55,7 @@ func openDatabase(ctx context.Context, cfg config.Config, logger *slog.Logger) (
 	}
 	pool, err := postgres.Open(ctx, url, postgres.PoolConfig{MaxConns: cfg.DBMaxConns})
 	if err != nil {
-		db.Close()
+		db.CloseContext(ctx)
 		return nil, err
 	}
 	db.Pool = pool
@@ -63,14 +63,20 @@ func openDatabase(ctx context.Context, cfg config.Config, logger *slog.Logger) (
 }
 
 // Close closes the pool, then stops the embedded cluster if wdai started it.
-func (d *database) Close() {
+// A caller with a context should use CloseContext.
+func (d *database) Close() { d.CloseContext(context.Background()) }
+
+// CloseContext closes the pool, then stops the embedded cluster if wdai
+// started it, within 30 seconds even when ctx is already cancelled (as it is
+// at shutdown): ctx lends its values, not its deadline.
+func (d *database) CloseContext(ctx context.Context) {
 	if d.Pool != nil {
 		d.Pool.Close()
 	}
 	if d.cluster != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
-		if err := d.cluster.Stop(ctx); err != nil {
+		if err := d.cluster.Stop(stopCtx); err != nil {
 			d.logger.Error("stop embedded postgres", "error", err.Error())
 		}
 	}
@@ -81,7 +87,7 @@ func ensureDatabase(ctx context.Context, adminURL, name string) error {
 	if err != nil {
 		return fmt.Errorf("embedded postgres: connect: %w", err)
 	}
-	defer func() { _ = conn.Close(context.Background()) }()
+	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
 	_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "42P04" { // duplicate_database: reused cluster

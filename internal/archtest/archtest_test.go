@@ -28,7 +28,7 @@ func repoRoot(t *testing.T) string {
 
 func TestDomainImportsOnlyTheStandardLibrary(t *testing.T) {
 	t.Parallel()
-	cmd := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", "./domain/...")
+	cmd := exec.CommandContext(t.Context(), "go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", "./domain/...")
 	cmd.Dir = repoRoot(t)
 	out, err := cmd.Output()
 	if err != nil {
@@ -203,7 +203,7 @@ func TestLintRuleFailsOnBadImports(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cmd := exec.Command("go", "tool", "-modfile="+filepath.Join(root, "tools", "go.mod"),
+	cmd := exec.CommandContext(t.Context(), "go", "tool", "-modfile="+filepath.Join(root, "tools", "go.mod"),
 		"golangci-lint", "run", "--allow-parallel-runners", "--enable-only", "depguard",
 		"--max-issues-per-linter", "0", "--max-same-issues", "0", "--output.text.path", "stdout", "./...")
 	cmd.Dir = dir

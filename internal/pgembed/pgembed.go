@@ -190,9 +190,8 @@ func (c *Cluster) Stop(ctx context.Context) error {
 // .lock files, and any folder pgembed made for it (the relocated
 // os.TempDir()/wdai-pg-<hash> folder, a separate socket folder). It is meant
 // for throwaway clusters (tests); never call it on data you want to keep.
-func (c *Cluster) Remove() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+// ctx bounds the stop, as for Stop.
+func (c *Cluster) Remove(ctx context.Context) error {
 	err := c.Stop(ctx)
 	errs := []error{err}
 	rm := func(p string) {

@@ -80,7 +80,9 @@ func startOwned(t, owner *testing.T, dir string) *Cluster {
 	}
 	t.Logf("Start took %v (initdb: %v)", time.Since(begin).Round(time.Millisecond), c.ranInitdb)
 	owner.Cleanup(func() {
-		if err := c.Remove(); err != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := c.Remove(ctx); err != nil {
 			owner.Errorf("Remove: %v", err)
 		}
 	})
@@ -189,7 +191,7 @@ func TestStartStop(t *testing.T) {
 		t.Errorf("server log %s: err=%v, content:\n%s", c.LogFile(), err, b)
 	}
 
-	if err := c.Remove(); err != nil {
+	if err := c.Remove(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range []string{c.DataDir(), c.LogFile(), c.layout.lockFile(), c.layout.relocRoot} {
@@ -254,7 +256,7 @@ func TestReuseInPlace(t *testing.T) {
 		t.Fatalf("SELECT from kept: %q, %v", v, err)
 	}
 	stop(t, c2)
-	if err := c2.Remove(); err != nil {
+	if err := c2.Remove(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(c2.SocketDir()); !errors.Is(err, fs.ErrNotExist) {

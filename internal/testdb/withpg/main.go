@@ -31,10 +31,10 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: withpg -- COMMAND [ARGS...]")
 		os.Exit(2)
 	}
-	os.Exit(run(args))
+	os.Exit(run(context.Background(), args))
 }
 
-func run(args []string) int {
+func run(ctx context.Context, args []string) int {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	if os.Getenv(testdb.EnvVar) == "" {
 		dir, err := os.MkdirTemp("", "wdai-test-pg-")
@@ -43,20 +43,20 @@ func run(args []string) int {
 			return 1
 		}
 		defer func() { _ = os.RemoveAll(dir) }()
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		cluster, err := pgembed.Start(ctx, pgembed.Options{Dir: dir, Logger: logger})
+		startCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		cluster, err := pgembed.Start(startCtx, pgembed.Options{Dir: dir, Logger: logger})
 		cancel()
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "withpg:", err)
 			return 1
 		}
 		defer func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 			defer cancel()
-			if err := cluster.Stop(ctx); err != nil {
+			if err := cluster.Stop(stopCtx); err != nil {
 				fmt.Fprintln(os.Stderr, "withpg: stop:", err)
 			}
-			if err := cluster.Remove(); err != nil {
+			if err := cluster.Remove(stopCtx); err != nil {
 				fmt.Fprintln(os.Stderr, "withpg: remove:", err)
 			}
 		}()
@@ -67,7 +67,7 @@ func run(args []string) int {
 		fmt.Fprintf(os.Stderr, "withpg: throwaway PostgreSQL in %s\n", cluster.DataDir())
 	}
 
-	cmd := exec.Command(args[0], args[1:]...) //nolint:gosec // runs the command its caller names, by design
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...) //nolint:gosec // runs the command its caller names, by design
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	// Signals are passed on to the child; we stay alive to stop the cluster
 	// once it has exited.
