@@ -119,24 +119,9 @@ func loadMemberships(ctx context.Context, q Querier, personIDs []string, forUpda
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var (
-			personID, status, tier string
-			st                     membership.SubscriptionState
-			periodEnd              *time.Time
-		)
-		if err := rows.Scan(&personID, &st.ID, &status, &tier, &st.CancelAtPeriodEnd, &periodEnd, &st.PaymentAttempt, &st.SnapshotAt); err != nil {
-			return nil, fmt.Errorf("postgres: load subscriptions: %w", err)
-		}
-		if st.Status, err = membership.ParseStatus(status); err != nil {
-			return nil, fmt.Errorf("postgres: subscription %s: %w", st.ID, err)
-		}
-		if tier != "" {
-			if st.Tier, err = membership.NewTier(tier); err != nil {
-				return nil, fmt.Errorf("postgres: subscription %s: %w", st.ID, err)
-			}
-		}
-		if periodEnd != nil {
-			st.CurrentPeriodEnd = *periodEnd
+		personID, st, err := scanSubscription(rows)
+		if err != nil {
+			return nil, err
 		}
 		if r := records[personID]; r != nil {
 			r.Subscriptions = append(r.Subscriptions, st)
@@ -154,6 +139,30 @@ func loadMemberships(ctx context.Context, q Querier, personIDs []string, forUpda
 		out[id] = m
 	}
 	return out, nil
+}
+
+func scanSubscription(rows pgx.Rows) (string, membership.SubscriptionState, error) {
+	var (
+		personID, status, tier string
+		st                     membership.SubscriptionState
+		periodEnd              *time.Time
+	)
+	if err := rows.Scan(&personID, &st.ID, &status, &tier, &st.CancelAtPeriodEnd, &periodEnd, &st.PaymentAttempt, &st.SnapshotAt); err != nil {
+		return "", st, fmt.Errorf("postgres: load subscriptions: %w", err)
+	}
+	var err error
+	if st.Status, err = membership.ParseStatus(status); err != nil {
+		return "", st, fmt.Errorf("postgres: subscription %s: %w", st.ID, err)
+	}
+	if tier != "" {
+		if st.Tier, err = membership.NewTier(tier); err != nil {
+			return "", st, fmt.Errorf("postgres: subscription %s: %w", st.ID, err)
+		}
+	}
+	if periodEnd != nil {
+		st.CurrentPeriodEnd = *periodEnd
+	}
+	return personID, st, nil
 }
 
 func saveMembership(ctx context.Context, tx pgx.Tx, m *membership.Membership) error {

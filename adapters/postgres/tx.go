@@ -417,7 +417,20 @@ func (s *savepoint) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResult
 	if err := s.usable(ctx); err != nil {
 		return errBatch{err}
 	}
-	return s.t.conn.SendBatch(ctx, b)
+	return checkedBatch{BatchResults: s.t.conn.SendBatch(ctx, b), t: s.t}
+}
+
+// checkedBatch fails the transaction when closing the batch finds the
+// connection lost.
+type checkedBatch struct {
+	pgx.BatchResults
+	t *Tx
+}
+
+func (b checkedBatch) Close() error {
+	err := b.BatchResults.Close()
+	b.t.check(err)
+	return err
 }
 
 // LargeObjects is not supported in a unit of work: the zero value it

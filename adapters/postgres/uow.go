@@ -68,6 +68,14 @@ func Scope[S any](u *UnitOfWork) (ports.UnitOfWork[S], error) {
 
 type scoped[S any] struct{ u *UnitOfWork }
 
+var (
+	_ ports.UnitOfWork[ports.MembershipTx]   = scoped[ports.MembershipTx]{}
+	_ ports.UnitOfWork[ports.PeopleTx]       = scoped[ports.PeopleTx]{}
+	_ ports.UnitOfWork[ports.BillingInboxTx] = scoped[ports.BillingInboxTx]{}
+	_ ports.UnitOfWork[ports.JobTx]          = scoped[ports.JobTx]{}
+	_ ports.UnitOfWork[ports.DeadLetterTx]   = scoped[ports.DeadLetterTx]{}
+)
+
 func (s scoped[S]) Do(ctx context.Context, fn func(ctx context.Context, s S) error) error {
 	return s.u.Do(ctx, func(ctx context.Context, tx *Tx) error {
 		return fn(ctx, any(tx).(S))

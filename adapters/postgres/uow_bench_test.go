@@ -117,7 +117,7 @@ COMMIT;
 	if err := os.WriteFile(file, []byte(script), 0o600); err != nil {
 		b.Fatal(err)
 	}
-	out, err := exec.Command(bin, "-n", "-c", strconv.Itoa(benchClients), "-j", "2", "-T", "5", "-f", file, dbURL).CombinedOutput()
+	out, err := exec.CommandContext(b.Context(), bin, "-n", "-c", strconv.Itoa(benchClients), "-j", "2", "-T", "5", "-f", file, dbURL).CombinedOutput()
 	if err != nil {
 		b.Fatalf("pgbench: %v\n%s", err, out)
 	}
