@@ -19,12 +19,14 @@ func NewLog(logger *slog.Logger) *Log { return &Log{logger: logger} }
 // Alert logs a, scrubbed, with its fields as attributes under "fields".
 func (l *Log) Alert(ctx context.Context, a ports.Alert) error {
 	a = scrub(a)
-	level := slog.LevelWarn
+	var level slog.Level
 	switch a.Severity {
 	case ports.SeverityCritical:
 		level = slog.LevelError
 	case ports.SeverityInfo:
 		level = slog.LevelInfo
+	default: // SeverityWarning, and a severity this adapter does not know
+		level = slog.LevelWarn
 	}
 	attrs := []slog.Attr{
 		slog.String("alert_severity", string(a.Severity)),
