@@ -22,7 +22,7 @@ func TestIngestBillingEvent(t *testing.T) {
 		commitErr error
 		wantNew   bool
 		wantErr   blErrCheck
-		wantQueue []string // event ids queued on stripe.event
+		wantQueue []string // billing event ids queued for processing
 		wantDo    int      // transactions run
 	}{
 		{
@@ -98,7 +98,7 @@ func TestIngestBillingEvent(t *testing.T) {
 			if got != tc.wantNew {
 				t.Errorf("new = %v, want %v", got, tc.wantNew)
 			}
-			blEqual(t, "queued events", w.stripeEvents(), tc.wantQueue)
+			blEqual(t, "queued events", w.queuedEvents(), tc.wantQueue)
 			if *w.bUoW.calls != tc.wantDo {
 				t.Errorf("transactions = %d, want %d", *w.bUoW.calls, tc.wantDo)
 			}

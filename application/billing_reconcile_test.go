@@ -45,7 +45,7 @@ func TestReconcileBilling(t *testing.T) {
 		wantErr      blErrCheck
 		want         application.ReconcileResult
 		wantProgress []application.ReconcileResult
-		wantQueued   []string // event ids queued on stripe.event
+		wantQueued   []string // billing event ids queued for processing
 	}{
 		{
 			name: "missing events are ingested, present ones counted, deferred ones queued again",
@@ -185,7 +185,7 @@ func TestReconcileBilling(t *testing.T) {
 			if tc.wantProgress != nil {
 				blEqual(t, "progress", progress, tc.wantProgress)
 			}
-			blEqual(t, "queued", w.stripeEvents(), tc.wantQueued)
+			blEqual(t, "queued", w.queuedEvents(), tc.wantQueued)
 		})
 	}
 }
