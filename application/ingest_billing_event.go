@@ -40,7 +40,7 @@ func (h IngestBillingEvent) Handle(ctx context.Context, in IngestBillingEventInp
 	if ev.ID == "" || ev.Kind == "" {
 		return false, invalid("billing event without id or kind")
 	}
-	msg, err := ports.NewMessage(ports.TopicStripeEvent, ports.BillingEventMessage{EventID: ev.ID})
+	msg, err := ports.NewMessage(ports.TopicBillingEvent, ports.BillingEventMessage{EventID: ev.ID})
 	if err != nil {
 		return false, err
 	}

@@ -47,7 +47,7 @@ func NewProcessBillingEvent(d ProcessBillingEventDeps) (ProcessBillingEvent, err
 // already processed or ignored does nothing.
 func (h ProcessBillingEvent) Handle(ctx context.Context, in ProcessBillingEventInput) error {
 	if in.EventID == "" {
-		return malformed(ports.TopicStripeEvent, "an event id")
+		return malformed(ports.TopicBillingEvent, "an event id")
 	}
 	ev, err := h.inbox.Get(ctx, in.EventID)
 	if errors.Is(err, ports.ErrNotFound) {

@@ -101,7 +101,7 @@ func (h ReconcileBilling) requeueDeferred(ctx context.Context, res *ReconcileRes
 		return err
 	}
 	for _, id := range deferred {
-		msg, err := ports.NewMessage(ports.TopicStripeEvent, ports.BillingEventMessage{EventID: id})
+		msg, err := ports.NewMessage(ports.TopicBillingEvent, ports.BillingEventMessage{EventID: id})
 		if err != nil {
 			return err
 		}

@@ -11,7 +11,7 @@ import (
 // worker's per-topic translator) decodes them before calling the use case
 // that handles the topic.
 
-// BillingEventMessage is the body of a TopicStripeEvent message: a stored
+// BillingEventMessage is the body of a TopicBillingEvent message: a stored
 // billing event to process.
 type BillingEventMessage struct {
 	EventID string `json:"event_id"`

@@ -14,8 +14,8 @@ import (
 // migration that calls messaging_create_topic('<name>'). A test in
 // adapters/messaging fails until all three agree.
 const (
-	TopicStripeEvent         = "stripe.event"          // a Stripe webhook event stored in the inbox
-	TopicMemberChanged       = "member.changed"        // a membership changed (drives Mailchimp and Slack sync)
+	TopicBillingEvent        = "billing.event"         // a billing event stored in the inbox, to process
+	TopicMemberChanged       = "member.changed"        // a membership changed (drives the email list and chat sync)
 	TopicPersonEmailChanged  = "person.email_changed"  // a person's primary email changed
 	TopicPersonDeleted       = "person.deleted"        // a person was deleted
 	TopicMembershipPeriodEnd = "membership.period_end" // a scheduled cancellation reached its period end (scheduled)

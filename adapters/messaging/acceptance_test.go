@@ -245,12 +245,12 @@ func TestPermanentErrorSkipsRetries(t *testing.T) {
 	al := &alerts{}
 	var calls atomic.Int32
 	newRouter(t, pool, fastConfig, al, func(r *Router) {
-		mustAdd(t, r, "parse", ports.TopicStripeEvent, func(ctx context.Context, msg ports.Message) error {
+		mustAdd(t, r, "parse", ports.TopicBillingEvent, func(ctx context.Context, msg ports.Message) error {
 			calls.Add(1)
 			return ports.Permanent(errors.New("stripe event: unexpected type"))
 		})
 	})
-	publish(t, pool, ports.TopicStripeEvent, `{}`)
+	publish(t, pool, ports.TopicBillingEvent, `{}`)
 	eventually(t, 10*time.Second, "dead letter recorded", func() bool { return len(openDeadLetters(t, pool)) == 1 })
 	time.Sleep(300 * time.Millisecond) // room for a wrong retry
 	dl := openDeadLetters(t, pool)[0]
@@ -409,7 +409,7 @@ func TestCorrelationIDTravels(t *testing.T) {
 	pool := newPool(t, 6)
 	seen := make(chan string, 2)
 	newRouter(t, pool, fastConfig, &alerts{}, func(r *Router) {
-		mustAdd(t, r, "first", ports.TopicStripeEvent, func(ctx context.Context, msg ports.Message) error {
+		mustAdd(t, r, "first", ports.TopicBillingEvent, func(ctx context.Context, msg ports.Message) error {
 			seen <- ports.CorrelationID(ctx)
 			return NewPublisher(pool).Publish(ctx, ports.Message{Topic: ports.TopicMemberChanged, Payload: []byte(`{}`)})
 		})
@@ -419,7 +419,7 @@ func TestCorrelationIDTravels(t *testing.T) {
 		})
 	})
 	ctx := ports.WithCorrelationID(context.Background(), "req-42")
-	if err := NewPublisher(pool).Publish(ctx, ports.Message{Topic: ports.TopicStripeEvent, Payload: []byte(`{}`)}); err != nil {
+	if err := NewPublisher(pool).Publish(ctx, ports.Message{Topic: ports.TopicBillingEvent, Payload: []byte(`{}`)}); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 2 {
@@ -613,15 +613,15 @@ func TestRouterRefusesUnsafeSetups(t *testing.T) {
 		"same name twice":           r.AddHandler("one", ports.TopicPersonDeleted, noop),
 		"unknown topic":             r.AddHandler("three", "no.such.topic", noop),
 		"internal topic":            r.AddHandler("four", TopicDelayed, noop),
-		"bad name":                  r.AddHandler("five#2", ports.TopicStripeEvent, noop),
-		"nil handler":               r.AddHandler("six", ports.TopicStripeEvent, nil),
+		"bad name":                  r.AddHandler("five#2", ports.TopicBillingEvent, noop),
+		"nil handler":               r.AddHandler("six", ports.TopicBillingEvent, nil),
 	} {
 		if err == nil {
 			t.Errorf("AddHandler with %s: accepted", name)
 		}
 	}
 	// 1 + 2 consumers + the scheduler + 2 spare connections exceed 4.
-	mustAdd(t, r, "seven", ports.TopicStripeEvent, noop, WithConsumers(2))
+	mustAdd(t, r, "seven", ports.TopicBillingEvent, noop, WithConsumers(2))
 	if err := r.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "pool") {
 		t.Errorf("Run with too small a pool: %v", err)
 	}
@@ -659,7 +659,7 @@ func TestLargePublishIsAtomicAndOrdered(t *testing.T) {
 	for i := range 2*maxRowsPerInsert + 10 {
 		msgs = append(msgs, ports.Message{Topic: ports.TopicJobRun, Payload: []byte(strconv.Itoa(i))})
 	}
-	msgs = append(msgs, ports.Message{Topic: ports.TopicStripeEvent, Payload: []byte("x")})
+	msgs = append(msgs, ports.Message{Topic: ports.TopicBillingEvent, Payload: []byte("x")})
 	if err := NewPublisher(pool).Publish(ctx, msgs...); err != nil {
 		t.Fatal(err)
 	}
@@ -679,7 +679,7 @@ func TestLargePublishIsAtomicAndOrdered(t *testing.T) {
 			t.Fatalf("row %d holds %q: order lost", i, p)
 		}
 	}
-	if rows(t, pool, tableName(ports.TopicStripeEvent)) != 1 {
+	if rows(t, pool, tableName(ports.TopicBillingEvent)) != 1 {
 		t.Error("second topic not published")
 	}
 }

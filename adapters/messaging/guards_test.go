@@ -166,7 +166,7 @@ func TestDefect5SubscribersDoNotBlockEachOther(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			pool := newPool(t, 4)
-			topic := ports.TopicStripeEvent
+			topic := ports.TopicBillingEvent
 			payloads := make([]string, 20)
 			for i := range payloads {
 				payloads[i] = "m"
@@ -384,13 +384,13 @@ func TestDefect4TimedOutMessageIsDeadLetteredNotLooped(t *testing.T) {
 		al := &alerts{}
 		var calls atomic.Int32
 		newRouter(t, pool, cfg, al, func(r *Router) {
-			mustAdd(t, r, "stuck", ports.TopicStripeEvent, func(ctx context.Context, msg ports.Message) error {
+			mustAdd(t, r, "stuck", ports.TopicBillingEvent, func(ctx context.Context, msg ports.Message) error {
 				calls.Add(1)
 				<-ctx.Done() // a provider call that never answers
 				return ctx.Err()
 			})
 		})
-		publish(t, pool, ports.TopicStripeEvent, "{}")
+		publish(t, pool, ports.TopicBillingEvent, "{}")
 		eventually(t, 10*time.Second, "dead-lettered", func() bool { return len(openDeadLetters(t, pool)) == 1 })
 		time.Sleep(time.Second)
 		if n := calls.Load(); n != 1 {
@@ -401,7 +401,7 @@ func TestDefect4TimedOutMessageIsDeadLetteredNotLooped(t *testing.T) {
 			t.Errorf("reason = %q", dl.Reason)
 		}
 		eventually(t, 5*time.Second, "alert raised", func() bool { return len(al.all()) > 0 })
-		if rows(t, pool, tableName(ports.TopicStripeEvent)) != 0 || len(al.all()) != 1 {
+		if rows(t, pool, tableName(ports.TopicBillingEvent)) != 0 || len(al.all()) != 1 {
 			t.Errorf("message not acked, or alerts %d != 1", len(al.all()))
 		}
 	})
@@ -427,7 +427,7 @@ func TestDefect4TimedOutMessageIsDeadLetteredNotLooped(t *testing.T) {
 		}
 		wr.AddMiddleware(poison, middleware.Timeout(time.Second)) // the poison queue outside the timeout
 		var calls atomic.Int32
-		wr.AddConsumerHandler("failing", ports.TopicStripeEvent, rawSubscriber(t, pool, queueSchema{}, ackedRowsOnly{}, 30*time.Second),
+		wr.AddConsumerHandler("failing", ports.TopicBillingEvent, rawSubscriber(t, pool, queueSchema{}, ackedRowsOnly{}, 30*time.Second),
 			func(msg *message.Message) error {
 				calls.Add(1)
 				return errors.New("always fails")
@@ -437,7 +437,7 @@ func TestDefect4TimedOutMessageIsDeadLetteredNotLooped(t *testing.T) {
 		defer wg.Wait()
 		defer func() { _ = wr.Close() }()
 		<-wr.Running()
-		publish(t, pool, ports.TopicStripeEvent, "{}")
+		publish(t, pool, ports.TopicBillingEvent, "{}")
 		time.Sleep(1500 * time.Millisecond)
 		if n, poisoned := calls.Load(), rows(t, pool, tableName(poisonTopic)); n < 3 || poisoned != 0 {
 			t.Errorf("library: handler called %d times, %d poisoned; the defect did not reproduce (want a loop, none poisoned)", n, poisoned)

@@ -25,16 +25,16 @@ func TestTxPublisherAndSchedulerNeedOnlyAnExecWhoseResultTheyIgnore(t *testing.T
 	db := &recordingExecer{}
 	msgs := make([]ports.Message, 0, maxRowsPerInsert+2)
 	for range maxRowsPerInsert + 1 {
-		msgs = append(msgs, ports.Message{Topic: ports.TopicStripeEvent, Payload: []byte(`{}`)})
+		msgs = append(msgs, ports.Message{Topic: ports.TopicBillingEvent, Payload: []byte(`{}`)})
 	}
 	msgs = append(msgs, ports.Message{Topic: ports.TopicPersonEmailChanged, Payload: []byte(`{}`)})
 	if err := NewTxPublisher(db).Publish(ctx, msgs...); err != nil {
 		t.Fatal(err)
 	}
-	if err := NewTxScheduler(db).ScheduleAt(ctx, ports.TopicStripeEvent, []byte(`{}`), time.Now()); err != nil {
+	if err := NewTxScheduler(db).ScheduleAt(ctx, ports.TopicBillingEvent, []byte(`{}`), time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{tableName(ports.TopicStripeEvent), tableName(ports.TopicStripeEvent), tableName(ports.TopicPersonEmailChanged), tableName(TopicDelayed)}
+	want := []string{tableName(ports.TopicBillingEvent), tableName(ports.TopicBillingEvent), tableName(ports.TopicPersonEmailChanged), tableName(TopicDelayed)}
 	if len(db.sqls) != len(want) {
 		t.Fatalf("%d statements, want %d: %v", len(db.sqls), len(want), db.sqls)
 	}

@@ -23,7 +23,7 @@ const TopicDelayed = "delayed"
 // with `SELECT messaging_create_topic('the.topic');`. TestEveryTopicHasATable
 // fails until all three agree.
 var Topics = []string{
-	ports.TopicStripeEvent,
+	ports.TopicBillingEvent,
 	ports.TopicMemberChanged,
 	ports.TopicPersonEmailChanged,
 	ports.TopicPersonDeleted,

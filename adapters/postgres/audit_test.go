@@ -24,7 +24,7 @@ func TestAuditLogRecordsEntriesAndListsThemNewestFirst(t *testing.T) {
 	first := ports.AuditEntry{
 		ActorKind: "user", ActorID: "user_1", Action: "dead_letter.replay",
 		SubjectKind: "dead_letter", SubjectID: "dl_1", Outcome: ports.OutcomeSuccess,
-		Details: map[string]any{"topic": "stripe.event", "attempts": 4}, At: past,
+		Details: map[string]any{"topic": "billing.event", "attempts": 4}, At: past,
 	}
 	second := ports.AuditEntry{ActorKind: "system", ActorID: "cron", Action: "job.enqueue", Outcome: ports.OutcomeFailure}
 	third := ports.AuditEntry{ActorKind: "agent", ActorID: "key_9", Action: "members.read", Outcome: ports.OutcomeDenied}
@@ -53,7 +53,7 @@ func TestAuditLogRecordsEntriesAndListsThemNewestFirst(t *testing.T) {
 		got.SubjectID != "dl_1" || got.Outcome != ports.OutcomeSuccess {
 		t.Errorf("entry read back as %+v", got.AuditEntry)
 	}
-	if got.Details["topic"] != "stripe.event" || got.Details["attempts"] != float64(4) {
+	if got.Details["topic"] != "billing.event" || got.Details["attempts"] != float64(4) {
 		t.Errorf("details = %v", got.Details)
 	}
 	if at := all[1].At; at.Before(before) || at.After(time.Now().Add(time.Minute)) {

@@ -41,7 +41,7 @@ func BenchmarkIngestTransaction(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer pool.Close()
-	uow, err := postgres.Scope[ports.BillingInboxTx](testUoW(b, pool, "watermill_stripe.event", nil))
+	uow, err := postgres.Scope[ports.BillingInboxTx](testUoW(b, pool, "watermill_billing.event", nil))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -66,7 +66,7 @@ func BenchmarkIngestTransaction(b *testing.B) {
 				id := prefix + strconv.FormatInt(n, 10)
 				ev := ports.BillingEvent{ID: id, Kind: ports.BillingSubscriptionChanged, Type: "customer.subscription.updated",
 					Created: time.Now(), Payload: payload, SubscriptionID: "sub_1", CustomerID: "cus_1"}
-				msg := ports.Message{Topic: ports.TopicStripeEvent, Payload: []byte(`{"event_id":"` + id + `"}`)}
+				msg := ports.Message{Topic: ports.TopicBillingEvent, Payload: []byte(`{"event_id":"` + id + `"}`)}
 				if err := ingest(ctx, uow, ev, msg); err != nil {
 					b.Error(err)
 					return
@@ -109,7 +109,7 @@ func pgbenchIngest(b *testing.B, dbURL string, payload []byte) (float64, bool) {
 BEGIN;
 INSERT INTO billing_inbox (event_id, kind, type, created, payload, source, subscription_id, customer_id)
   VALUES ('evt_pgb_' || :id, 'subscription_changed', 'customer.subscription.updated', now(), '%s'::jsonb, 'webhook', 'sub_1', 'cus_1') ON CONFLICT (event_id) DO NOTHING;
-INSERT INTO "watermill_stripe.event" (uuid, payload, metadata)
+INSERT INTO "watermill_billing.event" (uuid, payload, metadata)
   VALUES (gen_random_uuid()::text, convert_to('{"event_id":"evt_pgb_' || :id || '"}', 'UTF8'), '{}');
 COMMIT;
 `, literal)

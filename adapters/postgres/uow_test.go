@@ -111,7 +111,7 @@ func ingest(ctx context.Context, uow ports.UnitOfWork[ports.BillingInboxTx], ev 
 func billingEvent(id string) (ports.BillingEvent, ports.Message) {
 	return ports.BillingEvent{ID: id, Kind: ports.BillingSubscriptionChanged, Type: "customer.subscription.updated",
 			Created: time.Now(), Payload: []byte(`{"id":"` + id + `"}`), SubscriptionID: "sub_1"},
-		ports.Message{Topic: ports.TopicStripeEvent, Payload: []byte(`{"event_id":"` + id + `"}`)}
+		ports.Message{Topic: ports.TopicBillingEvent, Payload: []byte(`{"event_id":"` + id + `"}`)}
 }
 
 func count(t testing.TB, pool *pgxpool.Pool, sql string, args ...any) int {
@@ -135,7 +135,7 @@ func TestIngestTransactionTakesTwoRoundTrips(t *testing.T) {
 	t.Parallel()
 	pool, trips := testPool(t, 1) // one connection: its statement cache is warm after the first ingest
 	ctx := context.Background()
-	uow, err := postgres.Scope[ports.BillingInboxTx](testUoW(t, pool, "watermill_stripe.event", nil))
+	uow, err := postgres.Scope[ports.BillingInboxTx](testUoW(t, pool, "watermill_billing.event", nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +160,7 @@ func TestIngestTransactionTakesTwoRoundTrips(t *testing.T) {
 	}
 	t.Logf("duplicate: %d round trips", trips.n.Load()-before)
 	if inbox, outbox := count(t, pool, `SELECT count(*) FROM billing_inbox WHERE event_id = 'evt_1'`),
-		count(t, pool, `SELECT count(*) FROM "watermill_stripe.event" WHERE payload = convert_to('{"event_id":"evt_1"}', 'UTF8')`); inbox != 1 || outbox != 1 {
+		count(t, pool, `SELECT count(*) FROM "watermill_billing.event" WHERE payload = convert_to('{"event_id":"evt_1"}', 'UTF8')`); inbox != 1 || outbox != 1 {
 		t.Fatalf("after a duplicate: inbox %d, outbox %d; want 1 and 1", inbox, outbox)
 	}
 	got, err := postgres.NewBillingInbox(pool).Get(ctx, "evt_1")
@@ -173,7 +173,7 @@ func TestUnitOfWorkRollsBackWhenFnFails(t *testing.T) {
 	t.Parallel()
 	pool, _ := testPool(t, 2)
 	ctx := context.Background()
-	uow, err := postgres.Scope[ports.BillingInboxTx](testUoW(t, pool, "watermill_stripe.event", nil))
+	uow, err := postgres.Scope[ports.BillingInboxTx](testUoW(t, pool, "watermill_billing.event", nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +191,7 @@ func TestUnitOfWorkRollsBackWhenFnFails(t *testing.T) {
 	if !errors.Is(err, boom) {
 		t.Fatalf("Do = %v, want fn's error as is", err)
 	}
-	if n := count(t, pool, `SELECT count(*) FROM billing_inbox`) + count(t, pool, `SELECT count(*) FROM "watermill_stripe.event"`); n != 0 {
+	if n := count(t, pool, `SELECT count(*) FROM billing_inbox`) + count(t, pool, `SELECT count(*) FROM "watermill_billing.event"`); n != 0 {
 		t.Fatalf("%d rows survived the rollback", n)
 	}
 	assertIdle(t, pool)
@@ -245,7 +245,7 @@ func TestUnitOfWorkCommitAnsweredWithRollbackIsAnError(t *testing.T) {
 	pool, _ := testPool(t, 2)
 	ctx := context.Background()
 	var q postgres.Querier
-	uow := testUoW(t, pool, "watermill_stripe.event", &q)
+	uow := testUoW(t, pool, "watermill_billing.event", &q)
 	err := uow.Do(ctx, func(ctx context.Context, tx *postgres.Tx) error {
 		_ = tx.DeadLetters()
 		if _, err := tx.BillingInbox().Insert(ctx, ports.BillingEvent{ID: "evt_x", Kind: ports.BillingEventOther, Type: "x", Created: time.Now(), Payload: []byte(`{}`)}, "webhook"); err != nil {
@@ -269,7 +269,7 @@ func TestUnitOfWorkThatIssuesNothingSendsNothing(t *testing.T) {
 	t.Parallel()
 	pool, trips := testPool(t, 1)
 	ctx := context.Background()
-	uow := testUoW(t, pool, "watermill_stripe.event", nil)
+	uow := testUoW(t, pool, "watermill_billing.event", nil)
 	before := trips.n.Load()
 	if err := uow.Do(ctx, func(context.Context, *postgres.Tx) error { return nil }); err != nil {
 		t.Fatal(err)
@@ -299,7 +299,7 @@ func TestUnitOfWorkThatIssuesNothingSendsNothing(t *testing.T) {
 	if n := trips.n.Load() - before; n != 1 {
 		t.Fatalf("a publish-only transaction took %d round trips, want 1", n)
 	}
-	if n := count(t, pool, `SELECT count(*) FROM "watermill_stripe.event"`); n != 4 {
+	if n := count(t, pool, `SELECT count(*) FROM "watermill_billing.event"`); n != 4 {
 		t.Fatalf("outbox holds %d messages, want 4", n)
 	}
 }
@@ -309,7 +309,7 @@ func TestUnitOfWorkSavepointsNest(t *testing.T) {
 	pool, _ := testPool(t, 2)
 	ctx := context.Background()
 	var q postgres.Querier
-	uow := testUoW(t, pool, "watermill_stripe.event", &q)
+	uow := testUoW(t, pool, "watermill_billing.event", &q)
 	insert := func(ctx context.Context, db postgres.Querier, id string) error {
 		_, err := db.Exec(ctx, `INSERT INTO webhook_inbox (source, delivery_id) VALUES ('test', $1)`, id)
 		return err
@@ -326,7 +326,7 @@ func TestUnitOfWorkSavepointsNest(t *testing.T) {
 			if err := insert(ctx, sp, "rolled-back"); err != nil {
 				return err
 			}
-			if err := tx.Publisher().Publish(ctx, ports.Message{Topic: ports.TopicStripeEvent, Payload: []byte(`rolled-back`)}); err != nil {
+			if err := tx.Publisher().Publish(ctx, ports.Message{Topic: ports.TopicBillingEvent, Payload: []byte(`rolled-back`)}); err != nil {
 				return err
 			}
 			return insert(ctx, sp, "outer") // duplicate key
@@ -368,7 +368,7 @@ func TestUnitOfWorkSavepointsNest(t *testing.T) {
 	if want := []string{"level-1", "level-2", "outer"}; len(ids) != 3 || ids[0] != want[0] || ids[1] != want[1] || ids[2] != want[2] {
 		t.Fatalf("committed %v, want %v", ids, want)
 	}
-	if n := count(t, pool, `SELECT count(*) FROM "watermill_stripe.event"`); n != 0 {
+	if n := count(t, pool, `SELECT count(*) FROM "watermill_billing.event"`); n != 0 {
 		t.Fatal("a message published in a rolled-back savepoint was stored")
 	}
 	if n := count(t, pool, `SELECT count(*) FROM memberships WHERE person_id = $1`, personID); n != 1 {
@@ -379,7 +379,7 @@ func TestUnitOfWorkSavepointsNest(t *testing.T) {
 func TestUnitOfWorkNeverReturnsAConnectionInsideATransaction(t *testing.T) {
 	t.Parallel()
 	pool, _ := testPool(t, 1) // a connection left in a transaction would be the next one handed out
-	uow, err := postgres.Scope[ports.BillingInboxTx](testUoW(t, pool, "watermill_stripe.event", nil))
+	uow, err := postgres.Scope[ports.BillingInboxTx](testUoW(t, pool, "watermill_billing.event", nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -402,7 +402,7 @@ func TestUnitOfWorkNeverReturnsAConnectionInsideATransaction(t *testing.T) {
 
 	// Mid-statement, for real: a slow statement outlives the context.
 	var q postgres.Querier
-	raw := testUoW(t, pool, "watermill_stripe.event", &q)
+	raw := testUoW(t, pool, "watermill_billing.event", &q)
 	ctx, cancel = context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	start := time.Now()
@@ -444,7 +444,7 @@ func assertUnused(t *testing.T, pool *pgxpool.Pool) {
 func TestScopeChecksThatTxProvidesTheScope(t *testing.T) {
 	t.Parallel()
 	pool, _ := testPool(t, 1)
-	uow := testUoW(t, pool, "watermill_stripe.event", nil)
+	uow := testUoW(t, pool, "watermill_billing.event", nil)
 	if _, err := postgres.Scope[ports.MembershipTx](uow); err != nil {
 		t.Errorf("MembershipTx: %v", err)
 	}

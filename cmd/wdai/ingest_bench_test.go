@@ -152,7 +152,7 @@ func pgbenchSameTransaction(b *testing.B, dbURL string, payload []byte) float64 
 BEGIN;
 INSERT INTO billing_inbox (event_id, kind, type, created, payload, source, subscription_id, customer_id)
   VALUES ('evt_pgb_' || :id, 'subscription_changed', 'customer.subscription.updated', now(), '%s'::jsonb, 'webhook', 'sub_1', 'cus_1') ON CONFLICT (event_id) DO NOTHING;
-INSERT INTO "watermill_stripe.event" (uuid, payload, metadata)
+INSERT INTO "watermill_billing.event" (uuid, payload, metadata)
   VALUES (gen_random_uuid()::text, convert_to('{"event_id":"evt_pgb_' || :id || '"}', 'UTF8'), '{"correlation_id":"x"}');
 COMMIT;
 `, literal)

@@ -183,7 +183,7 @@ func (l *lifecycle) waitIdle() {
 func (l *lifecycle) queued() int {
 	l.t.Helper()
 	n := 0
-	for _, topic := range []string{ports.TopicStripeEvent, ports.TopicMemberChanged, ports.TopicPersonEmailChanged, ports.TopicPersonDeleted, ports.TopicMembershipPeriodEnd, ports.TopicJobRun} {
+	for _, topic := range []string{ports.TopicBillingEvent, ports.TopicMemberChanged, ports.TopicPersonEmailChanged, ports.TopicPersonDeleted, ports.TopicMembershipPeriodEnd, ports.TopicJobRun} {
 		n += l.count(fmt.Sprintf(`SELECT count(*) FROM "watermill_%s"`, topic))
 	}
 	return n

@@ -108,7 +108,7 @@ func messageHandlers(c application.Commands) []messageHandler {
 		{"jobs.run", ports.TopicJobRun, messaging.Decode(func(ctx context.Context, msg ports.Message, b ports.JobRunPayload) error {
 			return c.RunJob.Handle(ctx, application.RunJobInput{MessageID: msg.ID, RunID: b.RunID})
 		})},
-		{"billing.process_event", ports.TopicStripeEvent, messaging.Decode(func(ctx context.Context, _ ports.Message, b ports.BillingEventMessage) error {
+		{"billing.process_event", ports.TopicBillingEvent, messaging.Decode(func(ctx context.Context, _ ports.Message, b ports.BillingEventMessage) error {
 			return c.ProcessBillingEvent.Handle(ctx, application.ProcessBillingEventInput{EventID: b.EventID})
 		})},
 		{"billing.period_end", ports.TopicMembershipPeriodEnd, messaging.Decode(func(ctx context.Context, _ ports.Message, b ports.PeriodEndMessage) error {
