@@ -130,6 +130,25 @@ func TestResyncEmailListDryRunOnlyCounts(t *testing.T) {
 	}
 }
 
+func TestResyncEmailListTagsAnAddressOnceConfirmed(t *testing.T) {
+	t.Parallel()
+	f := newResyncFixture(t)
+	p1 := person("p1", "ada@example.test")
+	// The last sync found the address pending and left its tags for later.
+	f.store.seed(t, "p1", ports.SubscriberPending, syncedEmail{Email: p1.PrimaryEmail, FirstName: p1.FirstName, Tier: "community"})
+	f.page("", ports.DirectoryPage{People: []ports.Person{p1}, Cursors: []string{"c1"}})
+	f.ms.EXPECT().GetMany(gomock.Any(), []string{"p1"}).Return(map[string]*membership.Membership{"p1": activeIn(t, "p1", "community")}, nil)
+	f.list.EXPECT().BatchUpsert(gomock.Any(), []ports.Subscriber{sub(p1, "community")}).Return([]ports.SubscriberResult{subscribed(p1.PrimaryEmail)}, nil)
+	f.list.EXPECT().SetTags(gomock.Any(), p1.PrimaryEmail, tags(true, true, false, false, "community", true)).Return(nil)
+	res, err := f.resync(t, nil).Handle(context.Background(), application.ResyncEmailListInput{})
+	if err != nil || res.TagCalls != 1 {
+		t.Fatalf("Handle = %+v, %v", res, err)
+	}
+	if row, st := f.store.row(t, "p1"); row.Status != "subscribed" || !reflect.DeepEqual(st.Tags, tags(true, true, false, false, "community", true)) {
+		t.Fatalf("stored %s %+v, want subscribed with the tags applied", row.Status, st)
+	}
+}
+
 func TestResyncEmailListRepairsAnUnreadableState(t *testing.T) {
 	t.Parallel()
 	f := newResyncFixture(t)

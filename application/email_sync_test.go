@@ -424,7 +424,7 @@ func TestSyncMemberEmailKeepsConsent(t *testing.T) {
 			t.Fatalf("status became %s; consent belongs to the list", row.Status)
 		}
 	})
-	t.Run("a pending address is neither tagged nor sent a journey, and is tagged once confirmed", func(t *testing.T) {
+	t.Run("a pending address is neither tagged nor sent a journey, and its tags wait", func(t *testing.T) {
 		t.Parallel()
 		f := newEmailFixture(t)
 		f.person(ada, activeIn(t, "p1", "community"))
