@@ -11,7 +11,8 @@ import (
 // ResyncPage is how many people one batch-subscribe call carries.
 const ResyncPage = 500
 
-// ResyncEmailListInput: DryRun only counts; Progress, if set, is called
+// ResyncEmailListInput says whether to only count (DryRun); Progress, if
+// set, is called
 // after each page.
 type ResyncEmailListInput struct {
 	DryRun   bool

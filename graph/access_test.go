@@ -296,4 +296,6 @@ func contains(list []access.Scope, s access.Scope) bool {
 // inline runs a unit of work's fn on a fixed scope of mocks.
 type inline[S any] struct{ s S }
 
-func (u inline[S]) Do(ctx context.Context, fn func(context.Context, S) error) error { return fn(ctx, u.s) }
+func (u inline[S]) Do(ctx context.Context, fn func(context.Context, S) error) error {
+	return fn(ctx, u.s)
+}

@@ -1,4 +1,8 @@
-package graph_test
+package main
+
+// The member directory over GraphQL on a real database: what a page costs
+// and what each caller may see. It joins graph/ to adapters/postgres, so it
+// lives here, where the wiring does.
 
 import (
 	"context"
@@ -77,10 +81,10 @@ func newDirectory(t *testing.T, n int) directoryFixture {
 		people = append(people, p)
 	}
 	app := &application.App{Queries: application.Queries{
-		GetMe:          built(application.NewGetMe(peopleStore)),
-		GetMember:      built(application.NewGetMember(peopleStore, ms)),
-		ListMembers:    built(application.NewListMembers(peopleStore)),
-		GetMemberships: built(application.NewGetMemberships(ms)),
+		GetMe:          directoryUseCase[application.GetMe](t)(application.NewGetMe(peopleStore)),
+		GetMember:      directoryUseCase[application.GetMember](t)(application.NewGetMember(peopleStore, ms)),
+		ListMembers:    directoryUseCase[application.ListMembers](t)(application.NewListMembers(peopleStore)),
+		GetMemberships: directoryUseCase[application.GetMemberships](t)(application.NewGetMemberships(ms)),
 	}}
 	return directoryFixture{client: client.New(graph.NewHandler(app, graph.Options{ComplexityLimit: 5000})), counter: counter, people: people}
 }
@@ -166,5 +170,23 @@ func TestDirectoryRedactsOtherMembersEmails(t *testing.T) {
 	err := f.client.Post(`{ members(first: 10, filter: {includeHidden: true}) { edges { node { id } } } }`, &denied, as(member))
 	if err == nil || !strings.Contains(err.Error(), graph.CodeForbidden) {
 		t.Fatalf("member asking for hidden members: %v, want FORBIDDEN", err)
+	}
+}
+
+// directoryUseCase fails the test when a use case's constructor refuses.
+func directoryUseCase[T any](t *testing.T) func(T, error) T {
+	return func(v T, err error) T {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+}
+
+// as makes a GraphQL request act as p.
+func as(p access.Principal) client.Option {
+	return func(r *client.Request) {
+		r.HTTP = r.HTTP.WithContext(application.WithPrincipal(r.HTTP.Context(), p))
 	}
 }
