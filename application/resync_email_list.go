@@ -12,8 +12,7 @@ import (
 const ResyncPage = 500
 
 // ResyncEmailListInput says whether to only count (DryRun); Progress, if
-// set, is called
-// after each page.
+// set, is called after each page.
 type ResyncEmailListInput struct {
 	DryRun   bool
 	Progress func(ResyncResult)
