@@ -109,6 +109,16 @@ func TestCompleteCheckout(t *testing.T) {
 			wantChanged: []ports.MemberChangedMessage{activatedFor(blPerson)},
 		},
 		{
+			name: "checkout without a customer for a linked person raises no second-customer alert",
+			ev:   checkout(func(ev *ports.BillingEvent) { ev.CustomerID = "" }),
+			setup: func(w *billingWorld) {
+				w.people.EXPECT().Get(gomock.Any(), blPerson).Return(ports.Person{ID: blPerson, BillingCustomerID: "cus_0"}, nil)
+				syncs(w)
+			},
+			wantAudits:  []ports.AuditEntry{blMembershipAudit(blPerson, ports.ReasonSubscriptionSync, "active", membership.NameActivated)},
+			wantChanged: []ports.MemberChangedMessage{activatedFor(blPerson)},
+		},
+		{
 			name: "checkout without a subscription links and calls no provider",
 			ev:   checkout(func(ev *ports.BillingEvent) { ev.SubscriptionID = "" }),
 			setup: func(w *billingWorld) {
