@@ -89,7 +89,7 @@ func jobsServer(t *testing.T, secret string, f *jobsFake, logs *lockedBuffer) *h
 
 func call(t *testing.T, srv *httptest.Server, method, path, auth string) (*http.Response, map[string]string) {
 	t.Helper()
-	req, err := http.NewRequest(method, srv.URL+path, nil)
+	req, err := http.NewRequestWithContext(t.Context(), method, srv.URL+path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

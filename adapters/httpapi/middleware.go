@@ -66,23 +66,11 @@ func chain(mux *http.ServeMux, logger *slog.Logger, m *httpMetrics) http.Handler
 			id = newRequestID()
 		}
 		w.Header().Set(RequestIDHeader, id)
-		r = r.WithContext(context.WithValue(r.Context(), requestIDKey, id))
+		ctx := context.WithValue(r.Context(), requestIDKey, id)
+		r = r.WithContext(ctx)
 
 		rec := &statusRecorder{ResponseWriter: w}
-		func() {
-			defer func() {
-				if v := recover(); v != nil {
-					if v == http.ErrAbortHandler { //nolint:errorlint // sentinel re-panicked by net/http
-						panic(v)
-					}
-					logger.ErrorContext(r.Context(), "http: panic", "request_id", id, "panic", fmt.Sprint(v))
-					if !rec.wroteHeader {
-						http.Error(rec, "internal error", http.StatusInternalServerError)
-					}
-				}
-			}()
-			mux.ServeHTTP(rec, r)
-		}()
+		serveRecovering(ctx, logger, mux, rec, r, id)
 
 		status := rec.status
 		if status == 0 {
@@ -96,16 +84,33 @@ func chain(mux *http.ServeMux, logger *slog.Logger, m *httpMetrics) http.Handler
 		code := strconv.Itoa(status)
 		m.requests.WithLabelValues(r.Method, route, code).Inc()
 		m.duration.WithLabelValues(r.Method, route, code).Observe(elapsed.Seconds())
-		logger.LogAttrs(r.Context(), levelFor(status), "http request",
-			slog.String("request_id", id),
-			slog.String("method", r.Method),
-			slog.String("route", route),
-			slog.String("path", r.URL.Path),
-			slog.Int("status", status),
-			slog.Int64("bytes", rec.bytes),
-			slog.Duration("duration", elapsed),
+		logger.Log(ctx, levelFor(status), "http request",
+			"request_id", id,
+			"method", r.Method,
+			"route", route,
+			"path", r.URL.Path,
+			"status", status,
+			"bytes", rec.bytes,
+			"duration", elapsed,
 		)
 	})
+}
+
+// serveRecovering serves r (whose context is ctx) on mux, and answers a
+// panic with a 500 after logging it; it re-panics http.ErrAbortHandler.
+func serveRecovering(ctx context.Context, logger *slog.Logger, mux *http.ServeMux, rec *statusRecorder, r *http.Request, id string) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler { //nolint:errorlint // sentinel re-panicked by net/http
+				panic(v)
+			}
+			logger.ErrorContext(ctx, "http: panic", "request_id", id, "panic", fmt.Sprint(v))
+			if !rec.wroteHeader {
+				http.Error(rec, "internal error", http.StatusInternalServerError)
+			}
+		}
+	}()
+	mux.ServeHTTP(rec, r)
 }
 
 func levelFor(status int) slog.Level {

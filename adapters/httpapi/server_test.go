@@ -49,7 +49,7 @@ func newServer(t *testing.T, cfg httpapi.Config) fixture {
 
 func get(t *testing.T, url string, header ...string) (*http.Response, string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, url, nil)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -89,10 +89,10 @@ func (r *Router) retry(h message.HandlerFunc) message.HandlerFunc {
 				return nil, fmt.Errorf("%w (no more retries: %w)", err, context.Cause(ctx))
 			}
 			pause := jitter(wait, r.cfg.RetryJitter)
-			r.logger.LogAttrs(ctx, slog.LevelWarn, "messaging: handler failed, will retry",
-				slog.String("handler", d.handler), slog.String("topic", d.topic),
-				slog.String("message_id", msg.UUID), slog.Int("attempt", d.attempts),
-				slog.Duration("retry_in", pause), slog.String("error", err.Error()))
+			r.logger.Log(ctx, slog.LevelWarn, "messaging: handler failed, will retry",
+				"handler", d.handler, "topic", d.topic,
+				"message_id", msg.UUID, "attempt", d.attempts,
+				"retry_in", pause, "error", err.Error())
 			timer := time.NewTimer(pause)
 			select {
 			case <-ctx.Done():
@@ -127,9 +127,9 @@ func (r *Router) deadLetter(h message.HandlerFunc) message.HandlerFunc {
 			return nil, err
 		}
 		if dlErr := r.recordDeadLetter(msg, d, err); dlErr != nil {
-			r.logger.LogAttrs(context.Background(), slog.LevelError, "messaging: cannot record dead letter, message will be delivered again",
-				slog.String("handler", d.handler), slog.String("topic", d.topic),
-				slog.String("message_id", msg.UUID), slog.String("error", dlErr.Error()))
+			r.logger.Log(context.Background(), slog.LevelError, "messaging: cannot record dead letter, message will be delivered again",
+				"handler", d.handler, "topic", d.topic,
+				"message_id", msg.UUID, "error", dlErr.Error())
 			return nil, errors.Join(err, dlErr)
 		}
 		return nil, nil
@@ -170,9 +170,9 @@ func (r *Router) recordDeadLetter(msg *message.Message, d *delivery, cause error
 	if err != nil {
 		return err
 	}
-	r.logger.LogAttrs(ctx, slog.LevelWarn, "messaging: message dead-lettered",
-		slog.String("dead_letter_id", id), slog.String("handler", d.handler), slog.String("topic", d.topic),
-		slog.String("message_id", msg.UUID), slog.Int("attempts", rec.attempts), slog.String("error", rec.reason))
+	r.logger.Log(ctx, slog.LevelWarn, "messaging: message dead-lettered",
+		"dead_letter_id", id, "handler", d.handler, "topic", d.topic,
+		"message_id", msg.UUID, "attempts", rec.attempts, "error", rec.reason)
 	if inserted {
 		// Alert once the dead letter is committed (with the ack), so that an
 		// alert never names a dead letter that was rolled back.
@@ -181,8 +181,8 @@ func (r *Router) recordDeadLetter(msg *message.Message, d *delivery, cause error
 			actx, cancel := context.WithTimeout(context.Background(), alertTimeout)
 			defer cancel()
 			if err := r.alerter.Alert(actx, alert); err != nil {
-				r.logger.LogAttrs(actx, slog.LevelError, "messaging: dead letter alert failed",
-					slog.String("dead_letter_id", id), slog.String("error", err.Error()))
+				r.logger.Log(actx, slog.LevelError, "messaging: dead letter alert failed",
+					"dead_letter_id", id, "error", err.Error())
 			}
 		})
 	}

@@ -30,6 +30,8 @@ func (d subscriberDB) BeginTx(ctx context.Context, opts *sql.TxOptions) (wsql.Tx
 			iso = pgx.RepeatableRead
 		case sql.LevelSerializable:
 			iso = pgx.Serializable
+		default:
+			// Every other level (and the default) runs at read committed.
 		}
 	}
 	tx, err := d.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: iso})

@@ -30,7 +30,7 @@ func TestAgainstStripeMock(t *testing.T) {
 	t.Run("stripe-mock rejects an unknown parameter", func(t *testing.T) {
 		t.Parallel()
 		form := url.Values{"mode": {"subscription"}, "customer_emial": {"ada@example.org"}, "success_url": {"https://x.test/ok"}}
-		req, err := http.NewRequest(http.MethodPost, root+"/v1/checkout/sessions", strings.NewReader(form.Encode()))
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, root+"/v1/checkout/sessions", strings.NewReader(form.Encode()))
 		if err != nil {
 			t.Fatal(err)
 		}

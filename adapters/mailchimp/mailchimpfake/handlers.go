@@ -490,78 +490,88 @@ type batchError struct {
 func (s *Server) postBatch(w http.ResponseWriter, r *http.Request) {
 	raw := readBody(r)
 	s.mu.Lock()
-	body, ref := func() (map[string]any, *refusal) {
-		if _, ref := s.listAndHash(r, false); ref != nil {
-			return nil, ref
-		}
-		fields, ref := s.object(r, raw, batchFields, "batch body")
-		if ref != nil {
-			return nil, ref
-		}
-		var items []map[string]json.RawMessage
-		if err := json.Unmarshal(fields["members"], &items); err != nil || items == nil {
-			s.violation(r, "batch body: members must be an array of objects")
-			return nil, invalidResource("The resource submitted could not be validated: members is required.")
-		}
-		if len(items) > maxBatch {
-			s.violation(r, "batch body: %d members, at most %d", len(items), maxBatch)
-			return nil, invalidResource(fmt.Sprintf("The resource submitted could not be validated: members has more than %d items.", maxBatch))
-		}
-		var updateExisting bool
-		if rawUE, found := fields["update_existing"]; found {
-			if err := json.Unmarshal(rawUE, &updateExisting); err != nil {
-				s.violation(r, "batch body: update_existing is not a boolean")
-				return nil, invalidResource("The resource submitted could not be validated: update_existing is invalid.")
-			}
-		}
-		created, updated, errs := []map[string]any{}, []map[string]any{}, []batchError{}
-		seen := map[string]bool{}
-		for i, it := range items {
-			what := fmt.Sprintf("members[%d]", i)
-			s.checkFields(r, it, batchMemberFields, what)
-			in, ref := s.parseMember(r, it, what, false)
-			if ref != nil {
-				email, _, _ := stringField(it, "email_address")
-				errs = append(errs, batchError{EmailAddress: email, Error: ref.detail, ErrorCode: "ERROR_GENERIC"})
-				continue
-			}
-			hash := subscriberHash(in.email)
-			if seen[hash] {
-				errs = append(errs, batchError{EmailAddress: in.email, Error: in.email + " is a duplicate in this batch.", ErrorCode: "ERROR_DUPLICATE"})
-				continue
-			}
-			seen[hash] = true
-			existing := s.members[hash]
-			if existing != nil && !existing.archived && !updateExisting {
-				errs = append(errs, batchError{EmailAddress: in.email, Error: in.email + " is already a list member, do you want to update? please provide update_existing:true in the request body", ErrorCode: "ERROR_CONTACT_EXISTS"})
-				continue
-			}
-			m, _, ref := s.upsert(r, hash, in)
-			if ref != nil {
-				errs = append(errs, batchError{EmailAddress: in.email, Error: ref.detail, ErrorCode: "ERROR_GENERIC"})
-				continue
-			}
-			if existing == nil {
-				created = append(created, s.wire(hash, m))
-			} else {
-				updated = append(updated, s.wire(hash, m))
-			}
-		}
-		return map[string]any{
-			"new_members":     created,
-			"updated_members": updated,
-			"errors":          errs,
-			"total_created":   len(created),
-			"total_updated":   len(updated),
-			"error_count":     len(errs),
-		}, nil
-	}()
+	body, ref := s.batch(r, raw)
 	s.mu.Unlock()
 	if ref != nil {
 		s.refuse(w, ref)
 		return
 	}
 	writeJSON(w, http.StatusOK, body)
+}
+
+// batch applies a batch body and returns the response body; s.mu is held.
+func (s *Server) batch(r *http.Request, raw []byte) (map[string]any, *refusal) {
+	if _, ref := s.listAndHash(r, false); ref != nil {
+		return nil, ref
+	}
+	fields, ref := s.object(r, raw, batchFields, "batch body")
+	if ref != nil {
+		return nil, ref
+	}
+	var items []map[string]json.RawMessage
+	if err := json.Unmarshal(fields["members"], &items); err != nil || items == nil {
+		s.violation(r, "batch body: members must be an array of objects")
+		return nil, invalidResource("The resource submitted could not be validated: members is required.")
+	}
+	if len(items) > maxBatch {
+		s.violation(r, "batch body: %d members, at most %d", len(items), maxBatch)
+		return nil, invalidResource(fmt.Sprintf("The resource submitted could not be validated: members has more than %d items.", maxBatch))
+	}
+	var updateExisting bool
+	if rawUE, found := fields["update_existing"]; found {
+		if err := json.Unmarshal(rawUE, &updateExisting); err != nil {
+			s.violation(r, "batch body: update_existing is not a boolean")
+			return nil, invalidResource("The resource submitted could not be validated: update_existing is invalid.")
+		}
+	}
+	created, updated, errs := []map[string]any{}, []map[string]any{}, []batchError{}
+	seen := map[string]bool{}
+	for i, it := range items {
+		m, isNew, bErr := s.batchMember(r, it, fmt.Sprintf("members[%d]", i), updateExisting, seen)
+		switch {
+		case bErr != nil:
+			errs = append(errs, *bErr)
+		case isNew:
+			created = append(created, m)
+		default:
+			updated = append(updated, m)
+		}
+	}
+	return map[string]any{
+		"new_members":     created,
+		"updated_members": updated,
+		"errors":          errs,
+		"total_created":   len(created),
+		"total_updated":   len(updated),
+		"error_count":     len(errs),
+	}, nil
+}
+
+// batchMember applies one member of a batch (what names it); s.mu is held.
+// It returns the member as the response shows it and whether it is new, or
+// the error the batch reports for it. seen holds the hashes of the members
+// before it in the batch.
+func (s *Server) batchMember(r *http.Request, it map[string]json.RawMessage, what string, updateExisting bool, seen map[string]bool) (map[string]any, bool, *batchError) {
+	s.checkFields(r, it, batchMemberFields, what)
+	in, ref := s.parseMember(r, it, what, false)
+	if ref != nil {
+		email, _, _ := stringField(it, "email_address")
+		return nil, false, &batchError{EmailAddress: email, Error: ref.detail, ErrorCode: "ERROR_GENERIC"}
+	}
+	hash := subscriberHash(in.email)
+	if seen[hash] {
+		return nil, false, &batchError{EmailAddress: in.email, Error: in.email + " is a duplicate in this batch.", ErrorCode: "ERROR_DUPLICATE"}
+	}
+	seen[hash] = true
+	existing := s.members[hash]
+	if existing != nil && !existing.archived && !updateExisting {
+		return nil, false, &batchError{EmailAddress: in.email, Error: in.email + " is already a list member, do you want to update? please provide update_existing:true in the request body", ErrorCode: "ERROR_CONTACT_EXISTS"}
+	}
+	m, _, ref := s.upsert(r, hash, in)
+	if ref != nil {
+		return nil, false, &batchError{EmailAddress: in.email, Error: ref.detail, ErrorCode: "ERROR_GENERIC"}
+	}
+	return s.wire(hash, m), existing == nil, nil
 }
 
 // readBody returns the body ServeHTTP already read.

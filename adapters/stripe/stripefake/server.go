@@ -276,46 +276,10 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
 	if !checkParams(w, q, "created", "delivery_success", "limit", "starting_after", "type", "types") {
 		return
 	}
-	for key := range q {
-		if strings.HasPrefix(key, "created[") && !slices.Contains([]string{"created[gt]", "created[gte]", "created[lt]", "created[lte]"}, key) {
-			writeError(w, http.StatusBadRequest, stripeError{Type: "invalid_request_error", Param: key, Message: "Received unknown parameter: " + key})
-			return
-		}
-	}
-	types := listParam(q, "types")
-	bad := func(param, msg string) {
-		writeError(w, http.StatusBadRequest, stripeError{Type: "invalid_request_error", Param: param, Message: msg})
-	}
-	if len(types) > 20 {
-		bad("types", "types may have at most 20 entries")
+	f, bad := parseEventFilter(q)
+	if bad != nil {
+		writeError(w, http.StatusBadRequest, *bad)
 		return
-	}
-	if len(types) > 0 && q.Has("type") {
-		bad("type", "You may only specify one of these parameters: type, types.")
-		return
-	}
-	var bounds [5]struct {
-		set bool
-		v   int64
-	}
-	for i, name := range []string{"created", "created[gt]", "created[gte]", "created[lt]", "created[lte]"} {
-		if q.Has(name) {
-			v, err := strconv.ParseInt(q.Get(name), 10, 64)
-			if err != nil {
-				bad(name, fmt.Sprintf("Invalid integer: %s", q.Get(name)))
-				return
-			}
-			bounds[i].set, bounds[i].v = true, v
-		}
-	}
-	limit := 10
-	if q.Has("limit") {
-		n, err := strconv.Atoi(q.Get("limit"))
-		if err != nil || n < 1 || n > 100 {
-			bad("limit", "limit must be an integer between 1 and 100")
-			return
-		}
-		limit = n
 	}
 
 	s.mu.Lock()
@@ -327,17 +291,9 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
 
 	var match []storedEvent
 	for _, e := range all {
-		switch {
-		case bounds[0].set && e.created != bounds[0].v,
-			bounds[1].set && e.created <= bounds[1].v,
-			bounds[2].set && e.created < bounds[2].v,
-			bounds[3].set && e.created >= bounds[3].v,
-			bounds[4].set && e.created > bounds[4].v,
-			len(types) > 0 && !slices.Contains(types, e.typ),
-			q.Has("type") && !typeMatches(q.Get("type"), e.typ):
-			continue
+		if f.matches(e) {
+			match = append(match, e)
 		}
-		match = append(match, e)
 	}
 	if after := q.Get("starting_after"); after != "" {
 		i := slices.IndexFunc(match, func(e storedEvent) bool { return e.id == after })
@@ -350,15 +306,81 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
 		}
 		match = match[i+1:]
 	}
-	hasMore := len(match) > limit
+	hasMore := len(match) > f.limit
 	if hasMore {
-		match = match[:limit]
+		match = match[:f.limit]
 	}
 	data := make([]json.RawMessage, len(match))
 	for i, e := range match {
 		data[i] = e.raw
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"object": "list", "url": "/v1/events", "has_more": hasMore, "data": data})
+}
+
+// eventFilter is the query of a list of events.
+type eventFilter struct {
+	// bounds are created, created[gt], created[gte], created[lt] and
+	// created[lte], each if set.
+	bounds [5]struct {
+		set bool
+		v   int64
+	}
+	types   []string
+	typ     string // the type parameter, a pattern, if hasType
+	hasType bool
+	limit   int
+}
+
+// parseEventFilter reads the query of a list of events, or returns the error
+// Stripe answers an invalid one with (status 400).
+func parseEventFilter(q url.Values) (eventFilter, *stripeError) {
+	bad := func(param, msg string) *stripeError {
+		return &stripeError{Type: "invalid_request_error", Param: param, Message: msg}
+	}
+	for key := range q {
+		if strings.HasPrefix(key, "created[") && !slices.Contains([]string{"created[gt]", "created[gte]", "created[lt]", "created[lte]"}, key) {
+			return eventFilter{}, bad(key, "Received unknown parameter: "+key)
+		}
+	}
+	f := eventFilter{types: listParam(q, "types"), typ: q.Get("type"), hasType: q.Has("type"), limit: 10}
+	if len(f.types) > 20 {
+		return eventFilter{}, bad("types", "types may have at most 20 entries")
+	}
+	if len(f.types) > 0 && f.hasType {
+		return eventFilter{}, bad("type", "You may only specify one of these parameters: type, types.")
+	}
+	for i, name := range []string{"created", "created[gt]", "created[gte]", "created[lt]", "created[lte]"} {
+		if q.Has(name) {
+			v, err := strconv.ParseInt(q.Get(name), 10, 64)
+			if err != nil {
+				return eventFilter{}, bad(name, fmt.Sprintf("Invalid integer: %s", q.Get(name)))
+			}
+			f.bounds[i].set, f.bounds[i].v = true, v
+		}
+	}
+	if q.Has("limit") {
+		n, err := strconv.Atoi(q.Get("limit"))
+		if err != nil || n < 1 || n > 100 {
+			return eventFilter{}, bad("limit", "limit must be an integer between 1 and 100")
+		}
+		f.limit = n
+	}
+	return f, nil
+}
+
+// matches reports whether e passes the filter's created bounds and types.
+func (f eventFilter) matches(e storedEvent) bool {
+	switch {
+	case f.bounds[0].set && e.created != f.bounds[0].v,
+		f.bounds[1].set && e.created <= f.bounds[1].v,
+		f.bounds[2].set && e.created < f.bounds[2].v,
+		f.bounds[3].set && e.created >= f.bounds[3].v,
+		f.bounds[4].set && e.created > f.bounds[4].v,
+		len(f.types) > 0 && !slices.Contains(f.types, e.typ),
+		f.hasType && !typeMatches(f.typ, e.typ):
+		return false
+	}
+	return true
 }
 
 func (s *Server) createCheckoutSession(w http.ResponseWriter, r *http.Request) {

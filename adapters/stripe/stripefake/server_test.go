@@ -23,7 +23,7 @@ func call(t *testing.T, fake *stripefake.Server, key, method, path string, form 
 	if form != nil {
 		body = strings.NewReader(form.Encode())
 	}
-	req, err := http.NewRequest(method, fake.URL()+path, body)
+	req, err := http.NewRequestWithContext(t.Context(), method, fake.URL()+path, body)
 	if err != nil {
 		t.Fatal(err)
 	}

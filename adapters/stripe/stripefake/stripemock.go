@@ -2,6 +2,7 @@ package stripefake
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -37,7 +38,11 @@ func StartStripeMock(tb testing.TB) string {
 	out := &listenWatcher{found: make(chan string, 1)}
 	// Port 0: the system picks free ports and stripe-mock prints them, so
 	// nothing can take them between choosing and binding.
-	cmd := exec.Command(bin, "-http-addr", "127.0.0.1:0", "-https-addr", "127.0.0.1:0") //nolint:gosec // running the test peer named by $STRIPE_MOCK_BIN is the point
+	// Not cancelled with the test's context, which ends before the cleanups
+	// run: the process lives until the cleanup below kills it, so cleanups
+	// registered after this call can still use it.
+	procCtx := context.WithoutCancel(tb.Context())
+	cmd := exec.CommandContext(procCtx, bin, "-http-addr", "127.0.0.1:0", "-https-addr", "127.0.0.1:0") //nolint:gosec // running the test peer named by $STRIPE_MOCK_BIN is the point
 	cmd.Stdout = out
 	cmd.Stderr = out
 	if err := cmd.Start(); err != nil {
@@ -67,7 +72,7 @@ func StartStripeMock(tb testing.TB) string {
 	root := "http://" + addr
 	client := &http.Client{Timeout: 2 * time.Second}
 	for {
-		if err := ping(client, root); err == nil {
+		if err := ping(tb.Context(), client, root); err == nil {
 			return root
 		}
 		select {
@@ -80,8 +85,8 @@ func StartStripeMock(tb testing.TB) string {
 	}
 }
 
-func ping(client *http.Client, root string) error {
-	req, err := http.NewRequest(http.MethodGet, root+"/v1/balance", nil)
+func ping(ctx context.Context, client *http.Client, root string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, root+"/v1/balance", nil)
 	if err != nil {
 		return err
 	}
