@@ -62,10 +62,6 @@ func openDatabase(ctx context.Context, cfg config.Config, logger *slog.Logger) (
 	return db, nil
 }
 
-// Close closes the pool, then stops the embedded cluster if wdai started it.
-// A caller with a context should use CloseContext.
-func (d *database) Close() { d.CloseContext(context.Background()) }
-
 // CloseContext closes the pool, then stops the embedded cluster if wdai
 // started it, within 30 seconds even when ctx is already cancelled (as it is
 // at shutdown): ctx lends its values, not its deadline.

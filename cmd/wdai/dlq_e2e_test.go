@@ -14,7 +14,7 @@ import (
 
 func runCLI(t *testing.T, dbURL string, args ...string) (string, error) {
 	t.Helper()
-	cmd := exec.Command(wdaiBin, args...)
+	cmd := exec.CommandContext(t.Context(), wdaiBin, args...)
 	cmd.Env = append(baseEnv(), "DATABASE_URL="+dbURL)
 	out, err := cmd.CombinedOutput()
 	return string(out), err

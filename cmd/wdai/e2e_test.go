@@ -3,6 +3,7 @@ package main_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,7 +32,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	wdaiBin = filepath.Join(dir, "wdai")
-	build := exec.Command("go", "build", "-o", wdaiBin, ".")
+	build := exec.CommandContext(context.Background(), "go", "build", "-o", wdaiBin, ".") // TestMain has no test context
 	build.Stdout, build.Stderr = os.Stdout, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build wdai:", err)
@@ -67,12 +68,22 @@ func (w lockedWriter) Write(b []byte) (int, error) {
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = ln.Close() }()
 	return ln.Addr().String()
+}
+
+// httpGet is http.Get bound to the test's context.
+func httpGet(t *testing.T, url string) (*http.Response, error) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	return http.DefaultClient.Do(req)
 }
 
 // baseEnv is the test process environment without anything wdai reads.
@@ -92,7 +103,10 @@ func baseEnv() []string {
 func start(t *testing.T, env map[string]string, args ...string) *process {
 	t.Helper()
 	p := &process{addr: freeAddr(t), done: make(chan error, 1)}
-	p.cmd = exec.Command(wdaiBin, args...)
+	// Not t.Context(): that would SIGKILL wdai when the test ends, before the
+	// cleanup below stops it with SIGTERM (which also stops an embedded
+	// cluster); tests signal the process themselves.
+	p.cmd = exec.CommandContext(context.Background(), wdaiBin, args...)
 	p.cmd.Env = append(baseEnv(), "HTTP_ADDR="+p.addr)
 	for k, v := range env {
 		p.cmd.Env = append(p.cmd.Env, k+"="+v)
@@ -126,7 +140,7 @@ func (p *process) waitReady(t *testing.T, within time.Duration) {
 			t.Fatalf("wdai exited before ready (%v):\n%s", err, p.output())
 		default:
 		}
-		resp, err := http.Get("http://" + p.addr + "/readyz")
+		resp, err := httpGet(t, "http://"+p.addr+"/readyz")
 		if err == nil {
 			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -165,8 +179,13 @@ func (p *process) kill(t *testing.T) {
 
 func queryTiers(t *testing.T, addr string) []string {
 	t.Helper()
-	resp, err := http.Post("http://"+addr+"/graphql", "application/json",
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, "http://"+addr+"/graphql",
 		strings.NewReader(`{"query":"{ membershipTiers { id name } }"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +217,7 @@ func TestServeAgainstDatabaseURLInProduction(t *testing.T) {
 	if got := strings.Join(queryTiers(t, p.addr), ","); got != "community,professional,leader" {
 		t.Fatalf("tiers = %s", got)
 	}
-	resp, err := http.Get("http://" + p.addr + "/")
+	resp, err := httpGet(t, "http://"+p.addr+"/")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +225,7 @@ func TestServeAgainstDatabaseURLInProduction(t *testing.T) {
 	if resp.StatusCode != http.StatusNotFound {
 		t.Errorf("GraphiQL answered %d in production, want 404", resp.StatusCode)
 	}
-	resp, err = http.Get("http://" + p.addr + "/metrics")
+	resp, err = httpGet(t, "http://"+p.addr+"/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,7 +264,7 @@ func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
 	p.waitReady(t, 30*time.Second)
 
 	// Hold a connection mid-request: headers sent, body not yet complete.
-	conn, err := net.Dial("tcp", p.addr)
+	conn, err := (&net.Dialer{}).DialContext(t.Context(), "tcp", p.addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,7 +298,7 @@ func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
 
 func TestBadConfigurationExitsWithOneLinePerProblem(t *testing.T) {
 	t.Parallel()
-	cmd := exec.Command(wdaiBin, "serve")
+	cmd := exec.CommandContext(t.Context(), wdaiBin, "serve")
 	cmd.Env = append(baseEnv(), "WDAI_ENV=production", "HTTP_ADDR=nonsense")
 	out, err := cmd.CombinedOutput()
 	var exit *exec.ExitError
@@ -298,7 +317,7 @@ func TestProductionRefusesDatabaseBehindUntilMigrated(t *testing.T) {
 	t.Parallel()
 	env := []string{"WDAI_ENV=production", "DATABASE_URL=" + testdb.NewURL(t)}
 	run := func(args ...string) (string, error) {
-		cmd := exec.Command(wdaiBin, args...)
+		cmd := exec.CommandContext(t.Context(), wdaiBin, args...)
 		cmd.Env = append(append(baseEnv(), env...), "HTTP_ADDR="+freeAddr(t))
 		out, err := cmd.CombinedOutput()
 		return string(out), err

@@ -46,7 +46,7 @@ func startWithClerk(t *testing.T) identityEnv {
 func (e identityEnv) graphql(t *testing.T, token, query string) (int, http.Header, map[string]any) {
 	t.Helper()
 	body, _ := json.Marshal(map[string]string{"query": query})
-	req, _ := http.NewRequest(http.MethodPost, "http://"+e.p.addr+"/graphql", bytes.NewReader(body))
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, "http://"+e.p.addr+"/graphql", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -125,7 +125,7 @@ func TestClerkWebhooksApplyOnceAndRefuseTampering(t *testing.T) {
 	t.Parallel()
 	e := startWithClerk(t)
 	post := func(body []byte, h http.Header) int {
-		req, _ := http.NewRequest(http.MethodPost, "http://"+e.p.addr+"/webhooks/clerk", bytes.NewReader(body))
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, "http://"+e.p.addr+"/webhooks/clerk", bytes.NewReader(body))
 		for k, v := range h {
 			req.Header[k] = v
 		}

@@ -60,7 +60,7 @@ func BenchmarkWebhookIngest(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := (&net.ListenConfig{}).Listen(b.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -98,7 +98,7 @@ func BenchmarkWebhookIngest(b *testing.B) {
 				if n >= b.N {
 					return
 				}
-				req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(bodies[n]))
+				req, _ := http.NewRequestWithContext(b.Context(), http.MethodPost, url, bytes.NewReader(bodies[n]))
 				req.Header.Set("Stripe-Signature", headers[n])
 				t0 := time.Now()
 				resp, err := client.Do(req)
@@ -160,7 +160,7 @@ COMMIT;
 	if err := os.WriteFile(file, []byte(script), 0o600); err != nil {
 		b.Fatal(err)
 	}
-	cmd := exec.Command(bin, "-n", "-c", strconv.Itoa(ingestClients), "-j", "2", "-T", "5", "-f", file, dbURL)
+	cmd := exec.CommandContext(b.Context(), bin, "-n", "-c", strconv.Itoa(ingestClients), "-j", "2", "-T", "5", "-f", file, dbURL)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		b.Fatalf("pgbench: %v\n%s", err, out)

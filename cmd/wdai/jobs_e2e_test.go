@@ -39,7 +39,7 @@ func TestJobsRunThroughTheWorker(t *testing.T) {
 	defer pool.Close()
 
 	post := func(path, auth string) (int, string) {
-		req, _ := http.NewRequest(http.MethodPost, "http://"+p.addr+path, nil)
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, "http://"+p.addr+path, nil)
 		if auth != "" {
 			req.Header.Set("Authorization", auth)
 		}

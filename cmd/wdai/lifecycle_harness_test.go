@@ -140,7 +140,7 @@ func (l *lifecycle) deliver(event []byte) int {
 
 func (l *lifecycle) post(body []byte, signature string) int {
 	l.t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, l.http.URL+"/webhooks/stripe", bytes.NewReader(body))
+	req, _ := http.NewRequestWithContext(l.t.Context(), http.MethodPost, l.http.URL+"/webhooks/stripe", bytes.NewReader(body))
 	if signature != "" {
 		req.Header.Set("Stripe-Signature", signature)
 	}

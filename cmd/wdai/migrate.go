@@ -72,7 +72,7 @@ func withMigrator(fn func(context.Context, *postgres.Migrator, io.Writer) error)
 		if err != nil {
 			return err
 		}
-		defer db.Close()
+		defer db.CloseContext(ctx)
 		m, err := postgres.NewMigrator(db.Pool)
 		if err != nil {
 			return err

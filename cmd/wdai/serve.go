@@ -43,7 +43,7 @@ func serveCommand() *cli.Command {
 func serve(ctx context.Context, env environment, withWorker bool) error {
 	cfg, logger := env.cfg, env.logger
 	// Listen first: a taken port is reported before the database starts.
-	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
 	}
@@ -53,7 +53,7 @@ func serve(ctx context.Context, env environment, withWorker bool) error {
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer db.CloseContext(ctx) // ctx lends its values, not its cancellation
 
 	migrator, err := postgres.NewMigrator(db.Pool)
 	if err != nil {
@@ -114,7 +114,7 @@ func serve(ctx context.Context, env environment, withWorker bool) error {
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down", "timeout", cfg.ShutdownTimeout)
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("graceful shutdown: %w", err)

@@ -98,7 +98,7 @@ func openSystem(ctx context.Context) (*system, func(), error) {
 	}
 	m, err := newCheckedMigrator(ctx, env, db)
 	if err != nil {
-		db.Close()
+		db.CloseContext(ctx)
 		return nil, nil, err
 	}
 	if err := m.Close(); err != nil {
@@ -106,10 +106,13 @@ func openSystem(ctx context.Context) (*system, func(), error) {
 	}
 	sys, err := buildSystem(env.cfg, db.Pool, env.logger)
 	if err != nil {
-		db.Close()
+		db.CloseContext(ctx)
 		return nil, nil, err
 	}
-	return sys, db.Close, nil
+	// The close func runs after ctx is cancelled (at shutdown): it keeps
+	// ctx's values, not its cancellation.
+	closeCtx := context.WithoutCancel(ctx)
+	return sys, func() { db.CloseContext(closeCtx) }, nil
 }
 
 // buildAlerter always logs, and also posts to Slack when configured.

@@ -49,7 +49,8 @@ func runWorker(ctx context.Context, sys *system) error {
 		return err
 	}
 	for _, h := range messageHandlers(sys.app.Commands) {
-		if err := router.AddHandler(h.name, h.topic, h.fn, messaging.WithConsumers(sys.cfg.WorkerConsumers)); err != nil {
+		// Registration takes no context: each delivery runs with its message's own.
+		if err := router.AddHandler(h.name, h.topic, h.fn, messaging.WithConsumers(sys.cfg.WorkerConsumers)); err != nil { //nolint:contextcheck // false positive: the handler closure gets msg.Context() per delivery
 			return err
 		}
 	}
