@@ -143,10 +143,10 @@ func TestCompleteCheckout(t *testing.T) {
 			ev:   checkout(),
 			setup: func(w *billingWorld) {
 				w.people.EXPECT().Get(gomock.Any(), blPerson).Return(ports.Person{ID: blPerson, BillingCustomerID: "cus_0"}, nil)
-				w.alertErr = blErrDown
+				w.alertErr = errBLDown
 			},
 			wantErr: func(err error) bool {
-				return errors.Is(err, blErrDown) && strings.Contains(err.Error(), "second customer")
+				return errors.Is(err, errBLDown) && strings.Contains(err.Error(), "second customer")
 			},
 			wantAlerts: []map[string]string{{"person_id": blPerson, "linked_customer": "cus_0", "new_customer": blCustomer, "event_id": "evt_c"}},
 		},
@@ -162,9 +162,9 @@ func TestCompleteCheckout(t *testing.T) {
 			name: "people store failure is retryable",
 			ev:   checkout(),
 			setup: func(w *billingWorld) {
-				w.people.EXPECT().Get(gomock.Any(), blPerson).Return(ports.Person{}, blErrDown)
+				w.people.EXPECT().Get(gomock.Any(), blPerson).Return(ports.Person{}, errBLDown)
 			},
-			wantErr: func(err error) bool { return blTransient(err) && errors.Is(err, blErrDown) },
+			wantErr: func(err error) bool { return blTransient(err) && errors.Is(err, errBLDown) },
 		},
 		{
 			name: "person creation failure is returned",
@@ -172,18 +172,18 @@ func TestCompleteCheckout(t *testing.T) {
 			setup: func(w *billingWorld) {
 				noReference(w)
 				w.people.EXPECT().GetByEmail(gomock.Any(), email).Return(ports.Person{}, ports.ErrNotFound)
-				w.people.EXPECT().Create(gomock.Any(), email, "Ada", "King Lovelace").Return(ports.Person{}, blErrDown)
+				w.people.EXPECT().Create(gomock.Any(), email, "Ada", "King Lovelace").Return(ports.Person{}, errBLDown)
 			},
-			wantErr: func(err error) bool { return blTransient(err) && errors.Is(err, blErrDown) },
+			wantErr: func(err error) bool { return blTransient(err) && errors.Is(err, errBLDown) },
 		},
 		{
 			name: "link failure is returned and nothing is synced",
 			ev:   checkout(),
 			setup: func(w *billingWorld) {
 				w.people.EXPECT().Get(gomock.Any(), blPerson).Return(ports.Person{ID: blPerson}, nil)
-				w.people.EXPECT().SetBillingCustomer(gomock.Any(), blPerson, blCustomer).Return(blErrDown)
+				w.people.EXPECT().SetBillingCustomer(gomock.Any(), blPerson, blCustomer).Return(errBLDown)
 			},
-			wantErr: blIs(blErrDown),
+			wantErr: blIs(errBLDown),
 		},
 		{
 			name: "audit failure rolls the link back and nothing is synced",
@@ -191,9 +191,9 @@ func TestCompleteCheckout(t *testing.T) {
 			setup: func(w *billingWorld) {
 				w.people.EXPECT().Get(gomock.Any(), blPerson).Return(ports.Person{ID: blPerson}, nil)
 				w.people.EXPECT().SetBillingCustomer(gomock.Any(), blPerson, blCustomer).Return(nil)
-				w.auditErr = blErrDown
+				w.auditErr = errBLDown
 			},
-			wantErr: blIs(blErrDown),
+			wantErr: blIs(errBLDown),
 		},
 		{
 			name: "commit failure is returned and nothing is synced",

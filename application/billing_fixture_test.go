@@ -27,7 +27,7 @@ import (
 var (
 	blNow       = time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
 	blPeriodEnd = blNow.Add(30 * 24 * time.Hour)
-	blErrDown   = errors.New("provider is down")
+	errBLDown   = errors.New("provider is down")
 )
 
 const (

@@ -63,18 +63,18 @@ func TestIngestBillingEvent(t *testing.T) {
 			name: "store failure is returned",
 			in:   application.IngestBillingEventInput{Event: ev, Source: application.SourceWebhook},
 			setup: func(w *billingWorld) {
-				w.txInbox.EXPECT().Insert(gomock.Any(), ev, application.SourceWebhook).Return(false, blErrDown)
+				w.txInbox.EXPECT().Insert(gomock.Any(), ev, application.SourceWebhook).Return(false, errBLDown)
 			},
-			wantErr: blIs(blErrDown), wantDo: 1,
+			wantErr: blIs(errBLDown), wantDo: 1,
 		},
 		{
 			name: "publish failure is returned and the event is not reported new",
 			in:   application.IngestBillingEventInput{Event: ev, Source: application.SourceWebhook},
 			setup: func(w *billingWorld) {
 				w.txInbox.EXPECT().Insert(gomock.Any(), ev, application.SourceWebhook).Return(true, nil)
-				w.publishErr = blErrDown
+				w.publishErr = errBLDown
 			},
-			wantErr: blIs(blErrDown), wantDo: 1,
+			wantErr: blIs(errBLDown), wantDo: 1,
 		},
 		{
 			name: "commit failure is returned and the event is not reported new",

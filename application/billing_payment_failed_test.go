@@ -108,9 +108,9 @@ func TestNotifyPaymentFailed(t *testing.T) {
 			name: "sync failure is returned and no notice is sent",
 			ev:   failed(),
 			setup: []func(*billingWorld){func(w *billingWorld) {
-				w.billing.EXPECT().GetSubscription(gomock.Any(), blSub).Return(ports.BillingSubscription{}, blErrDown)
+				w.billing.EXPECT().GetSubscription(gomock.Any(), blSub).Return(ports.BillingSubscription{}, errBLDown)
 			}},
-			wantErr: blIs(blErrDown),
+			wantErr: blIs(errBLDown),
 		},
 		{
 			name: "notice store failure is returned and no notice is sent",
@@ -118,9 +118,9 @@ func TestNotifyPaymentFailed(t *testing.T) {
 			setup: []func(*billingWorld){func(w *billingWorld) {
 				w.reader.EXPECT().PersonForSubscription(gomock.Any(), "").Return("", ports.ErrNotFound)
 				w.finder.EXPECT().GetByBillingCustomer(gomock.Any(), blCustomer).Return(ports.Person{ID: blPerson}, nil)
-				w.txInbox.EXPECT().NoteFailureNotice(gomock.Any(), "in_1", 2, blPerson).Return(false, blErrDown)
+				w.txInbox.EXPECT().NoteFailureNotice(gomock.Any(), "in_1", 2, blPerson).Return(false, errBLDown)
 			}},
-			wantErr: blIs(blErrDown),
+			wantErr: blIs(errBLDown),
 		},
 		{
 			name: "publish failure is returned",
@@ -128,9 +128,9 @@ func TestNotifyPaymentFailed(t *testing.T) {
 			setup: []func(*billingWorld){func(w *billingWorld) {
 				w.reader.EXPECT().PersonForSubscription(gomock.Any(), "").Return("", ports.ErrNotFound)
 				w.finder.EXPECT().GetByBillingCustomer(gomock.Any(), blCustomer).Return(ports.Person{ID: blPerson}, nil)
-				w.publishErr = blErrDown
+				w.publishErr = errBLDown
 			}, firstNotice(2, true)},
-			wantErr: blIs(blErrDown),
+			wantErr: blIs(errBLDown),
 		},
 		{
 			name: "commit failure is returned and the notice is not delivered",

@@ -89,9 +89,9 @@ func TestReachPeriodEnd(t *testing.T) {
 			name:  "provider failure is returned and nothing is canceled",
 			given: scheduledUntil(ended), in: in, configured: true,
 			setup: func(w *billingWorld) {
-				w.billing.EXPECT().GetSubscription(gomock.Any(), blSub).Return(ports.BillingSubscription{}, blErrDown)
+				w.billing.EXPECT().GetSubscription(gomock.Any(), blSub).Return(ports.BillingSubscription{}, errBLDown)
 			},
-			wantErr:    func(err error) bool { return blTransient(err) && errors.Is(err, blErrDown) },
+			wantErr:    func(err error) bool { return blTransient(err) && errors.Is(err, errBLDown) },
 			wantStatus: membership.StatusActive,
 		},
 		{

@@ -55,9 +55,9 @@ func TestOpenBillingPortal(t *testing.T) {
 			ctx:  func(t *testing.T) context.Context { return blUser(t, blPerson) },
 			setup: func(w *billingWorld) {
 				w.configured(true)
-				w.personRead.EXPECT().Get(gomock.Any(), blPerson).Return(ports.Person{}, blErrDown)
+				w.personRead.EXPECT().Get(gomock.Any(), blPerson).Return(ports.Person{}, errBLDown)
 			},
-			wantErr: blIs(blErrDown),
+			wantErr: blIs(errBLDown),
 		},
 	}
 	for _, tc := range tests {

@@ -120,9 +120,9 @@ func TestProcessBillingEvent(t *testing.T) {
 			name: "inbox failure is retryable",
 			in:   application.ProcessBillingEventInput{EventID: evID},
 			setup: []func(*billingWorld){func(w *billingWorld) {
-				w.inbox.EXPECT().Get(gomock.Any(), evID).Return(ports.InboxEvent{}, blErrDown)
+				w.inbox.EXPECT().Get(gomock.Any(), evID).Return(ports.InboxEvent{}, errBLDown)
 			}},
-			wantErr: func(err error) bool { return blTransient(err) && errors.Is(err, blErrDown) },
+			wantErr: func(err error) bool { return blTransient(err) && errors.Is(err, errBLDown) },
 		},
 		{
 			name:    "message without an event id is malformed: permanent invalid input",
@@ -153,9 +153,9 @@ func TestProcessBillingEvent(t *testing.T) {
 			in:   application.ProcessBillingEventInput{EventID: evID},
 			setup: []func(*billingWorld){inInbox(stored(ports.BillingSubscriptionChanged, ports.InboxReceived)), func(w *billingWorld) {
 				w.configured(true)
-				w.billing.EXPECT().GetSubscription(gomock.Any(), blSub).Return(ports.BillingSubscription{}, blErrDown)
+				w.billing.EXPECT().GetSubscription(gomock.Any(), blSub).Return(ports.BillingSubscription{}, errBLDown)
 			}},
-			wantErr: func(err error) bool { return blTransient(err) && errors.Is(err, blErrDown) },
+			wantErr: func(err error) bool { return blTransient(err) && errors.Is(err, errBLDown) },
 		},
 		{
 			name: "unknown subscription stays unmarked and fails permanently",
@@ -171,9 +171,9 @@ func TestProcessBillingEvent(t *testing.T) {
 			in:   application.ProcessBillingEventInput{EventID: evID},
 			setup: []func(*billingWorld){inInbox(stored(ports.BillingEventOther, ports.InboxReceived)), func(w *billingWorld) {
 				w.configured(true)
-				w.markErr = blErrDown
+				w.markErr = errBLDown
 			}},
-			wantErr: blIs(blErrDown),
+			wantErr: blIs(errBLDown),
 		},
 	}
 	for _, tc := range tests {

@@ -101,9 +101,9 @@ func TestReconcileBilling(t *testing.T) {
 						}
 						return nil
 					})
-				w.inbox.EXPECT().Has(gomock.Any(), []string{"evt_a"}).Return(nil, blErrDown)
+				w.inbox.EXPECT().Has(gomock.Any(), []string{"evt_a"}).Return(nil, errBLDown)
 			},
-			wantErr: blIs(blErrDown),
+			wantErr: blIs(errBLDown),
 			want:    application.ReconcileResult{Seen: 1},
 		},
 		{
@@ -111,9 +111,9 @@ func TestReconcileBilling(t *testing.T) {
 			in:   application.ReconcileBillingInput{Since: since},
 			setup: func(w *billingWorld) {
 				w.configured(true)
-				w.billing.EXPECT().ListEvents(gomock.Any(), since, gomock.Any()).Return(blErrDown)
+				w.billing.EXPECT().ListEvents(gomock.Any(), since, gomock.Any()).Return(errBLDown)
 			},
-			wantErr: blIs(blErrDown),
+			wantErr: blIs(errBLDown),
 		},
 		{
 			name: "listed event the inbox refuses is invalid input",
@@ -131,9 +131,9 @@ func TestReconcileBilling(t *testing.T) {
 			setup: func(w *billingWorld) {
 				w.configured(true)
 				w.blListing(since, []ports.BillingEvent{ev("evt_b")}, nil)
-				w.txInbox.EXPECT().Insert(gomock.Any(), ev("evt_b"), application.SourceReconcile).Return(false, blErrDown)
+				w.txInbox.EXPECT().Insert(gomock.Any(), ev("evt_b"), application.SourceReconcile).Return(false, errBLDown)
 			},
-			wantErr: blIs(blErrDown),
+			wantErr: blIs(errBLDown),
 			want:    application.ReconcileResult{Seen: 1},
 		},
 		{
@@ -142,9 +142,9 @@ func TestReconcileBilling(t *testing.T) {
 			setup: func(w *billingWorld) {
 				w.configured(true)
 				w.blListing(since, nil, nil)
-				w.inbox.EXPECT().Deferred(gomock.Any(), gomock.Any()).Return(nil, blErrDown)
+				w.inbox.EXPECT().Deferred(gomock.Any(), gomock.Any()).Return(nil, errBLDown)
 			},
-			wantErr: blIs(blErrDown),
+			wantErr: blIs(errBLDown),
 		},
 		{
 			name: "re-queue failure is returned and not counted",
@@ -153,9 +153,9 @@ func TestReconcileBilling(t *testing.T) {
 				w.configured(true)
 				w.blListing(since, nil, nil)
 				w.inbox.EXPECT().Deferred(gomock.Any(), gomock.Any()).Return([]string{"evt_d"}, nil)
-				w.publishErr = blErrDown
+				w.publishErr = errBLDown
 			},
-			wantErr: blIs(blErrDown),
+			wantErr: blIs(errBLDown),
 		},
 		{
 			name: "re-queue commit failure is returned and not counted",
@@ -232,10 +232,10 @@ func TestReconcileBillingJob(t *testing.T) {
 			name: "failure is returned with the counts so far",
 			setup: func(w *billingWorld) {
 				w.configured(true)
-				w.billing.EXPECT().ListEvents(gomock.Any(), since, gomock.Any()).Return(blErrDown)
+				w.billing.EXPECT().ListEvents(gomock.Any(), since, gomock.Any()).Return(errBLDown)
 			},
 			wantSummary: map[string]any{"outcome": "reconciled", "seen": 0, "present": 0, "enqueued": 0, "requeued": 0},
-			wantErr:     blIs(blErrDown),
+			wantErr:     blIs(errBLDown),
 		},
 	}
 	for _, tc := range tests {

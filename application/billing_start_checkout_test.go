@@ -102,9 +102,9 @@ func TestStartCheckout(t *testing.T) {
 			setup: func(w *billingWorld) {
 				w.configured(true)
 				tierWithPrice(w)
-				w.personRead.EXPECT().Get(gomock.Any(), blPerson).Return(ports.Person{}, blErrDown)
+				w.personRead.EXPECT().Get(gomock.Any(), blPerson).Return(ports.Person{}, errBLDown)
 			},
-			wantErr: blIs(blErrDown),
+			wantErr: blIs(errBLDown),
 		},
 		{
 			name: "provider failure is returned",
@@ -113,9 +113,9 @@ func TestStartCheckout(t *testing.T) {
 				w.configured(true)
 				tierWithPrice(w)
 				w.personRead.EXPECT().Get(gomock.Any(), blPerson).Return(ports.Person{ID: blPerson, PrimaryEmail: "ada@example.org"}, nil)
-				w.billing.EXPECT().CreateCheckoutSession(gomock.Any(), gomock.Any()).Return("", blErrDown)
+				w.billing.EXPECT().CreateCheckoutSession(gomock.Any(), gomock.Any()).Return("", errBLDown)
 			},
-			wantErr: blIs(blErrDown),
+			wantErr: blIs(errBLDown),
 		},
 	}
 	for _, tc := range tests {

@@ -91,9 +91,9 @@ func TestSyncSubscription(t *testing.T) {
 			in:   sync,
 			setup: func(w *billingWorld) {
 				w.provider(blSubscription())
-				w.reader.EXPECT().PersonForSubscription(gomock.Any(), blSub).Return("", blErrDown)
+				w.reader.EXPECT().PersonForSubscription(gomock.Any(), blSub).Return("", errBLDown)
 			},
-			wantErr: blIs(blErrDown),
+			wantErr: blIs(errBLDown),
 		},
 		{
 			name: "customer look-up failure is returned, not deferred",
@@ -101,9 +101,9 @@ func TestSyncSubscription(t *testing.T) {
 			setup: func(w *billingWorld) {
 				w.provider(blSubscription())
 				w.reader.EXPECT().PersonForSubscription(gomock.Any(), blSub).Return("", ports.ErrNotFound)
-				w.finder.EXPECT().GetByBillingCustomer(gomock.Any(), blCustomer).Return(ports.Person{}, blErrDown)
+				w.finder.EXPECT().GetByBillingCustomer(gomock.Any(), blCustomer).Return(ports.Person{}, errBLDown)
 			},
-			wantErr: func(err error) bool { return errors.Is(err, blErrDown) && !strings.Contains(err.Error(), "deferred") },
+			wantErr: func(err error) bool { return errors.Is(err, errBLDown) && !strings.Contains(err.Error(), "deferred") },
 		},
 		{
 			name:  "stale snapshot changes and announces nothing, and raises no alert",
@@ -156,9 +156,9 @@ func TestSyncSubscription(t *testing.T) {
 			setup: func(w *billingWorld) {
 				w.provider(blSubscription(unknownPrice))
 				priceUnknown(w)
-				w.alertErr = blErrDown
+				w.alertErr = errBLDown
 			},
-			wantErr:     func(err error) bool { return errors.Is(err, blErrDown) && strings.Contains(err.Error(), "applied") },
+			wantErr:     func(err error) bool { return errors.Is(err, errBLDown) && strings.Contains(err.Error(), "applied") },
 			wantChanged: []ports.MemberChangedMessage{activated}, wantAudits: []ports.AuditEntry{activatedAudit},
 			wantAlerts: []map[string]string{{"subscription_id": blSub, "price_id": "price_mystery", "person_id": blPerson}},
 			wantStatus: membership.StatusActive, wantTier: "unknown",
@@ -175,9 +175,9 @@ func TestSyncSubscription(t *testing.T) {
 			name: "provider failure is retryable",
 			in:   sync,
 			setup: func(w *billingWorld) {
-				w.billing.EXPECT().GetSubscription(gomock.Any(), blSub).Return(ports.BillingSubscription{}, blErrDown)
+				w.billing.EXPECT().GetSubscription(gomock.Any(), blSub).Return(ports.BillingSubscription{}, errBLDown)
 			},
-			wantErr: func(err error) bool { return blTransient(err) && errors.Is(err, blErrDown) },
+			wantErr: func(err error) bool { return blTransient(err) && errors.Is(err, errBLDown) },
 		},
 		{
 			name: "provider unconfigured is reported as such",
@@ -192,9 +192,9 @@ func TestSyncSubscription(t *testing.T) {
 			in:   withPerson,
 			setup: func(w *billingWorld) {
 				w.provider(blSubscription())
-				w.tiers.EXPECT().TierForPrice(gomock.Any(), blPrice).Return(ports.MembershipTier{}, blErrDown)
+				w.tiers.EXPECT().TierForPrice(gomock.Any(), blPrice).Return(ports.MembershipTier{}, errBLDown)
 			},
-			wantErr: blIs(blErrDown),
+			wantErr: blIs(errBLDown),
 		},
 		{
 			name: "tier without a name is refused and nothing is applied",
@@ -235,9 +235,9 @@ func TestSyncSubscription(t *testing.T) {
 			setup: func(w *billingWorld) {
 				w.provider(blSubscription(func(s *ports.BillingSubscription) { s.CancelAtPeriodEnd = true }))
 				w.priceIsTier()
-				w.scheduleErr = blErrDown
+				w.scheduleErr = errBLDown
 			},
-			wantErr: func(err error) bool { return errors.Is(err, blErrDown) && strings.Contains(err.Error(), "period end") },
+			wantErr: func(err error) bool { return errors.Is(err, errBLDown) && strings.Contains(err.Error(), "period end") },
 		},
 		{
 			name: "publish failure rolls the change back",
@@ -245,9 +245,9 @@ func TestSyncSubscription(t *testing.T) {
 			setup: func(w *billingWorld) {
 				w.provider(blSubscription())
 				w.priceIsTier()
-				w.publishErr = blErrDown
+				w.publishErr = errBLDown
 			},
-			wantErr: blIs(blErrDown),
+			wantErr: blIs(errBLDown),
 		},
 		{
 			name: "audit failure rolls the change back",
@@ -255,9 +255,9 @@ func TestSyncSubscription(t *testing.T) {
 			setup: func(w *billingWorld) {
 				w.provider(blSubscription())
 				w.priceIsTier()
-				w.auditErr = blErrDown
+				w.auditErr = errBLDown
 			},
-			wantErr: blIs(blErrDown),
+			wantErr: blIs(errBLDown),
 		},
 		{
 			name: "membership lock failure is returned",
@@ -265,9 +265,9 @@ func TestSyncSubscription(t *testing.T) {
 			setup: func(w *billingWorld) {
 				w.provider(blSubscription())
 				w.priceIsTier()
-				w.updateErr = blErrDown
+				w.updateErr = errBLDown
 			},
-			wantErr: blIs(blErrDown),
+			wantErr: blIs(errBLDown),
 		},
 		{
 			name: "commit failure is returned and no unknown-price alert is raised",
