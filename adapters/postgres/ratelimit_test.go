@@ -1,0 +1,138 @@
+package postgres_test
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/womendefiningai/platform/adapters/postgres"
+	"github.com/womendefiningai/platform/internal/testdb"
+	"github.com/womendefiningai/platform/ports"
+)
+
+func TestRateLimiterGrantsTheBurstThenRefusesWithAWait(t *testing.T) {
+	t.Parallel()
+	l := postgres.NewRateLimiter(testdb.New(t))
+	ctx := context.Background()
+	hourly := ports.Rate{Limit: 10, Period: time.Hour} // one unit per 6 minutes
+
+	for i := range 10 {
+		d, err := l.Take(ctx, "user:ada", 1, hourly)
+		if err != nil || !d.Allowed {
+			t.Fatalf("take %d = %+v, %v; want allowed (burst of 10)", i+1, d, err)
+		}
+	}
+	d, err := l.Take(ctx, "user:ada", 1, hourly)
+	if err != nil || d.Allowed {
+		t.Fatalf("11th take = %+v, %v; want refused", d, err)
+	}
+	if d.RetryAfter < 5*time.Minute || d.RetryAfter > 6*time.Minute {
+		t.Fatalf("retry after %s, want about 6m (one unit's refill)", d.RetryAfter)
+	}
+	// Another key has its own allowance.
+	if d, err := l.Take(ctx, "ip:192.0.2.1", 1, hourly); err != nil || !d.Allowed {
+		t.Fatalf("other key = %+v, %v; want allowed", d, err)
+	}
+}
+
+func TestRateLimiterRefusesMoreThanTheAllowanceWithoutSpending(t *testing.T) {
+	t.Parallel()
+	l := postgres.NewRateLimiter(testdb.New(t))
+	ctx := context.Background()
+	rate := ports.Rate{Limit: 5, Period: time.Hour}
+	for _, n := range []int{6, 6} { // new row, then existing row
+		if d, err := l.Take(ctx, "k", n, rate); err != nil || d.Allowed {
+			t.Fatalf("take %d of 5 = %+v, %v; want refused", n, d, err)
+		}
+	}
+	if d, err := l.Take(ctx, "k", 5, rate); err != nil || !d.Allowed {
+		t.Fatalf("take 5 after refusals = %+v, %v; want allowed (refusals spend nothing)", d, err)
+	}
+	if d, err := l.Take(ctx, "k", 1, rate); err != nil || d.Allowed {
+		t.Fatalf("take past the allowance = %+v, %v; want refused", d, err)
+	}
+	if _, err := l.Take(ctx, "k", 0, rate); err == nil {
+		t.Fatal("take of 0 units accepted")
+	}
+}
+
+func TestRateLimiterRefillsEvenly(t *testing.T) {
+	t.Parallel()
+	l := postgres.NewRateLimiter(testdb.New(t))
+	ctx := context.Background()
+	rate := ports.Rate{Limit: 2, Period: 400 * time.Millisecond} // one unit per 200ms
+	for range 2 {
+		if d, err := l.Take(ctx, "k", 1, rate); err != nil || !d.Allowed {
+			t.Fatalf("burst = %+v, %v", d, err)
+		}
+	}
+	d, err := l.Take(ctx, "k", 1, rate)
+	if err != nil || d.Allowed {
+		t.Fatalf("past the burst = %+v, %v; want refused", d, err)
+	}
+	time.Sleep(d.RetryAfter + 20*time.Millisecond) // the wait it named is enough
+	if d, err := l.Take(ctx, "k", 1, rate); err != nil || !d.Allowed {
+		t.Fatalf("after the named wait = %+v, %v; want allowed", d, err)
+	}
+}
+
+// Two pools stand for two replicas: together they grant exactly the limit.
+func TestRateLimiterIsOneLimitAcrossPools(t *testing.T) {
+	t.Parallel()
+	url := testdb.NewURL(t)
+	var limiters []*postgres.RateLimiter
+	for range 2 {
+		pool, err := pgxpool.New(context.Background(), url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(pool.Close)
+		limiters = append(limiters, postgres.NewRateLimiter(pool))
+	}
+	rate := ports.Rate{Limit: 100, Period: time.Hour}
+	var granted atomic.Int32
+	var wg sync.WaitGroup
+	for g := range 16 {
+		wg.Go(func() {
+			for range 20 {
+				d, err := limiters[g%2].Take(context.Background(), "user:shared", 1, rate)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if d.Allowed {
+					granted.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if got := granted.Load(); got != 100 {
+		t.Fatalf("granted %d of 320 racing takes, want exactly 100", got)
+	}
+}
+
+func TestRateLimiterSweepForgetsOnlyFullAllowances(t *testing.T) {
+	t.Parallel()
+	pool := testdb.New(t)
+	l := postgres.NewRateLimiter(pool)
+	ctx := context.Background()
+	if _, err := l.Take(ctx, "spent", 1, ports.Rate{Limit: 1, Period: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Take(ctx, "refilled", 1, ports.Rate{Limit: 1000, Period: time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Millisecond)
+	n, err := l.Sweep(ctx)
+	if err != nil || n != 1 {
+		t.Fatalf("sweep = %d, %v; want 1 row (the refilled one)", n, err)
+	}
+	if d, err := l.Take(ctx, "spent", 1, ports.Rate{Limit: 1, Period: time.Hour}); err != nil || d.Allowed {
+		t.Fatalf("spent allowance after sweep = %+v, %v; want still refused", d, err)
+	}
+}
