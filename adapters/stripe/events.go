@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"strings"
 
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+
 	"github.com/womendefiningai/platform/ports"
 )
 
@@ -57,17 +60,26 @@ type wireEvent struct {
 }
 
 type wireObject struct {
-	ID                json.RawMessage `json:"id"`
-	Customer          json.RawMessage `json:"customer"`
-	Subscription      json.RawMessage `json:"subscription"`
-	ClientReferenceID json.RawMessage `json:"client_reference_id"`
-	CustomerEmail     json.RawMessage `json:"customer_email"`
-	CustomerDetails   json.RawMessage `json:"customer_details"`
-	AttemptCount      json.RawMessage `json:"attempt_count"`
+	ID                jsontext.Value `json:"id"`
+	Customer          jsontext.Value `json:"customer"`
+	Subscription      jsontext.Value `json:"subscription"`
+	ClientReferenceID jsontext.Value `json:"client_reference_id"`
+	CustomerEmail     jsontext.Value `json:"customer_email"`
+	CustomerDetails   jsontext.Value `json:"customer_details"`
+	AttemptCount      jsontext.Value `json:"attempt_count"`
 	// Since API version 2025-03-31 an invoice names its subscription under
 	// parent.subscription_details instead of in "subscription".
-	Parent json.RawMessage `json:"parent"`
+	Parent jsontext.Value `json:"parent"`
 }
+
+// envelopeOptions decode the envelope as encoding/json would: a signed body
+// with invalid UTF-8 or a repeated name is still an event (it is stored and
+// answered 200, not refused into a retry loop). The decoder is the
+// encoding/json/v2 prototype because it reads a body once; encoding/json
+// validates it, then reads it again, which took 2.5 times as long
+// (BenchmarkWebhookVerify) and was a quarter of the server's CPU in the
+// webhook ingest benchmark's profile.
+var envelopeOptions = jsonv2.JoinOptions(jsontext.AllowInvalidUTF8(true), jsontext.AllowDuplicateNames(true))
 
 // expandable is a Stripe reference: an id, an expanded object with an id,
 // or null.
@@ -106,7 +118,7 @@ func (e *expandable) UnmarshalJSON(b []byte) error {
 // copy.
 func EventFromJSON(raw []byte) (ports.BillingEvent, error) {
 	var w wireEvent
-	if err := json.Unmarshal(raw, &w); err != nil {
+	if err := jsonv2.Unmarshal(raw, &w, envelopeOptions); err != nil {
 		return ports.BillingEvent{}, fmt.Errorf("stripe: decode event: %w", err)
 	}
 	switch {
@@ -161,7 +173,7 @@ func mapCheckoutSession(ev *ports.BillingEvent, o wireObject) error {
 		Name  string `json:"name"`
 	}
 	for _, f := range []struct {
-		raw  json.RawMessage
+		raw  jsontext.Value
 		into any
 		name string
 	}{
@@ -213,7 +225,7 @@ func mapInvoice(ev *ports.BillingEvent, o wireObject) error {
 }
 
 // requiredID decodes the object's id, which must be a non-empty string.
-func requiredID(raw json.RawMessage, what string) (string, error) {
+func requiredID(raw jsontext.Value, what string) (string, error) {
 	var id string
 	if err := decodeField(raw, &id, "id"); err != nil {
 		return "", err
@@ -225,14 +237,14 @@ func requiredID(raw json.RawMessage, what string) (string, error) {
 }
 
 // ref decodes a reference field (an id, an expanded object or null).
-func ref(raw json.RawMessage, name string) (string, error) {
+func ref(raw jsontext.Value, name string) (string, error) {
 	var e expandable
 	err := decodeField(raw, &e, name)
 	return string(e), err
 }
 
 // decodeField decodes a field kept raw; an absent field leaves into as is.
-func decodeField(raw json.RawMessage, into any, name string) error {
+func decodeField(raw jsontext.Value, into any, name string) error {
 	if len(raw) == 0 {
 		return nil
 	}

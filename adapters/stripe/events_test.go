@@ -96,6 +96,13 @@ func TestEventFromJSON(t *testing.T) {
 			raw:  []byte(`{"id":"evt_9","object":"event","created":1709294400,"type":"v2.thing.updated","data":{"object":{"id":7,"customer":1,"parent":"x","attempt_count":"many"}}}`),
 			want: ports.BillingEvent{ID: "evt_9", Kind: ports.BillingEventOther, Type: "v2.thing.updated", Created: t0},
 		},
+		{
+			// Signed bodies that a strict decoder would refuse are still
+			// events: refusing one would make Stripe retry it for days.
+			name: "invalid UTF-8, NUL and a repeated name",
+			raw:  []byte("{\"id\":\"evt_10\",\"object\":\"event\",\"created\":1709294400,\"type\":\"customer.subscription.updated\",\"data\":{\"object\":{\"id\":\"sub_10\",\"customer\":\"cus_10\",\"description\":\"caf\xe9 \\u0000\",\"metadata\":{\"k\":\"a\",\"k\":\"b\"}}}}"),
+			want: ports.BillingEvent{ID: "evt_10", Kind: ports.BillingSubscriptionChanged, Type: "customer.subscription.updated", Created: t0, SubscriptionID: "sub_10", CustomerID: "cus_10"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
