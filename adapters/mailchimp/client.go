@@ -34,6 +34,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/womendefiningai/platform/internal/breaker"
 	"github.com/womendefiningai/platform/ports"
 )
 
@@ -244,17 +245,23 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	return nil
 }
 
-// fail wraps err with what was being done and marks it permanent unless
-// retrying can help (see Error.Retryable; transport errors and timeouts are
-// retryable).
+// fail wraps err with what was being done and classifies it: permanent
+// unless retrying can help (see Error.Retryable), transient for a retryable
+// answer (with its Retry-After) and for network failures and timeouts.
 func (c *Client) fail(op string, err error) error {
 	wrapped := fmt.Errorf("mailchimp: %s: %w", op, err)
 	var apiErr *Error
-	if errors.As(err, &apiErr) && !apiErr.Retryable() {
-		return ports.Permanent(wrapped)
+	if errors.As(err, &apiErr) {
+		if !apiErr.Retryable() {
+			return ports.Permanent(wrapped)
+		}
+		return ports.Transient(providerName, wrapped, apiErr.retryAfter)
 	}
-	return wrapped
+	return breaker.NetworkTransient(providerName, wrapped)
 }
+
+// providerName names Mailchimp in transient errors and its circuit breaker.
+const providerName = "mailchimp"
 
 // invalid is a permanent error for an argument no request could fix.
 func invalid(op, what string) error {

@@ -8,6 +8,9 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"time"
+
+	"github.com/womendefiningai/platform/internal/breaker"
 )
 
 // Error is a non-2xx answer from Mailchimp, decoded from its
@@ -22,6 +25,8 @@ type Error struct {
 	Instance string // Mailchimp's id of this occurrence, for its support
 
 	noBody bool // the answer had no body (a 403 so is the connection limit)
+
+	retryAfter time.Duration // the answer's Retry-After, if any
 }
 
 // Error returns "status 400 Invalid Resource: detail".
@@ -80,7 +85,7 @@ type problem struct {
 // apiError builds the *Error for a non-2xx answer.
 func (c *Client) apiError(resp *http.Response) *Error {
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	e := &Error{Status: resp.StatusCode}
+	e := &Error{Status: resp.StatusCode, retryAfter: breaker.RetryAfter(resp.Header, time.Now())}
 	if len(bytes.TrimSpace(raw)) == 0 {
 		e.noBody = true
 		e.Title = http.StatusText(resp.StatusCode)

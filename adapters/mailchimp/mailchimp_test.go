@@ -474,6 +474,9 @@ func TestErrorClassification(t *testing.T) {
 			if got := ports.IsPermanent(err); got != tt.permanent {
 				t.Errorf("IsPermanent = %v, want %v (err %v)", got, tt.permanent, err)
 			}
+			if got := ports.IsTransient(err); got == tt.permanent {
+				t.Errorf("IsTransient = %v, want %v (err %v)", got, !tt.permanent, err)
+			}
 			var apiErr *mailchimp.Error
 			if !errors.As(err, &apiErr) || apiErr.Status != tt.status {
 				t.Errorf("err = %v, want a *mailchimp.Error with status %d", err, tt.status)
@@ -574,8 +577,8 @@ func TestTimeoutIsRetryableAndBounded(t *testing.T) {
 			start := time.Now()
 			_, err := c.Upsert(ctx, ports.Subscriber{Email: "slow@example.org"}, "")
 			elapsed := time.Since(start)
-			if err == nil || ports.IsPermanent(err) {
-				t.Fatalf("err = %v, want a retryable error", err)
+			if err == nil || ports.IsPermanent(err) || !ports.IsTransient(err) {
+				t.Fatalf("err = %v, want a transient error", err)
 			}
 			if elapsed > timeout+2*time.Second {
 				t.Errorf("returned after %v, want about %v", elapsed, timeout)

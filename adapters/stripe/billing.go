@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,6 +20,7 @@ import (
 	"github.com/stripe/stripe-go/v76/form"
 
 	"github.com/womendefiningai/platform/domain/membership"
+	"github.com/womendefiningai/platform/internal/breaker"
 	"github.com/womendefiningai/platform/ports"
 )
 
@@ -301,10 +304,31 @@ func (b *Billing) fail(doing string, err error) error {
 		if se.RequestID != "" {
 			msg += " (request " + se.RequestID + ")"
 		}
-		return b.redact(errors.New(msg))
+		out := b.redact(errors.New(msg))
+		if breaker.StatusTransient(se.HTTPStatusCode) {
+			var wait time.Duration
+			if se.LastResponse != nil {
+				wait = breaker.RetryAfter(se.LastResponse.Header, time.Now())
+			}
+			return ports.Transient(providerName, out, wait)
+		}
+		return out
 	}
-	return b.redact(fmt.Errorf("stripe: %s: %w", doing, err))
+	out := b.redact(fmt.Errorf("stripe: %s: %w", doing, err))
+	// stripe-go answers a non-JSON error body (a proxy's 503 page, say) with
+	// a plain error naming the status.
+	if m := undecodedStatus.FindStringSubmatch(err.Error()); m != nil {
+		if status, _ := strconv.Atoi(m[1]); breaker.StatusTransient(status) {
+			return ports.Transient(providerName, out, 0)
+		}
+	}
+	return breaker.NetworkTransient(providerName, out)
 }
+
+// providerName names Stripe in transient errors and its circuit breaker.
+const providerName = "stripe"
+
+var undecodedStatus = regexp.MustCompile(`response status: (\d{3})\b`)
 
 // redact removes the secret key from err's message, should any server or
 // transport ever echo it.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -160,6 +162,63 @@ func TestGetSubscriptionErrors(t *testing.T) {
 		}
 		if n := len(fake.Requests()); n != 1 {
 			t.Errorf("%d requests, want 1 (retries disabled)", n)
+		}
+	})
+	t.Run("server error and rate limit are transient, a wrong request is not", func(t *testing.T) {
+		t.Parallel()
+		fake, b := newFake(t)
+		fake.SetSubscription(sub)
+		for _, status := range []int{500, 503, 429} {
+			fake.FailNext(1, status)
+			_, err := b.GetSubscription(ctx, sub.ID)
+			if te, ok := ports.AsTransient(err); !ok || te.Provider != "stripe" {
+				t.Errorf("HTTP %d gave %v, want a transient stripe error", status, err)
+			}
+		}
+		fake.FailNext(1, 400)
+		if _, err := b.GetSubscription(ctx, sub.ID); err == nil || ports.IsTransient(err) {
+			t.Errorf("HTTP 400 gave %v, want a non-transient error", err)
+		}
+		if _, err := b.GetSubscription(ctx, "sub_missing"); ports.IsTransient(err) {
+			t.Errorf("a missing subscription is transient: %v", err)
+		}
+	})
+	t.Run("retry-after and a proxy's 503 page", func(t *testing.T) {
+		t.Parallel()
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasSuffix(r.URL.Path, "sub_proxy") {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				_, _ = w.Write([]byte("<html>down</html>"))
+				return
+			}
+			w.Header().Set("Retry-After", "42")
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusTooManyRequests)
+			_, _ = w.Write([]byte(`{"error":{"type":"invalid_request_error","code":"rate_limit","message":"slow down"}}`))
+		}))
+		defer srv.Close()
+		b, err := stripe.NewBilling(stripe.Config{SecretKey: "sk_test_x", APIURL: srv.URL, MaxNetworkRetries: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = b.GetSubscription(ctx, "sub_1")
+		if te, ok := ports.AsTransient(err); !ok || te.RetryAfter != 42*time.Second {
+			t.Errorf("429 with Retry-After: 42 gave %v (%+v), want transient with RetryAfter 42s", err, te)
+		}
+		if _, err := b.GetSubscription(ctx, "sub_proxy"); !ports.IsTransient(err) {
+			t.Errorf("a 503 HTML page gave %v, want transient", err)
+		}
+	})
+	t.Run("refused connection is transient", func(t *testing.T) {
+		t.Parallel()
+		srv := httptest.NewServer(http.NotFoundHandler())
+		srv.Close()
+		b, err := stripe.NewBilling(stripe.Config{SecretKey: "sk_test_x", APIURL: srv.URL, MaxNetworkRetries: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.GetSubscription(ctx, "sub_1"); !ports.IsTransient(err) {
+			t.Errorf("refused connection gave %v, want transient", err)
 		}
 	})
 	t.Run("server error retried", func(t *testing.T) {

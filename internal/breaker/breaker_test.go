@@ -1,6 +1,7 @@
 package breaker
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -117,4 +118,47 @@ func newRegistry(t *testing.T, s *Set) *prometheus.Registry {
 		t.Fatal(err)
 	}
 	return reg
+}
+
+func TestClassification(t *testing.T) {
+	for status, want := range map[int]bool{500: true, 502: true, 503: true, 429: true, 408: true, 400: false, 401: false, 404: false, 409: false, 200: false} {
+		if got := StatusTransient(status); got != want {
+			t.Errorf("StatusTransient(%d) = %v; want %v", status, got, want)
+		}
+	}
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for v, want := range map[string]time.Duration{
+		"": 0, "7": 7 * time.Second, "-3": 0, "x": 0, "999999999": 24 * time.Hour,
+		now.Add(90 * time.Second).Format(http.TimeFormat): 90 * time.Second,
+		now.Add(-time.Hour).Format(http.TimeFormat):       0,
+	} {
+		h := http.Header{}
+		if v != "" {
+			h.Set("Retry-After", v)
+		}
+		if got := RetryAfter(h, now); got != want {
+			t.Errorf("RetryAfter(%q) = %v; want %v", v, got, want)
+		}
+	}
+	// A refused connection is transient; a cancelled call and an
+	// unclassified error are not; a permanent error stays permanent.
+	srv := httptest.NewServer(http.NotFoundHandler())
+	addr := srv.URL
+	srv.Close()
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, addr, nil)
+	_, err := http.DefaultClient.Do(req) //nolint:bodyclose // the call fails
+	if err == nil {
+		t.Fatal("a closed server answered")
+	}
+	if got := NetworkTransient("stripe", err); !ports.IsTransient(got) {
+		t.Errorf("refused connection %v is not transient", err)
+	}
+	for _, e := range []error{context.Canceled, errors.New("bad json"), ports.Permanent(context.DeadlineExceeded)} {
+		if ports.IsTransient(NetworkTransient("stripe", e)) {
+			t.Errorf("%v became transient", e)
+		}
+	}
+	if !ports.IsTransient(NetworkTransient("stripe", context.DeadlineExceeded)) {
+		t.Error("a timeout is not transient")
+	}
 }
