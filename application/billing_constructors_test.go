@@ -64,7 +64,7 @@ func TestBillingConstructorsRefuseMissingPorts(t *testing.T) {
 			return err
 		}},
 		{"start checkout without people", func() error {
-			_, err := application.NewStartCheckout(w.billing, w.tiers, nil, urls)
+			_, err := application.NewStartCheckout(application.StartCheckoutDeps{Billing: w.billing, Tiers: w.tiers, Clock: w.clock(), URLs: urls})
 			return err
 		}},
 		{"portal without billing", func() error {

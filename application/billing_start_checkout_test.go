@@ -3,18 +3,23 @@ package application_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"go.uber.org/mock/gomock"
 
 	"github.com/womendefiningai/platform/application"
 	"github.com/womendefiningai/platform/domain/access"
 	"github.com/womendefiningai/platform/ports"
+	"github.com/womendefiningai/platform/ports/mocks"
 )
 
 func TestStartCheckout(t *testing.T) {
 	t.Parallel()
 	urls := application.CheckoutURLs{Success: "https://wdai.test/welcome", Cancel: "https://wdai.test/join"}
 	const checkoutURL = "https://checkout.test/c/1"
+	expires := blNow.Add(application.CheckoutLifetime)
+	// The lookup asks for a checkout still open an hour from now.
+	reuseAt := blNow.Add(application.CheckoutReuseMargin)
 	signedIn := func(t *testing.T) context.Context { return blUser(t, blPerson) }
 	system := func(t *testing.T) context.Context {
 		p, err := access.NewSystem("worker")
@@ -33,10 +38,30 @@ func TestStartCheckout(t *testing.T) {
 		ctx     func(t *testing.T) context.Context
 		tier    string // blTier when empty
 		setup   func(w *billingWorld)
-		wantReq *ports.CheckoutRequest // the provider call; nil: none made
+		open    func(co *mocks.MockOpenCheckouts) // nil: none open
+		wantReq *ports.CheckoutRequest            // the provider call; nil: none made
 		wantURL string
 		wantErr blErrCheck
 	}{
+		{
+			name:  "an open checkout of the same tier is handed out again without a provider call",
+			ctx:   signedIn,
+			setup: func(w *billingWorld) { w.configured(true); tierWithPrice(w) },
+			open: func(co *mocks.MockOpenCheckouts) {
+				co.EXPECT().OpenCheckout(gomock.Any(), blPerson, blTier, reuseAt).
+					Return(ports.OpenCheckout{PersonID: blPerson, TierID: blTier, URL: "https://checkout.test/c/open", ExpiresAt: blNow.Add(5 * time.Hour)}, nil)
+			},
+			wantURL: "https://checkout.test/c/open",
+		},
+		{
+			name:  "a failing look-up of open checkouts is returned, and no session is created",
+			ctx:   signedIn,
+			setup: func(w *billingWorld) { w.configured(true); tierWithPrice(w) },
+			open: func(co *mocks.MockOpenCheckouts) {
+				co.EXPECT().OpenCheckout(gomock.Any(), blPerson, blTier, reuseAt).Return(ports.OpenCheckout{}, errBLDown)
+			},
+			wantErr: blIs(errBLDown),
+		},
 		{
 			name: "member with a billing customer reuses it, with our person id as the reference",
 			ctx:  signedIn,
@@ -46,7 +71,7 @@ func TestStartCheckout(t *testing.T) {
 				w.personRead.EXPECT().Get(gomock.Any(), blPerson).Return(ports.Person{ID: blPerson, PrimaryEmail: "ada@example.org", BillingCustomerID: blCustomer}, nil)
 			},
 			wantReq: &ports.CheckoutRequest{PriceID: blPrice, CustomerID: blCustomer, CustomerEmail: "ada@example.org", ClientReferenceID: blPerson,
-				SuccessURL: urls.Success, CancelURL: urls.Cancel},
+				SuccessURL: urls.Success, CancelURL: urls.Cancel, ExpiresAt: expires},
 			wantURL: checkoutURL,
 		},
 		{
@@ -58,7 +83,7 @@ func TestStartCheckout(t *testing.T) {
 				w.personRead.EXPECT().Get(gomock.Any(), blPerson).Return(ports.Person{ID: blPerson, PrimaryEmail: "ada@example.org"}, nil)
 			},
 			wantReq: &ports.CheckoutRequest{PriceID: blPrice, CustomerEmail: "ada@example.org", ClientReferenceID: blPerson,
-				SuccessURL: urls.Success, CancelURL: urls.Cancel},
+				SuccessURL: urls.Success, CancelURL: urls.Cancel, ExpiresAt: expires},
 			wantURL: checkoutURL,
 		},
 		{
@@ -125,10 +150,19 @@ func TestStartCheckout(t *testing.T) {
 			if tc.setup != nil {
 				tc.setup(w)
 			}
+			co := mocks.NewMockOpenCheckouts(gomock.NewController(t))
+			if tc.open != nil {
+				tc.open(co)
+			} else {
+				co.EXPECT().OpenCheckout(gomock.Any(), blPerson, gomock.Any(), reuseAt).Return(ports.OpenCheckout{}, ports.ErrNotFound).MaxTimes(1)
+			}
 			if tc.wantReq != nil {
 				w.billing.EXPECT().CreateCheckoutSession(gomock.Any(), *tc.wantReq).Return(checkoutURL, nil)
+				// The new session is remembered with the expiry sent to the provider.
+				co.EXPECT().SaveOpenCheckout(gomock.Any(), ports.OpenCheckout{PersonID: blPerson, TierID: blTier, URL: checkoutURL, ExpiresAt: expires})
 			}
-			h, err := application.NewStartCheckout(w.billing, w.tiers, w.personRead, urls)
+			h, err := application.NewStartCheckout(application.StartCheckoutDeps{Billing: w.billing, Tiers: w.tiers, People: w.personRead,
+				Checkouts: co, Clock: w.clock(), URLs: urls})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -2,6 +2,8 @@ package application
 
 import (
 	"context"
+	"errors"
+	"time"
 
 	"github.com/womendefiningai/platform/ports"
 )
@@ -12,46 +14,80 @@ type CheckoutURLs struct {
 	Cancel  string
 }
 
+// CheckoutLifetime is how long a started checkout stays open with the
+// provider (providers allow up to a day).
+const CheckoutLifetime = 23 * time.Hour
+
+// CheckoutReuseMargin is the least time an open checkout must have left to
+// be handed out again: enough for the person to fill in the page.
+const CheckoutReuseMargin = time.Hour
+
+// StartCheckoutDeps are the ports StartCheckout uses.
+type StartCheckoutDeps struct {
+	Billing ports.Billing
+	Tiers   ports.TierCatalog
+	People  ports.PersonReader
+	// Checkouts remembers open checkouts for reuse.
+	Checkouts ports.OpenCheckouts
+	Clock     ports.Clock
+	URLs      CheckoutURLs
+}
+
 // StartCheckout returns a hosted checkout URL for the signed-in person to
-// join a tier.
+// join a tier. The person's open checkout of the tier is reused, so asking
+// again (or many times in one request) creates no new provider session.
 type StartCheckout struct {
-	billing ports.Billing
-	tiers   ports.TierCatalog
-	people  ports.PersonReader
-	urls    CheckoutURLs
+	d StartCheckoutDeps
 }
 
 // NewStartCheckout refuses nil dependencies.
-func NewStartCheckout(billing ports.Billing, tiers ports.TierCatalog, people ports.PersonReader, urls CheckoutURLs) (StartCheckout, error) {
-	if anyNil(billing, tiers, people) {
+func NewStartCheckout(d StartCheckoutDeps) (StartCheckout, error) {
+	if anyNil(d.Billing, d.Tiers, d.People, d.Checkouts, d.Clock) {
 		return StartCheckout{}, nilDependency("start checkout")
 	}
-	return StartCheckout{billing: billing, tiers: tiers, people: people, urls: urls}, nil
+	return StartCheckout{d: d}, nil
 }
 
-// Handle starts a checkout of the tier with that id. The customer is reused
-// when the person has one, and our person id travels with the checkout.
+// Handle starts a checkout of the tier with that id, or hands out the
+// person's open one. A new one reuses the person's customer when they have
+// one, and our person id travels with it.
 func (h StartCheckout) Handle(ctx context.Context, tierID string) (string, error) {
 	p, err := SignedInUser(ctx)
 	if err != nil {
 		return "", err
 	}
-	if !h.billing.Configured() {
+	if !h.d.Billing.Configured() {
 		return "", ports.ErrNotConfigured
 	}
-	tier, err := h.tiers.GetTier(ctx, tierID)
+	tier, err := h.d.Tiers.GetTier(ctx, tierID)
 	if err != nil {
 		return "", err
 	}
 	if tier.PriceID == "" {
 		return "", invalid("tier %s has no price configured", tier.ID)
 	}
-	person, err := h.people.Get(ctx, p.ID())
+	now := h.d.Clock.Now()
+	open, err := h.d.Checkouts.OpenCheckout(ctx, p.ID(), tier.ID, now.Add(CheckoutReuseMargin))
+	switch {
+	case err == nil:
+		return open.URL, nil
+	case !errors.Is(err, ports.ErrNotFound):
+		return "", err
+	}
+	person, err := h.d.People.Get(ctx, p.ID())
 	if err != nil {
 		return "", err
 	}
-	return h.billing.CreateCheckoutSession(ctx, ports.CheckoutRequest{
+	expires := now.Add(CheckoutLifetime).Truncate(time.Second)
+	url, err := h.d.Billing.CreateCheckoutSession(ctx, ports.CheckoutRequest{
 		PriceID: tier.PriceID, CustomerID: person.BillingCustomerID, CustomerEmail: person.PrimaryEmail,
-		ClientReferenceID: person.ID, SuccessURL: h.urls.Success, CancelURL: h.urls.Cancel,
+		ClientReferenceID: person.ID, SuccessURL: h.d.URLs.Success, CancelURL: h.d.URLs.Cancel, ExpiresAt: expires,
 	})
+	if err != nil {
+		return "", err
+	}
+	// The session exists now: failing to remember it only costs a new one
+	// next time, so the person still gets the URL.
+	_ = h.d.Checkouts.SaveOpenCheckout(ctx, ports.OpenCheckout{PersonID: person.ID, TierID: tier.ID, URL: url, ExpiresAt: expires})
+	return url, nil
 }

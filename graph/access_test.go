@@ -170,7 +170,11 @@ func fakeApp(t *testing.T) *application.App {
 	c.UpdateMyProfile = built(application.NewUpdateMyProfile(inline[ports.PeopleTx]{peopleTx}))
 	c.SetPersonRole = built(application.NewSetPersonRole(inline[ports.PeopleTx]{peopleTx}))
 	c.SetMyVisibility = built(application.NewSetMyVisibility(inline[ports.MembershipTx]{membershipTx}))
-	c.StartCheckout = built(application.NewStartCheckout(billing, tiers, people, application.CheckoutURLs{}))
+	checkouts := mocks.NewMockOpenCheckouts(ctrl)
+	checkouts.EXPECT().OpenCheckout(gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any()).Return(ports.OpenCheckout{}, ports.ErrNotFound).AnyTimes()
+	checkouts.EXPECT().SaveOpenCheckout(gomock.Any(), gomock.Any()).Return(nil).AnyTimes()
+	c.StartCheckout = built(application.NewStartCheckout(application.StartCheckoutDeps{Billing: billing, Tiers: tiers, People: people,
+		Checkouts: checkouts, Clock: ports.SystemClock{}}))
 	c.OpenBillingPortal = built(application.NewOpenBillingPortal(billing, people, ""))
 	c.ReplayDeadLetter = built(application.NewReplayDeadLetter(inline[ports.DeadLetterTx]{dlTx}))
 	c.AbandonDeadLetter = built(application.NewAbandonDeadLetter(inline[ports.DeadLetterTx]{dlTx}))
@@ -232,7 +236,7 @@ func TestProtectedFieldsDenyWithoutScopeAndAllowWithIt(t *testing.T) {
 						t.Errorf("as %v: err = %v, want FORBIDDEN (a signed-in person is needed)", p, err)
 					}
 				}
-				user, _ := access.NewUser("p1", access.RoleMember)
+				user, _ := access.NewUser("p1", access.RoleMember, membership.StatusActive)
 				var resp map[string]any
 				if err := c.Post(op, &resp, as(user)); err != nil || resp[f.Name] == nil {
 					t.Fatalf("as a signed-in member: %v (%v)", err, resp)

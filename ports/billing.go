@@ -79,6 +79,8 @@ type CheckoutRequest struct {
 	ClientReferenceID string // our person id
 	SuccessURL        string
 	CancelURL         string
+	// ExpiresAt is when the provider closes the checkout (zero: its default).
+	ExpiresAt time.Time
 }
 
 // Billing is what the application needs from the billing provider.

@@ -166,6 +166,9 @@ func (b *Billing) CreateCheckoutSession(ctx context.Context, req ports.CheckoutR
 	if req.ClientReferenceID != "" {
 		params.ClientReferenceID = stripego.String(req.ClientReferenceID)
 	}
+	if !req.ExpiresAt.IsZero() {
+		params.ExpiresAt = stripego.Int64(req.ExpiresAt.Unix())
+	}
 	// Stripe refuses customer and customer_email together.
 	switch {
 	case req.CustomerID != "":

@@ -277,8 +277,9 @@ func (b *appBuilder) billing(app *application.App) {
 		Inbox: st.inbox, Billing: b.p.billing, Sync: c.SyncSubscription, Checkout: c.CompleteCheckout, PaymentFailed: c.NotifyPaymentFailed,
 	})).into(&b.err)
 	c.ReachPeriodEnd = keep(application.NewReachPeriodEnd(b.p.billing, c.SyncSubscription, b.sc.membership, b.s.clock)).into(&b.err)
-	c.StartCheckout = keep(application.NewStartCheckout(b.p.billing, st.tiers, st.people,
-		application.CheckoutURLs{Success: cfg.StripeCheckoutSuccessURL, Cancel: cfg.StripeCheckoutCancelURL})).into(&b.err)
+	c.StartCheckout = keep(application.NewStartCheckout(application.StartCheckoutDeps{Billing: b.p.billing, Tiers: st.tiers, People: st.people,
+		Checkouts: postgres.NewOpenCheckoutStore(b.s.pool), Clock: b.s.clock,
+		URLs: application.CheckoutURLs{Success: cfg.StripeCheckoutSuccessURL, Cancel: cfg.StripeCheckoutCancelURL}})).into(&b.err)
 	c.OpenBillingPortal = keep(application.NewOpenBillingPortal(b.p.billing, st.people, cfg.StripePortalReturnURL)).into(&b.err)
 	c.ReconcileBilling = keep(application.NewReconcileBilling(b.p.billing, st.inbox, c.IngestBillingEvent, b.sc.inbox)).into(&b.err)
 }

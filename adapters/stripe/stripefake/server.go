@@ -386,7 +386,7 @@ func (f eventFilter) matches(e storedEvent) bool {
 func (s *Server) createCheckoutSession(w http.ResponseWriter, r *http.Request) {
 	f := r.PostForm
 	if !checkParams(w, f, "mode", "line_items", "customer", "customer_email", "client_reference_id",
-		"success_url", "cancel_url", "metadata", "allow_promotion_codes", "subscription_data", "ui_mode", "expand") {
+		"success_url", "cancel_url", "metadata", "allow_promotion_codes", "subscription_data", "ui_mode", "expand", "expires_at") {
 		return
 	}
 	bad := func(param, msg string) {
@@ -422,6 +422,18 @@ func (s *Server) createCheckoutSession(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	// Stripe closes a session 24 hours after creation unless expires_at
+	// names a time 30 minutes to 24 hours ahead.
+	expiresAt := time.Now().Add(24 * time.Hour).Unix()
+	if f.Has("expires_at") {
+		at, err := strconv.ParseInt(f.Get("expires_at"), 10, 64)
+		ahead := time.Until(time.Unix(at, 0))
+		if err != nil || ahead < 30*time.Minute-time.Minute || ahead > 24*time.Hour+time.Minute {
+			bad("expires_at", "The expires_at timestamp must be between 30 minutes and 24 hours from Checkout Session creation.")
+			return
+		}
+		expiresAt = at
+	}
 	s.mu.Lock()
 	s.seq++
 	id := fmt.Sprintf("cs_test_fake_%06d", s.seq)
@@ -435,6 +447,7 @@ func (s *Server) createCheckoutSession(w http.ResponseWriter, r *http.Request) {
 		"success_url":         f.Get("success_url"),
 		"cancel_url":          nullIfEmpty(f.Get("cancel_url")),
 		"subscription":        nil,
+		"expires_at":          expiresAt,
 		"livemode":            false,
 	})
 }
