@@ -35,9 +35,12 @@ const (
 // instance's JWKS). It implements ports.SessionVerifier and is safe for
 // concurrent use.
 type Verifier struct {
-	jwks   *jwks.Client
-	leeway time.Duration
-	now    func() time.Time
+	jwks        *jwks.Client
+	leeway      time.Duration
+	now         func() time.Time
+	issuer      string
+	parties     map[string]bool // authorized parties (azp)
+	maxLifetime time.Duration
 
 	fetchMu sync.Mutex // held while fetching the key set: one fetch at a time
 
@@ -51,17 +54,36 @@ type Verifier struct {
 var _ ports.SessionVerifier = (*Verifier)(nil)
 
 // NewVerifier returns a Verifier that fetches the signing keys from
-// {cfg.APIURL}/jwks with cfg.SecretKey and caches them.
+// {cfg.APIURL}/jwks with cfg.SecretKey and caches them, and accepts only
+// tokens of cfg.Issuer presented by one of cfg.AuthorizedParties.
 func NewVerifier(cfg Config) (*Verifier, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
 	}
+	if cfg, err = cfg.verifierDefaults(); err != nil {
+		return nil, err
+	}
+	parties := make(map[string]bool, len(cfg.AuthorizedParties))
+	for _, p := range cfg.AuthorizedParties {
+		parties[p] = true
+	}
 	return &Verifier{
-		jwks:   jwks.NewClient(cfg.clientConfig()),
-		leeway: cfg.Leeway,
-		now:    cfg.Clock,
+		jwks:        jwks.NewClient(cfg.clientConfig()),
+		leeway:      cfg.Leeway,
+		now:         cfg.Clock,
+		issuer:      strings.TrimSuffix(cfg.Issuer, "/"),
+		parties:     parties,
+		maxLifetime: cfg.MaxTokenLifetime,
 	}, nil
+}
+
+// sessionStatus is the sts claim of Clerk's version 2 session tokens:
+// "active", or "pending" while the user still has a task to finish (such
+// as choosing an organization) and is not yet signed in. Version 1 tokens
+// carry none.
+type sessionStatus struct {
+	Status *string `json:"sts"`
 }
 
 // UnconfiguredVerifier returns the Verifier of a server without a Clerk
@@ -73,9 +95,10 @@ func UnconfiguredVerifier() *Verifier { return &Verifier{} }
 func (v *Verifier) Configured() bool { return v.jwks != nil }
 
 // Verify checks token and returns the session it proves. A token that is
-// malformed, forged, expired, not yet valid, from a foreign issuer, signed by
-// an unknown key or without a subject gives an error wrapping
-// ports.ErrInvalidToken. When the key set cannot be fetched and no cached key
+// malformed, forged, expired, not yet valid, from another issuer than the
+// configured one, presented by a party not on the list, of a pending
+// session, claiming a lifetime over the limit, signed by an unknown key or
+// without a subject gives an error wrapping ports.ErrInvalidToken. When the key set cannot be fetched and no cached key
 // fits, the error does not wrap it: the token may be fine and Clerk down.
 func (v *Verifier) Verify(ctx context.Context, token string) (ports.Session, error) {
 	if !v.Configured() {
@@ -93,7 +116,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (ports.Session, err
 	}
 	// Checked again, after the signature, by jwt.Verify. Checking it first
 	// spares foreign tokens a key lookup.
-	if !validIssuer(unverified.Issuer) {
+	if unverified.Issuer != v.issuer {
 		return ports.Session{}, invalid("wrong issuer")
 	}
 	key, err := v.key(ctx, unverified.KeyID)
@@ -101,26 +124,64 @@ func (v *Verifier) Verify(ctx context.Context, token string) (ports.Session, err
 		return ports.Session{}, err
 	}
 	claims, err := jwt.Verify(ctx, &jwt.VerifyParams{
-		Token:  token,
-		JWK:    key,
-		Clock:  clock(v.now),
-		Leeway: v.leeway,
+		Token:                   token,
+		JWK:                     key,
+		Clock:                   clock(v.now),
+		Leeway:                  v.leeway,
+		CustomClaimsConstructor: func(context.Context) any { return &sessionStatus{} },
 	})
 	if err != nil {
 		return ports.Session{}, invalid(rejection(err))
 	}
-	if claims.Subject == "" {
-		return ports.Session{}, invalid("no subject")
-	}
-	if claims.Expiry == nil {
-		// go-jose accepts a token without exp; a session never lacks one.
-		return ports.Session{}, invalid("no expiry")
+	if reason := v.refuse(claims); reason != "" {
+		return ports.Session{}, invalid(reason)
 	}
 	return ports.Session{
 		UserID:    claims.Subject,
 		SessionID: claims.SessionID,
 		ExpiresAt: time.Unix(*claims.Expiry, 0).UTC(),
 	}, nil
+}
+
+// refuse names why verified claims still do not make a session, or returns
+// "". The signature and the times against the clock were checked already.
+func (v *Verifier) refuse(claims *clerksdk.SessionClaims) string {
+	switch {
+	case claims.Issuer != v.issuer: // checked before the signature too
+		return "wrong issuer"
+	case claims.Subject == "":
+		return "no subject"
+	case claims.AuthorizedParty == "":
+		// Clerk leaves azp out when the browser sent no Origin; such a
+		// token cannot be tied to one of our frontends.
+		return "no authorized party"
+	case !v.parties[claims.AuthorizedParty]:
+		return "unauthorized party"
+	}
+	if st, ok := claims.Custom.(*sessionStatus); !ok || (st.Status != nil && *st.Status != "active") {
+		return "session not active" // "pending", or a status we do not know
+	}
+	return v.lifetime(claims.RegisteredClaims)
+}
+
+// lifetime checks that the token's times are those of a session token:
+// exp and iat present, exp after iat by at most the maximum lifetime, and
+// nbf (when present) not after exp.
+func (v *Verifier) lifetime(c clerksdk.RegisteredClaims) string {
+	switch {
+	case c.Expiry == nil:
+		// go-jose accepts a token without exp; a session never lacks one.
+		return "no expiry"
+	case c.IssuedAt == nil || *c.IssuedAt < 0:
+		return "no issue time"
+	case *c.Expiry <= *c.IssuedAt:
+		return "expires before it was issued"
+	case *c.Expiry-*c.IssuedAt > int64(v.maxLifetime/time.Second): // in seconds: cannot overflow
+		return "lifetime too long"
+	case c.NotBefore != nil && *c.NotBefore >= *c.Expiry:
+		return "never valid"
+	}
+	return ""
 }
 
 // key returns the cached key kid, fetching the key set when the cache is
@@ -201,7 +262,8 @@ func indexKeys(set *clerksdk.JSONWebKeySet) map[string]*clerksdk.JSONWebKey {
 }
 
 // validIssuer is clerk-sdk-go's rule for instances without a proxy or a
-// satellite domain.
+// satellite domain. jwt.Verify applies it too, so a configured issuer must
+// pass it.
 func validIssuer(iss string) bool {
 	return strings.HasPrefix(iss, "https://clerk.") || strings.Contains(iss, ".clerk.accounts")
 }

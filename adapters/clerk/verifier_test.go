@@ -35,9 +35,16 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
+// verifierConfig is a valid verifier configuration for fake: its issuer,
+// and the fake's default authorized party plus another frontend.
+func verifierConfig(fake *clerkfake.Server, clock *fakeClock) clerk.Config {
+	return clerk.Config{SecretKey: fake.SecretKey(), APIURL: fake.URL(), Clock: clock.Now, Issuer: clerkfake.DefaultIssuer,
+		AuthorizedParties: []string{"https://app.example.test", clerkfake.DefaultAuthorizedParty}}
+}
+
 func newVerifier(t *testing.T, fake *clerkfake.Server, clock *fakeClock) *clerk.Verifier {
 	t.Helper()
-	v, err := clerk.NewVerifier(clerk.Config{SecretKey: fake.SecretKey(), APIURL: fake.URL(), Clock: clock.Now})
+	v, err := clerk.NewVerifier(verifierConfig(fake, clock))
 	if err != nil {
 		t.Fatalf("NewVerifier: %v", err)
 	}
@@ -51,17 +58,89 @@ func TestVerifierAcceptsValidToken(t *testing.T) {
 	v := newVerifier(t, fake, clock)
 	now := clock.Now()
 
-	for _, iss := range []string{clerkfake.DefaultIssuer, "https://happy-otter-12.clerk.accounts.dev"} {
-		token := fake.MintToken("user_2abc", clerkfake.WithIssuedAt(now), clerkfake.WithSessionID("sess_9"),
-			clerkfake.WithIssuer(iss))
+	cases := map[string][]clerkfake.TokenOption{
+		"version 1 (no sts)":            nil,
+		"version 2, active session":     {clerkfake.WithSessionStatus("active")},
+		"the other authorized frontend": {clerkfake.WithAuthorizedParty("https://app.example.test")},
+		"lifetime of exactly the limit": {clerkfake.WithExpiry(now.Add(clerk.DefaultMaxTokenLifetime))},
+	}
+	for name, opts := range cases {
+		token := fake.MintToken("user_2abc", append([]clerkfake.TokenOption{clerkfake.WithIssuedAt(now), clerkfake.WithSessionID("sess_9")}, opts...)...)
 		got, err := v.Verify(context.Background(), token)
 		if err != nil {
-			t.Fatalf("issuer %s: Verify: %v", iss, err)
+			t.Fatalf("%s: Verify: %v", name, err)
 		}
-		want := ports.Session{UserID: "user_2abc", SessionID: "sess_9", ExpiresAt: now.Add(clerkfake.DefaultTokenTTL)}
-		if got != want {
-			t.Errorf("issuer %s: Verify = %+v, want %+v", iss, got, want)
+		if got.UserID != "user_2abc" || got.SessionID != "sess_9" {
+			t.Errorf("%s: Verify = %+v", name, got)
 		}
+	}
+	got, err := v.Verify(context.Background(), fake.MintToken("user_2abc", clerkfake.WithIssuedAt(now), clerkfake.WithSessionID("sess_9")))
+	want := ports.Session{UserID: "user_2abc", SessionID: "sess_9", ExpiresAt: now.Add(clerkfake.DefaultTokenTTL)}
+	if err != nil || got != want {
+		t.Errorf("Verify = %+v, %v; want %+v", got, err, want)
+	}
+}
+
+// TestVerifierRejectsTokensOfOtherIssuersPartiesAndSessions covers the
+// claims a forger with a valid signature from another Clerk instance, or a
+// stolen token of another frontend or of an unfinished sign-in, would get
+// past a signature check: the exact issuer, azp, sts and the lifetime.
+func TestVerifierRejectsTokensOfOtherIssuersPartiesAndSessions(t *testing.T) {
+	t.Parallel()
+	fake := clerkfake.New(t)
+	clock := newFakeClock()
+	v := newVerifier(t, fake, clock)
+	now := clock.Now()
+	at := clerkfake.WithIssuedAt(now)
+
+	cases := []struct {
+		name   string
+		opts   []clerkfake.TokenOption
+		reason string
+	}{
+		{"another Clerk instance", []clerkfake.TokenOption{clerkfake.WithIssuer("https://happy-otter-12.clerk.accounts.dev")}, "wrong issuer"},
+		{"issuer extending the configured one", []clerkfake.TokenOption{clerkfake.WithIssuer(clerkfake.DefaultIssuer + ".evil.test")}, "wrong issuer"},
+		{"issuer with a path", []clerkfake.TokenOption{clerkfake.WithIssuer(clerkfake.DefaultIssuer + "/x")}, "wrong issuer"},
+		{"issuer in upper case", []clerkfake.TokenOption{clerkfake.WithIssuer("https://CLERK.example.test")}, "wrong issuer"},
+		{"no azp", []clerkfake.TokenOption{clerkfake.WithAuthorizedParty("")}, "no authorized party"},
+		{"azp of another site", []clerkfake.TokenOption{clerkfake.WithAuthorizedParty("https://evil.example.test")}, "unauthorized party"},
+		{"azp on another port", []clerkfake.TokenOption{clerkfake.WithAuthorizedParty("http://localhost:3001")}, "unauthorized party"},
+		{"azp with a trailing slash", []clerkfake.TokenOption{clerkfake.WithAuthorizedParty("https://app.example.test/")}, "unauthorized party"},
+		{"pending session", []clerkfake.TokenOption{clerkfake.WithSessionStatus("pending")}, "session not active"},
+		{"unknown session status", []clerkfake.TokenOption{clerkfake.WithSessionStatus("revoked")}, "session not active"},
+		{"lifetime of 100 years", []clerkfake.TokenOption{clerkfake.WithExpiry(now.AddDate(100, 0, 0))}, "lifetime too long"},
+		{"lifetime one second over the limit", []clerkfake.TokenOption{clerkfake.WithExpiry(now.Add(clerk.DefaultMaxTokenLifetime + time.Second))}, "lifetime too long"},
+		{"no iat", []clerkfake.TokenOption{clerkfake.WithoutIssuedAt()}, "no issue time"},
+		{"iat before 1970", []clerkfake.TokenOption{clerkfake.WithIssuedAt(time.Unix(-1<<40, 0)), clerkfake.WithNotBefore(now.Add(-time.Second)), clerkfake.WithExpiry(now.Add(time.Minute))}, "no issue time"},
+		{"nbf after exp", []clerkfake.TokenOption{clerkfake.WithIssuedAt(now.Add(-time.Second)), clerkfake.WithNotBefore(now.Add(3 * time.Second)), clerkfake.WithExpiry(now.Add(2 * time.Second))}, "never valid"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := v.Verify(context.Background(), fake.MintToken("user_1", append([]clerkfake.TokenOption{at}, tc.opts...)...))
+			if !errors.Is(err, ports.ErrInvalidToken) {
+				t.Fatalf("Verify error = %v, want ErrInvalidToken", err)
+			}
+			if !strings.HasSuffix(err.Error(), ": "+tc.reason) {
+				t.Errorf("Verify error = %q, want reason %q", err, tc.reason)
+			}
+		})
+	}
+
+	// A longer limit is a setting: the same 30-day token passes a verifier
+	// configured for it and fails the default one.
+	month := fake.MintToken("user_1", at, clerkfake.WithExpiry(now.AddDate(0, 0, 30)))
+	cfg := verifierConfig(fake, clock)
+	cfg.MaxTokenLifetime = 31 * 24 * time.Hour
+	long, err := clerk.NewVerifier(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := long.Verify(context.Background(), month); err != nil {
+		t.Errorf("31-day limit, 30-day token: %v", err)
+	}
+	if _, err := v.Verify(context.Background(), month); !errors.Is(err, ports.ErrInvalidToken) {
+		t.Errorf("default limit, 30-day token: error = %v, want ErrInvalidToken", err)
 	}
 }
 
@@ -142,7 +221,9 @@ func TestVerifierToleratesSkewWithinLeeway(t *testing.T) {
 		})
 	}
 
-	strict, err := clerk.NewVerifier(clerk.Config{SecretKey: fake.SecretKey(), APIURL: fake.URL(), Clock: clock.Now, Leeway: time.Second})
+	cfg := verifierConfig(fake, clock)
+	cfg.Leeway = time.Second
+	strict, err := clerk.NewVerifier(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,7 +326,9 @@ func TestVerifierBackendFailureIsNotAnInvalidToken(t *testing.T) {
 	t.Parallel()
 	fake := clerkfake.New(t)
 	clock := newFakeClock()
-	v, err := clerk.NewVerifier(clerk.Config{SecretKey: "sk_test_wrong", APIURL: fake.URL(), Clock: clock.Now})
+	cfg := verifierConfig(fake, clock)
+	cfg.SecretKey = "sk_test_wrong"
+	v, err := clerk.NewVerifier(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -312,6 +395,36 @@ func TestNewVerifierRefusesBadConfig(t *testing.T) {
 				t.Error("NewDirectory: no error")
 			}
 		})
+	}
+}
+
+func TestNewVerifierRefusesBadIssuerOrParties(t *testing.T) {
+	t.Parallel()
+	base := clerk.Config{SecretKey: "sk_test_x", Issuer: "https://clerk.example.test", AuthorizedParties: []string{"https://app.example.test"}}
+	if _, err := clerk.NewVerifier(base); err != nil {
+		t.Fatalf("valid config: %v", err)
+	}
+	cases := map[string]func(*clerk.Config){
+		"no issuer":                      func(c *clerk.Config) { c.Issuer = "" },
+		"issuer that is not Clerk's":     func(c *clerk.Config) { c.Issuer = "https://auth.example.test" },
+		"issuer over http":               func(c *clerk.Config) { c.Issuer = "http://clerk.example.test" },
+		"issuer with a path":             func(c *clerk.Config) { c.Issuer = "https://clerk.example.test/v1" },
+		"no authorized parties":          func(c *clerk.Config) { c.AuthorizedParties = nil },
+		"party with a path":              func(c *clerk.Config) { c.AuthorizedParties = []string{"https://app.example.test/login"} },
+		"party with a trailing slash":    func(c *clerk.Config) { c.AuthorizedParties = []string{"https://app.example.test/"} },
+		"party that is a bare host":      func(c *clerk.Config) { c.AuthorizedParties = []string{"app.example.test"} },
+		"party in upper case":            func(c *clerk.Config) { c.AuthorizedParties = []string{"https://App.example.test"} },
+		"party with another scheme":      func(c *clerk.Config) { c.AuthorizedParties = []string{"ftp://app.example.test"} },
+		"an empty party among good ones": func(c *clerk.Config) { c.AuthorizedParties = []string{"https://app.example.test", ""} },
+		"negative max lifetime":          func(c *clerk.Config) { c.MaxTokenLifetime = -time.Second },
+	}
+	for name, change := range cases {
+		cfg := base
+		cfg.AuthorizedParties = append([]string(nil), base.AuthorizedParties...)
+		change(&cfg)
+		if _, err := clerk.NewVerifier(cfg); err == nil {
+			t.Errorf("%s: NewVerifier: no error", name)
+		}
 	}
 }
 

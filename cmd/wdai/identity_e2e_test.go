@@ -33,6 +33,7 @@ func startWithClerk(t *testing.T) identityEnv {
 	dbURL := testdb.NewURL(t)
 	p := start(t, map[string]string{
 		"DATABASE_URL": dbURL, "CLERK_SECRET_KEY": clerk.SecretKey(), "CLERK_API_URL": clerk.URL(), "CLERK_WEBHOOK_SECRET": secret,
+		"CLERK_ISSUER": clerkfake.DefaultIssuer, "CLERK_AUTHORIZED_PARTIES": clerkfake.DefaultAuthorizedParty,
 	}, "serve")
 	p.waitReady(t, 30*time.Second)
 	pool, err := pgxpool.New(context.Background(), dbURL)

@@ -44,6 +44,9 @@ type system struct {
 	identityWebhook *clerk.WebhookVerifier
 }
 
+// resyncPageBudget bounds one page of the email-list resync.
+const resyncPageBudget = 15 * time.Second
+
 // routerMaxRetries is the router's retries after the first attempt; the job
 // runner must know it to tell the last attempt.
 const routerMaxRetries = 3
@@ -153,7 +156,8 @@ func buildProviders(cfg config.Config) (providers, error) {
 	}
 	p.signIn, p.directory = clerk.UnconfiguredVerifier(), clerk.UnconfiguredDirectory()
 	if cfg.ClerkSecretKey != "" {
-		ccfg := clerk.Config{SecretKey: cfg.ClerkSecretKey, APIURL: cfg.ClerkAPIURL, Leeway: cfg.ClerkJWTLeeway}
+		ccfg := clerk.Config{SecretKey: cfg.ClerkSecretKey, APIURL: cfg.ClerkAPIURL, Leeway: cfg.ClerkJWTLeeway,
+			Issuer: cfg.ClerkIssuer, AuthorizedParties: cfg.ClerkAuthorizedParties}
 		if p.signIn, err = clerk.NewVerifier(ccfg); err != nil {
 			return p, err
 		}
@@ -173,6 +177,7 @@ func buildProviders(cfg config.Config) (providers, error) {
 type scopes struct {
 	membership  ports.UnitOfWork[ports.MembershipTx]
 	people      ports.UnitOfWork[ports.PeopleTx]
+	link        ports.UnitOfWork[ports.CustomerLinkTx]
 	inbox       ports.UnitOfWork[ports.BillingInboxTx]
 	jobs        ports.UnitOfWork[ports.JobTx]
 	deadLetters ports.UnitOfWork[ports.DeadLetterTx]
@@ -185,6 +190,9 @@ func buildScopes(u *postgres.UnitOfWork) (scopes, error) {
 		return s, err
 	}
 	if s.people, err = postgres.Scope[ports.PeopleTx](u); err != nil {
+		return s, err
+	}
+	if s.link, err = postgres.Scope[ports.CustomerLinkTx](u); err != nil {
 		return s, err
 	}
 	if s.inbox, err = postgres.Scope[ports.BillingInboxTx](u); err != nil {
@@ -269,9 +277,9 @@ func (b *appBuilder) billing(app *application.App) {
 	c.IngestBillingEvent = keep(application.NewIngestBillingEvent(b.sc.inbox)).into(&b.err)
 	c.SyncSubscription = keep(application.NewSyncSubscription(application.SyncSubscriptionDeps{
 		Billing: b.p.billing, Memberships: st.memberships, People: st.people, Tiers: st.tiers,
-		UoW: b.sc.membership, Alerter: b.s.alerter, Clock: b.s.clock,
+		UoW: b.sc.membership, Alerter: b.s.alerter, Clock: b.s.clock, SnapshotClock: postgres.NewDatabaseClock(b.s.pool),
 	})).into(&b.err)
-	c.CompleteCheckout = keep(application.NewCompleteCheckout(b.sc.people, c.SyncSubscription, b.s.alerter)).into(&b.err)
+	c.CompleteCheckout = keep(application.NewCompleteCheckout(b.sc.link, c.SyncSubscription, b.s.alerter)).into(&b.err)
 	c.NotifyPaymentFailed = keep(application.NewNotifyPaymentFailed(c.SyncSubscription, st.memberships, st.people, b.sc.inbox)).into(&b.err)
 	c.ProcessBillingEvent = keep(application.NewProcessBillingEvent(application.ProcessBillingEventDeps{
 		Inbox: st.inbox, Billing: b.p.billing, Sync: c.SyncSubscription, Checkout: c.CompleteCheckout, PaymentFailed: c.NotifyPaymentFailed,
@@ -281,7 +289,11 @@ func (b *appBuilder) billing(app *application.App) {
 		Checkouts: postgres.NewOpenCheckoutStore(b.s.pool), Clock: b.s.clock,
 		URLs: application.CheckoutURLs{Success: cfg.StripeCheckoutSuccessURL, Cancel: cfg.StripeCheckoutCancelURL}})).into(&b.err)
 	c.OpenBillingPortal = keep(application.NewOpenBillingPortal(b.p.billing, st.people, cfg.StripePortalReturnURL)).into(&b.err)
-	c.ReconcileBilling = keep(application.NewReconcileBilling(b.p.billing, st.inbox, c.IngestBillingEvent, b.sc.inbox)).into(&b.err)
+	requeue := application.DefaultRequeue
+	requeue.StuckAfter, requeue.ExpireAfter = cfg.ReconcileStuckAfter, cfg.ReconcileExpireAfter
+	c.ReconcileBilling = keep(application.NewReconcileBilling(application.ReconcileBillingDeps{
+		Billing: b.p.billing, Inbox: st.inbox, Ingest: c.IngestBillingEvent, UoW: b.sc.inbox, Alerter: b.s.alerter, Requeue: requeue,
+	})).into(&b.err)
 }
 
 func (b *appBuilder) email(app *application.App) {
@@ -302,12 +314,15 @@ func (b *appBuilder) email(app *application.App) {
 // use cases built first.
 func (b *appBuilder) jobs(app *application.App) {
 	c := &app.Commands
-	registry := keep(application.NewJobRegistry(map[string]application.JobFunc{
-		jobEventApproval:   application.SkippedJob("not configured"),
-		jobChatSync:        application.SkippedJob("not configured"),
-		jobEmailListResync: c.ResyncEmailList.Job(),
+	registry := keep(application.NewPagedJobRegistry(map[string]application.JobFunc{
+		jobEventApproval: application.SkippedJob("not configured"),
+		jobChatSync:      application.SkippedJob("not configured"),
 		// The reconciliation window follows the wall clock, not a test's.
 		jobBillingRecon: c.ReconcileBilling.Job(ports.SystemClock{}),
+	}, map[string]application.PagedJob{
+		// One page is one batch call of up to 500 people and their tag
+		// updates; its budget stays inside the router's handler timeout.
+		jobEmailListResync: {Page: c.ResyncEmailList.Page, Budget: resyncPageBudget},
 	})).into(&b.err)
 	if b.err != nil {
 		return
@@ -315,6 +330,9 @@ func (b *appBuilder) jobs(app *application.App) {
 	c.EnqueueJob = keep(application.NewEnqueueJob(b.sc.jobs, registry)).into(&b.err)
 	c.RunJob = keep(application.NewRunJob(b.sc.jobs, registry, routerMaxRetries+1)).into(&b.err)
 	app.Queries.ListJobs = keep(application.NewListJobs(registry)).into(&b.err)
+	runs := postgres.NewJobRuns(b.s.pool)
+	app.Queries.ListJobRuns = keep(application.NewListJobRuns(runs, registry)).into(&b.err)
+	app.Queries.GetJobRun = keep(application.NewGetJobRun(runs)).into(&b.err)
 }
 
 func (b *appBuilder) deadLetters(app *application.App) {

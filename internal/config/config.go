@@ -51,6 +51,13 @@ type Config struct {
 	DBMaxConns             int32         `env:"DB_MAX_CONNS" envDefault:"8"`
 	ShutdownTimeout        time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"15s"`
 	GraphQLComplexityLimit int           `env:"GRAPHQL_COMPLEXITY_LIMIT" envDefault:"500"`
+	// GraphQL edge limits (docs/graphql-edge.md): the body cap, the parser's
+	// token limit, and the byte bound of the parsed-document cache.
+	GraphQLMaxBodyBytes    int64 `env:"GRAPHQL_MAX_BODY_BYTES" envDefault:"65536"`
+	GraphQLMaxTokens       int   `env:"GRAPHQL_MAX_TOKENS" envDefault:"4000"`
+	GraphQLQueryCacheBytes int64 `env:"GRAPHQL_QUERY_CACHE_BYTES" envDefault:"16777216"`
+	// MetricsAddr serves /metrics on a listener of its own; empty: not served.
+	MetricsAddr string `env:"METRICS_ADDR"`
 
 	// AlertSlackWebhookURL receives dead-letter alerts as well as the log.
 	AlertSlackWebhookURL string `env:"ALERT_SLACK_WEBHOOK_URL"`
@@ -67,6 +74,11 @@ type Config struct {
 	ClerkAPIURL        string        `env:"CLERK_API_URL"`
 	ClerkWebhookSecret string        `env:"CLERK_WEBHOOK_SECRET"`
 	ClerkJWTLeeway     time.Duration `env:"CLERK_JWT_LEEWAY" envDefault:"5s"`
+	// ClerkIssuer is the exact iss of session tokens (the instance's
+	// Frontend API URL); ClerkAuthorizedParties the frontend origins a
+	// token's azp must be one of. Both required with CLERK_SECRET_KEY.
+	ClerkIssuer            string   `env:"CLERK_ISSUER"`
+	ClerkAuthorizedParties []string `env:"CLERK_AUTHORIZED_PARTIES" envSeparator:","`
 
 	// Stripe (billing). Unset STRIPE_SECRET_KEY: checkout and the portal
 	// answer NOT_CONFIGURED and stored events wait as deferred.
@@ -93,12 +105,32 @@ type Config struct {
 	// CronMailchimpResync and CronStripeReconcile are "HH:MM" UTC times.
 	CronMailchimpResync string `env:"CRON_MAILCHIMP_RESYNC" envDefault:"04:00"`
 	CronStripeReconcile string `env:"CRON_STRIPE_RECONCILE" envDefault:"03:00"`
+	// ReconcileStuckAfter: reconciliation re-queues a billing event still
+	// 'received' after this long; ReconcileExpireAfter: a deferred event
+	// older than this expires with one alert.
+	ReconcileStuckAfter  time.Duration `env:"RECONCILE_STUCK_AFTER" envDefault:"15m"`
+	ReconcileExpireAfter time.Duration `env:"RECONCILE_EXPIRE_AFTER" envDefault:"168h"`
 
 	// WorkerConsumers is the number of parallel consumers per topic.
 	WorkerConsumers int `env:"WORKER_CONSUMERS" envDefault:"2"`
 	// WorkerRetryInitial is the first retry's wait; each retry doubles it
 	// (with jitter), up to 5s.
 	WorkerRetryInitial time.Duration `env:"WORKER_RETRY_INITIAL" envDefault:"200ms"`
+
+	// GraphQLTrustedDocumentsOnly: /graphql runs only the trusted documents
+	// of operations/ (by documentId, Apollo's hash or their exact text).
+	GraphQLTrustedDocumentsOnly bool `env:"GRAPHQL_TRUSTED_DOCUMENTS_ONLY" envDefault:"false"`
+	// Per-caller rate limits of /graphql, shared by every replica through
+	// PostgreSQL: requests per minute for a signed-in principal and for an
+	// anonymous client address, and calls per minute of mutations that
+	// reach a provider (startCheckout, openBillingPortal), each alias counted.
+	RateLimitPerMinute              int `env:"RATE_LIMIT_PER_MINUTE" envDefault:"600"`
+	RateLimitAnonymousPerMinute     int `env:"RATE_LIMIT_ANONYMOUS_PER_MINUTE" envDefault:"120"`
+	RateLimitProviderCallsPerMinute int `env:"RATE_LIMIT_PROVIDER_CALLS_PER_MINUTE" envDefault:"10"`
+	// RateLimitProxyHops is how many trusted proxies in front of the server
+	// append to X-Forwarded-For; 0 limits anonymous callers by the
+	// connection's address.
+	RateLimitProxyHops int `env:"RATE_LIMIT_PROXY_HOPS" envDefault:"0"`
 }
 
 // Dev reports whether development conveniences (GraphiQL, introspection,
@@ -136,7 +168,7 @@ func (c Config) validate() []string {
 	var p []string
 	for _, check := range []func() []string{
 		c.validateServer, c.validateCron, c.validateClerk, c.validateURLs,
-		c.validateStripe, c.validateMailchimp, c.validateWorker,
+		c.validateStripe, c.validateMailchimp, c.validateWorker, c.validateRateLimits,
 	} {
 		p = append(p, check()...)
 	}
@@ -161,6 +193,28 @@ func (c Config) validateServer() []string {
 	if c.GraphQLComplexityLimit < 1 {
 		p = append(p, fmt.Sprintf("GRAPHQL_COMPLEXITY_LIMIT: must be positive, got %d", c.GraphQLComplexityLimit))
 	}
+	return append(p, c.validateGraphQLEdge()...)
+}
+
+// validateGraphQLEdge checks the GraphQL limits and the metrics listener.
+func (c Config) validateGraphQLEdge() []string {
+	var p []string
+	if c.GraphQLMaxBodyBytes < 1<<10 || c.GraphQLMaxBodyBytes > 16<<20 {
+		p = append(p, fmt.Sprintf("GRAPHQL_MAX_BODY_BYTES: must be between 1024 and 16777216, got %d", c.GraphQLMaxBodyBytes))
+	}
+	if c.GraphQLMaxTokens < 100 || c.GraphQLMaxTokens > 100_000 {
+		p = append(p, fmt.Sprintf("GRAPHQL_MAX_TOKENS: must be between 100 and 100000, got %d", c.GraphQLMaxTokens))
+	}
+	if c.GraphQLQueryCacheBytes < 1<<20 || c.GraphQLQueryCacheBytes > 1<<30 {
+		p = append(p, fmt.Sprintf("GRAPHQL_QUERY_CACHE_BYTES: must be between 1048576 and 1073741824, got %d", c.GraphQLQueryCacheBytes))
+	}
+	if c.MetricsAddr != "" {
+		if err := validateAddr(c.MetricsAddr); err != nil {
+			p = append(p, "METRICS_ADDR: "+err.Error())
+		} else if c.MetricsAddr == c.HTTPAddr {
+			p = append(p, "METRICS_ADDR: must differ from HTTP_ADDR (metrics are not served on the public listener)")
+		}
+	}
 	return p
 }
 
@@ -179,6 +233,12 @@ func (c Config) validateCron() []string {
 	if c.CronCatchUp <= 0 {
 		p = append(p, fmt.Sprintf("CRON_CATCH_UP: must be positive, got %s", c.CronCatchUp))
 	}
+	if c.ReconcileStuckAfter <= 0 {
+		p = append(p, fmt.Sprintf("RECONCILE_STUCK_AFTER: must be positive, got %s", c.ReconcileStuckAfter))
+	}
+	if c.ReconcileExpireAfter <= 0 {
+		p = append(p, fmt.Sprintf("RECONCILE_EXPIRE_AFTER: must be positive, got %s", c.ReconcileExpireAfter))
+	}
 	return p
 }
 
@@ -193,6 +253,35 @@ func (c Config) validateClerk() []string {
 	}
 	if c.ClerkJWTLeeway < 0 || c.ClerkJWTLeeway > time.Minute {
 		p = append(p, fmt.Sprintf("CLERK_JWT_LEEWAY: must be between 0 and 1m, got %s", c.ClerkJWTLeeway))
+	}
+	if c.ClerkSecretKey == "" && (c.ClerkIssuer != "" || len(c.ClerkAuthorizedParties) > 0) {
+		p = append(p, "CLERK_SECRET_KEY: required when CLERK_ISSUER or CLERK_AUTHORIZED_PARTIES is set")
+	}
+	if c.ClerkSecretKey != "" {
+		p = append(p, validateClerkTokens(c.ClerkIssuer, c.ClerkAuthorizedParties)...)
+	}
+	return p
+}
+
+// validateClerkTokens checks what session tokens are matched against: the
+// exact issuer and the allowed frontend origins (azp).
+func validateClerkTokens(issuer string, parties []string) []string {
+	var p []string
+	if u, err := url.Parse(issuer); issuer == "" || err != nil || u.Scheme != "https" || u.Host == "" || strings.TrimSuffix(u.Path, "/") != "" || u.RawQuery != "" {
+		p = append(p, "CLERK_ISSUER: required with CLERK_SECRET_KEY: the instance's Frontend API URL, exactly as in the iss of its session tokens (https://clerk.example.com)")
+	}
+	if len(parties) == 0 {
+		p = append(p, "CLERK_AUTHORIZED_PARTIES: required with CLERK_SECRET_KEY: the comma-separated origins of the frontends allowed to present session tokens (https://app.example.com)")
+	}
+	var bad []string
+	for _, o := range parties {
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || o != u.Scheme+"://"+u.Host || o != strings.ToLower(o) {
+			bad = append(bad, strconv.Quote(o))
+		}
+	}
+	if len(bad) > 0 {
+		p = append(p, "CLERK_AUTHORIZED_PARTIES: not origins: "+strings.Join(bad, ", ")+" (write scheme://host[:port] in lower case, without a path or trailing slash)")
 	}
 	return p
 }
@@ -256,6 +345,27 @@ func (c Config) validateWorker() []string {
 	}
 	if strings.TrimSpace(c.DataDir) == "" {
 		p = append(p, "WDAI_DATA_DIR: must not be empty")
+	}
+	return p
+}
+
+// validateRateLimits checks the per-caller limits of /graphql.
+func (c Config) validateRateLimits() []string {
+	var p []string
+	for _, v := range []struct {
+		name string
+		n    int
+	}{
+		{"RATE_LIMIT_PER_MINUTE", c.RateLimitPerMinute},
+		{"RATE_LIMIT_ANONYMOUS_PER_MINUTE", c.RateLimitAnonymousPerMinute},
+		{"RATE_LIMIT_PROVIDER_CALLS_PER_MINUTE", c.RateLimitProviderCallsPerMinute},
+	} {
+		if v.n < 1 || v.n > 1_000_000 {
+			p = append(p, fmt.Sprintf("%s: must be between 1 and 1000000, got %d", v.name, v.n))
+		}
+	}
+	if c.RateLimitProxyHops < 0 || c.RateLimitProxyHops > 10 {
+		p = append(p, fmt.Sprintf("RATE_LIMIT_PROXY_HOPS: must be between 0 and 10, got %d", c.RateLimitProxyHops))
 	}
 	return p
 }

@@ -57,6 +57,21 @@ func TestProblemsAreReportedTogetherOneLineEach(t *testing.T) {
 			want: []string{"CRON_SLACK_SYNC: ", "CRON_SECRET: must be at least 16", "ALERT_SLACK_WEBHOOK_URL: must be an http(s) URL", "WORKER_CONSUMERS: must be between 1 and 32"},
 		},
 		{
+			name: "Clerk without issuer or authorized parties",
+			vars: map[string]string{"CLERK_SECRET_KEY": "sk_test_x"},
+			want: []string{"CLERK_ISSUER: required with CLERK_SECRET_KEY", "CLERK_AUTHORIZED_PARTIES: required with CLERK_SECRET_KEY"},
+		},
+		{
+			name: "Clerk issuer with a path and parties that are not origins",
+			vars: map[string]string{"CLERK_SECRET_KEY": "sk_test_x", "CLERK_ISSUER": "https://clerk.example.test/v1", "CLERK_AUTHORIZED_PARTIES": "https://app.example.test/,app.example.test"},
+			want: []string{"CLERK_ISSUER: ", "CLERK_AUTHORIZED_PARTIES: not origins: \"https://app.example.test/\", \"app.example.test\""},
+		},
+		{
+			name: "Clerk token settings without a key",
+			vars: map[string]string{"CLERK_ISSUER": "https://clerk.example.test"},
+			want: []string{"CLERK_SECRET_KEY: required when CLERK_ISSUER"},
+		},
+		{
 			name: "bad log level",
 			vars: map[string]string{"LOG_LEVEL": "loud"},
 			want: []string{"LOG_LEVEL:"},
@@ -88,6 +103,18 @@ func TestProblemsAreReportedTogetherOneLineEach(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestClerkTokenSettings(t *testing.T) {
+	t.Parallel()
+	cfg, err := config.LoadFrom(map[string]string{"CLERK_SECRET_KEY": "sk_test_x", "CLERK_ISSUER": "https://clerk.example.test",
+		"CLERK_AUTHORIZED_PARTIES": "https://app.example.test,http://localhost:3000"})
+	if err != nil {
+		t.Fatalf("LoadFrom: %v", err)
+	}
+	if cfg.ClerkIssuer != "https://clerk.example.test" || len(cfg.ClerkAuthorizedParties) != 2 || cfg.ClerkAuthorizedParties[1] != "http://localhost:3000" {
+		t.Errorf("issuer %q, parties %q", cfg.ClerkIssuer, cfg.ClerkAuthorizedParties)
 	}
 }
 

@@ -26,6 +26,10 @@ import (
 // otherwise. It passes clerk-sdk-go's rule (starts with "https://clerk.").
 const DefaultIssuer = "https://clerk.example.test"
 
+// DefaultAuthorizedParty is the azp of minted tokens unless
+// WithAuthorizedParty says otherwise: the origin of a local frontend.
+const DefaultAuthorizedParty = "http://localhost:3000"
+
 // DefaultTokenTTL is how long a minted token lives unless WithExpiry says
 // otherwise. Real Clerk session tokens live 60 s; the fake is generous so that
 // slow end-to-end tests do not flake.
@@ -146,6 +150,9 @@ type tokenOptions struct {
 	kid       *string
 	foreign   bool
 	sessionID string
+	azp       string
+	status    string
+	noIAT     bool
 }
 
 // TokenOption changes one aspect of a minted token.
@@ -176,17 +183,29 @@ func WithForeignKey() TokenOption { return func(o *tokenOptions) { o.foreign = t
 // WithSessionID sets the sid claim (default "sess_" plus random hex).
 func WithSessionID(sid string) TokenOption { return func(o *tokenOptions) { o.sessionID = sid } }
 
+// WithAuthorizedParty sets azp (default DefaultAuthorizedParty); "" leaves
+// it out, as Clerk does when the browser sent no Origin.
+func WithAuthorizedParty(azp string) TokenOption { return func(o *tokenOptions) { o.azp = azp } }
+
+// WithSessionStatus sets sts, the session status of Clerk's version 2
+// tokens ("active" or "pending"); by default it is left out.
+func WithSessionStatus(sts string) TokenOption { return func(o *tokenOptions) { o.status = sts } }
+
+// WithoutIssuedAt leaves iat out.
+func WithoutIssuedAt() TokenOption { return func(o *tokenOptions) { o.noIAT = true } }
+
 type sessionClaims struct {
 	josejwt.Claims
 	SessionID       string `json:"sid,omitempty"`
 	AuthorizedParty string `json:"azp,omitempty"`
+	Status          string `json:"sts,omitempty"`
 }
 
 // MintToken returns a Clerk-like RS256 session token for userID ("" leaves
 // sub out), valid now for DefaultTokenTTL unless options say otherwise.
 func (s *Server) MintToken(userID string, opts ...TokenOption) string {
 	s.tb.Helper()
-	o := tokenOptions{issuedAt: time.Now(), issuer: DefaultIssuer, sessionID: "sess_" + randomHex(s.tb, 8)}
+	o := tokenOptions{issuedAt: time.Now(), issuer: DefaultIssuer, sessionID: "sess_" + randomHex(s.tb, 8), azp: DefaultAuthorizedParty}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -227,7 +246,11 @@ func (s *Server) MintToken(userID string, opts ...TokenOption) string {
 			Expiry:    josejwt.NewNumericDate(exp),
 		},
 		SessionID:       o.sessionID,
-		AuthorizedParty: "http://localhost:3000",
+		AuthorizedParty: o.azp,
+		Status:          o.status,
+	}
+	if o.noIAT {
+		claims.IssuedAt = nil
 	}
 	token, err := josejwt.Signed(signer).Claims(claims).CompactSerialize()
 	if err != nil {
