@@ -28,8 +28,10 @@ func NewAuthenticate(people ports.IdentityPeople, directory ports.IdentityDirect
 	return Authenticate{people: people, directory: directory}, nil
 }
 
-// Handle returns the user principal of the session's person. Racing first
-// requests for one user create exactly one person (the store guarantees it).
+// Handle returns the user principal of the session's person, whose scopes
+// follow their role and their membership's status (access.NewUser). Racing
+// first requests for one user create exactly one person (the store
+// guarantees it).
 func (h Authenticate) Handle(ctx context.Context, s ports.Session) (access.Principal, error) {
 	p, err := h.people.GetByIdentityID(ctx, s.UserID)
 	if errors.Is(err, ports.ErrNotFound) {
@@ -37,11 +39,12 @@ func (h Authenticate) Handle(ctx context.Context, s ports.Session) (access.Princ
 		if derr != nil {
 			return access.Principal{}, fmt.Errorf("look up identity user: %w", derr)
 		}
-		res, uerr := h.people.UpsertFromIdentity(ctx, u)
-		if uerr != nil {
+		if _, uerr := h.people.UpsertFromIdentity(ctx, u); uerr != nil {
 			return access.Principal{}, uerr
 		}
-		p, err = res.Person, nil
+		// Read again: a person linked from an earlier checkout already
+		// has a membership.
+		p, err = h.people.GetByIdentityID(ctx, s.UserID)
 	}
 	if err != nil {
 		return access.Principal{}, err
@@ -49,5 +52,5 @@ func (h Authenticate) Handle(ctx context.Context, s ports.Session) (access.Princ
 	if p.Erased {
 		return access.Principal{}, ErrAccountErased
 	}
-	return access.NewUser(p.ID, p.Role)
+	return access.NewUser(p.ID, p.Role, p.MembershipStatus)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/womendefiningai/platform/application"
 	"github.com/womendefiningai/platform/domain/access"
+	"github.com/womendefiningai/platform/domain/membership"
 	"github.com/womendefiningai/platform/ports"
 	"github.com/womendefiningai/platform/ports/mocks"
 )
@@ -19,47 +20,67 @@ func TestAuthenticate(t *testing.T) {
 	t.Parallel()
 	boom := errors.New("directory down")
 	u := ports.IdentityUser{ID: "user_1", PrimaryEmail: "ada@example.test", FirstName: "Ada"}
+	signedIn := func(id string, role access.Role, status membership.Status) ports.SignedInPerson {
+		return ports.SignedInPerson{Person: ports.Person{ID: id, Role: role}, MembershipStatus: status}
+	}
+	none := ports.SignedInPerson{}
 	tests := []struct {
 		name      string
 		setup     func(people *mocks.MockIdentityPeople, dir *mocks.MockIdentityDirectory)
 		wantID    string
 		wantScope access.Scope // one the principal must hold
+		wantLacks access.Scope // one it must not (0: none)
 		wantErr   error
 	}{
-		{"a known person signs in", func(people *mocks.MockIdentityPeople, _ *mocks.MockIdentityDirectory) {
-			people.EXPECT().GetByIdentityID(gomock.Any(), "user_1").Return(ports.Person{ID: "p1", Role: access.RoleMember}, nil)
-		}, "p1", access.ScopeMembersRead, nil},
+		{"a paying member signs in and may read the directory", func(people *mocks.MockIdentityPeople, _ *mocks.MockIdentityDirectory) {
+			people.EXPECT().GetByIdentityID(gomock.Any(), "user_1").Return(signedIn("p1", access.RoleMember, membership.StatusActive), nil)
+		}, "p1", access.ScopeMembersRead, 0, nil},
+		{"a member whose payment is retried still may", func(people *mocks.MockIdentityPeople, _ *mocks.MockIdentityDirectory) {
+			people.EXPECT().GetByIdentityID(gomock.Any(), "user_1").Return(signedIn("p1", access.RoleMember, membership.StatusPastDue), nil)
+		}, "p1", access.ScopeMembersRead, 0, nil},
+		{"someone who signed up without paying may not read the directory", func(people *mocks.MockIdentityPeople, _ *mocks.MockIdentityDirectory) {
+			people.EXPECT().GetByIdentityID(gomock.Any(), "user_1").Return(signedIn("p1", access.RoleMember, 0), nil)
+		}, "p1", access.ScopeEventsRead, access.ScopeMembersRead, nil},
 		{"the first sign-in creates the person from the directory", func(people *mocks.MockIdentityPeople, dir *mocks.MockIdentityDirectory) {
 			gomock.InOrder(
-				people.EXPECT().GetByIdentityID(gomock.Any(), "user_1").Return(ports.Person{}, ports.ErrNotFound),
+				people.EXPECT().GetByIdentityID(gomock.Any(), "user_1").Return(none, ports.ErrNotFound),
 				dir.EXPECT().GetUser(gomock.Any(), "user_1").Return(u, nil),
-				people.EXPECT().UpsertFromIdentity(gomock.Any(), u).Return(ports.IdentityUpsert{Person: ports.Person{ID: "p1", Role: access.RoleLeader}, Created: true}, nil),
+				people.EXPECT().UpsertFromIdentity(gomock.Any(), u).Return(ports.IdentityUpsert{Person: ports.Person{ID: "p1", Role: access.RoleMember}, Created: true}, nil),
+				people.EXPECT().GetByIdentityID(gomock.Any(), "user_1").Return(signedIn("p1", access.RoleMember, 0), nil),
 			)
-		}, "p1", access.ScopeEventsWrite, nil},
+		}, "p1", access.ScopeEventsRead, access.ScopeMembersRead, nil},
+		{"the first sign-in of a person who paid before: linked with their membership", func(people *mocks.MockIdentityPeople, dir *mocks.MockIdentityDirectory) {
+			gomock.InOrder(
+				people.EXPECT().GetByIdentityID(gomock.Any(), "user_1").Return(none, ports.ErrNotFound),
+				dir.EXPECT().GetUser(gomock.Any(), "user_1").Return(u, nil),
+				people.EXPECT().UpsertFromIdentity(gomock.Any(), u).Return(ports.IdentityUpsert{Person: ports.Person{ID: "p1", Role: access.RoleMember}}, nil),
+				people.EXPECT().GetByIdentityID(gomock.Any(), "user_1").Return(signedIn("p1", access.RoleMember, membership.StatusActive), nil),
+			)
+		}, "p1", access.ScopeMembersRead, 0, nil},
+		{"a leader without a membership keeps the leader's scopes", func(people *mocks.MockIdentityPeople, _ *mocks.MockIdentityDirectory) {
+			people.EXPECT().GetByIdentityID(gomock.Any(), "user_1").Return(signedIn("p1", access.RoleLeader, 0), nil)
+		}, "p1", access.ScopeEventsWrite, 0, nil},
 		{"an erased person is refused", func(people *mocks.MockIdentityPeople, _ *mocks.MockIdentityDirectory) {
-			people.EXPECT().GetByIdentityID(gomock.Any(), "user_1").Return(ports.Person{ID: "p1", Erased: true, Role: access.RoleMember}, nil)
-		}, "", 0, application.ErrAccountErased},
-		{"a person erased while being created is refused", func(people *mocks.MockIdentityPeople, dir *mocks.MockIdentityDirectory) {
-			people.EXPECT().GetByIdentityID(gomock.Any(), "user_1").Return(ports.Person{}, ports.ErrNotFound)
-			dir.EXPECT().GetUser(gomock.Any(), "user_1").Return(u, nil)
-			people.EXPECT().UpsertFromIdentity(gomock.Any(), u).Return(ports.IdentityUpsert{Person: ports.Person{ID: "p1", Erased: true}}, nil)
-		}, "", 0, application.ErrAccountErased},
+			p := signedIn("p1", access.RoleMember, 0)
+			p.Erased = true
+			people.EXPECT().GetByIdentityID(gomock.Any(), "user_1").Return(p, nil)
+		}, "", 0, 0, application.ErrAccountErased},
 		{"the directory fails: nobody is created", func(people *mocks.MockIdentityPeople, dir *mocks.MockIdentityDirectory) {
-			people.EXPECT().GetByIdentityID(gomock.Any(), "user_1").Return(ports.Person{}, ports.ErrNotFound)
+			people.EXPECT().GetByIdentityID(gomock.Any(), "user_1").Return(none, ports.ErrNotFound)
 			dir.EXPECT().GetUser(gomock.Any(), "user_1").Return(ports.IdentityUser{}, boom)
-		}, "", 0, boom},
+		}, "", 0, 0, boom},
 		{"the directory is not configured", func(people *mocks.MockIdentityPeople, dir *mocks.MockIdentityDirectory) {
-			people.EXPECT().GetByIdentityID(gomock.Any(), "user_1").Return(ports.Person{}, ports.ErrNotFound)
+			people.EXPECT().GetByIdentityID(gomock.Any(), "user_1").Return(none, ports.ErrNotFound)
 			dir.EXPECT().GetUser(gomock.Any(), "user_1").Return(ports.IdentityUser{}, ports.ErrNotConfigured)
-		}, "", 0, application.ErrNotConfigured},
+		}, "", 0, 0, application.ErrNotConfigured},
 		{"creating the person fails", func(people *mocks.MockIdentityPeople, dir *mocks.MockIdentityDirectory) {
-			people.EXPECT().GetByIdentityID(gomock.Any(), "user_1").Return(ports.Person{}, ports.ErrNotFound)
+			people.EXPECT().GetByIdentityID(gomock.Any(), "user_1").Return(none, ports.ErrNotFound)
 			dir.EXPECT().GetUser(gomock.Any(), "user_1").Return(u, nil)
 			people.EXPECT().UpsertFromIdentity(gomock.Any(), u).Return(ports.IdentityUpsert{}, boom)
-		}, "", 0, boom},
+		}, "", 0, 0, boom},
 		{"the people store fails: the directory is not asked", func(people *mocks.MockIdentityPeople, _ *mocks.MockIdentityDirectory) {
-			people.EXPECT().GetByIdentityID(gomock.Any(), "user_1").Return(ports.Person{}, boom)
-		}, "", 0, boom},
+			people.EXPECT().GetByIdentityID(gomock.Any(), "user_1").Return(none, boom)
+		}, "", 0, 0, boom},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -83,6 +104,9 @@ func TestAuthenticate(t *testing.T) {
 			}
 			if p.ID() != tt.wantID || p.Kind() != access.KindUser || !p.Has(tt.wantScope) {
 				t.Fatalf("principal = %v (scopes %v), want user %s holding %s", p, p.Scopes(), tt.wantID, tt.wantScope)
+			}
+			if tt.wantLacks != 0 && p.Has(tt.wantLacks) {
+				t.Errorf("principal holds %s (scopes %v)", tt.wantLacks, p.Scopes())
 			}
 		})
 	}

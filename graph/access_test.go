@@ -236,7 +236,7 @@ func TestProtectedFieldsDenyWithoutScopeAndAllowWithIt(t *testing.T) {
 						t.Errorf("as %v: err = %v, want FORBIDDEN (a signed-in person is needed)", p, err)
 					}
 				}
-				user, _ := access.NewUser("p1", access.RoleMember)
+				user, _ := access.NewUser("p1", access.RoleMember, membership.StatusActive)
 				var resp map[string]any
 				if err := c.Post(op, &resp, as(user)); err != nil || resp[f.Name] == nil {
 					t.Fatalf("as a signed-in member: %v (%v)", err, resp)

@@ -44,6 +44,19 @@ type IdentityUpsert struct {
 // ErrInvalidCursor is returned for a page cursor the store did not make.
 var ErrInvalidCursor = errors.New("invalid cursor")
 
+// ErrAmbiguous is returned (wrapped, with the ids of the people) by a
+// look-up that must find one person and finds several. Acting on any one of
+// them would be a guess.
+var ErrAmbiguous = errors.New("more than one person matches")
+
+// SignedInPerson is a person as their session sees them: with the status
+// of their membership, which decides what they may read.
+type SignedInPerson struct {
+	Person
+	// MembershipStatus is zero when the person has no membership.
+	MembershipStatus membership.Status
+}
+
 // DirectoryFilter selects people for the member directory.
 type DirectoryFilter struct {
 	// IncludeHidden lists members who are not visible (admins only).
@@ -71,15 +84,17 @@ type PersonReader interface {
 // PersonFinder finds one person by something other than our id; each
 // returns ErrNotFound when nobody matches.
 type PersonFinder interface {
-	// GetByEmail matches any verified address, ignoring case and spaces.
+	// GetByEmail matches any verified address, ignoring case and spaces;
+	// ErrAmbiguous when more than one person has it.
 	GetByEmail(ctx context.Context, email string) (Person, error)
 	GetByBillingCustomer(ctx context.Context, customerID string) (Person, error)
 }
 
 // IdentityPeople keeps people in step with the identity provider.
 type IdentityPeople interface {
-	// GetByIdentityID returns ErrNotFound for a user never seen.
-	GetByIdentityID(ctx context.Context, identityUserID string) (Person, error)
+	// GetByIdentityID returns the person with the status of their
+	// membership, in one read; ErrNotFound for a user never seen.
+	GetByIdentityID(ctx context.Context, identityUserID string) (SignedInPerson, error)
 	// UpsertFromIdentity creates or updates the person with that identity
 	// user id. Concurrent calls for one new user create exactly one person.
 	UpsertFromIdentity(ctx context.Context, u IdentityUser) (IdentityUpsert, error)

@@ -65,7 +65,10 @@ func (d *Directory) GetUser(ctx context.Context, id string) (ports.IdentityUser,
 	return identityUser(u), nil
 }
 
-// identityUser maps a Clerk user, from the API or a webhook.
+// identityUser maps a Clerk user, from the API or a webhook. Only a
+// verified address becomes the primary email: anyone can add an address
+// they do not own to a Clerk account, and until they prove it (Clerk's
+// verification status "verified") it says nothing about who they are.
 func identityUser(u *clerksdk.User) ports.IdentityUser {
 	out := ports.IdentityUser{ID: u.ID, FirstName: deref(u.FirstName), LastName: deref(u.LastName)}
 	primaryID := deref(u.PrimaryEmailAddressID)
@@ -73,11 +76,9 @@ func identityUser(u *clerksdk.User) ports.IdentityUser {
 		if e == nil {
 			continue
 		}
-		out.Emails = append(out.Emails, ports.IdentityEmail{
-			Address:  e.EmailAddress,
-			Verified: e.Verification != nil && e.Verification.Status == "verified",
-		})
-		if primaryID != "" && e.ID == primaryID {
+		verified := e.Verification != nil && e.Verification.Status == "verified"
+		out.Emails = append(out.Emails, ports.IdentityEmail{Address: e.EmailAddress, Verified: verified})
+		if verified && primaryID != "" && e.ID == primaryID {
 			out.PrimaryEmail = e.EmailAddress
 		}
 	}

@@ -41,10 +41,15 @@ func TestDirectoryGetUserMapsTheClerkUser(t *testing.T) {
 			FirstName:    "Ada",
 			LastName:     "Lovelace",
 		}},
+		// Claiming an address is not owning it: an unverified primary is
+		// no primary (the account takeover of issue 11).
 		{"unverified primary", ports.IdentityUser{
-			ID:           "user_2b",
-			Emails:       []ports.IdentityEmail{{Address: "grace@example.test", Verified: false}},
-			PrimaryEmail: "grace@example.test",
+			ID: "user_2b",
+			Emails: []ports.IdentityEmail{
+				{Address: "admin@example.test", Verified: false},
+				{Address: "grace@example.test", Verified: true},
+			},
+			PrimaryEmail: "admin@example.test",
 		}},
 		{"no primary, no names", ports.IdentityUser{
 			ID:     "user_2c",
@@ -62,8 +67,12 @@ func TestDirectoryGetUserMapsTheClerkUser(t *testing.T) {
 			if err != nil {
 				t.Fatalf("GetUser: %v", err)
 			}
-			if !reflect.DeepEqual(got, tc.user) {
-				t.Errorf("GetUser = %+v, want %+v", got, tc.user)
+			want := tc.user
+			if want.ID == "user_2b" {
+				want.PrimaryEmail = ""
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("GetUser = %+v, want %+v", got, want)
 			}
 		})
 	}

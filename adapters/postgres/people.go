@@ -14,6 +14,7 @@ import (
 
 	"github.com/womendefiningai/platform/domain/access"
 	"github.com/womendefiningai/platform/domain/approval"
+	"github.com/womendefiningai/platform/domain/membership"
 	"github.com/womendefiningai/platform/ports"
 )
 
@@ -32,10 +33,11 @@ const directoryColumns = `p.id::text, coalesce(p.identity_user_id, ''), coalesce
 const personColumns = `id::text, coalesce(identity_user_id, ''), coalesce(primary_email, ''), emails,
 	first_name, last_name, role, coalesce(billing_customer_id, ''), created_at, erased_at IS NOT NULL`
 
-func scanPerson(row pgx.Row) (ports.Person, error) {
+// scanPerson scans personColumns, then extra columns into extra.
+func scanPerson(row pgx.Row, extra ...any) (ports.Person, error) {
 	var p ports.Person
 	var role string
-	err := row.Scan(&p.ID, &p.IdentityUserID, &p.PrimaryEmail, &p.Emails, &p.FirstName, &p.LastName, &role, &p.BillingCustomerID, &p.CreatedAt, &p.Erased)
+	err := row.Scan(append([]any{&p.ID, &p.IdentityUserID, &p.PrimaryEmail, &p.Emails, &p.FirstName, &p.LastName, &role, &p.BillingCustomerID, &p.CreatedAt, &p.Erased}, extra...)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return ports.Person{}, ports.ErrNotFound
 	}
@@ -83,18 +85,58 @@ func (s *PeopleStore) GetMany(ctx context.Context, ids []string) (map[string]por
 	return out, rows.Err()
 }
 
-// GetByIdentityID finds the person linked to an identity-provider user.
-func (s *PeopleStore) GetByIdentityID(ctx context.Context, identityUserID string) (ports.Person, error) {
-	return s.one(ctx, "get person by identity", "identity_user_id = $1", identityUserID)
+// GetByIdentityID finds the person linked to an identity-provider user,
+// with their membership's status, in one statement (it runs on every
+// signed-in request).
+func (s *PeopleStore) GetByIdentityID(ctx context.Context, identityUserID string) (ports.SignedInPerson, error) {
+	var status *string
+	p, err := scanPerson(s.q.QueryRow(ctx, `SELECT `+directoryColumns+`, m.status
+		FROM people p LEFT JOIN memberships m ON m.person_id = p.id WHERE p.identity_user_id = $1`, identityUserID), &status)
+	if errors.Is(err, ports.ErrNotFound) {
+		return ports.SignedInPerson{}, err
+	}
+	out := ports.SignedInPerson{Person: p}
+	if err == nil && status != nil {
+		out.MembershipStatus, err = membership.ParseStatus(*status)
+	}
+	if err != nil {
+		return ports.SignedInPerson{}, fmt.Errorf("postgres: get person by identity: %w", err)
+	}
+	return out, nil
 }
 
-// GetByEmail matches the primary or any verified address.
+// maxEmailMatches bounds how many people an ambiguous address lists.
+const maxEmailMatches = 10
+
+// GetByEmail matches the verified addresses only (the primary is one of
+// them, the table's check says so). An address that more than one person
+// holds gives ErrAmbiguous with their ids, oldest first: picking one would
+// hand that person's records, or a role, to whoever claimed it.
 func (s *PeopleStore) GetByEmail(ctx context.Context, email string) (ports.Person, error) {
 	e := approval.NormalizeEmail(email)
 	if e == "" {
 		return ports.Person{}, ports.ErrNotFound
 	}
-	return s.one(ctx, "get person by email", "erased_at IS NULL AND (primary_email = $1 OR emails @> ARRAY[$1]) ORDER BY created_at LIMIT 1", e)
+	rows, err := s.q.Query(ctx, `SELECT `+personColumns+` FROM people WHERE erased_at IS NULL AND emails @> ARRAY[$1]
+		ORDER BY created_at, id LIMIT $2`, e, maxEmailMatches)
+	if err != nil {
+		return ports.Person{}, fmt.Errorf("postgres: get person by email: %w", err)
+	}
+	found, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ports.Person, error) { return scanPerson(r) })
+	if err != nil {
+		return ports.Person{}, fmt.Errorf("postgres: get person by email: %w", err)
+	}
+	switch len(found) {
+	case 0:
+		return ports.Person{}, ports.ErrNotFound
+	case 1:
+		return found[0], nil
+	}
+	ids := make([]string, 0, len(found))
+	for _, p := range found {
+		ids = append(ids, p.ID)
+	}
+	return ports.Person{}, fmt.Errorf("%w: %d people hold this address: %s", ports.ErrAmbiguous, len(found), strings.Join(ids, ", "))
 }
 
 // GetByBillingCustomer finds the person linked to a billing customer.
@@ -117,8 +159,8 @@ func (s *PeopleStore) UpsertFromIdentity(ctx context.Context, u ports.IdentityUs
 		switch {
 		case errors.Is(err, ports.ErrNotFound):
 			// Link a person made from a checkout before the first sign-in,
-			// but only through a verified address.
-			if primary != "" && slices.Contains(emails, primary) {
+			// through the verified primary address.
+			if primary != "" {
 				linked, err := scanPerson(tx.QueryRow(ctx, `
 					UPDATE people SET identity_user_id = $1, emails = $3, first_name = $4, last_name = $5, updated_at = now()
 					WHERE id = (SELECT id FROM people WHERE identity_user_id IS NULL AND erased_at IS NULL AND primary_email = $2
@@ -326,6 +368,9 @@ func decodeCursor(c string) (*time.Time, *string, error) {
 	return &at, &id, nil
 }
 
+// identityEmails returns u's verified addresses, normalised, and its
+// primary when that is one of them ("" otherwise): an address the user has
+// not proven is never stored, matched or shown.
 func identityEmails(u ports.IdentityUser) (primary string, verified []string) {
 	verified = []string{}
 	for _, e := range u.Emails {
@@ -333,7 +378,10 @@ func identityEmails(u ports.IdentityUser) (primary string, verified []string) {
 			verified = append(verified, n)
 		}
 	}
-	return approval.NormalizeEmail(u.PrimaryEmail), verified
+	if p := approval.NormalizeEmail(u.PrimaryEmail); slices.Contains(verified, p) {
+		primary = p
+	}
+	return primary, verified
 }
 
 // isUUID accepts the canonical 36-character form only: anything else is

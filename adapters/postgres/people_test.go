@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -350,5 +351,101 @@ func TestIntegrationPutIsCompareAndSet(t *testing.T) {
 	got, err := store.Get(ctx, p.ID, "mailchimp")
 	if err != nil || got.Version != 2 {
 		t.Fatalf("get = %+v, %v", got, err)
+	}
+}
+
+// TestUnverifiedPrimaryEmailIsNeitherStoredNorMatched is the takeover of
+// issue 11 at the store: Mallory signs up first with the admin's address as
+// her unverified primary. The address is not kept, so a look-up by it (what
+// `person set-role --email` does) finds nobody until the admin signs in
+// with it verified, and then finds the admin alone.
+func TestUnverifiedPrimaryEmailIsNeitherStoredNorMatched(t *testing.T) {
+	t.Parallel()
+	store := postgres.NewPeopleStore(testdb.New(t))
+	ctx := context.Background()
+	mallory, err := store.UpsertFromIdentity(ctx, ports.IdentityUser{ID: "user_mallory", PrimaryEmail: "Admin@Example.test",
+		Emails: []ports.IdentityEmail{{Address: "admin@example.test", Verified: false}, {Address: "mallory@example.test", Verified: true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mallory.Person.PrimaryEmail != "" || len(mallory.Person.Emails) != 1 || mallory.Person.Emails[0] != "mallory@example.test" {
+		t.Fatalf("stored primary %q, emails %q; want no primary and the verified address only", mallory.Person.PrimaryEmail, mallory.Person.Emails)
+	}
+	if p, err := store.GetByEmail(ctx, "admin@example.test"); !errors.Is(err, ports.ErrNotFound) {
+		t.Fatalf("GetByEmail(admin) = %s, %v; want ErrNotFound", p.ID, err)
+	}
+
+	admin, err := store.UpsertFromIdentity(ctx, identityUser("user_admin", "admin@example.test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := store.GetByEmail(ctx, " ADMIN@example.test")
+	if err != nil || got.ID != admin.Person.ID {
+		t.Fatalf("GetByEmail(admin) = %s, %v; want the admin %s", got.ID, err, admin.Person.ID)
+	}
+
+	// Mallory verifying another address of hers later changes nothing.
+	again, err := store.UpsertFromIdentity(ctx, ports.IdentityUser{ID: "user_mallory", PrimaryEmail: "admin@example.test",
+		Emails: []ports.IdentityEmail{{Address: "admin@example.test", Verified: false}, {Address: "mallory@example.test", Verified: true}}})
+	if err != nil || again.Person.PrimaryEmail != "" || again.PreviousPrimaryEmail != "" {
+		t.Fatalf("update = %+v, %v", again, err)
+	}
+}
+
+func TestGetByEmailRefusesAnAddressTwoPeopleHold(t *testing.T) {
+	t.Parallel()
+	store := postgres.NewPeopleStore(testdb.New(t))
+	ctx := context.Background()
+	first, err := store.UpsertFromIdentity(ctx, identityUser("user_a", "shared@example.test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := store.UpsertFromIdentity(ctx, identityUser("user_b", "shared@example.test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = store.GetByEmail(ctx, "shared@example.test")
+	if !errors.Is(err, ports.ErrAmbiguous) {
+		t.Fatalf("GetByEmail = %v, want ErrAmbiguous", err)
+	}
+	for _, id := range []string{first.Person.ID, second.Person.ID} {
+		if !strings.Contains(err.Error(), id) {
+			t.Errorf("error %q does not name %s", err, id)
+		}
+	}
+	if strings.Contains(err.Error(), "shared@example.test") {
+		t.Errorf("error %q quotes the address", err)
+	}
+}
+
+func TestPrimaryEmailMustBeAVerifiedAddress(t *testing.T) {
+	t.Parallel()
+	pool := testdb.New(t)
+	_, err := pool.Exec(context.Background(), `INSERT INTO people (primary_email, emails) VALUES ('a@example.test', ARRAY['b@example.test'])`)
+	if err == nil || !strings.Contains(err.Error(), "people_primary_email_verified") {
+		t.Fatalf("insert of a primary outside the verified addresses: %v, want the check to refuse it", err)
+	}
+}
+
+func TestGetByIdentityIDCarriesTheMembershipStatus(t *testing.T) {
+	t.Parallel()
+	pool := testdb.New(t)
+	people, ms := postgres.NewPeopleStore(pool), postgres.NewMembershipStore(pool)
+	ctx := context.Background()
+	res, err := people.UpsertFromIdentity(ctx, identityUser("user_st", "st@example.test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := people.GetByIdentityID(ctx, "user_st")
+	if err != nil || got.ID != res.Person.ID || got.MembershipStatus != 0 || got.PrimaryEmail != "st@example.test" {
+		t.Fatalf("without a membership: %+v, %v", got, err)
+	}
+	activate(t, ms, res.Person.ID, "sub_st", time.Now())
+	got, err = people.GetByIdentityID(ctx, "user_st")
+	if err != nil || got.MembershipStatus != membership.StatusActive {
+		t.Fatalf("with an active membership: status %s, %v", got.MembershipStatus, err)
+	}
+	if _, err := people.GetByIdentityID(ctx, "user_nobody"); !errors.Is(err, ports.ErrNotFound) {
+		t.Fatalf("unknown user: %v, want ErrNotFound", err)
 	}
 }

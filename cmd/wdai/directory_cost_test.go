@@ -107,7 +107,7 @@ const directoryQuery = `query($first: Int) { members(first: $first) { edges { no
 func TestDirectoryPageCostsAConstantNumberOfStatements(t *testing.T) {
 	t.Parallel()
 	f := newDirectory(t, 50)
-	admin, _ := access.NewUser("00000000-0000-0000-0000-000000000001", access.RoleAdmin)
+	admin, _ := access.NewUser("00000000-0000-0000-0000-000000000001", access.RoleAdmin, 0)
 
 	statementsFor := func(first int) (int64, directoryResponse) {
 		var resp directoryResponse
@@ -135,8 +135,8 @@ func TestDirectoryRedactsOtherMembersEmails(t *testing.T) {
 	t.Parallel()
 	f := newDirectory(t, 3)
 	self := f.people[0]
-	member, _ := access.NewUser(self.ID, access.RoleMember)
-	admin, _ := access.NewUser("00000000-0000-0000-0000-000000000001", access.RoleAdmin)
+	member, _ := access.NewUser(self.ID, access.RoleMember, membership.StatusActive)
+	admin, _ := access.NewUser("00000000-0000-0000-0000-000000000001", access.RoleAdmin, 0)
 
 	var resp directoryResponse
 	f.client.MustPost(directoryQuery, &resp, client.Var("first", 10), as(member))

@@ -24,6 +24,7 @@ type identityEnv struct {
 	clerk  *clerkfake.Server
 	secret string
 	pool   *pgxpool.Pool
+	dbURL  string
 }
 
 func startWithClerk(t *testing.T) identityEnv {
@@ -41,7 +42,7 @@ func startWithClerk(t *testing.T) identityEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	return identityEnv{p: p, clerk: clerk, secret: secret, pool: pool}
+	return identityEnv{p: p, clerk: clerk, secret: secret, pool: pool, dbURL: dbURL}
 }
 
 func (e identityEnv) graphql(t *testing.T, token, query string) (int, http.Header, map[string]any) {
@@ -87,6 +88,13 @@ func TestSessionTokens(t *testing.T) {
 		"wrong issuer":    e.clerk.MintToken("user_ada", clerkfake.WithIssuer("https://evil.example.test")),
 		"unknown kid":     e.clerk.MintToken("user_ada", clerkfake.WithKeyID("kid-nobody-knows")),
 		"malformed":       "not.a.jwt",
+		// A well-signed token still needs our exact issuer, one of our
+		// frontends as azp, an active session and a bounded lifetime.
+		"issuer extending ours": e.clerk.MintToken("user_ada", clerkfake.WithIssuer(clerkfake.DefaultIssuer+".evil.test")),
+		"azp of another site":   e.clerk.MintToken("user_ada", clerkfake.WithAuthorizedParty("https://evil.example.test")),
+		"no azp":                e.clerk.MintToken("user_ada", clerkfake.WithAuthorizedParty("")),
+		"pending session":       e.clerk.MintToken("user_ada", clerkfake.WithSessionStatus("pending")),
+		"lifetime of 100 years": e.clerk.MintToken("user_ada", clerkfake.WithExpiry(now.AddDate(100, 0, 0))),
 	}
 	for name, token := range bad {
 		code, h, body := e.graphql(t, token, `{ membershipTiers { id } }`)
@@ -219,6 +227,57 @@ func TestClerkWebhooksApplyOnceAndRefuseTampering(t *testing.T) {
 	}
 	if n := e.count(t, `SELECT count(*) FROM people WHERE primary_email = 'ghost@example.test'`); n != 0 {
 		t.Fatal("a late user.created brought back a deleted user")
+	}
+	e.p.stop(t, syscall.SIGTERM)
+}
+
+// TestUnverifiedEmailCannotTakeOverAnAdminsRole is the takeover of issue
+// 11, end to end: Mallory signs up first, claiming the admin's address
+// without verifying it. `person set-role --email` must not find her by it;
+// once the admin signs in with the address verified, it finds the admin.
+// Mallory, who never paid, sees only herself: the directory is FORBIDDEN.
+func TestUnverifiedEmailCannotTakeOverAnAdminsRole(t *testing.T) {
+	t.Parallel()
+	e := startWithClerk(t)
+	e.clerk.AddUser(ports.IdentityUser{ID: "user_mallory", PrimaryEmail: "admin@example.test", FirstName: "Mallory",
+		Emails: []ports.IdentityEmail{{Address: "admin@example.test", Verified: false}, {Address: "mallory@example.test", Verified: true}}})
+	mallory := e.clerk.MintToken("user_mallory")
+	code, _, body := e.graphql(t, mallory, `{ me { id email role } }`)
+	if code != http.StatusOK || strings.Contains(mustJSON(body), "admin@example.test") || !strings.Contains(mustJSON(body), `"role":"MEMBER"`) {
+		t.Fatalf("mallory's me: %d %v (the unverified address must not be shown)", code, body)
+	}
+	if out, err := runCLI(t, e.dbURL, "person", "set-role", "--email", "admin@example.test", "--role", "admin"); err == nil || !strings.Contains(out, "not found") {
+		t.Fatalf("set-role by an address only Mallory claimed: %v\n%s", err, out)
+	}
+
+	// Signed up without a membership: she sees herself, not the directory.
+	code, _, body = e.graphql(t, mallory, `{ members(first: 5) { edges { node { id } } } }`)
+	if code != http.StatusOK || !strings.Contains(mustJSON(body), "FORBIDDEN") || !strings.Contains(mustJSON(body), `"members"`) {
+		t.Fatalf("directory without a membership: %d %v, want FORBIDDEN on members", code, body)
+	}
+
+	e.clerk.AddUser(ports.IdentityUser{ID: "user_admin", PrimaryEmail: "admin@example.test", FirstName: "Ada",
+		Emails: []ports.IdentityEmail{{Address: "admin@example.test", Verified: true}}})
+	if code, _, body := e.graphql(t, e.clerk.MintToken("user_admin"), `{ me { id } }`); code != http.StatusOK || strings.Contains(mustJSON(body), "errors") {
+		t.Fatalf("admin's first sign-in: %d %v", code, body)
+	}
+	if out, err := runCLI(t, e.dbURL, "person", "set-role", "--email", "admin@example.test", "--role", "admin"); err != nil || !strings.Contains(out, "admin") {
+		t.Fatalf("set-role for the admin: %v\n%s", err, out)
+	}
+	roles := map[string]string{}
+	rows, err := e.pool.Query(context.Background(), `SELECT identity_user_id, role FROM people`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id, role string
+		if err := rows.Scan(&id, &role); err != nil {
+			t.Fatal(err)
+		}
+		roles[id] = role
+	}
+	if roles["user_admin"] != "admin" || roles["user_mallory"] != "member" {
+		t.Fatalf("roles = %v, want the admin admin and Mallory member", roles)
 	}
 	e.p.stop(t, syscall.SIGTERM)
 }

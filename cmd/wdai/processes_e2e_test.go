@@ -67,6 +67,28 @@ func TestPersonSetRoleIsAudited(t *testing.T) {
 	if out, err := runCLI(t, dbURL, "person", "set-role", "--email", "nobody@example.test", "--role", "admin"); err == nil || !strings.Contains(out, "not found") {
 		t.Fatalf("unknown email: %v\n%s", err, out)
 	}
+	// An address two people hold is refused, and nothing changes; the
+	// operator then names the person by id.
+	var twin string
+	if err := pool.QueryRow(context.Background(), `INSERT INTO people (primary_email, emails) VALUES ('twin@example.test', ARRAY['twin@example.test']) RETURNING id::text`).Scan(&twin); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(context.Background(), `INSERT INTO people (primary_email, emails) VALUES ('twin@example.test', ARRAY['twin@example.test'])`); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := runCLI(t, dbURL, "person", "set-role", "--email", "twin@example.test", "--role", "admin"); err == nil || !strings.Contains(out, twin) || !strings.Contains(out, "--person-id") {
+		t.Fatalf("ambiguous email: %v\n%s", err, out)
+	}
+	var admins int
+	if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM people WHERE role = 'admin'`).Scan(&admins); err != nil || admins != 0 {
+		t.Fatalf("admins after a refused set-role = %d (%v), want 0", admins, err)
+	}
+	if out, err := runCLI(t, dbURL, "person", "set-role", "--person-id", twin, "--role", "admin"); err != nil || !strings.Contains(out, twin+" is now admin") {
+		t.Fatalf("set-role by id: %v\n%s", err, out)
+	}
+	if out, err := runCLI(t, dbURL, "person", "set-role", "--person-id", twin, "--email", "twin@example.test", "--role", "admin"); err == nil || !strings.Contains(out, "exactly one") {
+		t.Fatalf("both --email and --person-id: %v\n%s", err, out)
+	}
 	var role, from, to, actor string
 	err = pool.QueryRow(context.Background(), `
 		SELECT p.role, a.details->>'from', a.details->>'to', a.actor_kind || ':' || a.actor_id

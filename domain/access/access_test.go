@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/womendefiningai/platform/domain/access"
+	"github.com/womendefiningai/platform/domain/membership"
 )
 
 func TestParseScope(t *testing.T) {
@@ -128,7 +129,7 @@ func TestParseKind(t *testing.T) {
 
 func mustUser(t *testing.T, id string, role access.Role) access.Principal {
 	t.Helper()
-	p, err := access.NewUser(id, role)
+	p, err := access.NewUser(id, role, membership.StatusActive)
 	if err != nil {
 		t.Fatalf("NewUser: %v", err)
 	}
@@ -189,8 +190,10 @@ func TestPrincipalConstructorsRefuseBadInput(t *testing.T) {
 		make    func() (access.Principal, error)
 		wantErr error
 	}{
-		{"user without id", func() (access.Principal, error) { return access.NewUser(" ", access.RoleMember) }, access.ErrMissingID},
-		{"user without role", func() (access.Principal, error) { return access.NewUser("person_1", 0) }, access.ErrUnknownRole},
+		{"user without id", func() (access.Principal, error) {
+			return access.NewUser(" ", access.RoleMember, membership.StatusActive)
+		}, access.ErrMissingID},
+		{"user without role", func() (access.Principal, error) { return access.NewUser("person_1", 0, membership.StatusActive) }, access.ErrUnknownRole},
 		{"agent without id", func() (access.Principal, error) { return access.NewAgent("", []access.Scope{access.ScopeOpsRead}) }, access.ErrMissingID},
 		{"agent without scopes", func() (access.Principal, error) { return access.NewAgent("key_1", nil) }, access.ErrNoScopes},
 		{"agent with an invalid scope", func() (access.Principal, error) {
@@ -339,5 +342,57 @@ func TestFields(t *testing.T) {
 		if tt.field.String() != tt.name || tt.field.Requires() != tt.requires {
 			t.Errorf("field %q requires %v; want %q requiring %v", tt.field.String(), tt.field.Requires(), tt.name, tt.requires)
 		}
+	}
+}
+
+// TestTheDirectoryNeedsACurrentMembership is the policy of issue 11: signing
+// up makes a person a member by role, but only a current membership (active,
+// or past_due while the payment is retried) opens the directory. Leaders and
+// admins keep their role's scopes whatever their membership.
+func TestTheDirectoryNeedsACurrentMembership(t *testing.T) {
+	t.Parallel()
+	const none = membership.Status(0)
+	tests := []struct {
+		name      string
+		role      access.Role
+		status    membership.Status
+		directory bool
+	}{
+		{"member who signed up and never paid", access.RoleMember, none, false},
+		{"member whose checkout is pending", access.RoleMember, membership.StatusPending, false},
+		{"member who is active", access.RoleMember, membership.StatusActive, true},
+		{"member whose payment is being retried", access.RoleMember, membership.StatusPastDue, true},
+		{"member whose membership was canceled", access.RoleMember, membership.StatusCanceled, false},
+		{"member with an invalid status", access.RoleMember, membership.Status(42), false},
+		{"leader without a membership", access.RoleLeader, none, true},
+		{"leader whose membership was canceled", access.RoleLeader, membership.StatusCanceled, true},
+		{"admin without a membership", access.RoleAdmin, none, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p, err := access.NewUser("person_1", tt.role, tt.status)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := access.Allows(p, access.ScopeMembersRead); got != tt.directory {
+				t.Errorf("members:read allowed = %t, want %t", got, tt.directory)
+			}
+			want := tt.role.Scopes()
+			if !tt.directory {
+				want = []access.Scope{access.ScopeEventsRead}
+			}
+			if got := p.Scopes(); !reflect.DeepEqual(got, want) {
+				t.Errorf("scopes = %v, want %v", got, want)
+			}
+			if !reflect.DeepEqual(access.UserScopes(tt.role, tt.status), want) {
+				t.Errorf("UserScopes = %v, want %v", access.UserScopes(tt.role, tt.status), want)
+			}
+			// Whoever may not read the directory still sees all of their
+			// own record, and nobody else's personal data.
+			if !access.RedactionFor(p, "person_1").None() {
+				t.Error("own record redacted")
+			}
+		})
 	}
 }

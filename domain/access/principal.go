@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/womendefiningai/platform/domain/membership"
 )
 
 // Kind says what sort of caller a Principal is.
@@ -59,8 +61,9 @@ type Principal struct {
 
 // NewUser returns the principal of a signed-in person. id is the person's id
 // on the platform, the same id their records carry, so that RedactionFor
-// recognises their own record. The scopes are those of role.
-func NewUser(id string, role Role) (Principal, error) {
+// recognises their own record. status is their membership's status (the
+// zero Status when they have none). The scopes are userScopes(role, status).
+func NewUser(id string, role Role, status membership.Status) (Principal, error) {
 	id, err := principalID(id)
 	if err != nil {
 		return Principal{}, err
@@ -68,7 +71,27 @@ func NewUser(id string, role Role) (Principal, error) {
 	if role.scopeSet() == 0 {
 		return Principal{}, fmt.Errorf("%w: %s", ErrUnknownRole, role)
 	}
-	return Principal{kind: KindUser, id: id, scopes: role.scopeSet()}, nil
+	return Principal{kind: KindUser, id: id, scopes: userScopes(role, status)}, nil
+}
+
+// UserScopes returns the scopes a person holds with role and a membership
+// of that status (the zero Status: none), in declaration order.
+func UserScopes(role Role, status membership.Status) []Scope {
+	return userScopes(role, status).scopes()
+}
+
+// userScopes is the policy for people. Access starts with a paid
+// membership: a member reads the directory (members:read) only while their
+// membership is current, active or past_due (membership.Status.IsMember).
+// Someone who signed up and never paid, whose checkout is still pending, or
+// whose membership was canceled sees only themselves. Leaders and admins
+// are appointed by an operator and keep every scope of their role.
+func userScopes(role Role, status membership.Status) scopeSet {
+	set := role.scopeSet()
+	if role == RoleMember && !status.IsMember() {
+		set = set.without(ScopeMembersRead)
+	}
+	return set
 }
 
 // NewAgent returns the principal of an agent key. id identifies the key

@@ -114,6 +114,14 @@ func (set scopeSet) with(s Scope) scopeSet {
 	return set | 1<<s
 }
 
+// without removes s from the set.
+func (set scopeSet) without(s Scope) scopeSet {
+	if !s.valid() {
+		return set
+	}
+	return set &^ (1 << s)
+}
+
 func (set scopeSet) has(s Scope) bool { return s.valid() && set&(1<<s) != 0 }
 
 // scopes lists the members of the set in declaration order.

@@ -134,10 +134,10 @@ func (mr *MockPeopleMockRecorder) GetByEmail(ctx, email any) *gomock.Call {
 }
 
 // GetByIdentityID mocks base method.
-func (m *MockPeople) GetByIdentityID(ctx context.Context, identityUserID string) (ports.Person, error) {
+func (m *MockPeople) GetByIdentityID(ctx context.Context, identityUserID string) (ports.SignedInPerson, error) {
 	m.ctrl.T.Helper()
 	ret := m.ctrl.Call(m, "GetByIdentityID", ctx, identityUserID)
-	ret0, _ := ret[0].(ports.Person)
+	ret0, _ := ret[0].(ports.SignedInPerson)
 	ret1, _ := ret[1].(error)
 	return ret0, ret1
 }
@@ -370,10 +370,10 @@ func (mr *MockIdentityPeopleMockRecorder) Erase(ctx, identityUserID any) *gomock
 }
 
 // GetByIdentityID mocks base method.
-func (m *MockIdentityPeople) GetByIdentityID(ctx context.Context, identityUserID string) (ports.Person, error) {
+func (m *MockIdentityPeople) GetByIdentityID(ctx context.Context, identityUserID string) (ports.SignedInPerson, error) {
 	m.ctrl.T.Helper()
 	ret := m.ctrl.Call(m, "GetByIdentityID", ctx, identityUserID)
-	ret0, _ := ret[0].(ports.Person)
+	ret0, _ := ret[0].(ports.SignedInPerson)
 	ret1, _ := ret[1].(error)
 	return ret0, ret1
 }
