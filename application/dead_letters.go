@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/womendefiningai/platform/domain/access"
+	"github.com/womendefiningai/platform/domain/usertext"
 	"github.com/womendefiningai/platform/ports"
 )
 
@@ -101,6 +102,10 @@ type AbandonDeadLetterInput struct {
 	Reason string
 }
 
+// maxAbandonReason is the most characters of the reason for abandoning a
+// dead letter.
+const maxAbandonReason = 500
+
 // AbandonDeadLetter gives up on a dead letter, for a reason an operator
 // states (ops:write), audited in the same transaction.
 type AbandonDeadLetter struct {
@@ -120,6 +125,9 @@ func (h AbandonDeadLetter) Handle(ctx context.Context, in AbandonDeadLetterInput
 	reason := strings.TrimSpace(in.Reason)
 	if reason == "" {
 		return DeadLetter{}, invalid("a reason is required to abandon a dead letter")
+	}
+	if err := usertext.Check(reason, maxAbandonReason); err != nil {
+		return DeadLetter{}, invalid("reason: %v", err)
 	}
 	return resolveDeadLetter(ctx, h.uow, in.ID, "dead_letter.abandon", reason, ports.JobAbandoned, func(ctx context.Context, s ports.DeadLetters, by string) error {
 		return s.Abandon(ctx, in.ID, by, reason)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 
 	"go.uber.org/mock/gomock"
@@ -244,6 +245,8 @@ func TestResolveDeadLetterRefusals(t *testing.T) {
 		wantTx  bool
 	}{
 		{"abandon needs a reason", func(t *testing.T) context.Context { return opsCtx(t, access.ScopeOpsWrite) }, abandon("  "), nil, application.ErrInvalidInput, false},
+		{"a reason with a NUL is refused", func(t *testing.T) context.Context { return opsCtx(t, access.ScopeOpsWrite) }, abandon("dup\x00licate"), nil, application.ErrInvalidInput, false},
+		{"a reason over 500 characters is refused", func(t *testing.T) context.Context { return opsCtx(t, access.ScopeOpsWrite) }, abandon(strings.Repeat("é", 501)), nil, application.ErrInvalidInput, false},
 		{"abandon needs ops:write", func(t *testing.T) context.Context { return opsCtx(t, access.ScopeOpsRead) }, abandon("duplicate"), nil, access.ErrForbidden, false},
 		{"anonymous may not replay", func(*testing.T) context.Context { return context.Background() }, replay, nil, access.ErrForbidden, false},
 		{"a member may not replay", func(t *testing.T) context.Context { return asUser(t, "p1", access.RoleMember) }, replay, nil, access.ErrForbidden, false},

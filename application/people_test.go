@@ -20,7 +20,18 @@ import (
 // asUser returns a context acting as the signed-in person id with role.
 func asUser(t *testing.T, id string, role access.Role) context.Context {
 	t.Helper()
-	p, err := access.NewUser(id, role)
+	p, err := access.NewUser(id, role, membership.StatusActive) // a paying member
+	if err != nil {
+		t.Fatal(err)
+	}
+	return application.WithPrincipal(context.Background(), p)
+}
+
+// asMember returns a context acting as the signed-in person id with the
+// role member and a membership of that status (0: none).
+func asMember(t *testing.T, id string, status membership.Status) context.Context {
+	t.Helper()
+	p, err := access.NewUser(id, access.RoleMember, status)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,6 +113,9 @@ func TestGetMe(t *testing.T) {
 		{"a member sees their own email", func(t *testing.T) context.Context { return asUser(t, "p1", access.RoleMember) }, nil,
 			application.Member{ID: "p1", FirstName: "Ada", LastName: "Lovelace", Email: "ada@example.test", Role: access.RoleMember,
 				Hidden: access.RedactionFor(mustPrincipal(t, "p1"), "p1")}, nil},
+		{"someone without a membership still sees themselves, with their email", func(t *testing.T) context.Context { return asMember(t, "p1", 0) }, nil,
+			application.Member{ID: "p1", FirstName: "Ada", LastName: "Lovelace", Email: "ada@example.test", Role: access.RoleMember,
+				Hidden: access.RedactionFor(mustPrincipal(t, "p1"), "p1")}, nil},
 		{"anonymous must sign in", func(*testing.T) context.Context { return context.Background() }, nil, application.Member{}, access.ErrForbidden},
 		{"an agent has no me", func(t *testing.T) context.Context { return asAgent(t, "key_1", access.AllScopes()...) }, nil, application.Member{}, access.ErrForbidden},
 		{"store failure", func(t *testing.T) context.Context { return asUser(t, "p1", access.RoleMember) }, boom, application.Member{}, boom},
@@ -130,7 +144,7 @@ func TestGetMe(t *testing.T) {
 
 func mustPrincipal(t *testing.T, id string) access.Principal {
 	t.Helper()
-	p, err := access.NewUser(id, access.RoleMember)
+	p, err := access.NewUser(id, access.RoleMember, membership.StatusActive)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,6 +181,8 @@ func TestGetMember(t *testing.T) {
 		{name: "the membership store fails", ctx: func(t *testing.T) context.Context { return asUser(t, "p1", access.RoleMember) },
 			id: "p2", person: other, mErr: boom, wantErr: boom},
 		{name: "anonymous is forbidden", ctx: func(*testing.T) context.Context { return context.Background() }, id: "p2", wantErr: access.ErrForbidden},
+		{name: "someone who signed up without a membership may not look others up", ctx: func(t *testing.T) context.Context { return asMember(t, "p1", 0) },
+			id: "p2", wantErr: access.ErrForbidden},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -219,6 +235,7 @@ func TestListMembers(t *testing.T) {
 	boom := errors.New("db down")
 	page := ports.DirectoryPage{People: []ports.Person{me, other}, Cursors: []string{"c1", "c2"}, HasMore: true}
 	memberCtx := func(t *testing.T) context.Context { return asUser(t, "p1", access.RoleMember) }
+	unpaidCtx := func(t *testing.T) context.Context { return asMember(t, "p1", 0) }
 	adminCtx := func(t *testing.T) context.Context { return asUser(t, "p9", access.RoleAdmin) }
 	tests := []struct {
 		name       string
@@ -244,6 +261,14 @@ func TestListMembers(t *testing.T) {
 			in: application.ListMembersInput{First: 10, Statuses: []membership.Status{membership.StatusActive}}, wantErr: access.ErrForbidden},
 		{name: "anonymous is forbidden", ctx: func(*testing.T) context.Context { return context.Background() },
 			in: application.ListMembersInput{First: 10}, wantErr: access.ErrForbidden},
+		{name: "someone who signed up without a membership is forbidden", ctx: unpaidCtx,
+			in: application.ListMembersInput{First: 10}, wantErr: access.ErrForbidden},
+		{name: "someone whose membership was canceled is forbidden", ctx: func(t *testing.T) context.Context {
+			return asMember(t, "p1", membership.StatusCanceled)
+		}, in: application.ListMembersInput{First: 10}, wantErr: access.ErrForbidden},
+		{name: "a member whose payment is retried still reads the directory", ctx: func(t *testing.T) context.Context {
+			return asMember(t, "p1", membership.StatusPastDue)
+		}, in: application.ListMembersInput{First: 10}, wantFilter: &ports.DirectoryFilter{Limit: 10}, wantEmails: []string{"ada@example.test", ""}},
 		{name: "a cursor the store did not make is invalid input", ctx: memberCtx, in: application.ListMembersInput{First: 10, After: "forged"},
 			wantFilter: &ports.DirectoryFilter{After: "forged", Limit: 10}, dirErr: ports.ErrInvalidCursor, wantErr: application.ErrInvalidInput},
 		{name: "the directory fails", ctx: memberCtx, in: application.ListMembersInput{First: 10},
@@ -344,6 +369,7 @@ func TestFindPersonByEmail(t *testing.T) {
 	}{
 		{"support finds a person", func(t *testing.T) context.Context { return asAgent(t, "key_support", access.PresetSupport.Scopes()...) }, nil, true, nil},
 		{"unknown address", func(t *testing.T) context.Context { return asSystem(t, "cli") }, ports.ErrNotFound, true, application.ErrNotFound},
+		{"an address two people hold is refused, not guessed", func(t *testing.T) context.Context { return asSystem(t, "cli") }, ports.ErrAmbiguous, true, ports.ErrAmbiguous},
 		{"finance may not read emails", func(t *testing.T) context.Context { return asAgent(t, "key_finance", access.PresetFinance.Scopes()...) }, nil, false, access.ErrForbidden},
 		{"a member may not", func(t *testing.T) context.Context { return asUser(t, "p1", access.RoleMember) }, nil, false, access.ErrForbidden},
 	}
@@ -395,6 +421,19 @@ func TestUpdateMyProfile(t *testing.T) {
 				m.people.EXPECT().UpdateProfile(gomock.Any(), "p1", gomock.Any()).Return(ports.Person{ID: "p1", FirstName: long[:100]}, nil)
 				m.audit.EXPECT().Record(gomock.Any(), gomock.Any()).Return(nil)
 			}},
+		{name: "names of 100 two-byte characters are fine (characters, not bytes)", ctx: func(t *testing.T) context.Context { return asUser(t, "p1", access.RoleMember) },
+			in: application.PersonProfile{FirstName: strings.Repeat("ë", 100), LastName: strings.Repeat("Ω", 100)}, setup: func(m peopleTx) {
+				m.people.EXPECT().UpdateProfile(gomock.Any(), "p1", gomock.Any()).Return(ports.Person{ID: "p1", FirstName: strings.Repeat("ë", 100)}, nil)
+				m.audit.EXPECT().Record(gomock.Any(), gomock.Any()).Return(nil)
+			}},
+		{name: "101 two-byte characters are too many", ctx: func(t *testing.T) context.Context { return asUser(t, "p1", access.RoleMember) },
+			in: application.PersonProfile{FirstName: strings.Repeat("ë", 101)}, wantErr: application.ErrInvalidInput},
+		{name: "a NUL in the first name is refused", ctx: func(t *testing.T) context.Context { return asUser(t, "p1", access.RoleMember) },
+			in: application.PersonProfile{FirstName: "Ada\u0000"}, wantErr: application.ErrInvalidInput},
+		{name: "a newline inside the last name is refused", ctx: func(t *testing.T) context.Context { return asUser(t, "p1", access.RoleMember) },
+			in: application.PersonProfile{FirstName: "Ada", LastName: "King\nLovelace"}, wantErr: application.ErrInvalidInput},
+		{name: "invalid UTF-8 is refused", ctx: func(t *testing.T) context.Context { return asUser(t, "p1", access.RoleMember) },
+			in: application.PersonProfile{FirstName: "Ada\xff"}, wantErr: application.ErrInvalidInput},
 		{name: "a first name is required", ctx: func(t *testing.T) context.Context { return asUser(t, "p1", access.RoleMember) },
 			in: application.PersonProfile{FirstName: "   ", LastName: "King"}, wantErr: application.ErrInvalidInput},
 		{name: "a first name too long", ctx: func(t *testing.T) context.Context { return asUser(t, "p1", access.RoleMember) },

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 
+	"github.com/womendefiningai/platform/domain/usertext"
 	"github.com/womendefiningai/platform/ports"
 )
 
@@ -24,16 +25,22 @@ func NewUpdateMyProfile(uow ports.UnitOfWork[ports.PeopleTx]) (UpdateMyProfile, 
 	return UpdateMyProfile{uow: uow}, nil
 }
 
-// Handle trims the names; the first name is required and each is at most
-// 100 characters.
+// Handle trims the names; the first name is required, and each is at most
+// usertext.MaxNameLength characters without control characters.
 func (h UpdateMyProfile) Handle(ctx context.Context, in PersonProfile) (Member, error) {
 	p, err := SignedInUser(ctx)
 	if err != nil {
 		return Member{}, err
 	}
 	in.FirstName, in.LastName = strings.TrimSpace(in.FirstName), strings.TrimSpace(in.LastName)
-	if in.FirstName == "" || len(in.FirstName) > 100 || len(in.LastName) > 100 {
-		return Member{}, invalid("first name is required and names are at most 100 characters")
+	if in.FirstName == "" {
+		return Member{}, invalid("firstName: required")
+	}
+	if err := usertext.Check(in.FirstName, usertext.MaxNameLength); err != nil {
+		return Member{}, invalid("firstName: %v", err)
+	}
+	if err := usertext.Check(in.LastName, usertext.MaxNameLength); err != nil {
+		return Member{}, invalid("lastName: %v", err)
 	}
 	var out ports.Person
 	err = h.uow.Do(ctx, func(ctx context.Context, tx ports.PeopleTx) error {
