@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -20,12 +21,22 @@ import (
 // an unlogged table), and the database's clock is the only clock.
 type RateLimiter struct {
 	pool *pgxpool.Pool
+	// lastSweep is when this process last swept, in Unix nanoseconds.
+	lastSweep atomic.Int64
 }
+
+// rateLimitSweepEvery is how often each process deletes the rows of
+// callers whose allowance is full again, from a Take that finds it due.
+const rateLimitSweepEvery = time.Minute
 
 var _ ports.RateLimiter = (*RateLimiter)(nil)
 
 // NewRateLimiter returns a limiter over the pool.
-func NewRateLimiter(pool *pgxpool.Pool) *RateLimiter { return &RateLimiter{pool: pool} }
+func NewRateLimiter(pool *pgxpool.Pool) *RateLimiter {
+	l := &RateLimiter{pool: pool}
+	l.lastSweep.Store(time.Now().UnixNano())
+	return l
+}
 
 // $1 key, $2 the increment (n units) and $3 the period, both in
 // microseconds. RETURNING sees the row as written: tat is the new one when
@@ -55,7 +66,23 @@ func (l *RateLimiter) Take(ctx context.Context, key string, n int, rate ports.Ra
 	if !d.Allowed {
 		d.RetryAfter = max(time.Duration(waitMicros)*time.Microsecond, time.Microsecond)
 	}
+	l.sweepIfDue(ctx)
 	return d, nil
+}
+
+// sweepIfDue starts one sweep in the background when a minute has passed
+// since this process's last one, so that the table holds only callers seen
+// recently without a scheduler of its own.
+func (l *RateLimiter) sweepIfDue(ctx context.Context) {
+	now, last := time.Now().UnixNano(), l.lastSweep.Load()
+	if now-last < int64(rateLimitSweepEvery) || !l.lastSweep.CompareAndSwap(last, now) {
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		_, _ = l.Sweep(ctx) // a failed sweep leaves rows for the next one
+	}()
 }
 
 // Sweep deletes the rows of callers whose allowance is full again (tat in
