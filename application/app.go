@@ -54,4 +54,6 @@ type Queries struct {
 	ListDeadLetters     ListDeadLetters     // operators list dead letters
 	GetDeadLetter       GetDeadLetter       // operators show one dead letter
 	ListJobs            ListJobs            // the registered jobs
+	ListJobRuns         ListJobRuns         // operators list job runs with progress, counts and errors
+	GetJobRun           GetJobRun           // operators show one job run
 }

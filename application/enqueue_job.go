@@ -40,7 +40,7 @@ func NewEnqueueJob(uow ports.UnitOfWork[ports.JobTx], jobs *JobRegistry) (Enqueu
 // and ports.ErrSlotTaken, as is, when the slot already has a run (for cron:
 // another replica has it).
 func (h EnqueueJob) Handle(ctx context.Context, in EnqueueJobInput) (ports.JobRun, error) {
-	if _, err := h.jobs.lookup(in.Job); err != nil {
+	if _, _, err := h.jobs.lookup(in.Job); err != nil {
 		return ports.JobRun{}, err
 	}
 	audited, err := auditedTrigger(in.Trigger)

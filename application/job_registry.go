@@ -7,6 +7,7 @@ import (
 	"maps"
 	"regexp"
 	"slices"
+	"time"
 )
 
 // ErrUnknownJob is wrapped by the errors for a job name that is not
@@ -32,51 +33,103 @@ func skipped(reason string) map[string]any {
 	return map[string]any{"outcome": "skipped", "reason": reason}
 }
 
+// BeginPage is called by a page once it knows where the next page starts
+// (next) and whether it is the last, and before its first provider call. It
+// commits the page's intent; after it returns nil the page's calls are made
+// at most once, even if the worker dies during them. An error (the run
+// moved on) must end the page without any call.
+type BeginPage func(next string, last bool) error
+
+// PageFunc runs one page of a paged job from cursor ("" for the first) and
+// returns its counts: numbers are added to the run's summary, other values
+// replace it. It must call begin exactly once, before any provider call,
+// even when it makes none.
+type PageFunc func(ctx context.Context, cursor string, begin BeginPage) (counts map[string]any, err error)
+
+// PagedJob is a job of any length: each page is a message of its own, with
+// its own transactions and its own time budget.
+type PagedJob struct {
+	Page PageFunc
+	// Budget bounds one page (its reads, provider calls and writes).
+	Budget time.Duration
+}
+
 var validJobName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
 
 // JobRegistry maps job names to their runners. It is fixed once built.
 type JobRegistry struct {
-	jobs map[string]JobFunc
+	jobs  map[string]JobFunc
+	paged map[string]PagedJob
 }
 
 // NewJobRegistry refuses an empty set, names other than lower-case
 // snake_case and nil runners.
 func NewJobRegistry(jobs map[string]JobFunc) (*JobRegistry, error) {
-	if len(jobs) == 0 {
+	return NewPagedJobRegistry(jobs, nil)
+}
+
+// NewPagedJobRegistry registers whole jobs and paged jobs; a name may be
+// registered once. Paged jobs need a page runner and a positive budget.
+func NewPagedJobRegistry(jobs map[string]JobFunc, paged map[string]PagedJob) (*JobRegistry, error) {
+	if len(jobs)+len(paged) == 0 {
 		return nil, errors.New("application: job registry: no jobs")
 	}
 	var errs []error
-	for name, fn := range jobs {
+	check := func(name string, ok bool) {
 		if !validJobName.MatchString(name) {
 			errs = append(errs, fmt.Errorf("job name %q: use lower-case letters, digits and '_'", name))
 		}
-		if fn == nil {
-			errs = append(errs, fmt.Errorf("job %q has a nil runner", name))
+		if !ok {
+			errs = append(errs, fmt.Errorf("job %q has a nil runner or no page budget", name))
+		}
+	}
+	for name, fn := range jobs {
+		check(name, fn != nil)
+	}
+	for name, j := range paged {
+		check(name, j.Page != nil && j.Budget > 0)
+		if _, dup := jobs[name]; dup {
+			errs = append(errs, fmt.Errorf("job %q is registered twice", name))
 		}
 	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("application: job registry: %w", errors.Join(errs...))
 	}
-	return &JobRegistry{jobs: maps.Clone(jobs)}, nil
+	return &JobRegistry{jobs: maps.Clone(jobs), paged: maps.Clone(paged)}, nil
 }
 
 // Known reports whether name is a registered job.
 func (r *JobRegistry) Known(name string) bool {
 	_, ok := r.jobs[name]
-	return ok
+	_, paged := r.paged[name]
+	return ok || paged
 }
 
 // Names returns the registered jobs, sorted.
 func (r *JobRegistry) Names() []string {
-	return slices.Sorted(maps.Keys(r.jobs))
+	return slices.Sorted(func(yield func(string) bool) {
+		for name := range r.jobs {
+			if !yield(name) {
+				return
+			}
+		}
+		for name := range r.paged {
+			if !yield(name) {
+				return
+			}
+		}
+	})
 }
 
-func (r *JobRegistry) lookup(name string) (JobFunc, error) {
-	fn, ok := r.jobs[name]
-	if !ok {
-		return nil, fmt.Errorf("%w %q", ErrUnknownJob, name)
+// lookup returns the job's runner: a whole job (fn) or a paged one.
+func (r *JobRegistry) lookup(name string) (fn JobFunc, paged *PagedJob, err error) {
+	if fn, ok := r.jobs[name]; ok {
+		return fn, nil, nil
 	}
-	return fn, nil
+	if j, ok := r.paged[name]; ok {
+		return nil, &j, nil
+	}
+	return nil, nil, fmt.Errorf("%w %q", ErrUnknownJob, name)
 }
 
 // ListJobs answers which jobs can be run or scheduled.

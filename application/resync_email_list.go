@@ -84,6 +84,35 @@ func (h ResyncEmailList) Job() JobFunc {
 	}
 }
 
+// Page runs one page of the nightly resync as a paged job: the people after
+// cursor, one batch call and the tag updates that differ. Its counts are
+// the run's summary; without a configured list the run completes at once,
+// recorded as skipped.
+func (h ResyncEmailList) Page(ctx context.Context, cursor string, begin BeginPage) (map[string]any, error) {
+	if !h.list.Configured() {
+		return skipped("not configured"), begin("", true)
+	}
+	page, err := h.people.Directory(ctx, ports.DirectoryFilter{IncludeHidden: true, After: cursor, Limit: ResyncPage})
+	if err != nil {
+		return nil, err
+	}
+	states, err := h.states.store.GetAll(ctx, EmailListIntegration)
+	if err != nil {
+		return nil, err
+	}
+	next := cursor
+	if n := len(page.Cursors); n > 0 {
+		next = page.Cursors[n-1]
+	}
+	if err := begin(next, !page.HasMore); err != nil {
+		return nil, err
+	}
+	var res ResyncResult
+	err = h.resyncPage(ctx, page.People, states, false, &res)
+	return map[string]any{"outcome": "synced", "people": res.People, "batch_calls": res.BatchCalls,
+		"tag_calls": res.TagCalls, "unsubscribed": res.Unsubscribed, "errors": res.Errors}, err
+}
+
 // desiredPage computes the desired state of each person of a page who has
 // an address, with one membership query for the page.
 func (h ResyncEmailList) desiredPage(ctx context.Context, people []ports.Person) (map[string]emailState, []ports.Subscriber, error) {

@@ -17,6 +17,7 @@ const recordTimeout = 5 * time.Second
 type RunJobInput struct {
 	MessageID string
 	RunID     string
+	Page      int // the page of a paged run (0: the first)
 }
 
 // RunJob runs a queued job run and records each attempt on it. Every status
@@ -47,7 +48,7 @@ func NewRunJob(uow ports.UnitOfWork[ports.JobTx], jobs *JobRegistry, maxAttempts
 // started (one more attempt), the job runs, and the outcome is recorded:
 // completed with its summary, or retrying (the error is returned so that
 // the router tries again), or dead_letter on the last attempt or a permanent
-// error.
+// error. A paged job runs one page per message (see handlePage).
 func (h RunJob) Handle(ctx context.Context, in RunJobInput) error {
 	if in.RunID == "" {
 		return ports.Permanent(fmt.Errorf("job run message %s: payload is not {\"run_id\": ...}", in.MessageID))
@@ -55,10 +56,20 @@ func (h RunJob) Handle(ctx context.Context, in RunJobInput) error {
 	var run ports.JobRun
 	err := h.uow.Do(ctx, func(ctx context.Context, tx ports.JobTx) error {
 		var err error
-		run, err = tx.JobRuns().Start(ctx, in.RunID)
-		return err
+		if run, err = tx.JobRuns().Start(ctx, in.RunID); err != nil {
+			return err
+		}
+		if run.Status == ports.JobProcessing && in.Page != run.Pages {
+			return errStalePage // undo the attempt: the page is not the run's next
+		}
+		return nil
 	})
 	switch {
+	case errors.Is(err, errStalePage):
+		if in.Page < run.Pages {
+			return nil // a page already done, delivered again
+		}
+		return ports.Permanent(fmt.Errorf("job run %s: message for page %d, but the run has done %d", in.RunID, in.Page, run.Pages))
 	case errors.Is(err, ports.ErrNotFound):
 		return ports.Permanent(fmt.Errorf("job run %s: %w", in.RunID, err))
 	case err != nil:
@@ -71,8 +82,27 @@ func (h RunJob) Handle(ctx context.Context, in RunJobInput) error {
 	case ports.JobPending, ports.JobFailed, ports.JobRetrying, ports.JobDeadLetter, ports.JobReplayed:
 		return fmt.Errorf("job run %s: started run is %s, not processing", run.ID, run.Status)
 	}
+	fn, paged, err := h.jobs.lookup(run.Job)
+	if err != nil {
+		return h.record(ctx, run, nil, ports.Permanent(err))
+	}
+	if paged != nil {
+		return h.handlePage(ctx, run, *paged)
+	}
+	summary, jobErr := runWhole(ctx, fn)
+	return h.record(ctx, run, summary, jobErr)
+}
 
-	summary, jobErr := h.run(ctx, run.Job)
+// errStalePage rolls back the start of an attempt whose message names
+// another page than the run's next.
+var errStalePage = errors.New("job run message for another page")
+
+// record writes the outcome of an attempt: completed with summary, or
+// retrying (jobErr is returned so that the router tries again), or
+// dead_letter on the last attempt or a permanent error. It releases a page
+// intent: the page's provider answered with a failure, so its retry may
+// send it again.
+func (h RunJob) record(ctx context.Context, run ports.JobRun, summary map[string]any, jobErr error) error {
 	status, errText := ports.JobCompleted, ""
 	if jobErr != nil {
 		jobErr = fmt.Errorf("job %s, run %s, attempt %d of %d: %w", run.Job, run.ID, run.Attempts, h.maxAttempts, jobErr)
@@ -84,7 +114,7 @@ func (h RunJob) Handle(ctx context.Context, in RunJobInput) error {
 	// The outcome is written even if the handler's time ran out meanwhile.
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
 	defer cancel()
-	err = h.uow.Do(wctx, func(ctx context.Context, tx ports.JobTx) error {
+	err := h.uow.Do(wctx, func(ctx context.Context, tx ports.JobTx) error {
 		return tx.JobRuns().Finish(ctx, run.ID, status, summary, errText)
 	})
 	if err != nil {
@@ -97,13 +127,9 @@ func (h RunJob) Handle(ctx context.Context, in RunJobInput) error {
 	return jobErr
 }
 
-// run calls the job's runner, turning a panic into an error so that the
-// attempt is still recorded.
-func (h RunJob) run(ctx context.Context, job string) (summary map[string]any, err error) {
-	fn, err := h.jobs.lookup(job)
-	if err != nil {
-		return nil, ports.Permanent(err)
-	}
+// runWhole calls a whole job's runner, turning a panic into an error so
+// that the attempt is still recorded.
+func runWhole(ctx context.Context, fn JobFunc) (summary map[string]any, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			summary, err = nil, fmt.Errorf("job panicked: %v", v)

@@ -58,6 +58,8 @@ type PersonDeletedMessage struct {
 // JobRunPayload is the body of a TopicJobRun message.
 type JobRunPayload struct {
 	RunID string `json:"run_id"`
+	// Page is the page of a paged run the message runs (0: the first).
+	Page int `json:"page,omitempty"`
 }
 
 // NewMessage encodes body as the JSON payload of a message to topic.

@@ -28,7 +28,7 @@ var _ ports.JobRuns = (*JobRuns)(nil)
 func NewJobRuns(q Querier) *JobRuns { return &JobRuns{q: q} }
 
 const jobRunColumns = `id::text, job, slot, trigger, status, attempts, summary, error,
-	created_at, started_at, finished_at`
+	created_at, started_at, finished_at, cursor, pages, page_token::text, page_next, page_last, updated_at`
 
 // Create inserts a pending run of job for slot (kept to the microsecond, in
 // UTC), or returns ports.ErrSlotTaken when the slot already has a run.
@@ -88,7 +88,8 @@ func (s *JobRuns) Start(ctx context.Context, id string) (ports.JobRun, error) {
 			status = 'processing',
 			attempts = CASE WHEN status IN ('dead_letter', 'replayed') THEN 1 ELSE attempts + 1 END,
 			started_at = COALESCE(started_at, now()),
-			finished_at = NULL
+			finished_at = NULL,
+			updated_at = now()
 		WHERE id = $1 AND status NOT IN ('completed', 'abandoned')
 		RETURNING `+jobRunColumns, id))
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -127,7 +128,9 @@ func (s *JobRuns) Finish(ctx context.Context, id string, status ports.JobStatus,
 			status = $2,
 			summary = $3,
 			error = $4,
-			finished_at = CASE WHEN $2 IN ('completed', 'abandoned') THEN now() END
+			finished_at = CASE WHEN $2 IN ('completed', 'abandoned') THEN now() END,
+			page_token = NULL, page_next = NULL, page_last = NULL, page_started_at = NULL,
+			updated_at = now()
 		WHERE id = $1 AND status NOT IN ('completed', 'abandoned')`,
 		id, string(status), body, text.Clip(errText, maxJobErrorLen))
 	if err != nil {
@@ -146,6 +149,63 @@ func (s *JobRuns) Finish(ctx context.Context, id string, status ports.JobStatus,
 	return nil
 }
 
+// ClaimPage records the intent of page number page for the attempt
+// intent.Token, in one statement: only while the run is processing, has
+// done exactly page pages, and holds no other intent. Committed before the
+// page's first provider call, it outlives a worker that dies during the
+// call, and tells the attempt that resumes the run not to send the page
+// again.
+func (s *JobRuns) ClaimPage(ctx context.Context, id string, page int, intent ports.PageIntent) error {
+	if uuid.Validate(id) != nil {
+		return ports.ErrNotFound
+	}
+	if uuid.Validate(intent.Token) != nil {
+		return fmt.Errorf("postgres: claim page %d of job run %s: token %q is not a UUID", page, id, intent.Token)
+	}
+	tag, err := s.q.Exec(ctx, `UPDATE job_runs SET
+			page_token = $3, page_next = $4, page_last = $5, page_started_at = now(), updated_at = now()
+		WHERE id = $1 AND pages = $2 AND page_token IS NULL AND status = 'processing'`,
+		id, page, intent.Token, intent.Next, intent.Last)
+	if err != nil {
+		return fmt.Errorf("postgres: claim page %d of job run %s: %w", page, id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return ports.ErrPageTaken
+	}
+	return nil
+}
+
+// SavePage ends page number page held by intent.Token: the cursor moves to
+// intent.Next, pages grows by one, attempts start again for the next page,
+// and the last page completes the run. It changes nothing and returns
+// ports.ErrPageTaken unless the run is processing, at that page, under that
+// token (a late attempt that lost its page cannot overwrite the progress).
+func (s *JobRuns) SavePage(ctx context.Context, id string, page int, intent ports.PageIntent, summary map[string]any, errText string) error {
+	body, err := jsonObject(summary)
+	if err != nil {
+		return fmt.Errorf("postgres: save page %d of job run %s: summary: %w", page, id, err)
+	}
+	if uuid.Validate(id) != nil || uuid.Validate(intent.Token) != nil {
+		return ports.ErrPageTaken
+	}
+	tag, err := s.q.Exec(ctx, `UPDATE job_runs SET
+			cursor = $4, pages = pages + 1, attempts = 0,
+			summary = $6, error = $7,
+			status = CASE WHEN $5 THEN 'completed' ELSE 'processing' END,
+			finished_at = CASE WHEN $5 THEN now() END,
+			page_token = NULL, page_next = NULL, page_last = NULL, page_started_at = NULL,
+			updated_at = now()
+		WHERE id = $1 AND pages = $2 AND page_token = $3 AND status = 'processing'`,
+		id, page, intent.Token, intent.Next, intent.Last, body, text.Clip(errText, maxJobErrorLen))
+	if err != nil {
+		return fmt.Errorf("postgres: save page %d of job run %s: %w", page, id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return ports.ErrPageTaken
+	}
+	return nil
+}
+
 // SetStatus moves a run to status, keeping its summary and error. Abandoned
 // and completed runs get their finished time.
 func (s *JobRuns) SetStatus(ctx context.Context, id string, status ports.JobStatus) error {
@@ -157,7 +217,8 @@ func (s *JobRuns) SetStatus(ctx context.Context, id string, status ports.JobStat
 	}
 	tag, err := s.q.Exec(ctx, `UPDATE job_runs SET
 			status = $2,
-			finished_at = CASE WHEN $2 IN ('completed', 'abandoned') THEN COALESCE(finished_at, now()) END
+			finished_at = CASE WHEN $2 IN ('completed', 'abandoned') THEN COALESCE(finished_at, now()) END,
+			updated_at = now()
 		WHERE id = $1`, id, string(status))
 	if err != nil {
 		return fmt.Errorf("postgres: set job run %s status: %w", id, err)
@@ -193,11 +254,21 @@ func scanJobRun(row pgx.Row) (ports.JobRun, error) {
 	var r ports.JobRun
 	var trigger, status string
 	var started, finished *time.Time
+	var token, next *string
+	var last *bool
 	err := row.Scan(&r.ID, &r.Job, &r.Slot, &trigger, &status, &r.Attempts, &r.Summary, &r.Error,
-		&r.CreatedAt, &started, &finished)
+		&r.CreatedAt, &started, &finished, &r.Cursor, &r.Pages, &token, &next, &last, &r.UpdatedAt)
 	if err != nil {
 		return ports.JobRun{}, err
 	}
+	if token != nil {
+		r.InFlight = &ports.PageIntent{Token: *token}
+		if next != nil {
+			r.InFlight.Next = *next
+		}
+		r.InFlight.Last = last != nil && *last
+	}
+	r.UpdatedAt = r.UpdatedAt.UTC()
 	if r.Status, err = ports.ParseJobStatus(status); err != nil {
 		return ports.JobRun{}, err
 	}

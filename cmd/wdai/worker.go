@@ -107,7 +107,7 @@ type messageHandler struct {
 func messageHandlers(c application.Commands) []messageHandler {
 	return []messageHandler{
 		{"jobs.run", ports.TopicJobRun, messaging.Decode(func(ctx context.Context, msg ports.Message, b ports.JobRunPayload) error {
-			return c.RunJob.Handle(ctx, application.RunJobInput{MessageID: msg.ID, RunID: b.RunID})
+			return c.RunJob.Handle(ctx, application.RunJobInput{MessageID: msg.ID, RunID: b.RunID, Page: b.Page})
 		})},
 		{"billing.process_event", ports.TopicBillingEvent, messaging.Decode(func(ctx context.Context, _ ports.Message, b ports.BillingEventMessage) error {
 			return c.ProcessBillingEvent.Handle(ctx, application.ProcessBillingEventInput{EventID: b.EventID})
