@@ -17,11 +17,11 @@ func TestBillingConstructorsRefuseMissingPorts(t *testing.T) {
 		nilBilling *mocks.MockBilling // a typed nil, as a mis-wired field would be
 		nilUoW     ports.UnitOfWork[ports.MembershipTx]
 		nilBUoW    ports.UnitOfWork[ports.BillingInboxTx]
-		nilPUoW    ports.UnitOfWork[ports.PeopleTx]
+		nilPUoW    ports.UnitOfWork[ports.CustomerLinkTx]
 		urls       = application.CheckoutURLs{}
 	)
 	deps := application.SyncSubscriptionDeps{Billing: w.billing, Memberships: w.reader, People: w.finder, Tiers: w.tiers,
-		UoW: w.mUoW, Alerter: w.alerter, Clock: w.clock()}
+		UoW: w.mUoW, Alerter: w.alerter, Clock: w.clock(), SnapshotClock: sharedAt{blNow}}
 	tests := []struct {
 		name string
 		new  func() error
@@ -72,7 +72,23 @@ func TestBillingConstructorsRefuseMissingPorts(t *testing.T) {
 			return err
 		}},
 		{"reconcile without an inbox", func() error {
-			_, err := application.NewReconcileBilling(w.billing, nil, application.IngestBillingEvent{}, w.bUoW)
+			_, err := application.NewReconcileBilling(application.ReconcileBillingDeps{Billing: w.billing, UoW: w.bUoW, Alerter: w.alerter, Requeue: application.DefaultRequeue})
+			return err
+		}},
+		{"reconcile without an alerter", func() error {
+			_, err := application.NewReconcileBilling(application.ReconcileBillingDeps{Billing: w.billing, Inbox: w.inbox, UoW: w.bUoW, Requeue: application.DefaultRequeue})
+			return err
+		}},
+		{"reconcile that never expires", func() error {
+			r := application.DefaultRequeue
+			r.ExpireAfter = 0
+			_, err := application.NewReconcileBilling(application.ReconcileBillingDeps{Billing: w.billing, Inbox: w.inbox, UoW: w.bUoW, Alerter: w.alerter, Requeue: r})
+			return err
+		}},
+		{"sync without a snapshot clock", func() error {
+			d := deps
+			d.SnapshotClock = nil
+			_, err := application.NewSyncSubscription(d)
 			return err
 		}},
 	}

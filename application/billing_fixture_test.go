@@ -59,9 +59,10 @@ type billingWorld struct {
 	txInbox     *mocks.MockBillingInbox     // in the billing inbox transaction
 	memberships *mocks.MockMemberships      // in the membership transaction
 	alerter     *mocks.MockAlerter
+	waiting     map[string][]string // deferred billing event ids by customer
 
 	mUoW inlineUoW[ports.MembershipTx]
-	pUoW inlineUoW[ports.PeopleTx]
+	pUoW inlineUoW[ports.CustomerLinkTx]
 	bUoW inlineUoW[ports.BillingInboxTx]
 
 	// Recorded, in order.
@@ -156,16 +157,21 @@ func newBillingWorld(t *testing.T) *billingWorld {
 	mtx.EXPECT().Publisher().Return(pub).AnyTimes()
 	mtx.EXPECT().Scheduler().Return(sched).AnyTimes()
 	mtx.EXPECT().Audit().Return(audit).AnyTimes()
-	ptx := mocks.NewMockPeopleTx(ctrl)
+	ptx := mocks.NewMockCustomerLinkTx(ctrl)
 	ptx.EXPECT().People().Return(w.people).AnyTimes()
 	ptx.EXPECT().Publisher().Return(pub).AnyTimes()
 	ptx.EXPECT().Scheduler().Return(sched).AnyTimes()
 	ptx.EXPECT().Audit().Return(audit).AnyTimes()
+	ptx.EXPECT().BillingInbox().Return(w.txInbox).AnyTimes()
+	w.txInbox.EXPECT().ClaimCustomer(gomock.Any(), gomock.Any(), application.DefaultRequeue.RequeuePolicy).DoAndReturn(
+		func(_ context.Context, customerID string, _ ports.RequeuePolicy) ([]string, error) {
+			return w.waiting[customerID], nil
+		}).AnyTimes()
 	btx := mocks.NewMockBillingInboxTx(ctrl)
 	btx.EXPECT().BillingInbox().Return(w.txInbox).AnyTimes()
 	btx.EXPECT().Publisher().Return(pub).AnyTimes()
 	btx.EXPECT().Scheduler().Return(sched).AnyTimes()
-	w.mUoW, w.pUoW, w.bUoW = newInlineUoW[ports.MembershipTx](mtx), newInlineUoW[ports.PeopleTx](ptx), newInlineUoW[ports.BillingInboxTx](btx)
+	w.mUoW, w.pUoW, w.bUoW = newInlineUoW[ports.MembershipTx](mtx), newInlineUoW[ports.CustomerLinkTx](ptx), newInlineUoW[ports.BillingInboxTx](btx)
 	return w
 }
 
@@ -202,10 +208,15 @@ func blTxOf[S any](w *billingWorld, u inlineUoW[S]) blTx[S] { return blTx[S]{inn
 
 func (w *billingWorld) clock() fixedClock { return fixedClock{blNow} }
 
+// sharedAt is a database clock stopped at t.
+type sharedAt struct{ t time.Time }
+
+func (c sharedAt) Now(context.Context) (time.Time, error) { return c.t, nil }
+
 func (w *billingWorld) sync() application.SyncSubscription {
 	w.t.Helper()
 	h, err := application.NewSyncSubscription(application.SyncSubscriptionDeps{Billing: w.billing, Memberships: w.reader, People: w.finder,
-		Tiers: w.tiers, UoW: blTxOf(w, w.mUoW), Alerter: w.alerter, Clock: w.clock()})
+		Tiers: w.tiers, UoW: blTxOf(w, w.mUoW), Alerter: w.alerter, Clock: w.clock(), SnapshotClock: sharedAt{blNow}})
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -260,7 +271,8 @@ func (w *billingWorld) ingest() application.IngestBillingEvent {
 
 func (w *billingWorld) reconcile() application.ReconcileBilling {
 	w.t.Helper()
-	h, err := application.NewReconcileBilling(w.billing, w.inbox, w.ingest(), blTxOf(w, w.bUoW))
+	h, err := application.NewReconcileBilling(application.ReconcileBillingDeps{Billing: w.billing, Inbox: w.inbox, Ingest: w.ingest(),
+		UoW: blTxOf(w, w.bUoW), Alerter: w.alerter, Requeue: application.DefaultRequeue})
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -404,7 +416,7 @@ func blMembershipAudit(personID, reason, status string, events ...string) ports.
 // blUser is a context signed in as a member with that person id.
 func blUser(t *testing.T, personID string) context.Context {
 	t.Helper()
-	p, err := access.NewUser(personID, access.RoleMember)
+	p, err := access.NewUser(personID, access.RoleMember, membership.StatusActive)
 	if err != nil {
 		t.Fatal(err)
 	}

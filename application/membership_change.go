@@ -15,6 +15,8 @@ import (
 type membershipChange struct {
 	uow   ports.UnitOfWork[ports.MembershipTx]
 	clock ports.Clock
+	// stamp dates provider snapshots (SyncSubscription); nil elsewhere.
+	stamp ports.SharedClock
 }
 
 // change describes one membership change: whose, why, and for the audit.

@@ -21,8 +21,9 @@ type SyncSubscriptionInput struct {
 // SyncSubscription fetches a subscription from billing (the truth, at the
 // adapter's pinned API version), locks the person's membership and applies
 // it as a snapshot. Duplicates and out-of-order deliveries converge, because
-// every sync applies the provider's current state, stamped with the time of
-// the fetch, and a stale one is ignored.
+// every sync applies the provider's current state, stamped with the shared
+// database's time right after the fetch (never a replica's own clock, which
+// may be skewed), and a stale one is ignored.
 type SyncSubscription struct {
 	billing ports.Billing
 	owners  subscriptionOwners
@@ -40,15 +41,18 @@ type SyncSubscriptionDeps struct {
 	UoW         ports.UnitOfWork[ports.MembershipTx]
 	Alerter     ports.Alerter
 	Clock       ports.Clock
+	// SnapshotClock stamps each fetched snapshot; every replica reads the
+	// same one.
+	SnapshotClock ports.SharedClock
 }
 
 // NewSyncSubscription refuses nil dependencies.
 func NewSyncSubscription(d SyncSubscriptionDeps) (SyncSubscription, error) {
-	if anyNil(d.Billing, d.Memberships, d.People, d.Tiers, d.UoW, d.Alerter, d.Clock) {
+	if anyNil(d.Billing, d.Memberships, d.People, d.Tiers, d.UoW, d.Alerter, d.Clock, d.SnapshotClock) {
 		return SyncSubscription{}, nilDependency("sync subscription")
 	}
 	return SyncSubscription{billing: d.Billing, owners: subscriptionOwners{memberships: d.Memberships, people: d.People},
-		tiers: d.Tiers, change: membershipChange{uow: d.UoW, clock: d.Clock}, alerter: d.Alerter}, nil
+		tiers: d.Tiers, change: membershipChange{uow: d.UoW, clock: d.Clock, stamp: d.SnapshotClock}, alerter: d.Alerter}, nil
 }
 
 // Handle applies the subscription; an empty id does nothing. It returns an
@@ -58,13 +62,18 @@ func (h SyncSubscription) Handle(ctx context.Context, in SyncSubscriptionInput) 
 	if in.SubscriptionID == "" {
 		return nil
 	}
-	taken := h.change.clock.Now()
 	sub, err := h.billing.GetSubscription(ctx, in.SubscriptionID)
 	if errors.Is(err, ports.ErrNotFound) {
 		return ports.Permanent(fmt.Errorf("subscription %s does not exist at the billing provider", in.SubscriptionID))
 	}
 	if err != nil {
 		return fmt.Errorf("fetch subscription: %w", err)
+	}
+	// The snapshot's time is the database's, read after the fetch: the
+	// same clock for every replica.
+	taken, err := h.change.stamp.Now(ctx)
+	if err != nil {
+		return fmt.Errorf("stamp the subscription snapshot: %w", err)
 	}
 	personID := in.PersonID
 	if personID == "" {

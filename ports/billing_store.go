@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-//go:generate go tool mockgen -destination=mocks/billing_store.go -package=mocks . BillingInbox,Clock
+//go:generate go tool mockgen -destination=mocks/billing_store.go -package=mocks . BillingInbox,Clock,SharedClock
 
 // Billing inbox statuses.
 const (
@@ -13,7 +13,22 @@ const (
 	InboxProcessed = "processed"
 	InboxIgnored   = "ignored"
 	InboxDeferred  = "deferred"
+	// InboxExpired is a deferred event that waited past the limit: kept for
+	// the record, never re-queued again.
+	InboxExpired = "expired"
 )
+
+// RequeuePolicy says which waiting billing events reconciliation queues
+// again, and how far back each re-queue pushes the next.
+type RequeuePolicy struct {
+	// StuckAfter: a 'received' event older than this lost its message.
+	StuckAfter time.Duration
+	// Backoff is the wait after the first re-queue, doubling with each
+	// attempt up to MaxBackoff.
+	Backoff, MaxBackoff time.Duration
+	// Limit bounds the events of one call.
+	Limit int
+}
 
 // InboxEvent is a stored billing event.
 type InboxEvent struct {
@@ -31,8 +46,18 @@ type BillingInbox interface {
 	// Has reports which of the ids are stored.
 	Has(ctx context.Context, ids []string) (map[string]bool, error)
 	Get(ctx context.Context, eventID string) (InboxEvent, error)
-	// Deferred lists the ids of events waiting as deferred, oldest first.
-	Deferred(ctx context.Context, limit int) ([]string, error)
+	// ClaimDue picks, in one statement, the events due for another try:
+	// deferred ones whose next attempt is due and 'received' ones stuck past
+	// StuckAfter, earliest due first. Each gets one more attempt and its
+	// next attempt pushed back (exponential backoff); the caller queues
+	// them in the same transaction.
+	ClaimDue(ctx context.Context, p RequeuePolicy) ([]string, error)
+	// ClaimCustomer picks the deferred events of a customer (it has just
+	// been linked to a person) the same way, whenever they are due.
+	ClaimCustomer(ctx context.Context, customerID string, p RequeuePolicy) ([]string, error)
+	// Expire marks expired, with note, the events deferred for longer than
+	// maxAge, and returns their ids.
+	Expire(ctx context.Context, maxAge time.Duration, note string) ([]string, error)
 	// Mark records the outcome of processing.
 	Mark(ctx context.Context, eventID, status, note string) error
 	// NoteFailureNotice records a member notification for (invoice,
@@ -43,6 +68,13 @@ type BillingInbox interface {
 // Clock tells the time; tests control it.
 type Clock interface {
 	Now() time.Time
+}
+
+// SharedClock tells the time of the shared database: one clock for every
+// replica, whatever a worker's own clock says. Orders that replicas must
+// agree on (which provider snapshot is newer) read it.
+type SharedClock interface {
+	Now(ctx context.Context) (time.Time, error)
 }
 
 // SystemClock is the real clock.
