@@ -226,3 +226,30 @@ func TestCompleteCheckout(t *testing.T) {
 		})
 	}
 }
+
+// The customer's deferred events are queued again in the transaction that
+// links the customer: with it, or not at all.
+func TestCompleteCheckoutRequeuesTheCustomersDeferredEventsWithTheLink(t *testing.T) {
+	t.Parallel()
+	for _, commitErr := range []error{nil, errors.New("commit failed")} {
+		w := newBillingWorld(t)
+		w.waiting = map[string][]string{blCustomer: {"evt_sub_updated", "evt_payment_failed"}}
+		w.people.EXPECT().Get(gomock.Any(), blPerson).Return(ports.Person{ID: blPerson, PrimaryEmail: "ada@example.org"}, nil)
+		w.people.EXPECT().SetBillingCustomer(gomock.Any(), blPerson, blCustomer).Return(nil)
+		w.pUoW.commitErr = commitErr
+		if commitErr == nil {
+			w.provider(blSubscription())
+			w.priceIsTier()
+		}
+		err := w.checkout().Handle(context.Background(), ports.BillingEvent{ID: "evt_c", Kind: ports.BillingCheckoutCompleted,
+			CustomerID: blCustomer, SubscriptionID: blSub, ClientReferenceID: blPerson})
+		if !errors.Is(err, commitErr) {
+			t.Fatalf("commit error %v: Handle = %v", commitErr, err)
+		}
+		var want []string
+		if commitErr == nil {
+			want = []string{"evt_sub_updated", "evt_payment_failed"}
+		}
+		blEqual(t, "queued", w.queuedEvents(), want)
+	}
+}

@@ -24,9 +24,25 @@ func (w *billingWorld) blListing(since time.Time, evs []ports.BillingEvent, pres
 			}
 			return nil
 		})
-	for _, ev := range evs {
-		w.inbox.EXPECT().Has(gomock.Any(), []string{ev.ID}).Return(map[string]bool{ev.ID: present[ev.ID]}, nil).MaxTimes(1)
+	if len(evs) == 0 {
+		return
 	}
+	ids, have := make([]string, len(evs)), map[string]bool{}
+	for i, ev := range evs {
+		ids[i] = ev.ID
+		if present[ev.ID] {
+			have[ev.ID] = true
+		}
+	}
+	// One look-up for the listed events (under 1,000).
+	w.inbox.EXPECT().Has(gomock.Any(), ids).Return(have, nil)
+}
+
+// blRequeue makes the inbox claim the ids as due (in the transaction), and
+// expire the expired ones.
+func (w *billingWorld) blRequeue(claimed, expired []string) {
+	w.txInbox.EXPECT().ClaimDue(gomock.Any(), application.DefaultRequeue.RequeuePolicy).Return(claimed, nil)
+	w.txInbox.EXPECT().Expire(gomock.Any(), application.DefaultRequeue.ExpireAfter, gomock.Any()).Return(expired, nil).MaxTimes(1)
 }
 
 func TestReconcileBilling(t *testing.T) {
@@ -56,10 +72,10 @@ func TestReconcileBilling(t *testing.T) {
 				w.txInbox.EXPECT().Insert(gomock.Any(), ev("evt_b"), application.SourceReconcile).Return(true, nil)
 				// evt_c: a webhook stored it between Has and Insert.
 				w.txInbox.EXPECT().Insert(gomock.Any(), ev("evt_c"), application.SourceReconcile).Return(false, nil)
-				w.inbox.EXPECT().Deferred(gomock.Any(), gomock.Any()).Return([]string{"evt_d", "evt_e"}, nil)
+				w.blRequeue([]string{"evt_d", "evt_e"}, nil)
 			},
 			want:         application.ReconcileResult{Seen: 3, Present: 2, Enqueued: 1, Requeued: 2},
-			wantProgress: []application.ReconcileResult{{Seen: 1, Present: 1}, {Seen: 2, Present: 1, Enqueued: 1}, {Seen: 3, Present: 2, Enqueued: 1}},
+			wantProgress: []application.ReconcileResult{{Seen: 3, Present: 2, Enqueued: 1}},
 			wantQueued:   []string{"evt_b", "evt_d", "evt_e"},
 		},
 		{
@@ -70,7 +86,7 @@ func TestReconcileBilling(t *testing.T) {
 				w.blListing(since, three, map[string]bool{"evt_a": true})
 			},
 			want:         application.ReconcileResult{Seen: 3, Present: 1, Enqueued: 2},
-			wantProgress: []application.ReconcileResult{{Seen: 1, Present: 1}, {Seen: 2, Present: 1, Enqueued: 1}, {Seen: 3, Present: 1, Enqueued: 2}},
+			wantProgress: []application.ReconcileResult{{Seen: 3, Present: 1, Enqueued: 2}},
 		},
 		{
 			name: "nothing listed and nothing deferred",
@@ -78,8 +94,18 @@ func TestReconcileBilling(t *testing.T) {
 			setup: func(w *billingWorld) {
 				w.configured(true)
 				w.blListing(since, nil, nil)
-				w.inbox.EXPECT().Deferred(gomock.Any(), gomock.Any()).Return(nil, nil)
+				w.blRequeue(nil, nil)
 			},
+		},
+		{
+			name: "deferred events past the limit expire with one alert",
+			in:   application.ReconcileBillingInput{Since: since},
+			setup: func(w *billingWorld) {
+				w.configured(true)
+				w.blListing(since, nil, nil)
+				w.blRequeue(nil, []string{"evt_old1", "evt_old2"})
+			},
+			want: application.ReconcileResult{Expired: 2},
 		},
 		{
 			name:    "billing unconfigured lists nothing",
@@ -101,10 +127,10 @@ func TestReconcileBilling(t *testing.T) {
 						}
 						return nil
 					})
-				w.inbox.EXPECT().Has(gomock.Any(), []string{"evt_a"}).Return(nil, errBLDown)
+				w.inbox.EXPECT().Has(gomock.Any(), []string{"evt_a", "evt_b", "evt_c"}).Return(nil, errBLDown)
 			},
 			wantErr: blIs(errBLDown),
-			want:    application.ReconcileResult{Seen: 1},
+			want:    application.ReconcileResult{Seen: 3},
 		},
 		{
 			name: "provider listing failure is returned and nothing is re-queued",
@@ -137,12 +163,12 @@ func TestReconcileBilling(t *testing.T) {
 			want:    application.ReconcileResult{Seen: 1},
 		},
 		{
-			name: "deferred listing failure is returned",
+			name: "claim failure is returned",
 			in:   application.ReconcileBillingInput{Since: since},
 			setup: func(w *billingWorld) {
 				w.configured(true)
 				w.blListing(since, nil, nil)
-				w.inbox.EXPECT().Deferred(gomock.Any(), gomock.Any()).Return(nil, errBLDown)
+				w.txInbox.EXPECT().ClaimDue(gomock.Any(), gomock.Any()).Return(nil, errBLDown)
 			},
 			wantErr: blIs(errBLDown),
 		},
@@ -152,7 +178,7 @@ func TestReconcileBilling(t *testing.T) {
 			setup: func(w *billingWorld) {
 				w.configured(true)
 				w.blListing(since, nil, nil)
-				w.inbox.EXPECT().Deferred(gomock.Any(), gomock.Any()).Return([]string{"evt_d"}, nil)
+				w.txInbox.EXPECT().ClaimDue(gomock.Any(), gomock.Any()).Return([]string{"evt_d"}, nil)
 				w.publishErr = errBLDown
 			},
 			wantErr: blIs(errBLDown),
@@ -163,7 +189,7 @@ func TestReconcileBilling(t *testing.T) {
 			setup: func(w *billingWorld) {
 				w.configured(true)
 				w.blListing(since, nil, nil)
-				w.inbox.EXPECT().Deferred(gomock.Any(), gomock.Any()).Return([]string{"evt_d"}, nil)
+				w.txInbox.EXPECT().ClaimDue(gomock.Any(), gomock.Any()).Return([]string{"evt_d"}, nil)
 				w.bUoW.commitErr = errCommit
 			},
 			wantErr: blIs(errCommit),
@@ -186,6 +212,9 @@ func TestReconcileBilling(t *testing.T) {
 				blEqual(t, "progress", progress, tc.wantProgress)
 			}
 			blEqual(t, "queued", w.queuedEvents(), tc.wantQueued)
+			if tc.want.Expired > 0 && len(w.alerts) != 1 {
+				t.Errorf("%d expired events raised %d alerts, want 1", tc.want.Expired, len(w.alerts))
+			}
 		})
 	}
 }
@@ -195,7 +224,7 @@ func TestReconcileBillingWithoutProgress(t *testing.T) {
 	w := newBillingWorld(t)
 	w.configured(true)
 	w.blListing(blNow, []ports.BillingEvent{{ID: "evt_a", Kind: ports.BillingEventOther}}, map[string]bool{"evt_a": true})
-	w.inbox.EXPECT().Deferred(gomock.Any(), gomock.Any()).Return(nil, nil)
+	w.blRequeue(nil, nil)
 	got, err := w.reconcile().Handle(context.Background(), application.ReconcileBillingInput{Since: blNow})
 	if err != nil {
 		t.Fatal(err)
@@ -219,9 +248,9 @@ func TestReconcileBillingJob(t *testing.T) {
 				w.blListing(since, []ports.BillingEvent{{ID: "evt_a", Kind: ports.BillingEventOther}, {ID: "evt_b", Kind: ports.BillingEventOther}},
 					map[string]bool{"evt_a": true})
 				w.txInbox.EXPECT().Insert(gomock.Any(), gomock.Any(), application.SourceReconcile).Return(true, nil)
-				w.inbox.EXPECT().Deferred(gomock.Any(), gomock.Any()).Return([]string{"evt_c"}, nil)
+				w.blRequeue([]string{"evt_c"}, nil)
 			},
-			wantSummary: map[string]any{"outcome": "reconciled", "seen": 2, "present": 1, "enqueued": 1, "requeued": 1},
+			wantSummary: map[string]any{"outcome": "reconciled", "seen": 2, "present": 1, "enqueued": 1, "requeued": 1, "expired": 0},
 		},
 		{
 			name:        "billing unconfigured is recorded as skipped, not failed",
@@ -234,7 +263,7 @@ func TestReconcileBillingJob(t *testing.T) {
 				w.configured(true)
 				w.billing.EXPECT().ListEvents(gomock.Any(), since, gomock.Any()).Return(errBLDown)
 			},
-			wantSummary: map[string]any{"outcome": "reconciled", "seen": 0, "present": 0, "enqueued": 0, "requeued": 0},
+			wantSummary: map[string]any{"outcome": "reconciled", "seen": 0, "present": 0, "enqueued": 0, "requeued": 0, "expired": 0},
 			wantErr:     blIs(errBLDown),
 		},
 	}

@@ -14,13 +14,13 @@ import (
 // checkout; matching by email is the audited fallback, and a person is
 // created when none exists.
 type CompleteCheckout struct {
-	uow     ports.UnitOfWork[ports.PeopleTx]
+	uow     ports.UnitOfWork[ports.CustomerLinkTx]
 	sync    SyncSubscription
 	alerter ports.Alerter
 }
 
 // NewCompleteCheckout refuses nil dependencies.
-func NewCompleteCheckout(uow ports.UnitOfWork[ports.PeopleTx], sync SyncSubscription, alerter ports.Alerter) (CompleteCheckout, error) {
+func NewCompleteCheckout(uow ports.UnitOfWork[ports.CustomerLinkTx], sync SyncSubscription, alerter ports.Alerter) (CompleteCheckout, error) {
 	if anyNil(uow, alerter) {
 		return CompleteCheckout{}, nilDependency("complete checkout")
 	}
@@ -30,7 +30,7 @@ func NewCompleteCheckout(uow ports.UnitOfWork[ports.PeopleTx], sync SyncSubscrip
 // Handle applies a checkout-completed event.
 func (h CompleteCheckout) Handle(ctx context.Context, ev ports.BillingEvent) error {
 	var personID, conflict string
-	err := h.uow.Do(ctx, func(ctx context.Context, tx ports.PeopleTx) error {
+	err := h.uow.Do(ctx, func(ctx context.Context, tx ports.CustomerLinkTx) error {
 		p, how, err := checkoutPerson(ctx, tx.People(), ev)
 		if err != nil {
 			return err
@@ -47,6 +47,15 @@ func (h CompleteCheckout) Handle(ctx context.Context, ev ports.BillingEvent) err
 			return nil
 		}
 		if err := tx.People().SetBillingCustomer(ctx, p.ID, ev.CustomerID); err != nil {
+			return err
+		}
+		// The customer's events that waited for this link are queued again
+		// with it: the link and their processing commit together.
+		waiting, err := tx.BillingInbox().ClaimCustomer(ctx, ev.CustomerID, DefaultRequeue.RequeuePolicy)
+		if err != nil {
+			return err
+		}
+		if err := publishBillingEvents(ctx, tx.Publisher(), waiting); err != nil {
 			return err
 		}
 		return tx.Audit().Record(ctx, actor(billingSystem, ports.AuditEntry{Action: "billing.link_customer", SubjectKind: "person", SubjectID: p.ID,

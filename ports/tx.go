@@ -2,7 +2,7 @@ package ports
 
 import "context"
 
-//go:generate go tool mockgen -destination=mocks/tx.go -package=mocks . UnitOfWork,MembershipTx,PeopleTx,BillingInboxTx,JobTx,DeadLetterTx
+//go:generate go tool mockgen -destination=mocks/tx.go -package=mocks . UnitOfWork,MembershipTx,PeopleTx,CustomerLinkTx,BillingInboxTx,JobTx,DeadLetterTx
 
 // UnitOfWork runs fn in one database transaction with S, the
 // transaction-scoped set of stores a use case needs (MembershipTx,
@@ -41,6 +41,14 @@ type PeopleTx interface {
 	Audited
 	People() People
 	WebhookInbox() WebhookInbox
+}
+
+// CustomerLinkTx links a billing customer to a person and, in the same
+// transaction, queues again the customer's billing events that waited for
+// that link.
+type CustomerLinkTx interface {
+	PeopleTx
+	BillingInbox() BillingInbox
 }
 
 // BillingInboxTx stores billing events and queues their processing.

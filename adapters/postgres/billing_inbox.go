@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -81,22 +82,94 @@ func (b *BillingInbox) Get(ctx context.Context, eventID string) (ports.InboxEven
 	return e, nil
 }
 
-// Deferred lists deferred event ids, oldest first.
-func (b *BillingInbox) Deferred(ctx context.Context, limit int) ([]string, error) {
-	rows, err := b.q.Query(ctx, `SELECT event_id FROM billing_inbox WHERE status = 'deferred' ORDER BY received_at LIMIT $1`, limit)
+// claimSet bumps the attempts of the chosen rows and pushes their next
+// attempt back: Backoff × 2^attempts, at most MaxBackoff. $1 Backoff,
+// $2 MaxBackoff (both in microseconds); the caller's WHERE picks the rows.
+const claimSet = `
+	UPDATE billing_inbox b SET
+		attempts = b.attempts + 1,
+		next_attempt_at = now() + least(make_interval(secs => $1::float8 / 1e6 * power(2, least(b.attempts, 30))),
+		                                 make_interval(secs => $2::float8 / 1e6))
+	FROM due WHERE b.event_id = due.event_id
+	RETURNING b.event_id`
+
+// ClaimDue claims the deferred events that are due and the 'received' ones
+// stuck past p.StuckAfter, in one statement, earliest due first (a row that
+// keeps failing moves back, so it cannot starve the others). Rows locked by
+// another reconciliation are skipped.
+func (b *BillingInbox) ClaimDue(ctx context.Context, p ports.RequeuePolicy) ([]string, error) {
+	if err := checkPolicy(p); err != nil {
+		return nil, err
+	}
+	return b.claim(ctx, "claim due billing events", `
+	WITH due AS (
+		SELECT event_id FROM billing_inbox
+		WHERE (status = 'deferred' AND coalesce(next_attempt_at, '-infinity') <= now())
+		   OR (status = 'received' AND received_at <= now() - make_interval(secs => $3::float8 / 1e6)
+		       AND coalesce(next_attempt_at, '-infinity') <= now())
+		ORDER BY coalesce(next_attempt_at, received_at), event_id
+		LIMIT $4
+		FOR UPDATE SKIP LOCKED
+	)`+claimSet, p.Backoff.Microseconds(), p.MaxBackoff.Microseconds(), p.StuckAfter.Microseconds(), p.Limit)
+}
+
+// ClaimCustomer claims every deferred event of the customer, due or not.
+func (b *BillingInbox) ClaimCustomer(ctx context.Context, customerID string, p ports.RequeuePolicy) ([]string, error) {
+	if err := checkPolicy(p); err != nil {
+		return nil, err
+	}
+	if customerID == "" {
+		return nil, nil
+	}
+	return b.claim(ctx, "claim a customer's deferred billing events", `
+	WITH due AS (
+		SELECT event_id FROM billing_inbox
+		WHERE status = 'deferred' AND customer_id = $3
+		ORDER BY received_at, event_id
+		LIMIT $4
+		FOR UPDATE
+	)`+claimSet, p.Backoff.Microseconds(), p.MaxBackoff.Microseconds(), customerID, p.Limit)
+}
+
+func (b *BillingInbox) claim(ctx context.Context, what, sql string, args ...any) ([]string, error) {
+	rows, err := b.q.Query(ctx, sql, args...)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: deferred billing events: %w", err)
+		return nil, fmt.Errorf("postgres: %s: %w", what, err)
 	}
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
-		return nil, fmt.Errorf("postgres: deferred billing events: %w", err)
+		return nil, fmt.Errorf("postgres: %s: %w", what, err)
 	}
 	return ids, nil
 }
 
+func checkPolicy(p ports.RequeuePolicy) error {
+	if p.Backoff <= 0 || p.MaxBackoff < p.Backoff || p.StuckAfter < 0 || p.Limit < 1 {
+		return fmt.Errorf("postgres: requeue policy %+v: backoff, max backoff and limit must be positive, max backoff at least backoff", p)
+	}
+	return nil
+}
+
+// Expire marks expired the events deferred for longer than maxAge, in one
+// statement, and returns their ids.
+func (b *BillingInbox) Expire(ctx context.Context, maxAge time.Duration, note string) ([]string, error) {
+	if maxAge <= 0 {
+		return nil, fmt.Errorf("postgres: expire billing events: max age %v is not positive", maxAge)
+	}
+	return b.claim(ctx, "expire billing events", `
+		UPDATE billing_inbox SET status = 'expired', note = $2, processed_at = now()
+		WHERE status = 'deferred' AND deferred_at <= now() - make_interval(secs => $1::float8 / 1e6)
+		RETURNING event_id`, maxAge.Microseconds(), note)
+}
+
 // Mark records the processing outcome.
 func (b *BillingInbox) Mark(ctx context.Context, eventID, status, note string) error {
-	tag, err := b.q.Exec(ctx, `UPDATE billing_inbox SET status = $2, note = $3, processed_at = now() WHERE event_id = $1`, eventID, status, note)
+	// A deferred event keeps when it was first deferred (for expiry) and is
+	// due at the next reconciliation unless a re-queue set its next attempt.
+	tag, err := b.q.Exec(ctx, `UPDATE billing_inbox SET status = $2, note = $3, processed_at = now(),
+			deferred_at = CASE WHEN $2 = 'deferred' THEN coalesce(deferred_at, now()) END,
+			next_attempt_at = CASE WHEN $2 = 'deferred' THEN coalesce(next_attempt_at, now()) END
+		WHERE event_id = $1`, eventID, status, note)
 	if err != nil {
 		return fmt.Errorf("postgres: mark billing event: %w", err)
 	}

@@ -60,6 +60,7 @@ var (
 	_ ports.Audited        = (*Tx)(nil)
 	_ ports.MembershipTx   = (*Tx)(nil)
 	_ ports.PeopleTx       = (*Tx)(nil)
+	_ ports.CustomerLinkTx = (*Tx)(nil)
 	_ ports.BillingInboxTx = (*Tx)(nil)
 	_ ports.JobTx          = (*Tx)(nil)
 	_ ports.DeadLetterTx   = (*Tx)(nil)
