@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-//go:generate go tool mockgen -destination=mocks/audit.go -package=mocks . AuditLog,JobRuns
+//go:generate go tool mockgen -destination=mocks/audit.go -package=mocks . AuditLog,AuditReader,JobRuns
 
 // Audit outcomes.
 const (
@@ -33,4 +33,33 @@ type AuditEntry struct {
 // they describe.
 type AuditLog interface {
 	Record(ctx context.Context, e AuditEntry) error
+}
+
+// AuditRecord is a stored audit entry with its id.
+type AuditRecord struct {
+	ID string
+	AuditEntry
+}
+
+// AuditFilter selects audit entries; empty fields select all. Entries come
+// newest first.
+type AuditFilter struct {
+	Action      string // exact, or a prefix ending in "." ("rsvp.")
+	SubjectKind string
+	SubjectID   string
+	ActorID     string
+	After       string // cursor of the last entry of the previous page
+	Limit       int
+}
+
+// AuditPage is one page of the audit log.
+type AuditPage struct {
+	Records []AuditRecord
+	HasMore bool
+}
+
+// AuditReader pages through the audit log, newest first; ErrInvalidCursor
+// for a cursor it did not make (the cursor of a record is its ID).
+type AuditReader interface {
+	List(ctx context.Context, f AuditFilter) (AuditPage, error)
 }
