@@ -90,6 +90,7 @@ func NewHandler(app *application.App, opts Options) http.Handler {
 		srv.Use(ext)
 	}
 	srv.Use(edgeLimits{limits: limits, introspection: opts.Introspection, cache: cache})
+	srv.Use(textArguments{})
 	if opts.Introspection {
 		srv.Use(extension.Introspection{})
 	}

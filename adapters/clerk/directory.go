@@ -10,6 +10,7 @@ import (
 	clerksdk "github.com/clerk/clerk-sdk-go/v2"
 	"github.com/clerk/clerk-sdk-go/v2/user"
 
+	"github.com/womendefiningai/platform/domain/usertext"
 	"github.com/womendefiningai/platform/ports"
 )
 
@@ -70,7 +71,10 @@ func (d *Directory) GetUser(ctx context.Context, id string) (ports.IdentityUser,
 // they do not own to a Clerk account, and until they prove it (Clerk's
 // verification status "verified") it says nothing about who they are.
 func identityUser(u *clerksdk.User) ports.IdentityUser {
-	out := ports.IdentityUser{ID: u.ID, FirstName: deref(u.FirstName), LastName: deref(u.LastName)}
+	// Names are whatever the user typed at Clerk: repaired to the text
+	// rule, as a NUL would not even be storable.
+	out := ports.IdentityUser{ID: u.ID, FirstName: usertext.Clean(deref(u.FirstName), usertext.MaxNameLength),
+		LastName: usertext.Clean(deref(u.LastName), usertext.MaxNameLength)}
 	primaryID := deref(u.PrimaryEmailAddressID)
 	for _, e := range u.EmailAddresses {
 		if e == nil {

@@ -56,6 +56,7 @@ func TestDirectoryGetUserMapsTheClerkUser(t *testing.T) {
 			Emails: []ports.IdentityEmail{{Address: "x@example.test", Verified: true}},
 		}},
 		{"no email at all", ports.IdentityUser{ID: "user_2d", FirstName: "Solo"}},
+		{"names with control characters and too long", ports.IdentityUser{ID: "user_2e", FirstName: "Ada\u0000\u001b[2J", LastName: strings.Repeat("ë", 150)}},
 	}
 	for _, tc := range cases {
 		fake.AddUser(tc.user)
@@ -68,8 +69,11 @@ func TestDirectoryGetUserMapsTheClerkUser(t *testing.T) {
 				t.Fatalf("GetUser: %v", err)
 			}
 			want := tc.user
-			if want.ID == "user_2b" {
+			switch want.ID {
+			case "user_2b":
 				want.PrimaryEmail = ""
+			case "user_2e": // repaired to the text rule: no controls, 100 characters
+				want.FirstName, want.LastName = "Ada[2J", strings.Repeat("ë", 100)
 			}
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("GetUser = %+v, want %+v", got, want)

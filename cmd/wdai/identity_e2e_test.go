@@ -282,6 +282,41 @@ func TestUnverifiedEmailCannotTakeOverAnAdminsRole(t *testing.T) {
 	e.p.stop(t, syscall.SIGTERM)
 }
 
+// TestProfileNamesAreTextNotBytes drives updateMyProfile through the
+// binary and PostgreSQL: a NUL answers BAD_USER_INPUT on the field (it used
+// to reach PostgreSQL and answer INTERNAL) and changes nothing; a name of
+// 100 two-byte characters (200 bytes) is stored whole.
+func TestProfileNamesAreTextNotBytes(t *testing.T) {
+	t.Parallel()
+	e := startWithClerk(t)
+	e.clerk.AddUser(ports.IdentityUser{ID: "user_zoe", PrimaryEmail: "zoe@example.test", FirstName: "Zoe",
+		Emails: []ports.IdentityEmail{{Address: "zoe@example.test", Verified: true}}})
+	token := e.clerk.MintToken("user_zoe")
+	update := func(first string) (int, map[string]any) {
+		q, _ := json.Marshal(first)
+		code, _, body := e.graphql(t, token, `mutation { updateMyProfile(input: {firstName: `+string(q)+`, lastName: "K"}) { firstName } }`)
+		return code, body
+	}
+	for _, bad := range []string{"Zo\u0000e", "Zo\u001be", strings.Repeat("ë", 101)} {
+		code, body := update(bad)
+		if code != http.StatusOK || !strings.Contains(mustJSON(body), "BAD_USER_INPUT") || strings.Contains(mustJSON(body), "INTERNAL") ||
+			!strings.Contains(mustJSON(body), `"path":["updateMyProfile"]`) {
+			t.Errorf("first name %q: %d %v, want BAD_USER_INPUT on updateMyProfile", bad, code, body)
+		}
+	}
+	if n := e.count(t, `SELECT count(*) FROM people WHERE identity_user_id = 'user_zoe' AND first_name = 'Zoe'`); n != 1 {
+		t.Fatal("a refused name changed the person")
+	}
+	long := strings.Repeat("ë", 100)
+	if code, body := update(long); code != http.StatusOK || !strings.Contains(mustJSON(body), long) {
+		t.Fatalf("100 characters: %d %v", code, body)
+	}
+	if n := e.count(t, `SELECT count(*) FROM people WHERE identity_user_id = 'user_zoe' AND char_length(first_name) = 100 AND octet_length(first_name) = 200`); n != 1 {
+		t.Fatal("the 100-character name was not stored whole")
+	}
+	e.p.stop(t, syscall.SIGTERM)
+}
+
 func mustJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
