@@ -46,6 +46,7 @@ func rootCommand() *cli.Command {
 			personCommand(),
 			stripeCommand(),
 			mailchimpCommand(),
+			operationsCommand(),
 		},
 	}
 }

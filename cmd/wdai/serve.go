@@ -42,6 +42,11 @@ func serveCommand() *cli.Command {
 
 func serve(ctx context.Context, env environment, withWorker bool) error {
 	cfg, logger := env.cfg, env.logger
+	// An operation of operations/ that the schema refuses stops the start,
+	// before anything else happens.
+	if _, err := loadTrustedDocuments(operationsFS); err != nil {
+		return err
+	}
 	// Listen first: a taken port is reported before the database starts.
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", cfg.HTTPAddr)
 	if err != nil {
@@ -146,11 +151,15 @@ func buildHTTP(sys *system, migrator *postgres.Migrator) (http.Handler, error) {
 	cfg, logger, pool := sys.cfg, sys.logger, sys.pool
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	gql := graph.NewHandler(sys.app, graph.Options{
+	edge, err := buildGraphEdge(sys)
+	if err != nil {
+		return nil, err
+	}
+	gql := graph.NewHandler(sys.app, edge.with(graph.Options{
 		ComplexityLimit: cfg.GraphQLComplexityLimit,
 		Introspection:   cfg.Dev(),
 		Logger:          logger,
-	})
+	}))
 	routes := map[string]http.Handler{
 		"/jobs/{name}": httpapi.JobsHandler(cfg.CronSecret, func(ctx context.Context, job string) (string, error) {
 			// Rounded to the minute: an external scheduler's retry, or the
