@@ -29,6 +29,9 @@ type delivery struct {
 	attempts      int
 	firstFailedAt time.Time
 	lastFailedAt  time.Time
+	// earlier is what the message's metadata says of its earlier
+	// deliveries (re-deliveries after transient errors).
+	earlier retryState
 }
 
 type deliveryKey struct{}
@@ -51,6 +54,7 @@ func (r *Router) correlate(h message.HandlerFunc) message.HandlerFunc {
 			base:    ctx,
 			handler: handlerOf(message.HandlerNameFromCtx(ctx)),
 			topic:   message.SubscribeTopicFromCtx(ctx),
+			earlier: readRetryState(msg.Metadata),
 		}
 		cid := middleware.MessageCorrelationID(msg)
 		if cid == "" {
@@ -62,9 +66,26 @@ func (r *Router) correlate(h message.HandlerFunc) message.HandlerFunc {
 	}
 }
 
+// timeout bounds one delivery of a message by its handler's timeout
+// (WithTimeout, else HandlerTimeout).
+func (r *Router) timeout(h message.HandlerFunc) message.HandlerFunc {
+	return func(msg *message.Message) ([]*message.Message, error) {
+		d := deliveryFrom(msg.Context())
+		limit, ok := r.timeouts[d.handler]
+		if !ok {
+			limit = r.cfg.HandlerTimeout
+		}
+		ctx, cancel := context.WithTimeout(msg.Context(), limit)
+		defer cancel()
+		msg.SetContext(ctx)
+		return h(msg)
+	}
+}
+
 // retry calls the handler again after an error, up to MaxRetries times, with
-// exponential backoff and jitter; it counts the attempts. A permanent error,
-// or the end of the message's time (HandlerTimeout), ends the retries.
+// exponential backoff and jitter; it counts the attempts. A permanent or a
+// transient error (which the settle step re-delivers later), or the end of
+// the delivery's time (the handler's timeout), ends the retries.
 func (r *Router) retry(h message.HandlerFunc) message.HandlerFunc {
 	return func(msg *message.Message) ([]*message.Message, error) {
 		ctx := msg.Context()
@@ -82,7 +103,7 @@ func (r *Router) retry(h message.HandlerFunc) message.HandlerFunc {
 				d.firstFailedAt = now
 			}
 			d.lastFailedAt = now
-			if ports.IsPermanent(err) || d.attempts > r.cfg.MaxRetries {
+			if ports.IsPermanent(err) || ports.IsTransient(err) || d.attempts > r.cfg.MaxRetries {
 				return nil, err
 			}
 			if ctx.Err() != nil {
@@ -109,12 +130,17 @@ func jitter(d time.Duration, factor float64) time.Duration {
 	return time.Duration(float64(d) * (1 + factor*(2*rand.Float64()-1))) //nolint:gosec // spreading retries needs no secure randomness
 }
 
-// deadLetter is the poison queue: a message whose handler still fails once
-// the retries are spent (or at once, for a permanent error) is written to
-// dead_letters in the subscriber's transaction, and then acked. The dead
-// letter and the ack commit together, so the message is never lost between
+// settle decides what becomes of a message whose handler still fails once
+// the quick retries are spent (or skipped):
+//
+//   - a transient error within the retry budget, or any error while the
+//     provider's circuit breaker is open: re-delivered later (deferRetry);
+//   - anything else: the poison queue. The message is written to
+//     dead_letters in the subscriber's transaction, and then acked.
+//
+// Either write commits with the ack, so the message is never lost between
 // them. If the write fails, the message is nacked and delivered again.
-func (r *Router) deadLetter(h message.HandlerFunc) message.HandlerFunc {
+func (r *Router) settle(h message.HandlerFunc) message.HandlerFunc {
 	return func(msg *message.Message) ([]*message.Message, error) {
 		out, err := h(msg)
 		if err == nil {
@@ -125,6 +151,16 @@ func (r *Router) deadLetter(h message.HandlerFunc) message.HandlerFunc {
 			// Shutting down, or past the ack deadline: the message stays
 			// queued and is delivered again.
 			return nil, err
+		}
+		if t, ok := ports.AsTransient(err); ok && r.withinBudget(d, t) {
+			deferErr := r.deferRetry(msg, d, t, err)
+			if deferErr == nil {
+				return nil, nil
+			}
+			r.logger.Log(context.Background(), slog.LevelError, "messaging: cannot defer a retry, message will be delivered again",
+				"handler", d.handler, "topic", d.topic,
+				"message_id", msg.UUID, "error", deferErr.Error())
+			return nil, errors.Join(err, deferErr)
 		}
 		if dlErr := r.recordDeadLetter(msg, d, err); dlErr != nil {
 			r.logger.Log(context.Background(), slog.LevelError, "messaging: cannot record dead letter, message will be delivered again",
@@ -151,10 +187,13 @@ func (r *Router) recordDeadLetter(msg *message.Message, d *delivery, cause error
 		handler:       d.handler,
 		reason:        cause.Error(),
 		payload:       msg.Payload,
-		metadata:      msg.Metadata,
+		metadata:      withoutRetryState(msg.Metadata),
 		firstFailedAt: d.firstFailedAt,
 		lastFailedAt:  d.lastFailedAt,
-		attempts:      max(d.attempts, 1),
+		attempts:      max(d.attempts, 1) + d.earlier.attempts,
+	}
+	if !d.earlier.firstFailedAt.IsZero() {
+		rec.firstFailedAt = d.earlier.firstFailedAt
 	}
 	if rec.firstFailedAt.IsZero() {
 		rec.firstFailedAt = time.Now()

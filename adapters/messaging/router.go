@@ -31,7 +31,11 @@ const (
 	defaultHandlerTimeout   = 20 * time.Second
 	defaultAckDeadline      = 30 * time.Second
 	defaultPollInterval     = 250 * time.Millisecond
-	defaultBatchSize        = 100
+	defaultBatchSize        = 20
+	defaultClaimBacklog     = 50
+	defaultTransientInitial = time.Second
+	defaultTransientMax     = time.Hour
+	defaultTransientBudget  = 24 * time.Hour
 	defaultResendInterval   = time.Second
 	defaultCloseTimeout     = 30 * time.Second
 	schedulerHandlerName    = "messaging.scheduler"
@@ -52,18 +56,37 @@ type RouterConfig struct {
 	RetryMaxInterval     time.Duration
 	RetryMultiplier      float64
 	RetryJitter          float64
-	// HandlerTimeout bounds the handling of one message, all attempts and
-	// waits included (default 20s). Past it the message is dead-lettered.
+	// HandlerTimeout bounds one delivery of a message, its quick retries
+	// and their waits included (default 20s), for handlers without their
+	// own (WithTimeout). Past it the delivery fails like an attempt.
 	HandlerTimeout time.Duration
 	// AckDeadline is how long a subscriber waits for a message's ack before
 	// it gives up and delivers the message again later (default 30s). It
-	// must exceed HandlerTimeout by 5s, the time left to record a dead letter.
+	// must exceed HandlerTimeout by 5s, the time left to record a dead
+	// letter; a handler with a longer timeout gets the same slack on top.
 	AckDeadline time.Duration
+	// Transient errors (ports.TransientError) are not retried in place: the
+	// message is re-delivered after a wait that grows from
+	// TransientRetryInitial (1s) by RetryMultiplier up to
+	// TransientRetryMax (1h), never shorter than the provider's RetryAfter.
+	// It is dead-lettered only by a transient failure once
+	// TransientRetryBudget (24h) has passed since its first failure; while
+	// the provider's circuit breaker is open it is never dead-lettered.
+	TransientRetryInitial time.Duration
+	TransientRetryMax     time.Duration
+	TransientRetryBudget  time.Duration
 	// PollInterval is the wait between polls of an empty topic (default
 	// 250ms); scheduled messages arrive within twice this after their time.
 	PollInterval time.Duration
-	// BatchSize is how many rows a subscriber claims at once (default 100).
-	BatchSize int
+	// BatchSize is the most rows a consumer claims at once (default 10). A
+	// claim is handled row by row, so a slow message delays the rest of its
+	// claim: a claim therefore takes one row per ClaimBacklogPerRow queued
+	// messages (default 100), at least 1. Below that backlog every claim is
+	// one row and consumers are independent; a deep backlog is drained in
+	// bigger claims, with fewer round trips per message. A negative
+	// ClaimBacklogPerRow makes every claim BatchSize rows.
+	BatchSize          int
+	ClaimBacklogPerRow int
 	// CloseTimeout bounds how long Close waits for running handlers (30s).
 	CloseTimeout time.Duration
 }
@@ -83,7 +106,11 @@ func (c RouterConfig) withDefaults() (RouterConfig, error) {
 	setDefault(&c.AckDeadline, defaultAckDeadline)
 	setDefault(&c.PollInterval, defaultPollInterval)
 	setDefault(&c.BatchSize, defaultBatchSize)
+	setDefault(&c.ClaimBacklogPerRow, defaultClaimBacklog)
 	setDefault(&c.CloseTimeout, defaultCloseTimeout)
+	setDefault(&c.TransientRetryInitial, defaultTransientInitial)
+	setDefault(&c.TransientRetryMax, defaultTransientMax)
+	setDefault(&c.TransientRetryBudget, defaultTransientBudget)
 
 	var errs []error
 	if c.RetryMultiplier < 1 {
@@ -95,8 +122,14 @@ func (c RouterConfig) withDefaults() (RouterConfig, error) {
 	if c.RetryMaxInterval < c.RetryInitialInterval {
 		errs = append(errs, fmt.Errorf("RetryMaxInterval %v is below RetryInitialInterval %v", c.RetryMaxInterval, c.RetryInitialInterval))
 	}
-	if waits := c.worstRetryWaits(); waits >= c.HandlerTimeout {
-		errs = append(errs, fmt.Errorf("%d retries may wait %v, which leaves nothing of HandlerTimeout %v for the attempts", c.MaxRetries, waits, c.HandlerTimeout))
+	if err := c.checkTimeout(c.HandlerTimeout); err != nil {
+		errs = append(errs, err)
+	}
+	if c.TransientRetryMax < c.TransientRetryInitial {
+		errs = append(errs, fmt.Errorf("TransientRetryMax %v is below TransientRetryInitial %v", c.TransientRetryMax, c.TransientRetryInitial))
+	}
+	if c.BatchSize < 0 {
+		errs = append(errs, fmt.Errorf("BatchSize %d is negative", c.BatchSize))
 	}
 	// Defect 4 (docs/messaging.md): the retries must end, and the dead
 	// letter be written, while the subscriber still waits for the ack.
@@ -107,6 +140,21 @@ func (c RouterConfig) withDefaults() (RouterConfig, error) {
 		return c, fmt.Errorf("messaging: router config: %w", errors.Join(errs...))
 	}
 	return c, nil
+}
+
+// checkTimeout refuses a handler timeout that the quick retries' waits
+// could use up.
+func (c RouterConfig) checkTimeout(timeout time.Duration) error {
+	if waits := c.worstRetryWaits(); waits >= timeout {
+		return fmt.Errorf("%d retries may wait %v, which leaves nothing of the handler timeout %v for the attempts", c.MaxRetries, waits, timeout)
+	}
+	return nil
+}
+
+// ackDeadline is the ack deadline of a handler with the given timeout: the
+// configured slack over HandlerTimeout, on top of timeout.
+func (c RouterConfig) ackDeadline(timeout time.Duration) time.Duration {
+	return timeout + (c.AckDeadline - c.HandlerTimeout)
 }
 
 // worstRetryWaits is the longest time the retries can spend waiting.
@@ -137,7 +185,10 @@ type HandlerFunc func(ctx context.Context, msg ports.Message) error
 // HandlerOption tunes one handler.
 type HandlerOption func(*handlerOptions)
 
-type handlerOptions struct{ consumers int }
+type handlerOptions struct {
+	consumers int
+	timeout   time.Duration
+}
 
 // WithConsumers runs n consumers of the handler's topic in this router, each
 // on its own batch of rows (and its own connection while it holds a batch).
@@ -145,10 +196,17 @@ func WithConsumers(n int) HandlerOption {
 	return func(o *handlerOptions) { o.consumers = n }
 }
 
+// WithTimeout bounds one delivery of the handler's messages (its quick
+// retries included) by d instead of RouterConfig.HandlerTimeout. Its
+// subscriber's ack deadline grows with it.
+func WithTimeout(d time.Duration) HandlerOption {
+	return func(o *handlerOptions) { o.timeout = d }
+}
+
 // Router delivers messages from PostgreSQL to handlers, through one
 // middleware chain (outermost first):
 //
-//	correlation id → timeout → dead letter (poison) → retry → recoverer → handler
+//	correlation id → timeout → settle (defer or dead-letter) → retry → recoverer → handler
 //
 // It also moves scheduled messages to their topics when their time comes.
 // Run any number of routers, in one process or many: each row is claimed by
@@ -159,9 +217,11 @@ type Router struct {
 	alerter ports.Alerter
 	cfg     RouterConfig
 	wr      *message.Router
-	sub     *wsql.Subscriber
+	wlog    watermill.LoggerAdapter
 
 	mu            sync.Mutex
+	subs          []*wsql.Subscriber
+	timeouts      map[string]time.Duration // handler name → its timeout
 	started       bool // Run was called
 	running       bool // Watermill's router was started
 	names         map[string]bool
@@ -185,35 +245,25 @@ func NewRouter(pool *pgxpool.Pool, logger *slog.Logger, alerter ports.Alerter, c
 	if err != nil {
 		return nil, fmt.Errorf("messaging: router: %w", err)
 	}
-	ack := cfg.AckDeadline
-	sub, err := wsql.NewSubscriber(subscriberDB{pool: pool}, wsql.SubscriberConfig{
-		AckDeadline:    &ack,
-		PollInterval:   cfg.PollInterval,
-		ResendInterval: defaultResendInterval,
-		BackoffManager: quietBackoff{poll: cfg.PollInterval, retry: time.Second},
-		SchemaAdapter:  queueSchema{batchSize: cfg.BatchSize},
-		OffsetsAdapter: ackedRowsOnly{},
-	}, wlog)
-	if err != nil {
-		return nil, fmt.Errorf("messaging: subscriber: %w", err)
-	}
 	r := &Router{
-		pool: pool, logger: logger, alerter: alerter, cfg: cfg, wr: wr, sub: sub,
-		names: map[string]bool{}, topics: map[string]string{},
+		pool: pool, logger: logger, alerter: alerter, cfg: cfg, wr: wr, wlog: wlog,
+		names: map[string]bool{}, topics: map[string]string{}, timeouts: map[string]time.Duration{},
 	}
-	// Defect 4 (docs/messaging.md): Timeout sits outside the dead-letter
+	// Defect 4 (docs/messaging.md): the timeout sits outside the settle
 	// step, so a handler's return does not cancel the context the dead
 	// letter is written with (and that write is detached from cancellation
-	// anyway). The dead-letter step sits outside Retry, so it sees a
-	// message only when its retries are spent.
+	// anyway). The settle step sits outside Retry, so it sees a message
+	// only when its quick retries are spent (or skipped).
 	wr.AddMiddleware(
 		r.correlate,
-		middleware.Timeout(cfg.HandlerTimeout),
-		r.deadLetter,
+		r.timeout,
+		r.settle,
 		r.retry,
 		middleware.Recoverer,
 	)
-	r.register(schedulerHandlerName, TopicDelayed, 1, r.forwardScheduled)
+	if err := r.register(schedulerHandlerName, TopicDelayed, handlerOptions{consumers: 1, timeout: cfg.HandlerTimeout}, r.forwardScheduled); err != nil {
+		return nil, err
+	}
 	return r, nil
 }
 
@@ -233,12 +283,15 @@ func (r *Router) AddHandler(name, topic string, fn HandlerFunc, opts ...HandlerO
 	if err := checkDeliverable(topic); err != nil {
 		return err
 	}
-	o := handlerOptions{consumers: 1}
+	o := handlerOptions{consumers: 1, timeout: r.cfg.HandlerTimeout}
 	for _, opt := range opts {
 		opt(&o)
 	}
 	if o.consumers < 1 {
 		return fmt.Errorf("messaging: handler %s: %d consumers", name, o.consumers)
+	}
+	if err := r.cfg.checkTimeout(o.timeout); err != nil {
+		return fmt.Errorf("messaging: handler %s: %w", name, err)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -250,7 +303,7 @@ func (r *Router) AddHandler(name, topic string, fn HandlerFunc, opts ...HandlerO
 	case r.topics[topic] != "":
 		return fmt.Errorf("messaging: topic %s already has handler %s", topic, r.topics[topic])
 	}
-	r.registerLocked(name, topic, o.consumers, func(msg *message.Message) error {
+	return r.registerLocked(name, topic, o, func(msg *message.Message) error {
 		return fn(handlerContext{msg.Context()}, ports.Message{
 			ID:       msg.UUID,
 			Topic:    topic,
@@ -258,26 +311,42 @@ func (r *Router) AddHandler(name, topic string, fn HandlerFunc, opts ...HandlerO
 			Metadata: maps.Clone(map[string]string(msg.Metadata)),
 		})
 	})
-	return nil
 }
 
-func (r *Router) register(name, topic string, consumers int, h message.NoPublishHandlerFunc) {
+func (r *Router) register(name, topic string, o handlerOptions, h message.NoPublishHandlerFunc) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.registerLocked(name, topic, consumers, h)
+	return r.registerLocked(name, topic, o, h)
 }
 
-func (r *Router) registerLocked(name, topic string, consumers int, h message.NoPublishHandlerFunc) {
+// registerLocked gives the handler a subscriber of its own, whose ack
+// deadline follows the handler's timeout.
+func (r *Router) registerLocked(name, topic string, o handlerOptions, h message.NoPublishHandlerFunc) error {
+	ack := r.cfg.ackDeadline(o.timeout)
+	sub, err := wsql.NewSubscriber(subscriberDB{pool: r.pool}, wsql.SubscriberConfig{
+		AckDeadline:    &ack,
+		PollInterval:   r.cfg.PollInterval,
+		ResendInterval: defaultResendInterval,
+		BackoffManager: quietBackoff{poll: r.cfg.PollInterval, retry: time.Second},
+		SchemaAdapter:  queueSchema{batchSize: r.cfg.BatchSize, backlogPerRow: max(r.cfg.ClaimBacklogPerRow, 0)},
+		OffsetsAdapter: ackedRowsOnly{},
+	}, r.wlog)
+	if err != nil {
+		return fmt.Errorf("messaging: subscriber of %s: %w", name, err)
+	}
+	r.subs = append(r.subs, sub)
 	r.names[name] = true
 	r.topics[topic] = name
-	for i := 1; i <= consumers; i++ {
+	r.timeouts[name] = o.timeout
+	for i := 1; i <= o.consumers; i++ {
 		wname := name
 		if i > 1 {
 			wname = fmt.Sprintf("%s#%d", name, i)
 		}
-		r.wr.AddConsumerHandler(wname, topic, r.sub, h)
+		r.wr.AddConsumerHandler(wname, topic, sub, h)
 	}
-	r.subscriptions += consumers
+	r.subscriptions += o.consumers
+	return nil
 }
 
 // Run delivers messages until Close is called or ctx is cancelled.
@@ -313,7 +382,11 @@ func (r *Router) Close() error {
 	running := r.running
 	r.mu.Unlock()
 	if !running {
-		return r.sub.Close()
+		var errs []error
+		for _, sub := range r.subs {
+			errs = append(errs, sub.Close())
+		}
+		return errors.Join(errs...)
 	}
 	if err := r.wr.Close(); err != nil {
 		return fmt.Errorf("messaging: close router: %w", err)

@@ -30,8 +30,16 @@ const (
 // deliver_at order, and fills deliver_at from the metadata on insert.
 //
 // Tables come from migrations: SchemaInitializingQueries creates nothing.
+//
+// A claim takes batchSize rows, or, with backlogPerRow set, one row per
+// backlogPerRow queued messages, between 1 and batchSize: while the queue is
+// short every claim is one row (a slow message holds up no other), and a
+// deep backlog is drained in bigger claims (fewer round trips per message).
+// The backlog is read from the ends of the primary key (max - min offset),
+// which costs two index probes.
 type queueSchema struct {
-	batchSize int
+	batchSize     int
+	backlogPerRow int
 }
 
 func (s queueSchema) SchemaInitializingQueries(wsql.SchemaInitializingQueriesParams) ([]wsql.Query, error) {
@@ -57,8 +65,13 @@ func (s queueSchema) SelectQuery(p wsql.SelectQueryParams) (wsql.Query, error) {
 	if p.Topic == TopicDelayed {
 		where, order = `acked = false AND deliver_at <= now()`, `deliver_at, "offset"`
 	}
+	limit := strconv.Itoa(batch)
+	if s.backlogPerRow > 0 && batch > 1 && p.Topic != TopicDelayed {
+		limit = `(SELECT LEAST(` + limit + `, GREATEST(1, (max("offset") - min("offset") + 1) / ` +
+			strconv.Itoa(s.backlogPerRow) + `)) FROM ` + tableName(p.Topic) + `)`
+	}
 	q := `SELECT "offset", uuid, payload, metadata FROM ` + tableName(p.Topic) +
-		` WHERE ` + where + ` ORDER BY ` + order + ` LIMIT ` + strconv.Itoa(batch) +
+		` WHERE ` + where + ` ORDER BY ` + order + ` LIMIT ` + limit +
 		` FOR UPDATE SKIP LOCKED`
 	return wsql.Query{Query: q}, nil
 }
@@ -144,7 +157,7 @@ func (ackedRowsOnly) AckMessageQuery(p wsql.AckMessageQueryParams) (wsql.Query, 
 		return wsql.Query{}, err
 	}
 	return wsql.Query{
-		Query: `DELETE FROM ` + tableName(p.Topic) + ` WHERE "offset" = ANY($1)`,
+		Query: ackQueryMarker + `DELETE FROM ` + tableName(p.Topic) + ` WHERE "offset" = ANY($1)`,
 		Args:  []any{offsets},
 	}, nil
 }
