@@ -116,6 +116,23 @@ type Config struct {
 	// WorkerRetryInitial is the first retry's wait; each retry doubles it
 	// (with jitter), up to 5s.
 	WorkerRetryInitial time.Duration `env:"WORKER_RETRY_INITIAL" envDefault:"200ms"`
+	// A transient provider failure (5xx, 429, timeout, refused connection,
+	// open breaker) is re-delivered later: the first wait is
+	// WorkerTransientRetryInitial, doubling up to WorkerTransientRetryMax
+	// (and never below the provider's Retry-After). It is dead-lettered only
+	// once WorkerRetryBudget has passed since its first failure.
+	WorkerTransientRetryInitial time.Duration `env:"WORKER_TRANSIENT_RETRY_INITIAL" envDefault:"5s"`
+	WorkerTransientRetryMax     time.Duration `env:"WORKER_TRANSIENT_RETRY_MAX" envDefault:"1h"`
+	WorkerRetryBudget           time.Duration `env:"WORKER_RETRY_BUDGET" envDefault:"24h"`
+	// WorkerDBMaxConns sizes the worker's own pool; 0 sizes it from
+	// WORKER_CONSUMERS. A size too small for the consumers is refused at
+	// start.
+	WorkerDBMaxConns int `env:"WORKER_DB_MAX_CONNS" envDefault:"0"`
+	// Each provider's circuit breaker opens after ProviderBreakerFailures
+	// failed calls in a row and then refuses calls for
+	// ProviderBreakerOpenFor before it lets a trial call through.
+	ProviderBreakerFailures int           `env:"PROVIDER_BREAKER_FAILURES" envDefault:"5"`
+	ProviderBreakerOpenFor  time.Duration `env:"PROVIDER_BREAKER_OPEN_FOR" envDefault:"30s"`
 
 	// GraphQLTrustedDocumentsOnly: /graphql runs only the trusted documents
 	// of operations/ (by documentId, Apollo's hash or their exact text).
@@ -343,8 +360,34 @@ func (c Config) validateWorker() []string {
 	if c.WorkerConsumers < 1 || c.WorkerConsumers > 32 {
 		p = append(p, fmt.Sprintf("WORKER_CONSUMERS: must be between 1 and 32, got %d", c.WorkerConsumers))
 	}
+	p = append(p, c.validateRetries()...)
 	if strings.TrimSpace(c.DataDir) == "" {
 		p = append(p, "WDAI_DATA_DIR: must not be empty")
+	}
+	return p
+}
+
+// validateRetries checks the transient retry policy, the worker's pool
+// and the providers' breakers.
+func (c Config) validateRetries() []string {
+	var p []string
+	if c.WorkerTransientRetryInitial < 10*time.Millisecond || c.WorkerTransientRetryInitial > time.Hour {
+		p = append(p, fmt.Sprintf("WORKER_TRANSIENT_RETRY_INITIAL: must be between 10ms and 1h, got %s", c.WorkerTransientRetryInitial))
+	}
+	if c.WorkerTransientRetryMax < c.WorkerTransientRetryInitial || c.WorkerTransientRetryMax > 24*time.Hour {
+		p = append(p, fmt.Sprintf("WORKER_TRANSIENT_RETRY_MAX: must be between WORKER_TRANSIENT_RETRY_INITIAL and 24h, got %s", c.WorkerTransientRetryMax))
+	}
+	if c.WorkerRetryBudget < time.Second || c.WorkerRetryBudget > 30*24*time.Hour {
+		p = append(p, fmt.Sprintf("WORKER_RETRY_BUDGET: must be between 1s and 720h, got %s", c.WorkerRetryBudget))
+	}
+	if c.WorkerDBMaxConns < 0 || c.WorkerDBMaxConns > 500 {
+		p = append(p, fmt.Sprintf("WORKER_DB_MAX_CONNS: must be between 0 (sized from WORKER_CONSUMERS) and 500, got %d", c.WorkerDBMaxConns))
+	}
+	if c.ProviderBreakerFailures < 1 || c.ProviderBreakerFailures > 1000 {
+		p = append(p, fmt.Sprintf("PROVIDER_BREAKER_FAILURES: must be between 1 and 1000, got %d", c.ProviderBreakerFailures))
+	}
+	if c.ProviderBreakerOpenFor < 100*time.Millisecond || c.ProviderBreakerOpenFor > time.Hour {
+		p = append(p, fmt.Sprintf("PROVIDER_BREAKER_OPEN_FOR: must be between 100ms and 1h, got %s", c.ProviderBreakerOpenFor))
 	}
 	return p
 }
