@@ -8,7 +8,7 @@ import (
 	"github.com/womendefiningai/platform/domain/approval"
 )
 
-//go:generate go tool mockgen -destination=mocks/events_store.go -package=mocks . EventReservations,EventStore,EventReader,RSVPDecisions,EventTx
+//go:generate go tool mockgen -destination=mocks/events_store.go -package=mocks . EventReservations,EventStore,EventReader,RSVPDecisions,RSVPRuns,RSVPPeople,EventTx
 
 // EventDraft is a validated event a person asked to create, with the key
 // that makes a retried request create it once.
@@ -123,22 +123,44 @@ type RSVPDecision struct {
 	RunID    string // the job run that decided
 }
 
+// RSVPTally counts what one run did to one event's guests.
+type RSVPTally struct {
+	Approved    int
+	Declined    int
+	LeftPending int
+	// Errors are guests whose update the platform refused; a later run
+	// decides them again.
+	Errors int
+	// Deferred counts the updates put off by a rate limit or an outage,
+	// each time; the run takes them up again when it resumes.
+	Deferred int
+}
+
 // RSVPDecisions records each guest's decision once, under the unique key
 // (event, guest), before the platform is told.
 type RSVPDecisions interface {
 	// Claim records d before its platform call. It returns true when the
 	// caller may act on it: no decision existed, the one recorded left the
-	// guest pending and d does not, or an earlier claim was never applied
-	// and is older than stale. Otherwise false: the guest is decided (or
+	// guest pending and d does not, an earlier call was deferred or
+	// failed, or an earlier claim was never applied and is older than
+	// stale. Otherwise false: the guest is decided (or
 	// being decided by a concurrent run), and nothing changes. A decision
 	// that leaves the guest pending is applied as it is claimed.
 	Claim(ctx context.Context, d RSVPDecision, stale time.Duration) (bool, error)
 	// Applied marks the claim of runID as told to the platform; false when
 	// the claim is no longer runID's.
 	Applied(ctx context.Context, eventID, guestID, runID string) (bool, error)
-	// Release removes the claim of runID whose platform call failed, so
-	// that a later attempt decides the guest again.
-	Release(ctx context.Context, eventID, guestID, runID string) error
+	// Defer marks runID's claim whose platform call was put off (a rate
+	// limit, an outage): the run's next attempt claims the guest again.
+	Defer(ctx context.Context, eventID, guestID, runID string) error
+	// Fail marks runID's claim whose platform call was refused, with why;
+	// a later run decides the guest again.
+	Fail(ctx context.Context, eventID, guestID, runID, why string) error
+}
+
+// RSVPRuns counts the decisions of a run, by event id.
+type RSVPRuns interface {
+	RunTally(ctx context.Context, runID string) (map[string]RSVPTally, error)
 }
 
 // EventTx stores events and RSVP decisions with their audit entries.
@@ -146,4 +168,19 @@ type EventTx interface {
 	Audited
 	Events() EventStore
 	RSVPDecisions() RSVPDecisions
+}
+
+// RSVPPerson is the person found for a guest's email, as approval sees them.
+type RSVPPerson struct {
+	PersonID string
+	Person   approval.Person
+}
+
+// RSVPPeople finds people by verified email for the approval of RSVPs.
+type RSVPPeople interface {
+	// FindByEmails returns, for each of emails (keyed by
+	// approval.NormalizeEmail), the one person with that verified address,
+	// with their role and membership. An email no one has verified, or
+	// that several people share, is absent.
+	FindByEmails(ctx context.Context, emails []string) (map[string]RSVPPerson, error)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/womendefiningai/platform/adapters/postgres"
+	"github.com/womendefiningai/platform/domain/access"
 	"github.com/womendefiningai/platform/domain/approval"
 	"github.com/womendefiningai/platform/internal/testdb"
 	"github.com/womendefiningai/platform/ports"
@@ -209,18 +210,69 @@ func TestRSVPClaimDecidesEachGuestOnceUnderRaces(t *testing.T) {
 	if !claim("p", approval.LeavePending, "a") || claim("p", approval.LeavePending, "b") || !claim("p", approval.Decline, "c") || claim("p", approval.Approve, "d") {
 		t.Error("leave pending, then decline, must be claimed once each; nothing after")
 	}
-	// A failed call releases the claim; only its own run may.
+	// A deferred call is claimed again by the same run, its deferral
+	// counted; only the claim's own run may defer or apply it.
 	if !claim("r", approval.Approve, "x") {
 		t.Fatal("claim r")
 	}
-	if err := d.Release(ctx, ev, "r", "someone-else"); err != nil || claim("r", approval.Approve, "y") {
-		t.Error("another run released the claim")
+	if err := d.Defer(ctx, ev, "r", "someone-else"); err != nil || claim("r", approval.Approve, "x") {
+		t.Error("another run deferred the claim")
 	}
-	if err := d.Release(ctx, ev, "r", "x"); err != nil || !claim("r", approval.Approve, "y") {
-		t.Error("a released claim is not decided again")
+	if err := d.Defer(ctx, ev, "r", "x"); err != nil || !claim("r", approval.Approve, "x") {
+		t.Error("a deferred claim is not decided again")
 	}
-	if ok, err := d.Applied(ctx, ev, "r", "x"); err != nil || ok {
-		t.Errorf("the old run applied a claim it lost: %v %v", ok, err)
+	if ok, err := d.Applied(ctx, ev, "r", "x"); err != nil || !ok {
+		t.Errorf("apply after a deferral: %v %v", ok, err)
+	}
+	if !claim("f", approval.Decline, "x") {
+		t.Fatal("claim f")
+	}
+	if err := d.Fail(ctx, ev, "f", "x", "HTTP 404"); err != nil {
+		t.Fatal(err)
+	}
+	tally, err := d.RunTally(ctx, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tally[ev]; got != (ports.RSVPTally{Approved: 1, Errors: 1, Deferred: 1}) {
+		t.Errorf("run x tally %+v, want 1 approved, 1 error, 1 deferral", got)
+	}
+	if !claim("f", approval.Decline, "y") {
+		t.Error("a failed decision is not decided again by a later run")
+	}
+}
+
+func TestFindByEmailsMatchesVerifiedAddressesOfOnePerson(t *testing.T) {
+	t.Parallel()
+	pool := testdb.New(t)
+	ctx := context.Background()
+	people := postgres.NewPeopleStore(pool)
+	ada, err := people.Create(ctx, "ada@example.test", "Ada", "L")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := people.SetRole(ctx, ada.ID, access.RoleLeader); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range []string{"twin1@example.test", "twin2@example.test"} {
+		p, err := people.Create(ctx, e, "T", "W")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := pool.Exec(ctx, `UPDATE people SET emails = emails || '{shared@example.test}' WHERE id = $1`, p.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := postgres.NewRSVPDecisions(pool).FindByEmails(ctx, []string{"  ADA@Example.test ", "shared@example.test", "nobody@example.test", ""})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 {
+		t.Fatalf("found %v, want only ada (shared and unknown addresses left out)", got)
+	}
+	a := got["ada@example.test"]
+	if a.PersonID != ada.ID || a.Person.Role != access.RoleLeader || !a.Person.HasEmail("ada@example.test") || a.Person.Membership.Status != 0 {
+		t.Errorf("ada = %+v", a)
 	}
 }
 

@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/womendefiningai/platform/domain/access"
 	"github.com/womendefiningai/platform/domain/approval"
+	"github.com/womendefiningai/platform/domain/membership"
 	"github.com/womendefiningai/platform/ports"
 )
 
@@ -18,18 +21,22 @@ type RSVPDecisions struct {
 	q Querier
 }
 
-var _ ports.RSVPDecisions = (*RSVPDecisions)(nil)
+var (
+	_ ports.RSVPDecisions = (*RSVPDecisions)(nil)
+	_ ports.RSVPRuns      = (*RSVPDecisions)(nil)
+	_ ports.RSVPPeople    = (*RSVPDecisions)(nil)
+)
 
 // NewRSVPDecisions returns the decisions on q.
 func NewRSVPDecisions(q Querier) *RSVPDecisions { return &RSVPDecisions{q: q} }
 
 // Claim inserts d, or replaces a decision that left the guest pending with
-// one that does not, or takes over a claim older than stale that was never
-// applied. A concurrent claim of the same guest waits for the first to
+// one that does not, a deferred or failed one, or a claim older than stale
+// that was never applied. A concurrent claim of the same guest waits for the first to
 // commit and then finds it: one of them wins.
 func (s *RSVPDecisions) Claim(ctx context.Context, d ports.RSVPDecision, stale time.Duration) (bool, error) {
-	if d.EventID == "" || d.GuestID == "" || d.Reason == 0 {
-		return false, errors.New("postgres: claim rsvp decision: event, guest and reason are required")
+	if d.EventID == "" || d.GuestID == "" || d.RunID == "" || d.Reason == 0 {
+		return false, errors.New("postgres: claim rsvp decision: event, guest, run and reason are required")
 	}
 	if _, err := approval.ParseOutcome(d.Outcome.String()); err != nil {
 		return false, fmt.Errorf("postgres: claim rsvp decision: %w", err)
@@ -47,9 +54,11 @@ func (s *RSVPDecisions) Claim(ctx context.Context, d ports.RSVPDecision, stale t
 		INSERT INTO rsvp_decisions AS r (event_id, guest_id, person_id, outcome, reason, state, run_id, decided_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, CASE WHEN $6 = 'applied' THEN now() END)
 		ON CONFLICT (event_id, guest_id) DO UPDATE SET person_id = EXCLUDED.person_id, outcome = EXCLUDED.outcome,
-			reason = EXCLUDED.reason, state = EXCLUDED.state, run_id = EXCLUDED.run_id,
+			reason = EXCLUDED.reason, state = EXCLUDED.state, run_id = EXCLUDED.run_id, error = '',
+			deferrals = CASE WHEN r.run_id = EXCLUDED.run_id THEN r.deferrals ELSE 0 END,
 			claimed_at = now(), decided_at = EXCLUDED.decided_at
 		WHERE (r.state = 'applied' AND r.outcome = 'leave_pending' AND EXCLUDED.outcome <> 'leave_pending')
+		   OR r.state IN ('deferred', 'failed')
 		   OR (r.state = 'claimed' AND r.claimed_at < now() - $8::bigint * interval '1 microsecond')
 		RETURNING 1`,
 		d.EventID, d.GuestID, person, d.Outcome.String(), d.Reason.String(), state, d.RunID, stale.Microseconds()).Scan(&one)
@@ -72,11 +81,102 @@ func (s *RSVPDecisions) Applied(ctx context.Context, eventID, guestID, runID str
 	return tag.RowsAffected() == 1, nil
 }
 
-// Release deletes runID's claim that was never applied.
-func (s *RSVPDecisions) Release(ctx context.Context, eventID, guestID, runID string) error {
-	if _, err := s.q.Exec(ctx, `DELETE FROM rsvp_decisions
+// Defer marks runID's claim as put off, counting the deferral.
+func (s *RSVPDecisions) Defer(ctx context.Context, eventID, guestID, runID string) error {
+	if _, err := s.q.Exec(ctx, `UPDATE rsvp_decisions SET state = 'deferred', deferrals = deferrals + 1
 		WHERE event_id = $1 AND guest_id = $2 AND run_id = $3 AND state = 'claimed'`, eventID, guestID, runID); err != nil {
-		return fmt.Errorf("postgres: release rsvp decision: %w", err)
+		return fmt.Errorf("postgres: defer rsvp decision: %w", err)
 	}
 	return nil
+}
+
+// Fail marks runID's claim as refused by the platform, with why.
+func (s *RSVPDecisions) Fail(ctx context.Context, eventID, guestID, runID, why string) error {
+	if _, err := s.q.Exec(ctx, `UPDATE rsvp_decisions SET state = 'failed', error = left($4, 500)
+		WHERE event_id = $1 AND guest_id = $2 AND run_id = $3 AND state = 'claimed'`, eventID, guestID, runID, why); err != nil {
+		return fmt.Errorf("postgres: fail rsvp decision: %w", err)
+	}
+	return nil
+}
+
+// RunTally counts the decisions of runID by event: applied ones by
+// outcome, failed ones as errors, and every deferral.
+func (s *RSVPDecisions) RunTally(ctx context.Context, runID string) (map[string]ports.RSVPTally, error) {
+	rows, err := s.q.Query(ctx, `
+		SELECT event_id::text,
+		       count(*) FILTER (WHERE state = 'applied' AND outcome = 'approve'),
+		       count(*) FILTER (WHERE state = 'applied' AND outcome = 'decline'),
+		       count(*) FILTER (WHERE state = 'applied' AND outcome = 'leave_pending'),
+		       count(*) FILTER (WHERE state = 'failed'),
+		       coalesce(sum(deferrals), 0)
+		FROM rsvp_decisions WHERE run_id = $1 GROUP BY event_id`, runID)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: rsvp run tally: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]ports.RSVPTally{}
+	for rows.Next() {
+		var id string
+		var t ports.RSVPTally
+		if err := rows.Scan(&id, &t.Approved, &t.Declined, &t.LeftPending, &t.Errors, &t.Deferred); err != nil {
+			return nil, fmt.Errorf("postgres: rsvp run tally: %w", err)
+		}
+		out[id] = t
+	}
+	return out, rows.Err()
+}
+
+// FindByEmails returns the one person with each verified address, with
+// their role and membership standing; addresses shared by several people
+// are left out.
+func (s *RSVPDecisions) FindByEmails(ctx context.Context, emails []string) (map[string]ports.RSVPPerson, error) {
+	norm := make([]string, 0, len(emails))
+	for _, e := range emails {
+		if n := approval.NormalizeEmail(e); n != "" && !slices.Contains(norm, n) {
+			norm = append(norm, n)
+		}
+	}
+	out := make(map[string]ports.RSVPPerson, len(norm))
+	if len(norm) == 0 {
+		return out, nil
+	}
+	rows, err := s.q.Query(ctx, `
+		SELECT e, p.id::text, p.emails, p.role, coalesce(m.status, ''), coalesce(m.cancel_at_period_end, false), m.current_period_end
+		FROM unnest($1::text[]) AS e
+		JOIN people p ON p.emails @> ARRAY[e] AND p.erased_at IS NULL
+		LEFT JOIN memberships m ON m.person_id = p.id`, norm)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: find people by email: %w", err)
+	}
+	defer rows.Close()
+	shared := map[string]bool{}
+	for rows.Next() {
+		var email, id, role, status string
+		var emails []string
+		var cancel bool
+		var periodEnd *time.Time
+		if err := rows.Scan(&email, &id, &emails, &role, &status, &cancel, &periodEnd); err != nil {
+			return nil, fmt.Errorf("postgres: find people by email: %w", err)
+		}
+		if _, seen := out[email]; seen || shared[email] {
+			shared[email] = true
+			delete(out, email)
+			continue
+		}
+		p := ports.RSVPPerson{PersonID: id, Person: approval.Person{VerifiedEmails: emails}}
+		if p.Person.Role, err = access.ParseRole(role); err != nil {
+			return nil, fmt.Errorf("postgres: find people by email: %w", err)
+		}
+		if status != "" {
+			if p.Person.Membership.Status, err = membership.ParseStatus(status); err != nil {
+				return nil, fmt.Errorf("postgres: find people by email: %w", err)
+			}
+			p.Person.Membership.CancelAtPeriodEnd = cancel
+			if periodEnd != nil {
+				p.Person.Membership.CurrentPeriodEnd = *periodEnd
+			}
+		}
+		out[email] = p
+	}
+	return out, rows.Err()
 }

@@ -59,7 +59,7 @@ func TestRoles(t *testing.T) {
 		want []access.Scope
 	}{
 		{"member", []access.Scope{access.ScopeMembersRead, access.ScopeEventsRead}},
-		{"leader", []access.Scope{access.ScopeMembersRead, access.ScopeEventsRead, access.ScopeEventsWrite}},
+		{"leader", []access.Scope{access.ScopeMembersRead, access.ScopeEventsRead, access.ScopeEventsWrite, access.ScopeAuditRead}},
 		{"admin", access.AllScopes()},
 	}
 	for _, tt := range tests {

@@ -12,7 +12,7 @@ type Role uint8
 // The roles, from least to most privileged.
 const (
 	RoleMember Role = iota + 1 // member: reads the directory and events
-	RoleLeader                 // leader: a member who also creates events and decides RSVPs
+	RoleLeader                 // leader: a member who also creates events and reviews RSVP decisions in the audit log
 	RoleAdmin                  // admin: every scope
 )
 
@@ -53,7 +53,9 @@ func (r Role) scopeSet() scopeSet {
 	case RoleMember:
 		return member
 	case RoleLeader:
-		return member.with(ScopeEventsWrite)
+		// Leaders create events and see the approval job's decisions,
+		// which are audited: so they read the audit log too.
+		return member.with(ScopeEventsWrite).with(ScopeAuditRead)
 	case RoleAdmin:
 		return setOf(AllScopes()...)
 	default:

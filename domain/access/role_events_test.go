@@ -1,0 +1,45 @@
+package access_test
+
+import (
+	"testing"
+
+	"github.com/womendefiningai/platform/domain/access"
+	"github.com/womendefiningai/platform/domain/membership"
+)
+
+// Who may do what with events and the audit log: members read events,
+// leaders also create them and read the audit log (the RSVP decisions),
+// admins do everything; anonymous callers nothing.
+func TestEventAndAuditScopesByRole(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name                  string
+		role                  access.Role
+		status                membership.Status
+		read, write, auditLog bool
+	}{
+		{"active member", access.RoleMember, membership.StatusActive, true, false, false},
+		{"past_due member", access.RoleMember, membership.StatusPastDue, true, false, false},
+		{"canceled member (alumni)", access.RoleMember, membership.StatusCanceled, true, false, false},
+		{"leader", access.RoleLeader, membership.StatusActive, true, true, true},
+		{"leader without a membership", access.RoleLeader, 0, true, true, true},
+		{"admin", access.RoleAdmin, 0, true, true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p, err := access.NewUser("person_1", tt.role, tt.status)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for scope, want := range map[access.Scope]bool{access.ScopeEventsRead: tt.read, access.ScopeEventsWrite: tt.write, access.ScopeAuditRead: tt.auditLog} {
+				if got := access.Allows(p, scope); got != want {
+					t.Errorf("%s: Allows(%s) = %v, want %v", tt.name, scope, got, want)
+				}
+			}
+		})
+	}
+	if access.Allows(access.Anonymous(), access.ScopeEventsRead) {
+		t.Error("an anonymous caller reads events")
+	}
+}
