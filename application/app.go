@@ -36,6 +36,9 @@ type Commands struct {
 	ArchiveMemberEmail ArchiveMemberEmail // message: a person was erased
 	ResyncEmailList    ResyncEmailList    // push everyone to the list in bulk
 
+	// The chat workspace.
+	SyncChatStatus SyncChatStatus // job page: match visible members to chat accounts, keep their status
+
 	// Jobs and dead letters.
 	EnqueueJob        EnqueueJob        // create a job run for a slot and queue it
 	RunJob            RunJob            // message: run a queued job run

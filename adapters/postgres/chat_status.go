@@ -1,0 +1,239 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/womendefiningai/platform/domain/chatstatus"
+	"github.com/womendefiningai/platform/ports"
+)
+
+// chatProvider is the integrations row's provider for chat links.
+const chatProvider = "chat"
+
+// ChatStatusStore implements ports.ChatStatuses on the integrations table
+// (provider 'chat'), reading people and memberships for the matches.
+type ChatStatusStore struct{ q Querier }
+
+var (
+	_ ports.ChatStatuses                   = (*ChatStatusStore)(nil)
+	_ ports.UnitOfWork[ports.ChatStatusTx] = scoped[ports.ChatStatusTx]{}
+	_ ports.ChatStatusTx                   = (*Tx)(nil)
+)
+
+// NewChatStatusStore returns a store on a pool or a transaction.
+func NewChatStatusStore(q Querier) *ChatStatusStore { return &ChatStatusStore{q: q} }
+
+// ChatStatuses is the transaction's chat link store.
+func (t *Tx) ChatStatuses() ports.ChatStatuses { return NewChatStatusStore(txQuerier{t}) }
+
+// MatchVisible answers in one statement, by the GIN index on emails.
+func (s *ChatStatusStore) MatchVisible(ctx context.Context, emails []string) (map[string][]string, error) {
+	out := map[string][]string{}
+	if len(emails) == 0 {
+		return out, nil
+	}
+	rows, err := s.q.Query(ctx, `
+		SELECT e, p.id::text
+		FROM people p JOIN memberships m ON m.person_id = p.id AND m.visible
+		CROSS JOIN LATERAL unnest(p.emails) AS e
+		WHERE p.erased_at IS NULL AND p.emails && $1::text[] AND e = ANY($1::text[])
+		ORDER BY p.id`, emails)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: match chat emails: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var email, id string
+		if err := rows.Scan(&email, &id); err != nil {
+			return nil, fmt.Errorf("postgres: match chat emails: %w", err)
+		}
+		out[email] = append(out[email], id)
+	}
+	return out, rows.Err()
+}
+
+// Unmatched pages by person id.
+func (s *ChatStatusStore) Unmatched(ctx context.Context, sync, after string, limit int) ([]ports.ChatMember, error) {
+	if after != "" && !isUUID(after) {
+		return nil, fmt.Errorf("postgres: chat members after %q: not a person id", after)
+	}
+	rows, err := s.q.Query(ctx, `
+		SELECT p.id::text, p.emails
+		FROM people p JOIN memberships m ON m.person_id = p.id AND m.visible
+		LEFT JOIN integrations i ON i.person_id = p.id AND i.provider = $4
+		WHERE p.erased_at IS NULL AND ($2 = '' OR p.id > $2::uuid)
+		AND (i.state->>'sync') IS DISTINCT FROM $1
+		ORDER BY p.id LIMIT $3`, sync, after, limit, chatProvider)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: unmatched chat members: %w", err)
+	}
+	defer rows.Close()
+	var out []ports.ChatMember
+	for rows.Next() {
+		var m ports.ChatMember
+		if err := rows.Scan(&m.PersonID, &m.Emails); err != nil {
+			return nil, fmt.Errorf("postgres: unmatched chat members: %w", err)
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// Links reads stored links.
+func (s *ChatStatusStore) Links(ctx context.Context, personIDs []string) (map[string]ports.ChatLinkView, error) {
+	out := map[string]ports.ChatLinkView{}
+	ids := uuids(personIDs)
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := s.q.Query(ctx, `
+		SELECT person_id::text, external_id, status, synced_at FROM integrations
+		WHERE provider = $2 AND person_id = ANY($1::uuid[]) AND status <> ''`, ids, chatProvider)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: chat links: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var v ports.ChatLinkView
+		var status string
+		if err := rows.Scan(&v.PersonID, &v.UserID, &status, &v.SyncedAt); err != nil {
+			return nil, fmt.Errorf("postgres: chat links: %w", err)
+		}
+		if v.Status, err = chatstatus.ParseStatus(status); err != nil {
+			return nil, fmt.Errorf("postgres: chat link of %s: %w", v.PersonID, err)
+		}
+		out[v.PersonID] = v
+	}
+	return out, rows.Err()
+}
+
+// Summary counts the links of people not erased, by status.
+func (s *ChatStatusStore) Summary(ctx context.Context) (map[chatstatus.Status]int, error) {
+	rows, err := s.q.Query(ctx, `
+		SELECT i.status, count(*) FROM integrations i JOIN people p ON p.id = i.person_id
+		WHERE i.provider = $1 AND i.status <> '' AND p.erased_at IS NULL GROUP BY i.status`, chatProvider)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: chat summary: %w", err)
+	}
+	defer rows.Close()
+	out := map[chatstatus.Status]int{}
+	for rows.Next() {
+		var status string
+		var n int
+		if err := rows.Scan(&status, &n); err != nil {
+			return nil, fmt.Errorf("postgres: chat summary: %w", err)
+		}
+		st, err := chatstatus.ParseStatus(status)
+		if err != nil {
+			return nil, fmt.Errorf("postgres: chat summary: %w", err)
+		}
+		out[st] = n
+	}
+	return out, rows.Err()
+}
+
+// Update must run in a transaction (a unit of work's ChatStatuses): the row
+// locks last until it ends. Rows never synced are inserted with an empty
+// status first, in person-id order like the locks, so that two racing
+// updates wait for each other instead of both creating the row; an empty
+// status never commits (a link fn leaves New is removed again).
+func (s *ChatStatusStore) Update(ctx context.Context, sync string, personIDs []string, fn func(map[string]*chatstatus.Link) error) error {
+	ids := uuids(personIDs)
+	if len(ids) != len(personIDs) {
+		return fmt.Errorf("postgres: update chat links: %d of %d ids are not person ids", len(personIDs)-len(ids), len(personIDs))
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	if _, err := s.q.Exec(ctx, `
+		INSERT INTO integrations (person_id, provider, status)
+		SELECT id, $2, '' FROM unnest($1::uuid[]) WITH ORDINALITY AS u(id, n) ORDER BY n
+		ON CONFLICT (person_id, provider) DO NOTHING`, ids, chatProvider); err != nil {
+		return fmt.Errorf("postgres: create chat links: %w", err)
+	}
+	links, err := s.lock(ctx, ids)
+	if err != nil {
+		return err
+	}
+	if err := fn(links); err != nil {
+		return err
+	}
+	return s.write(ctx, sync, links)
+}
+
+func (s *ChatStatusStore) lock(ctx context.Context, ids []string) (map[string]*chatstatus.Link, error) {
+	rows, err := s.q.Query(ctx, `
+		SELECT person_id::text, external_id, status, synced_at FROM integrations
+		WHERE provider = $2 AND person_id = ANY($1::uuid[]) ORDER BY person_id FOR UPDATE`, ids, chatProvider)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: lock chat links: %w", err)
+	}
+	links := make(map[string]*chatstatus.Link, len(ids))
+	for rows.Next() {
+		var id, user, status string
+		var at time.Time
+		if err := rows.Scan(&id, &user, &status, &at); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("postgres: lock chat links: %w", err)
+		}
+		l, err := chatstatus.FromStore(status, user, at)
+		if err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("postgres: chat link of %s: %w", id, err)
+		}
+		links[id] = &l
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: lock chat links: %w", err)
+	}
+	if len(links) != len(ids) {
+		return nil, errors.New("postgres: lock chat links: a person is missing")
+	}
+	return links, nil
+}
+
+func (s *ChatStatusStore) write(ctx context.Context, sync string, links map[string]*chatstatus.Link) error {
+	var ids, users, statuses, unset []string
+	var at []time.Time
+	for id, l := range links {
+		if l.Status() == chatstatus.New {
+			unset = append(unset, id)
+			continue
+		}
+		ids, users, statuses, at = append(ids, id), append(users, l.UserID()), append(statuses, string(l.Status())), append(at, l.SyncedAt())
+	}
+	if len(ids) > 0 {
+		if _, err := s.q.Exec(ctx, `
+			UPDATE integrations i SET external_id = u.user_id, status = u.status, synced_at = u.at,
+				state = i.state || jsonb_build_object('sync', $1::text), version = i.version + 1
+			FROM unnest($2::uuid[], $3::text[], $4::text[], $5::timestamptz[]) AS u(id, user_id, status, at)
+			WHERE i.provider = $6 AND i.person_id = u.id`, sync, ids, users, statuses, at, chatProvider); err != nil {
+			return fmt.Errorf("postgres: write chat links: %w", err)
+		}
+	}
+	if len(unset) > 0 {
+		if _, err := s.q.Exec(ctx, `DELETE FROM integrations WHERE provider = $2 AND person_id = ANY($1::uuid[]) AND status = ''`,
+			unset, chatProvider); err != nil {
+			return fmt.Errorf("postgres: drop undecided chat links: %w", err)
+		}
+	}
+	return nil
+}
+
+// uuids keeps the ids that are person ids.
+func uuids(ids []string) []string {
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if isUUID(id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}

@@ -1,0 +1,175 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/womendefiningai/platform/adapters/postgres"
+	"github.com/womendefiningai/platform/domain/chatstatus"
+	"github.com/womendefiningai/platform/internal/testdb"
+	"github.com/womendefiningai/platform/ports"
+)
+
+// chatMember inserts a person with verified emails and a membership.
+func chatMember(t *testing.T, pool *pgxpool.Pool, visible, erased bool, emails ...string) string {
+	t.Helper()
+	var id string
+	err := pool.QueryRow(t.Context(), `INSERT INTO people (emails, erased_at) VALUES ($1, CASE WHEN $2 THEN now() END) RETURNING id::text`,
+		emails, erased).Scan(&id)
+	if err == nil {
+		_, err = pool.Exec(t.Context(), `INSERT INTO memberships (person_id, status, visible) VALUES ($1, 'active', $2)`, id, visible)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func chatUoW(t *testing.T, pool *pgxpool.Pool) ports.UnitOfWork[ports.ChatStatusTx] {
+	t.Helper()
+	u, err := postgres.NewUnitOfWork(pool, postgres.TxFactories{
+		Publisher:   func(postgres.Querier) ports.Publisher { return nil },
+		Scheduler:   func(postgres.Querier) ports.Scheduler { return nil },
+		DeadLetters: func(postgres.Querier) ports.DeadLetters { return nil },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := postgres.Scope[ports.ChatStatusTx](u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestChatStatusMatchAndUnmatched(t *testing.T) {
+	t.Parallel()
+	pool := testdb.New(t)
+	ctx := t.Context()
+	store := postgres.NewChatStatusStore(pool)
+	ada := chatMember(t, pool, true, false, "ada@example.org", "ada@work.example")
+	bea := chatMember(t, pool, true, false, "bea@example.org")
+	chatMember(t, pool, false, false, "hidden@example.org")
+	chatMember(t, pool, true, true, "erased@example.org")
+
+	got, err := store.MatchVisible(ctx, []string{"ada@work.example", "hidden@example.org", "erased@example.org", "nobody@example.org"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || len(got["ada@work.example"]) != 1 || got["ada@work.example"][0] != ada {
+		t.Fatalf("MatchVisible = %v, want only ada's work address", got)
+	}
+
+	uow := chatUoW(t, pool)
+	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	err = uow.Do(ctx, func(ctx context.Context, tx ports.ChatStatusTx) error {
+		return tx.ChatStatuses().Update(ctx, "run-1", []string{ada}, func(links map[string]*chatstatus.Link) error {
+			_, err := links[ada].Observe(chatstatus.Sighting{Account: chatstatus.AccountActive, UserID: "U1"}, now)
+			return err
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rest, err := store.Unmatched(ctx, "run-1", "", 10)
+	if err != nil || len(rest) != 1 || rest[0].PersonID != bea || rest[0].Emails[0] != "bea@example.org" {
+		t.Fatalf("Unmatched(run-1) = %+v, %v; want bea only", rest, err)
+	}
+	if rest, _ := store.Unmatched(ctx, "run-2", "", 10); len(rest) != 2 {
+		t.Errorf("Unmatched(run-2) = %+v, want both visible members", rest)
+	}
+	if rest, _ := store.Unmatched(ctx, "run-2", max(ada, bea), 10); len(rest) != 0 {
+		t.Errorf("Unmatched after the last id = %+v", rest)
+	}
+	links, err := store.Links(ctx, []string{ada, bea, "not-a-uuid"})
+	if err != nil || len(links) != 1 || links[ada].Status != chatstatus.Active || links[ada].UserID != "U1" || !links[ada].SyncedAt.Equal(now) {
+		t.Fatalf("Links = %+v, %v", links, err)
+	}
+}
+
+// TestChatStatusUpdateRaces: twenty updates of the same people at once
+// leave one row per person, and only the first sees them new.
+func TestChatStatusUpdateRaces(t *testing.T) {
+	t.Parallel()
+	pool := testdb.New(t)
+	ctx := t.Context()
+	ids := []string{chatMember(t, pool, true, false, "a@example.org"), chatMember(t, pool, true, false, "b@example.org")}
+	uow := chatUoW(t, pool)
+	var mu sync.Mutex
+	changes := 0
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			err := uow.Do(ctx, func(ctx context.Context, tx ports.ChatStatusTx) error {
+				return tx.ChatStatuses().Update(ctx, "run", []string{ids[1], ids[0]}, func(links map[string]*chatstatus.Link) error {
+					for _, l := range links {
+						c, err := l.Observe(chatstatus.Sighting{Account: chatstatus.AccountMissing}, time.Now())
+						if err != nil {
+							return err
+						}
+						mu.Lock()
+						changes += len(c)
+						mu.Unlock()
+					}
+					return nil
+				})
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	var rows int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM integrations WHERE provider = 'chat' AND status = 'not_found'`).Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	if rows != 2 || changes != 2 {
+		t.Fatalf("rows %d, changes %d; want 2 and 2", rows, changes)
+	}
+	sum, err := postgres.NewChatStatusStore(pool).Summary(ctx)
+	if err != nil || sum[chatstatus.NotFound] != 2 || len(sum) != 1 {
+		t.Fatalf("Summary = %v, %v", sum, err)
+	}
+}
+
+// TestChatStatusUpdateLeavesNothingUndecided: a link the closure does not
+// decide is not stored, and a failing closure stores nothing.
+func TestChatStatusUpdateLeavesNothingUndecided(t *testing.T) {
+	t.Parallel()
+	pool := testdb.New(t)
+	ctx := t.Context()
+	id := chatMember(t, pool, true, false, "a@example.org")
+	uow := chatUoW(t, pool)
+	boom := errors.New("boom")
+	err := uow.Do(ctx, func(ctx context.Context, tx ports.ChatStatusTx) error {
+		return tx.ChatStatuses().Update(ctx, "run", []string{id}, func(map[string]*chatstatus.Link) error { return boom })
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("Update = %v, want the closure's error", err)
+	}
+	err = uow.Do(ctx, func(ctx context.Context, tx ports.ChatStatusTx) error {
+		return tx.ChatStatuses().Update(ctx, "run", []string{id}, func(map[string]*chatstatus.Link) error { return nil })
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM integrations WHERE provider = 'chat'`).Scan(&rows); err != nil || rows != 0 {
+		t.Fatalf("chat rows = %d, %v; want none", rows, err)
+	}
+	err = uow.Do(ctx, func(ctx context.Context, tx ports.ChatStatusTx) error {
+		return tx.ChatStatuses().Update(ctx, "run", []string{"nope"}, func(map[string]*chatstatus.Link) error { return nil })
+	})
+	if err == nil {
+		t.Error("an id that is not a person id was accepted")
+	}
+	if _, err := pool.Exec(ctx, `INSERT INTO integrations (person_id, provider, status) VALUES ($1, 'chat', 'gone')`, id); err == nil {
+		t.Error("the table accepted an unknown chat status")
+	}
+}
