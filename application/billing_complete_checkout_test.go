@@ -3,6 +3,7 @@ package application_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -165,6 +166,15 @@ func TestCompleteCheckout(t *testing.T) {
 				w.people.EXPECT().Get(gomock.Any(), blPerson).Return(ports.Person{}, errBLDown)
 			},
 			wantErr: func(err error) bool { return blTransient(err) && errors.Is(err, errBLDown) },
+		},
+		{
+			name: "an email several people hold is not guessed: permanent, nothing linked",
+			ev:   checkout(),
+			setup: func(w *billingWorld) {
+				noReference(w)
+				w.people.EXPECT().GetByEmail(gomock.Any(), email).Return(ports.Person{}, fmt.Errorf("%w: p2, p3", ports.ErrAmbiguous))
+			},
+			wantErr: func(err error) bool { return blPermanent(err) && errors.Is(err, ports.ErrAmbiguous) },
 		},
 		{
 			name: "person creation failure is returned",

@@ -88,8 +88,13 @@ func checkoutPerson(ctx context.Context, people ports.People, ev ports.BillingEv
 			p, err = people.Create(ctx, ev.CustomerEmail, first, last)
 		}
 	}
-	if errors.Is(err, ports.ErrNotFound) {
+	switch {
+	case errors.Is(err, ports.ErrNotFound):
 		return p, how, ports.Permanent(fmt.Errorf("checkout %s names no known person and carries no email", ev.ID))
+	case errors.Is(err, ports.ErrAmbiguous):
+		// Linking the customer to one of them would be a guess that hands
+		// a paid membership to the wrong person: an operator decides.
+		return p, how, ports.Permanent(fmt.Errorf("checkout %s: its email matches several people: %w", ev.ID, err))
 	}
 	return p, how, err
 }
