@@ -66,6 +66,10 @@ type Config struct {
 	// CronLumaApproval and CronSlackSync are "HH:MM" UTC times, comma-separated.
 	CronLumaApproval string `env:"CRON_LUMA_APPROVAL" envDefault:"09:00,21:00"`
 	CronSlackSync    string `env:"CRON_SLACK_SYNC" envDefault:"09:00,21:00"`
+	// Slack (members' workspace status, read only). Unset SLACK_BOT_TOKEN:
+	// slack_sync runs are recorded as "skipped: not configured".
+	SlackBotToken string `env:"SLACK_BOT_TOKEN"`
+	SlackAPIURL   string `env:"SLACK_API_URL"`
 	// CronCatchUp: on start, each job's most recent slot runs if it is this recent.
 	CronCatchUp time.Duration `env:"CRON_CATCH_UP" envDefault:"1h"`
 	// Clerk (sign-in). Unset CLERK_SECRET_KEY: every request is anonymous,
@@ -185,7 +189,7 @@ func (c Config) validate() []string {
 	var p []string
 	for _, check := range []func() []string{
 		c.validateServer, c.validateCron, c.validateClerk, c.validateURLs,
-		c.validateStripe, c.validateMailchimp, c.validateWorker, c.validateRateLimits,
+		c.validateStripe, c.validateMailchimp, c.validateSlack, c.validateWorker, c.validateRateLimits,
 	} {
 		p = append(p, check()...)
 	}
