@@ -132,9 +132,46 @@ func journeyFor(reason string, events []string) string {
 	}
 }
 
-// emailStates reads and writes the integration state of the email list.
+// emailStates reads and writes the integration state of the email list;
+// uow (nil for the bulk resync) saves a state with a side effect's intent.
 type emailStates struct {
 	store ports.Integrations
+	uow   ports.UnitOfWork[ports.EmailSyncTx]
+}
+
+// journeyEffect is the kind of a journey trigger's intent.
+const journeyEffect = "email_journey"
+
+// decide saves a state on version and, when intend is true, records the
+// intent of key in the same transaction. It returns the new version and
+// whether the caller holds the intent (false when the key was taken).
+func (s emailStates) decide(ctx context.Context, personID string, version int64, status ports.SubscriberStatus, st emailState, note, key string, intend bool) (int64, bool, error) {
+	body, err := json.Marshal(st)
+	if err != nil {
+		return 0, false, err
+	}
+	var held bool
+	err = s.uow.Do(ctx, func(ctx context.Context, tx ports.EmailSyncTx) error {
+		if version, err = tx.Integrations().Put(ctx, ports.IntegrationState{PersonID: personID, Provider: EmailListIntegration,
+			ExternalID: st.Email, Status: string(status), State: body, Note: note, Version: version}); err != nil {
+			return err
+		}
+		if intend {
+			held, err = tx.SideEffects().Intend(ctx, key, journeyEffect)
+		}
+		return err
+	})
+	return version, held, err
+}
+
+// effect records that the intent of key was sent, or releases it.
+func (s emailStates) effect(ctx context.Context, key string, sent bool) error {
+	return s.uow.Do(ctx, func(ctx context.Context, tx ports.EmailSyncTx) error {
+		if sent {
+			return tx.SideEffects().Sent(ctx, key)
+		}
+		return tx.SideEffects().Release(ctx, key)
+	})
 }
 
 // get returns what was last synced for the person.

@@ -162,17 +162,63 @@ var testJourneys = application.Journeys{
 // emailFixture is one person and the mocks and store the email use cases
 // run on.
 type emailFixture struct {
-	list   *mocks.MockEmailList
-	people *mocks.MockPersonReader
-	ms     *mocks.MockMembershipReader
-	store  *emailStore
+	list    *mocks.MockEmailList
+	people  *mocks.MockPersonReader
+	ms      *mocks.MockMembershipReader
+	store   *emailStore
+	effects *effectStore
 }
+
+// effectStore is an in-memory ports.SideEffects: intents by key, sent or
+// not.
+type effectStore struct {
+	mu   sync.Mutex
+	keys map[string]bool // key → sent
+}
+
+func (e *effectStore) Intend(_ context.Context, key, _ string) (bool, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if _, ok := e.keys[key]; ok {
+		return false, nil
+	}
+	e.keys[key] = false
+	return true, nil
+}
+
+func (e *effectStore) Sent(_ context.Context, key string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if _, ok := e.keys[key]; !ok {
+		return ports.ErrNotFound
+	}
+	e.keys[key] = true
+	return nil
+}
+
+func (e *effectStore) Release(_ context.Context, key string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.keys[key] {
+		delete(e.keys, key)
+	}
+	return nil
+}
+
+// emailTx is the email sync's transaction scope over the in-memory stores.
+type emailTx struct {
+	integrations ports.Integrations
+	effects      *effectStore
+}
+
+func (t emailTx) Integrations() ports.Integrations { return t.integrations }
+func (t emailTx) SideEffects() ports.SideEffects   { return t.effects }
 
 func newEmailFixture(t *testing.T) emailFixture {
 	t.Helper()
 	ctrl := gomock.NewController(t)
 	return emailFixture{list: mocks.NewMockEmailList(ctrl), people: mocks.NewMockPersonReader(ctrl),
-		ms: mocks.NewMockMembershipReader(ctrl), store: newEmailStore()}
+		ms: mocks.NewMockMembershipReader(ctrl), store: newEmailStore(), effects: &effectStore{keys: map[string]bool{}}}
 }
 
 // person makes the reader return p, and ms its membership (nil: none).
@@ -189,7 +235,8 @@ func (f emailFixture) deps(integrations ports.Integrations) application.EmailSyn
 	if integrations == nil {
 		integrations = f.store
 	}
-	return application.EmailSyncDeps{List: f.list, People: f.people, Memberships: f.ms, Integrations: integrations, Journeys: testJourneys}
+	uow := newInlineUoW[ports.EmailSyncTx](emailTx{integrations: integrations, effects: f.effects})
+	return application.EmailSyncDeps{List: f.list, People: f.people, Memberships: f.ms, Integrations: integrations, UoW: uow, Journeys: testJourneys}
 }
 
 func (f emailFixture) syncer(t *testing.T) application.SyncMemberEmail {
@@ -795,6 +842,10 @@ func TestEmailUseCasesRefuseNilDependencies(t *testing.T) {
 			_, err := application.NewSyncMemberEmail(without(func(d *application.EmailSyncDeps) { d.Integrations = nil }))
 			return err
 		}},
+		{"sync without a unit of work", func() error {
+			_, err := application.NewSyncMemberEmail(without(func(d *application.EmailSyncDeps) { d.UoW = nil }))
+			return err
+		}},
 		{"archive without list", func() error { _, err := application.NewArchiveMemberEmail(nil, f.store); return err }},
 		{"archive without integrations", func() error { _, err := application.NewArchiveMemberEmail(f.list, nil); return err }},
 		{"resync without directory", func() error {
@@ -816,5 +867,44 @@ func TestEmailUseCasesRefuseNilDependencies(t *testing.T) {
 	}
 	if _, err := application.NewSyncMemberEmail(full); err != nil {
 		t.Fatalf("complete dependencies refused: %v", err)
+	}
+}
+
+// A journey's intent is recorded with the state, before the call: a refused
+// trigger releases it so that the retry sends, and once sent, a sync of the
+// same message that does not see it in the state (its memory was lost to a
+// concurrent save) still does not send again.
+func TestSyncMemberEmailJourneyIntentIsKeptOnceSentAndReleasedOnRefusal(t *testing.T) {
+	t.Parallel()
+	f := newEmailFixture(t)
+	f.person(ada, activeIn(t, "p1", "community"))
+	f.list.EXPECT().Upsert(gomock.Any(), gomock.Any(), "").Return(subscribed(ada.PrimaryEmail), nil).Times(1)
+	f.list.EXPECT().SetTags(gomock.Any(), ada.PrimaryEmail, gomock.Any()).Return(nil).Times(1)
+	refused := errors.New("list: 503")
+	gomock.InOrder(
+		f.list.EXPECT().TriggerJourney(gomock.Any(), "j_welcome", "s_welcome", ada.PrimaryEmail).Return(refused),
+		f.list.EXPECT().TriggerJourney(gomock.Any(), "j_welcome", "s_welcome", ada.PrimaryEmail).Return(nil),
+	)
+	in := application.SyncMemberEmailInput{MessageID: "m1", PersonID: "p1", Events: []string{membership.NameActivated}}
+	h := f.syncer(t)
+	if err := h.Handle(context.Background(), in); !errors.Is(err, refused) {
+		t.Fatalf("first attempt: %v, want the refusal (retried)", err)
+	}
+	if len(f.effects.keys) != 0 {
+		t.Fatalf("intents after a refusal = %v, want none", f.effects.keys)
+	}
+	if err := h.Handle(context.Background(), in); err != nil {
+		t.Fatalf("retry: %v", err)
+	}
+	if sent := f.effects.keys["email_journey:p1:welcome:m1"]; !sent {
+		t.Fatalf("intents = %v, want the welcome of m1 sent", f.effects.keys)
+	}
+	// The state forgets the journey (a concurrent save won): the intent
+	// still stops a third trigger (TriggerJourney is expected twice only).
+	row, st := f.store.row(t, "p1")
+	st.Journeys = nil
+	f.store.seed(t, "p1", ports.SubscriberStatus(row.Status), st)
+	if err := h.Handle(context.Background(), in); err != nil {
+		t.Fatalf("redelivery: %v", err)
 	}
 }

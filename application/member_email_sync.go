@@ -21,20 +21,23 @@ type memberEmailSync struct {
 	journeys    Journeys
 }
 
-// EmailSyncDeps are the ports the email-list use cases share.
+// EmailSyncDeps are the ports the email-list use cases share. UoW saves a
+// synced state together with the intent of the journey it decides.
 type EmailSyncDeps struct {
 	List         ports.EmailList
 	People       ports.PersonReader
 	Memberships  ports.MembershipReader
 	Integrations ports.Integrations
+	UoW          ports.UnitOfWork[ports.EmailSyncTx]
 	Journeys     Journeys
 }
 
 func newMemberEmailSync(d EmailSyncDeps, useCase string) (memberEmailSync, error) {
-	if anyNil(d.List, d.People, d.Memberships, d.Integrations) {
+	if anyNil(d.List, d.People, d.Memberships, d.Integrations, d.UoW) {
 		return memberEmailSync{}, nilDependency(useCase)
 	}
-	return memberEmailSync{list: d.List, people: d.People, memberships: d.Memberships, states: emailStates{store: d.Integrations}, journeys: d.Journeys}, nil
+	return memberEmailSync{list: d.List, people: d.People, memberships: d.Memberships,
+		states: emailStates{store: d.Integrations, uow: d.UoW}, journeys: d.Journeys}, nil
 }
 
 // syncRequest is one sync of a person: previousEmail moves the subscriber,
@@ -125,24 +128,39 @@ func (s memberEmailSync) apply(ctx context.Context, r syncRequest, plan syncPlan
 	if plan.last.unreadable {
 		note = noteUnreadable
 	}
-	// Saving before the journey, on the version read: if another sync of
-	// this person ran meanwhile, this one fails here (ErrStaleState is
-	// retried: it reads the newer state and redoes the idempotent calls),
-	// so at most one of them triggers the journey.
-	version, err := s.states.save(ctx, r.personID, plan.last.stored.Version, status, want, note)
-	if err != nil {
+	// The decision: the state is saved on the version read and, in the same
+	// transaction, the journey's intent is recorded under its key, before
+	// the call. Another sync of this person that ran meanwhile makes the
+	// save fail (ErrStaleState is retried: it reads the newer state and
+	// redoes the idempotent calls); a retry or a concurrent delivery of the
+	// same message finds the key taken and never triggers again.
+	send := plan.journey.JourneyID != "" && status == ports.SubscriberSubscribed // consent belongs to the list
+	key := journeyIntentKey(r)
+	version, send, err := s.states.decide(ctx, r.personID, plan.last.stored.Version, status, want, note, key, send)
+	if err != nil || !send {
 		return err
-	}
-	if plan.journey.JourneyID == "" || status != ports.SubscriberSubscribed {
-		return nil // consent belongs to the list: only subscribed addresses get journeys
 	}
 	if err := s.list.TriggerJourney(ctx, plan.journey.JourneyID, plan.journey.StepID, want.Email); err != nil {
+		// The list refused: forget the intent so that the retry may send.
+		return errors.Join(err, s.states.effect(ctx, key, false))
+	}
+	if err := s.states.effect(ctx, key, true); err != nil {
 		return err
 	}
+	// Remembered in the state too, so that a later sync skips the journey
+	// without reaching the intent; a stale save loses only that shortcut.
 	want.Journeys = append(want.Journeys, r.journeyKey)
 	if n := len(want.Journeys); n > maxJourneyMemory {
 		want.Journeys = want.Journeys[n-maxJourneyMemory:]
 	}
-	_, err = s.states.save(ctx, r.personID, version, status, want, note)
+	if _, err = s.states.save(ctx, r.personID, version, status, want, note); errors.Is(err, ports.ErrStaleState) {
+		return nil
+	}
 	return err
+}
+
+// journeyIntentKey names a journey of a person for one message: a
+// redelivery or a replay of the message uses the same key.
+func journeyIntentKey(r syncRequest) string {
+	return "email_journey:" + r.personID + ":" + r.journeyKey
 }

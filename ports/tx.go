@@ -2,7 +2,7 @@ package ports
 
 import "context"
 
-//go:generate go tool mockgen -destination=mocks/tx.go -package=mocks . UnitOfWork,MembershipTx,PeopleTx,CustomerLinkTx,BillingInboxTx,JobTx,DeadLetterTx
+//go:generate go tool mockgen -destination=mocks/tx.go -package=mocks . UnitOfWork,MembershipTx,PeopleTx,CustomerLinkTx,BillingInboxTx,JobTx,DeadLetterTx,EmailSyncTx
 
 // UnitOfWork runs fn in one database transaction with S, the
 // transaction-scoped set of stores a use case needs (MembershipTx,
@@ -62,6 +62,13 @@ type JobTx interface {
 	Outbox
 	Audited
 	JobRuns() JobRuns
+}
+
+// EmailSyncTx saves what was synced to the email list and, in the same
+// transaction, records the intent of a call that must happen once.
+type EmailSyncTx interface {
+	Integrations() Integrations
+	SideEffects() SideEffects
 }
 
 // DeadLetterTx resolves dead letters, moves their job runs and audits it.

@@ -61,6 +61,7 @@ var (
 	_ ports.MembershipTx   = (*Tx)(nil)
 	_ ports.PeopleTx       = (*Tx)(nil)
 	_ ports.CustomerLinkTx = (*Tx)(nil)
+	_ ports.EmailSyncTx    = (*Tx)(nil)
 	_ ports.BillingInboxTx = (*Tx)(nil)
 	_ ports.JobTx          = (*Tx)(nil)
 	_ ports.DeadLetterTx   = (*Tx)(nil)
@@ -111,6 +112,12 @@ func (t *Tx) Memberships() ports.Memberships { return NewMembershipStore(txQueri
 
 // WebhookInbox returns the webhook inbox in the transaction.
 func (t *Tx) WebhookInbox() ports.WebhookInbox { return NewWebhookInbox(txQuerier{t}) }
+
+// Integrations returns the integration states in the transaction.
+func (t *Tx) Integrations() ports.Integrations { return NewIntegrationStore(txQuerier{t}) }
+
+// SideEffects returns the side-effect intents in the transaction.
+func (t *Tx) SideEffects() ports.SideEffects { return NewSideEffects(txQuerier{t}) }
 
 // BillingInbox returns the billing inbox in the transaction.
 func (t *Tx) BillingInbox() ports.BillingInbox { return NewBillingInbox(txQuerier{t}) }

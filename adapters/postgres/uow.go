@@ -72,6 +72,7 @@ var (
 	_ ports.UnitOfWork[ports.MembershipTx]   = scoped[ports.MembershipTx]{}
 	_ ports.UnitOfWork[ports.PeopleTx]       = scoped[ports.PeopleTx]{}
 	_ ports.UnitOfWork[ports.CustomerLinkTx] = scoped[ports.CustomerLinkTx]{}
+	_ ports.UnitOfWork[ports.EmailSyncTx]    = scoped[ports.EmailSyncTx]{}
 	_ ports.UnitOfWork[ports.BillingInboxTx] = scoped[ports.BillingInboxTx]{}
 	_ ports.UnitOfWork[ports.JobTx]          = scoped[ports.JobTx]{}
 	_ ports.UnitOfWork[ports.DeadLetterTx]   = scoped[ports.DeadLetterTx]{}

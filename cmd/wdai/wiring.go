@@ -15,13 +15,14 @@ import (
 	"github.com/womendefiningai/platform/adapters/postgres"
 	"github.com/womendefiningai/platform/adapters/stripe"
 	"github.com/womendefiningai/platform/application"
+	"github.com/womendefiningai/platform/internal/breaker"
 	"github.com/womendefiningai/platform/internal/config"
 	"github.com/womendefiningai/platform/ports"
 )
 
 // The jobs the platform runs, by the names the scheduler, /jobs/{name} and
-// `wdai job run` use. Events-platform approval and the chat sync arrive
-// with their own issues; until then their runs are recorded as skipped.
+// `wdai job run` use. A job whose provider is not configured records its
+// runs as skipped: not configured.
 const (
 	jobEventApproval   = "luma_approval"
 	jobChatSync        = "slack_sync"
@@ -42,6 +43,10 @@ type system struct {
 	// identityWebhook is nil without CLERK_WEBHOOK_SECRET.
 	signIn          ports.SessionVerifier
 	identityWebhook *clerk.WebhookVerifier
+	// breakers guard every provider's calls (shared by HTTP and the
+	// worker); providers are kept for the worker's system (workerSystem).
+	breakers  *breaker.Set
+	providers providers
 }
 
 // resyncPageBudget bounds one page of the email-list resync.
@@ -65,11 +70,14 @@ func buildSystemWith(cfg config.Config, pool *pgxpool.Pool, logger *slog.Logger,
 	if err != nil {
 		return nil, err
 	}
-	s := &system{cfg: cfg, logger: logger, pool: pool, uow: uow, alerter: alerter, clock: clock}
-	p, err := buildProviders(cfg)
+	s := &system{cfg: cfg, logger: logger, pool: pool, uow: uow, alerter: alerter, clock: clock,
+		breakers: breaker.New(breaker.Config{Failures: uint32(cfg.ProviderBreakerFailures), OpenFor: cfg.ProviderBreakerOpenFor}, //nolint:gosec // bounded by config validation
+			providerStripe, providerMailchimp, providerClerk)}
+	p, err := buildProviders(cfg, s.breakers)
 	if err != nil {
 		return nil, err
 	}
+	s.providers = p
 	s.signIn, s.identityWebhook = p.signIn, p.identityWebhook
 	if s.app, err = buildApp(s, p); err != nil {
 		return nil, err
@@ -139,25 +147,40 @@ type providers struct {
 	signIn          ports.SessionVerifier
 	directory       ports.IdentityDirectory
 	identityWebhook *clerk.WebhookVerifier
+	chat            ports.ChatDirectory
 }
 
-func buildProviders(cfg config.Config) (providers, error) {
+// Provider names, for their circuit breakers and metrics.
+const (
+	providerStripe    = "stripe"
+	providerMailchimp = "mailchimp"
+	providerClerk     = "clerk"
+)
+
+// buildProviders builds the provider adapters; each one's HTTP calls go
+// through its circuit breaker in breakers.
+func buildProviders(cfg config.Config, breakers *breaker.Set) (providers, error) {
 	var p providers
 	var err error
 	p.billing = stripe.Unconfigured()
 	if cfg.StripeSecretKey != "" {
-		if p.billing, err = stripe.NewBilling(stripe.Config{SecretKey: cfg.StripeSecretKey, APIURL: cfg.StripeAPIURL}); err != nil {
+		if p.billing, err = stripe.NewBilling(stripe.Config{SecretKey: cfg.StripeSecretKey, APIURL: cfg.StripeAPIURL,
+			HTTPClient: breakers.Client(providerStripe, nil, 80*time.Second)}); err != nil {
 			return p, err
 		}
 	}
 	if p.list, err = mailchimp.New(mailchimp.Config{APIKey: cfg.MailchimpAPIKey, ListID: cfg.MailchimpListID, APIURL: cfg.MailchimpAPIURL,
-		HTTPClient: &http.Client{Timeout: cfg.MailchimpTimeout}}); err != nil {
+		HTTPClient: breakers.Client(providerMailchimp, &http.Client{Timeout: cfg.MailchimpTimeout}, 0)}); err != nil {
+		return p, err
+	}
+	if p.chat, err = buildChatDirectory(cfg, breakers); err != nil {
 		return p, err
 	}
 	p.signIn, p.directory = clerk.UnconfiguredVerifier(), clerk.UnconfiguredDirectory()
 	if cfg.ClerkSecretKey != "" {
 		ccfg := clerk.Config{SecretKey: cfg.ClerkSecretKey, APIURL: cfg.ClerkAPIURL, Leeway: cfg.ClerkJWTLeeway,
-			Issuer: cfg.ClerkIssuer, AuthorizedParties: cfg.ClerkAuthorizedParties}
+			Issuer: cfg.ClerkIssuer, AuthorizedParties: cfg.ClerkAuthorizedParties,
+			HTTPClient: breakers.Client(providerClerk, nil, 5*time.Second)}
 		if p.signIn, err = clerk.NewVerifier(ccfg); err != nil {
 			return p, err
 		}
@@ -178,6 +201,7 @@ type scopes struct {
 	membership  ports.UnitOfWork[ports.MembershipTx]
 	people      ports.UnitOfWork[ports.PeopleTx]
 	link        ports.UnitOfWork[ports.CustomerLinkTx]
+	email       ports.UnitOfWork[ports.EmailSyncTx]
 	inbox       ports.UnitOfWork[ports.BillingInboxTx]
 	jobs        ports.UnitOfWork[ports.JobTx]
 	deadLetters ports.UnitOfWork[ports.DeadLetterTx]
@@ -193,6 +217,9 @@ func buildScopes(u *postgres.UnitOfWork) (scopes, error) {
 		return s, err
 	}
 	if s.link, err = postgres.Scope[ports.CustomerLinkTx](u); err != nil {
+		return s, err
+	}
+	if s.email, err = postgres.Scope[ports.EmailSyncTx](u); err != nil {
 		return s, err
 	}
 	if s.inbox, err = postgres.Scope[ports.BillingInboxTx](u); err != nil {
@@ -224,7 +251,7 @@ func buildApp(s *system, p providers) (*application.App, error) {
 		inbox: postgres.NewBillingInbox(s.pool), integrations: postgres.NewIntegrationStore(s.pool), deadLetters: messaging.NewDeadLetterStore(s.pool)}
 	b := appBuilder{s: s, p: p, sc: sc, st: st}
 	app := &application.App{}
-	for _, step := range []func(*application.App){b.people, b.billing, b.email, b.jobs, b.deadLetters} {
+	for _, step := range []func(*application.App){b.people, b.billing, b.email, b.chat, b.jobs, b.deadLetters} {
 		if step(app); b.err != nil {
 			return nil, b.err
 		}
@@ -298,7 +325,7 @@ func (b *appBuilder) billing(app *application.App) {
 
 func (b *appBuilder) email(app *application.App) {
 	c, st, cfg := &app.Commands, b.st, b.s.cfg
-	deps := application.EmailSyncDeps{List: b.p.list, People: st.people, Memberships: st.memberships, Integrations: st.integrations,
+	deps := application.EmailSyncDeps{List: b.p.list, People: st.people, Memberships: st.memberships, Integrations: st.integrations, UoW: b.sc.email,
 		Journeys: application.Journeys{
 			application.JourneyWelcome:       {JourneyID: cfg.MailchimpWelcomeJourneyID, StepID: cfg.MailchimpWelcomeStepID},
 			application.JourneyPaymentFailed: {JourneyID: cfg.MailchimpPaymentFailedJourneyID, StepID: cfg.MailchimpPaymentFailedStepID},
@@ -316,13 +343,15 @@ func (b *appBuilder) jobs(app *application.App) {
 	c := &app.Commands
 	registry := keep(application.NewPagedJobRegistry(map[string]application.JobFunc{
 		jobEventApproval: application.SkippedJob("not configured"),
-		jobChatSync:      application.SkippedJob("not configured"),
 		// The reconciliation window follows the wall clock, not a test's.
 		jobBillingRecon: c.ReconcileBilling.Job(ports.SystemClock{}),
 	}, map[string]application.PagedJob{
 		// One page is one batch call of up to 500 people and their tag
 		// updates; its budget stays inside the router's handler timeout.
 		jobEmailListResync: {Page: c.ResyncEmailList.Page, Budget: resyncPageBudget},
+		// One page is one directory page of up to 1,000 accounts, or 1,000
+		// unmatched members; unconfigured, the run is recorded as skipped.
+		jobChatSync: {Page: c.SyncChatStatus.Page, Budget: chatPageBudget},
 	})).into(&b.err)
 	if b.err != nil {
 		return
