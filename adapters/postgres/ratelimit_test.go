@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/womendefiningai/platform/adapters/postgres"
@@ -134,5 +135,108 @@ func TestRateLimiterSweepForgetsOnlyFullAllowances(t *testing.T) {
 	}
 	if d, err := l.Take(ctx, "spent", 1, ports.Rate{Limit: 1, Period: time.Hour}); err != nil || d.Allowed {
 		t.Fatalf("spent allowance after sweep = %+v, %v; want still refused", d, err)
+	}
+}
+
+// statementCount counts the statements a pool sends.
+type statementCount struct{ n atomic.Int64 }
+
+func (c *statementCount) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	c.n.Add(1)
+	return ctx
+}
+
+func (c *statementCount) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+func countedPool(t *testing.T, url string) (*pgxpool.Pool, *statementCount) {
+	t.Helper()
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &statementCount{}
+	cfg.ConnConfig.Tracer = c
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return pool, c
+}
+
+// A large allowance is leased 1% at a time: two replicas racing admit at
+// most the allowance and lose at most one lease each, with about one
+// statement per lease.
+func TestRateLimiterLeasesNeverAdmitMoreThanTheAllowance(t *testing.T) {
+	t.Parallel()
+	url := testdb.NewURL(t)
+	rate := ports.Rate{Limit: 1000, Period: time.Hour} // leases of 10
+	var limiters []*postgres.RateLimiter
+	var counters []*statementCount
+	for range 2 {
+		pool, c := countedPool(t, url)
+		limiters, counters = append(limiters, postgres.NewRateLimiter(pool)), append(counters, c)
+	}
+	var granted atomic.Int32
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for range 250 {
+				d, err := limiters[g%2].Take(context.Background(), "user:busy", 1, rate)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if d.Allowed {
+					granted.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	statements := counters[0].n.Load() + counters[1].n.Load()
+	t.Logf("granted %d of 2000 takes against an allowance of 1000 with %d statements", granted.Load(), statements)
+	if got := granted.Load(); got > 1000 || got < 1000-2*9 {
+		t.Fatalf("granted %d, want between 982 and 1000 (never more than the allowance)", got)
+	}
+	// 100 leases, then refusals: each replica asks once more for a lease
+	// and once for a unit before it remembers the refusal.
+	if statements > 130 {
+		t.Fatalf("%d statements for 2000 takes, want about 100 (one per lease)", statements)
+	}
+}
+
+// After a refusal the process refuses locally until the wait the database
+// named, counting it down, without another statement.
+func TestRateLimiterRemembersARefusal(t *testing.T) {
+	t.Parallel()
+	pool, count := countedPool(t, testdb.NewURL(t))
+	l := postgres.NewRateLimiter(pool)
+	ctx := context.Background()
+	rate := ports.Rate{Limit: 200, Period: time.Hour} // leases of 2, one unit per 18s
+	granted := 0
+	var first ports.RateDecision
+	for range 201 {
+		d, err := l.Take(ctx, "ip:192.0.2.9", 1, rate)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Allowed {
+			granted++
+		} else if first.RetryAfter == 0 {
+			first = d
+		}
+	}
+	if granted != 200 || first.RetryAfter <= 0 || first.RetryAfter > 18*time.Second {
+		t.Fatalf("granted %d, first refusal waits %s; want 200 and at most 18s", granted, first.RetryAfter)
+	}
+	before := count.n.Load()
+	time.Sleep(10 * time.Millisecond)
+	d, err := l.Take(ctx, "ip:192.0.2.9", 1, rate)
+	if err != nil || d.Allowed || d.RetryAfter >= first.RetryAfter {
+		t.Fatalf("refused again = %+v, %v; want refused with a shorter wait than %s", d, err, first.RetryAfter)
+	}
+	if after := count.n.Load(); after != before {
+		t.Fatalf("a remembered refusal sent %d statements, want 0", after-before)
 	}
 }
