@@ -170,7 +170,7 @@ func TestResyncEmailListIgnoresAStateWrittenMeanwhile(t *testing.T) {
 	t.Parallel()
 	f := newResyncFixture(t)
 	integrations := mocks.NewMockIntegrations(gomock.NewController(t))
-	integrations.EXPECT().GetAll(gomock.Any(), application.EmailListIntegration).Return(map[string]ports.IntegrationState{}, nil)
+	integrations.EXPECT().GetMany(gomock.Any(), application.EmailListIntegration, []string{"p1"}).Return(map[string]ports.IntegrationState{}, nil)
 	integrations.EXPECT().Put(gomock.Any(), gomock.Any()).Return(int64(0), ports.ErrStaleState)
 	p1 := person("p1", "ada@example.test")
 	f.page("", ports.DirectoryPage{People: []ports.Person{p1}, Cursors: []string{"c1"}})
@@ -240,35 +240,35 @@ func TestResyncEmailListFailures(t *testing.T) {
 		name  string
 		setup func(f resyncFixture, integrations *mocks.MockIntegrations)
 	}{
-		{"states cannot be read", func(_ resyncFixture, i *mocks.MockIntegrations) {
-			i.EXPECT().GetAll(gomock.Any(), application.EmailListIntegration).Return(nil, boom)
+		{"states cannot be read", func(f resyncFixture, i *mocks.MockIntegrations) {
+			f.page("", onePage)
+			f.ms.EXPECT().GetMany(gomock.Any(), []string{"p1"}).Return(nil, nil)
+			i.EXPECT().GetMany(gomock.Any(), application.EmailListIntegration, []string{"p1"}).Return(nil, boom)
 		}},
-		{"directory fails", func(f resyncFixture, i *mocks.MockIntegrations) {
-			i.EXPECT().GetAll(gomock.Any(), gomock.Any()).Return(nil, nil)
+		{"directory fails", func(f resyncFixture, _ *mocks.MockIntegrations) {
 			f.dir.EXPECT().Directory(gomock.Any(), gomock.Any()).Return(ports.DirectoryPage{}, boom)
 		}},
-		{"memberships fail", func(f resyncFixture, i *mocks.MockIntegrations) {
-			i.EXPECT().GetAll(gomock.Any(), gomock.Any()).Return(nil, nil)
+		{"memberships fail", func(f resyncFixture, _ *mocks.MockIntegrations) {
 			f.page("", onePage)
 			f.ms.EXPECT().GetMany(gomock.Any(), []string{"p1"}).Return(nil, boom)
 		}},
 		{"batch upsert fails", func(f resyncFixture, i *mocks.MockIntegrations) {
-			i.EXPECT().GetAll(gomock.Any(), gomock.Any()).Return(nil, nil)
 			f.page("", onePage)
 			f.ms.EXPECT().GetMany(gomock.Any(), []string{"p1"}).Return(nil, nil)
+			i.EXPECT().GetMany(gomock.Any(), gomock.Any(), []string{"p1"}).Return(nil, nil)
 			f.list.EXPECT().BatchUpsert(gomock.Any(), gomock.Any()).Return(nil, boom)
 		}},
 		{"tagging fails", func(f resyncFixture, i *mocks.MockIntegrations) {
-			i.EXPECT().GetAll(gomock.Any(), gomock.Any()).Return(nil, nil)
 			f.page("", onePage)
 			f.ms.EXPECT().GetMany(gomock.Any(), []string{"p1"}).Return(nil, nil)
+			i.EXPECT().GetMany(gomock.Any(), gomock.Any(), []string{"p1"}).Return(nil, nil)
 			f.list.EXPECT().BatchUpsert(gomock.Any(), gomock.Any()).Return([]ports.SubscriberResult{subscribed(p1.PrimaryEmail)}, nil)
 			f.list.EXPECT().SetTags(gomock.Any(), gomock.Any(), gomock.Any()).Return(boom)
 		}},
 		{"state cannot be saved", func(f resyncFixture, i *mocks.MockIntegrations) {
-			i.EXPECT().GetAll(gomock.Any(), gomock.Any()).Return(nil, nil)
 			f.page("", onePage)
 			f.ms.EXPECT().GetMany(gomock.Any(), []string{"p1"}).Return(nil, nil)
+			i.EXPECT().GetMany(gomock.Any(), gomock.Any(), []string{"p1"}).Return(nil, nil)
 			f.list.EXPECT().BatchUpsert(gomock.Any(), gomock.Any()).Return([]ports.SubscriberResult{subscribed(p1.PrimaryEmail)}, nil)
 			f.list.EXPECT().SetTags(gomock.Any(), gomock.Any(), gomock.Any()).Return(nil)
 			i.EXPECT().Put(gomock.Any(), gomock.Any()).Return(int64(0), boom)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"reflect"
 	"sync"
 	"testing"
@@ -39,13 +38,19 @@ func (s *emailStore) Get(_ context.Context, personID, provider string) (ports.In
 	return st, nil
 }
 
-func (s *emailStore) GetAll(_ context.Context, provider string) (map[string]ports.IntegrationState, error) {
+func (s *emailStore) GetMany(_ context.Context, provider string, personIDs []string) (map[string]ports.IntegrationState, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if provider != application.EmailListIntegration {
 		return nil, fmt.Errorf("unexpected provider %q", provider)
 	}
-	return maps.Clone(s.rows), nil
+	out := map[string]ports.IntegrationState{}
+	for _, id := range personIDs {
+		if st, ok := s.rows[id]; ok {
+			out[id] = st
+		}
+	}
+	return out, nil
 }
 
 func (s *emailStore) Put(_ context.Context, st ports.IntegrationState) (int64, error) {

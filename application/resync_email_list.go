@@ -49,17 +49,13 @@ func NewResyncEmailList(list ports.EmailList, people ports.PeopleDirectory, memb
 // Handle resyncs everyone, page by page.
 func (h ResyncEmailList) Handle(ctx context.Context, in ResyncEmailListInput) (ResyncResult, error) {
 	var res ResyncResult
-	states, err := h.states.store.GetAll(ctx, EmailListIntegration)
-	if err != nil {
-		return res, err
-	}
 	after := ""
 	for {
 		page, err := h.people.Directory(ctx, ports.DirectoryFilter{IncludeHidden: true, After: after, Limit: ResyncPage})
 		if err != nil {
 			return res, err
 		}
-		if err := h.resyncPage(ctx, page.People, states, in.DryRun, &res); err != nil || res.Skipped {
+		if err := h.resyncPage(ctx, page.People, in.DryRun, &res); err != nil || res.Skipped {
 			return res, err
 		}
 		if in.Progress != nil {
@@ -96,10 +92,6 @@ func (h ResyncEmailList) Page(ctx context.Context, cursor string, begin BeginPag
 	if err != nil {
 		return nil, err
 	}
-	states, err := h.states.store.GetAll(ctx, EmailListIntegration)
-	if err != nil {
-		return nil, err
-	}
 	next := cursor
 	if n := len(page.Cursors); n > 0 {
 		next = page.Cursors[n-1]
@@ -108,7 +100,7 @@ func (h ResyncEmailList) Page(ctx context.Context, cursor string, begin BeginPag
 		return nil, err
 	}
 	var res ResyncResult
-	err = h.resyncPage(ctx, page.People, states, false, &res)
+	err = h.resyncPage(ctx, page.People, false, &res)
 	return map[string]any{"outcome": "synced", "people": res.People, "batch_calls": res.BatchCalls,
 		"tag_calls": res.TagCalls, "unsubscribed": res.Unsubscribed, "errors": res.Errors}, err
 }
@@ -139,8 +131,18 @@ func (h ResyncEmailList) desiredPage(ctx context.Context, people []ports.Person)
 	return wants, subs, nil
 }
 
-func (h ResyncEmailList) resyncPage(ctx context.Context, people []ports.Person, states map[string]ports.IntegrationState, dryRun bool, res *ResyncResult) error {
+// resyncPage resyncs one page: the people's memberships and last synced
+// states in one query each, one batch call, and the tag updates that differ.
+func (h ResyncEmailList) resyncPage(ctx context.Context, people []ports.Person, dryRun bool, res *ResyncResult) error {
 	wants, subs, err := h.desiredPage(ctx, people)
+	if err != nil {
+		return err
+	}
+	ids := make([]string, 0, len(wants))
+	for id := range wants {
+		ids = append(ids, id)
+	}
+	states, err := h.states.store.GetMany(ctx, EmailListIntegration, ids)
 	if err != nil {
 		return err
 	}

@@ -31,8 +31,9 @@ var ErrStaleState = errors.New("integration state changed since it was read")
 type Integrations interface {
 	// Get returns ErrNotFound when nothing was synced yet.
 	Get(ctx context.Context, personID, provider string) (IntegrationState, error)
-	// GetAll returns every state of the provider, by person id.
-	GetAll(ctx context.Context, provider string) (map[string]IntegrationState, error)
+	// GetMany returns the provider's states of the given people (a page),
+	// by person id; people with nothing synced are absent.
+	GetMany(ctx context.Context, provider string, personIDs []string) (map[string]IntegrationState, error)
 	// Put stores s if the stored version is still s.Version, and returns
 	// the new version; otherwise ErrStaleState.
 	Put(ctx context.Context, s IntegrationState) (int64, error)

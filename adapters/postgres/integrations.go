@@ -41,9 +41,12 @@ func (s *IntegrationStore) Get(ctx context.Context, personID, provider string) (
 	return st, nil
 }
 
-// GetAll returns every state of a provider in one query.
-func (s *IntegrationStore) GetAll(ctx context.Context, provider string) (map[string]ports.IntegrationState, error) {
-	rows, err := s.q.Query(ctx, `SELECT `+integrationColumns+` FROM integrations WHERE provider = $1`, provider)
+// GetMany returns the provider's states of the given people, in one query.
+func (s *IntegrationStore) GetMany(ctx context.Context, provider string, personIDs []string) (map[string]ports.IntegrationState, error) {
+	if len(personIDs) == 0 {
+		return map[string]ports.IntegrationState{}, nil
+	}
+	rows, err := s.q.Query(ctx, `SELECT `+integrationColumns+` FROM integrations WHERE provider = $1 AND person_id = ANY($2::uuid[])`, provider, personIDs)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: list integrations: %w", err)
 	}

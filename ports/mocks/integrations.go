@@ -56,19 +56,19 @@ func (mr *MockIntegrationsMockRecorder) Get(ctx, personID, provider any) *gomock
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Get", reflect.TypeOf((*MockIntegrations)(nil).Get), ctx, personID, provider)
 }
 
-// GetAll mocks base method.
-func (m *MockIntegrations) GetAll(ctx context.Context, provider string) (map[string]ports.IntegrationState, error) {
+// GetMany mocks base method.
+func (m *MockIntegrations) GetMany(ctx context.Context, provider string, personIDs []string) (map[string]ports.IntegrationState, error) {
 	m.ctrl.T.Helper()
-	ret := m.ctrl.Call(m, "GetAll", ctx, provider)
+	ret := m.ctrl.Call(m, "GetMany", ctx, provider, personIDs)
 	ret0, _ := ret[0].(map[string]ports.IntegrationState)
 	ret1, _ := ret[1].(error)
 	return ret0, ret1
 }
 
-// GetAll indicates an expected call of GetAll.
-func (mr *MockIntegrationsMockRecorder) GetAll(ctx, provider any) *gomock.Call {
+// GetMany indicates an expected call of GetMany.
+func (mr *MockIntegrationsMockRecorder) GetMany(ctx, provider, personIDs any) *gomock.Call {
 	mr.mock.ctrl.T.Helper()
-	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "GetAll", reflect.TypeOf((*MockIntegrations)(nil).GetAll), ctx, provider)
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "GetMany", reflect.TypeOf((*MockIntegrations)(nil).GetMany), ctx, provider, personIDs)
 }
 
 // Put mocks base method.
