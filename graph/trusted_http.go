@@ -85,10 +85,10 @@ func (m *TrustedDocuments) servePost(w http.ResponseWriter, r *http.Request, nex
 		writeGraphQLError(w, http.StatusBadRequest, "the request body could not be read", CodeBadUserInput)
 		return
 	}
-	// encoding/json matches keys case-insensitively, so the marks are
-	// searched case-insensitively too.
-	lower := bytes.ToLower(body)
-	if !opts.Only && !bytes.Contains(lower, bytes.ToLower(markDocumentID)) && !bytes.Contains(lower, bytes.ToLower(markPersisted)) {
+	// Without the marks there is nothing to resolve. (A "DOCUMENTID" key
+	// in other letter case is not resolved here, and gqlgen ignores it: the
+	// request has no document. Trusted-only mode decodes every body.)
+	if !opts.Only && !bytes.Contains(body, markDocumentID) && !bytes.Contains(body, markPersisted) {
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		next.ServeHTTP(w, r)
 		return
