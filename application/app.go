@@ -39,6 +39,11 @@ type Commands struct {
 	// The chat workspace.
 	SyncChatStatus SyncChatStatus // job page: match visible members to chat accounts, keep their status
 
+	// Community events.
+	CreateEvent  CreateEvent  // a leader creates an event on the events platform, stored and audited, once per key
+	DecideRSVPs  DecideRSVPs  // decide a page of guests once each: approve, decline or leave pending, audited
+	ApproveRSVPs ApproveRSVPs // job page: the twice-daily approval of every upcoming event's pending guests
+
 	// Jobs and dead letters.
 	EnqueueJob        EnqueueJob        // create a job run for a slot and queue it
 	RunJob            RunJob            // message: run a queued job run
@@ -59,4 +64,7 @@ type Queries struct {
 	ListJobs            ListJobs            // the registered jobs
 	ListJobRuns         ListJobRuns         // operators list job runs with progress, counts and errors
 	GetJobRun           GetJobRun           // operators show one job run
+	ListEvents          ListEvents          // upcoming or past events with their RSVP counts
+	GetEvent            GetEvent            // one event with its RSVP counts
+	ListAuditLog        ListAuditLog        // leaders and operators read the audit log
 }

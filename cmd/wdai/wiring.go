@@ -148,6 +148,7 @@ type providers struct {
 	directory       ports.IdentityDirectory
 	identityWebhook *clerk.WebhookVerifier
 	chat            ports.ChatDirectory
+	events          ports.EventPlatform
 }
 
 // Provider names, for their circuit breakers and metrics.
@@ -174,6 +175,9 @@ func buildProviders(cfg config.Config, breakers *breaker.Set) (providers, error)
 		return p, err
 	}
 	if p.chat, err = buildChatDirectory(cfg, breakers); err != nil {
+		return p, err
+	}
+	if p.events, err = buildEventPlatform(cfg, breakers); err != nil {
 		return p, err
 	}
 	p.signIn, p.directory = clerk.UnconfiguredVerifier(), clerk.UnconfiguredDirectory()
@@ -251,7 +255,7 @@ func buildApp(s *system, p providers) (*application.App, error) {
 		inbox: postgres.NewBillingInbox(s.pool), integrations: postgres.NewIntegrationStore(s.pool), deadLetters: messaging.NewDeadLetterStore(s.pool)}
 	b := appBuilder{s: s, p: p, sc: sc, st: st}
 	app := &application.App{}
-	for _, step := range []func(*application.App){b.people, b.billing, b.email, b.chat, b.jobs, b.deadLetters} {
+	for _, step := range []func(*application.App){b.people, b.billing, b.email, b.chat, b.events, b.jobs, b.deadLetters} {
 		if step(app); b.err != nil {
 			return nil, b.err
 		}
@@ -342,7 +346,6 @@ func (b *appBuilder) email(app *application.App) {
 func (b *appBuilder) jobs(app *application.App) {
 	c := &app.Commands
 	registry := keep(application.NewPagedJobRegistry(map[string]application.JobFunc{
-		jobEventApproval: application.SkippedJob("not configured"),
 		// The reconciliation window follows the wall clock, not a test's.
 		jobBillingRecon: c.ReconcileBilling.Job(ports.SystemClock{}),
 	}, map[string]application.PagedJob{
@@ -352,6 +355,9 @@ func (b *appBuilder) jobs(app *application.App) {
 		// One page is one directory page of up to 1,000 accounts, or 1,000
 		// unmatched members; unconfigured, the run is recorded as skipped.
 		jobChatSync: {Page: c.SyncChatStatus.Page, Budget: chatPageBudget},
+		// One page is one event's guest-list page of up to 25 guests and
+		// their updates; unconfigured, the run is recorded as skipped.
+		jobEventApproval: {Page: c.ApproveRSVPs.Handle, Budget: approvalPageBudget},
 	})).into(&b.err)
 	if b.err != nil {
 		return

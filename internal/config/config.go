@@ -70,6 +70,15 @@ type Config struct {
 	// slack_sync runs are recorded as "skipped: not configured".
 	SlackBotToken string `env:"SLACK_BOT_TOKEN"`
 	SlackAPIURL   string `env:"SLACK_API_URL"`
+	// Luma (community events). Unset LUMA_API_KEY: luma_approval runs are
+	// recorded as "skipped: not configured" and createEvent answers
+	// NOT_CONFIGURED. LUMA_RATE_LIMIT calls at most in any LUMA_RATE_WINDOW
+	// (Luma allows 200 a minute per calendar).
+	LumaAPIKey     string        `env:"LUMA_API_KEY"`
+	LumaAPIURL     string        `env:"LUMA_API_URL"`
+	LumaTimeout    time.Duration `env:"LUMA_TIMEOUT" envDefault:"10s"`
+	LumaRateLimit  int           `env:"LUMA_RATE_LIMIT" envDefault:"200"`
+	LumaRateWindow time.Duration `env:"LUMA_RATE_WINDOW" envDefault:"1m"`
 	// CronCatchUp: on start, each job's most recent slot runs if it is this recent.
 	CronCatchUp time.Duration `env:"CRON_CATCH_UP" envDefault:"1h"`
 	// Clerk (sign-in). Unset CLERK_SECRET_KEY: every request is anonymous,
@@ -189,7 +198,7 @@ func (c Config) validate() []string {
 	var p []string
 	for _, check := range []func() []string{
 		c.validateServer, c.validateCron, c.validateClerk, c.validateURLs,
-		c.validateStripe, c.validateMailchimp, c.validateSlack, c.validateWorker, c.validateRateLimits,
+		c.validateStripe, c.validateMailchimp, c.validateSlack, c.validateLuma, c.validateWorker, c.validateRateLimits,
 	} {
 		p = append(p, check()...)
 	}

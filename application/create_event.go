@@ -1,0 +1,153 @@
+package application
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/womendefiningai/platform/domain/access"
+	"github.com/womendefiningai/platform/domain/event"
+	"github.com/womendefiningai/platform/ports"
+)
+
+// creationLease is how long one attempt may hold an event's creation before
+// a retry with the same key takes it over.
+const creationLease = 2 * time.Minute
+
+// maxIdempotencyKey bounds the client's idempotency key.
+const maxIdempotencyKey = 200
+
+// ErrEventBusy is returned while another request with the same idempotency
+// key is creating the event: retry in a moment.
+var ErrEventBusy = ports.ErrEventBusy
+
+// FieldError is one problem with one input field.
+type FieldError = event.FieldError
+
+// FieldErrors lists every problem with an input; it matches
+// ErrInvalidInput, so callers that only know that still answer 400.
+type FieldErrors []FieldError
+
+func (e FieldErrors) Error() string {
+	return (&event.InvalidError{Fields: e}).Error()
+}
+
+// Is makes errors.Is(err, ErrInvalidInput) true.
+func (e FieldErrors) Is(target error) bool { return target == ErrInvalidInput }
+
+// CreateEventInput is a leader's new event. IdempotencyKey is chosen by the
+// client: a retried request with the same key creates one event.
+type CreateEventInput struct {
+	IdempotencyKey string
+	Name           string
+	Description    string
+	StartAt        time.Time
+	EndAt          time.Time
+	TimeZone       string
+	Capacity       int
+}
+
+// CreateEvent creates a community event on the events platform and stores
+// it, with its audit entry, in one transaction. Needs events:write.
+type CreateEvent struct {
+	uow          ports.UnitOfWork[ports.EventTx]
+	reservations ports.EventReservations
+	platform     ports.EventPlatform
+	clock        ports.Clock
+}
+
+// NewCreateEvent refuses nil dependencies.
+func NewCreateEvent(uow ports.UnitOfWork[ports.EventTx], reservations ports.EventReservations, platform ports.EventPlatform, clock ports.Clock) (CreateEvent, error) {
+	if anyNil(uow, reservations, platform, clock) {
+		return CreateEvent{}, nilDependency("create event")
+	}
+	return CreateEvent{uow: uow, reservations: reservations, platform: platform, clock: clock}, nil
+}
+
+// Handle validates the input (every problem as a FieldError, nothing
+// created), holds the creation under the caller's key, creates the event
+// on the platform and stores it. A retry with the same key returns the
+// event already created, or completes one whose platform id was recorded
+// when storing it failed; it never creates a second one on the platform
+// while the first attempt holds its lease.
+func (h CreateEvent) Handle(ctx context.Context, in CreateEventInput) (ports.Event, error) {
+	p, err := SignedInUser(ctx)
+	if err != nil {
+		return ports.Event{}, err
+	}
+	if !access.Allows(p, access.ScopeEventsWrite) {
+		return ports.Event{}, fmt.Errorf("%w: creating an event needs %s", access.ErrForbidden, access.ScopeEventsWrite)
+	}
+	draft, err := validateEvent(in, h.clock.Now())
+	if err != nil {
+		return ports.Event{}, err
+	}
+	draft.CreatorID = p.ID()
+	if !h.platform.Configured() {
+		return ports.Event{}, fmt.Errorf("create event: %w", ports.ErrNotConfigured)
+	}
+	res, err := h.reservations.Reserve(ctx, draft, creationLease)
+	if err != nil {
+		return ports.Event{}, fmt.Errorf("create event: %w", err)
+	}
+	if res.Event.Created {
+		return res.Event, nil
+	}
+	var pe ports.PlatformEvent
+	if res.Held {
+		pe, err = h.platform.CreateEvent(ctx, draft.Event)
+	} else {
+		pe, err = h.platform.GetEvent(ctx, res.Event.PlatformID)
+	}
+	if err != nil {
+		if res.Held && pe.ID != "" {
+			err = errors.Join(err, h.reservations.RecordPlatformID(context.WithoutCancel(ctx), res.Event.ID, pe.ID))
+		}
+		return ports.Event{}, fmt.Errorf("create event: %w", err)
+	}
+	if err := h.store(ctx, p, res.Event, pe); err != nil {
+		if rerr := h.reservations.RecordPlatformID(context.WithoutCancel(ctx), res.Event.ID, pe.ID); rerr != nil {
+			err = errors.Join(err, fmt.Errorf("platform event %s is not recorded: %w", pe.ID, rerr))
+		}
+		return ports.Event{}, fmt.Errorf("create event: %w", err)
+	}
+	e := res.Event
+	e.PlatformID, e.URL, e.Created = pe.ID, pe.URL, true
+	return e, nil
+}
+
+// store completes the event and audits it in one transaction.
+func (h CreateEvent) store(ctx context.Context, p access.Principal, e ports.Event, pe ports.PlatformEvent) error {
+	return h.uow.Do(ctx, func(ctx context.Context, tx ports.EventTx) error {
+		done, err := tx.Events().Complete(ctx, e.ID, pe)
+		if err != nil || !done {
+			return err
+		}
+		return tx.Audit().Record(ctx, actor(p, ports.AuditEntry{
+			Action: "event.create", SubjectKind: "event", SubjectID: e.ID, Outcome: ports.OutcomeSuccess,
+			Details: map[string]any{"platform_id": pe.ID, "name": e.Name, "starts_at": e.StartAt.UTC().Format(time.RFC3339)},
+		}))
+	})
+}
+
+// validateEvent checks the input by the domain's rules and the key.
+func validateEvent(in CreateEventInput, now time.Time) (ports.EventDraft, error) {
+	var fields FieldErrors
+	key := strings.TrimSpace(in.IdempotencyKey)
+	if key == "" || len(key) > maxIdempotencyKey {
+		fields = append(fields, FieldError{Field: "idempotencyKey", Message: "is required, at most 200 bytes"})
+	}
+	d, err := event.NewDraft(event.Params{Name: in.Name, Description: in.Description, StartAt: in.StartAt, EndAt: in.EndAt,
+		TimeZone: in.TimeZone, Capacity: in.Capacity}, now)
+	var inv *event.InvalidError
+	if errors.As(err, &inv) {
+		fields = append(fields, inv.Fields...)
+	}
+	if len(fields) > 0 {
+		return ports.EventDraft{}, fields
+	}
+	return ports.EventDraft{IdempotencyKey: key, Event: ports.NewPlatformEvent{Name: d.Name(), Description: d.Description(),
+		StartAt: d.StartAt(), EndAt: d.EndAt(), TimeZone: d.TimeZone(), Capacity: d.Capacity()}}, nil
+}

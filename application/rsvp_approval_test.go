@@ -1,0 +1,221 @@
+package application_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"go.uber.org/mock/gomock"
+
+	"github.com/womendefiningai/platform/application"
+	"github.com/womendefiningai/platform/domain/access"
+	"github.com/womendefiningai/platform/domain/approval"
+	"github.com/womendefiningai/platform/domain/membership"
+	"github.com/womendefiningai/platform/ports"
+	"github.com/womendefiningai/platform/ports/mocks"
+)
+
+type rsvpMocks struct {
+	people    *mocks.MockRSVPPeople
+	platform  *mocks.MockEventPlatform
+	decisions *mocks.MockRSVPDecisions
+	audit     *mocks.MockAuditLog
+}
+
+func newDecide(t *testing.T, policy approval.Policy) (application.DecideRSVPs, rsvpMocks) {
+	t.Helper()
+	ctrl := gomock.NewController(t)
+	m := rsvpMocks{people: mocks.NewMockRSVPPeople(ctrl), platform: mocks.NewMockEventPlatform(ctrl),
+		decisions: mocks.NewMockRSVPDecisions(ctrl), audit: mocks.NewMockAuditLog(ctrl)}
+	tx := mocks.NewMockEventTx(ctrl)
+	tx.EXPECT().RSVPDecisions().Return(m.decisions).AnyTimes()
+	tx.EXPECT().Audit().Return(m.audit).AnyTimes()
+	h, err := application.NewDecideRSVPs(m.people, newInlineUoW[ports.EventTx](tx), m.platform, policy, fixedClock{eventNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h, m
+}
+
+func standing(role access.Role, status membership.Status, email string) ports.RSVPPerson {
+	return ports.RSVPPerson{PersonID: "p-" + email, Person: approval.Person{VerifiedEmails: []string{email}, Role: role,
+		Membership: approval.Standing{Status: status, CurrentPeriodEnd: eventNow.AddDate(0, 1, 0)}}}
+}
+
+var rsvpEvent = ports.Event{ID: "e1", PlatformID: "evt-1", Created: true}
+
+// Each kind of guest, as the default policy decides it: members in good
+// standing, leaders and admins approved, past_due approved during dunning,
+// alumni and unknown emails left pending for an organiser (a strict policy
+// declines them). A guest is matched by a verified email ignoring case and
+// spaces.
+func TestDecideRSVPsByPolicy(t *testing.T) {
+	t.Parallel()
+	strict := approval.Policy{PastDue: approval.PastDueNoGrace, NonMember: approval.NonMemberDecline}
+	tests := []struct {
+		name   string
+		email  string
+		person *ports.RSVPPerson
+		policy approval.Policy
+		want   approval.Outcome
+		reason approval.Reason
+	}{
+		{"active member", " Ada@Example.ORG ", ptr(standing(access.RoleMember, membership.StatusActive, "ada@example.org")), approval.DefaultPolicy(), approval.Approve, approval.ReasonActiveMember},
+		{"leader", "lea@example.org", ptr(standing(access.RoleLeader, 0, "lea@example.org")), approval.DefaultPolicy(), approval.Approve, approval.ReasonLeader},
+		{"admin", "adm@example.org", ptr(standing(access.RoleAdmin, membership.StatusCanceled, "adm@example.org")), approval.DefaultPolicy(), approval.Approve, approval.ReasonAdmin},
+		{"past_due during dunning", "pd@example.org", ptr(standing(access.RoleMember, membership.StatusPastDue, "pd@example.org")), approval.DefaultPolicy(), approval.Approve, approval.ReasonPastDueGrace},
+		{"past_due, strict policy", "pd@example.org", ptr(standing(access.RoleMember, membership.StatusPastDue, "pd@example.org")), strict, approval.Decline, approval.ReasonPastDue},
+		{"alumni left pending", "alum@example.org", ptr(standing(access.RoleMember, membership.StatusCanceled, "alum@example.org")), approval.DefaultPolicy(), approval.LeavePending, approval.ReasonCanceledMembership},
+		{"alumni, strict policy", "alum@example.org", ptr(standing(access.RoleMember, membership.StatusCanceled, "alum@example.org")), strict, approval.Decline, approval.ReasonCanceledMembership},
+		{"unknown email left pending", "who@example.org", nil, approval.DefaultPolicy(), approval.LeavePending, approval.ReasonNoMatchingPerson},
+		{"unknown email, strict policy", "who@example.org", nil, strict, approval.Decline, approval.ReasonNoMatchingPerson},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h, m := newDecide(t, tt.policy)
+			found := map[string]ports.RSVPPerson{}
+			if tt.person != nil {
+				found[approval.NormalizeEmail(tt.email)] = *tt.person
+			}
+			m.people.EXPECT().FindByEmails(gomock.Any(), []string{tt.email}).Return(found, nil)
+			m.decisions.EXPECT().Claim(gomock.Any(), gomock.Any(), gomock.Any()).DoAndReturn(func(_ context.Context, d ports.RSVPDecision, _ time.Duration) (bool, error) {
+				if d.Outcome != tt.want || d.Reason != tt.reason || d.GuestID != "g1" || d.RunID != "run-1" || d.EventID != "e1" {
+					t.Errorf("decision %+v, want %s/%s", d, tt.want, tt.reason)
+				}
+				return true, nil
+			})
+			m.audit.EXPECT().Record(gomock.Any(), gomock.Any()).DoAndReturn(func(_ context.Context, e ports.AuditEntry) error {
+				if e.Action != "rsvp."+tt.want.String() || e.SubjectID != "e1/g1" || e.ActorKind != "system" {
+					t.Errorf("audit %+v", e)
+				}
+				return nil
+			})
+			if tt.want != approval.LeavePending {
+				status := ports.GuestApproved
+				if tt.want == approval.Decline {
+					status = ports.GuestDeclined
+				}
+				m.platform.EXPECT().UpdateGuestStatus(gomock.Any(), ports.GuestStatusUpdate{EventID: "evt-1", GuestID: "g1", Status: status}).Return(nil)
+				m.decisions.EXPECT().Applied(gomock.Any(), "e1", "g1", "run-1").Return(true, nil)
+			}
+			n, err := h.Handle(context.Background(), application.DecideRSVPsInput{Event: rsvpEvent, RunID: "run-1",
+				Guests: []ports.PlatformGuest{{ID: "g1", Email: tt.email, Status: ports.GuestPendingApproval}}})
+			if err != nil || n != 1 {
+				t.Fatalf("Handle = %d, %v", n, err)
+			}
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// A guest already decided (by a racing run or an earlier one) gets no call;
+// a rate limit defers the guest and stops the page; a refusal is an error
+// for that guest and the page goes on.
+func TestDecideRSVPsOncePerGuestAndOnFailures(t *testing.T) {
+	t.Parallel()
+	h, m := newDecide(t, approval.DefaultPolicy())
+	members := map[string]ports.RSVPPerson{}
+	for _, e := range []string{"a@x.org", "b@x.org", "c@x.org", "d@x.org"} {
+		members[e] = standing(access.RoleMember, membership.StatusActive, e)
+	}
+	m.people.EXPECT().FindByEmails(gomock.Any(), gomock.Any()).Return(members, nil)
+	guests := []ports.PlatformGuest{
+		{ID: "decided", Email: "a@x.org", Status: ports.GuestPendingApproval},
+		{ID: "refused", Email: "b@x.org", Status: ports.GuestPendingApproval},
+		{ID: "limited", Email: "c@x.org", Status: ports.GuestPendingApproval},
+		{ID: "never", Email: "d@x.org", Status: ports.GuestPendingApproval},
+	}
+	claim := func(guest string, ok bool) *gomock.Call {
+		return m.decisions.EXPECT().Claim(gomock.Any(), gomock.Cond(func(d ports.RSVPDecision) bool { return d.GuestID == guest }), gomock.Any()).Return(ok, nil)
+	}
+	update := func(guest string, err error) *gomock.Call {
+		return m.platform.EXPECT().UpdateGuestStatus(gomock.Any(), gomock.Cond(func(u ports.GuestStatusUpdate) bool { return u.GuestID == guest })).Return(err)
+	}
+	limited := ports.Transient("events", errors.New("HTTP 429"), 30*time.Second)
+	gomock.InOrder(
+		claim("decided", false),
+		claim("refused", true),
+		update("refused", ports.Permanent(errors.New("HTTP 404"))),
+		m.decisions.EXPECT().Fail(gomock.Any(), "e1", "refused", "run-1", gomock.Any()).Return(nil),
+		m.audit.EXPECT().Record(gomock.Any(), gomock.Cond(func(e ports.AuditEntry) bool { return e.Outcome == ports.OutcomeFailure })).Return(nil),
+		claim("limited", true),
+		update("limited", limited),
+		m.decisions.EXPECT().Defer(gomock.Any(), "e1", "limited", "run-1").Return(nil),
+	)
+	n, err := h.Handle(context.Background(), application.DecideRSVPsInput{Event: rsvpEvent, Guests: guests, RunID: "run-1"})
+	te, ok := ports.AsTransient(err)
+	if !ok || te.RetryAfter != 30*time.Second {
+		t.Fatalf("err = %v, want the transient rate limit with its wait", err)
+	}
+	if n != 2 {
+		t.Errorf("acted on %d guests, want 2 (refused, limited)", n)
+	}
+}
+
+// The job: unconfigured it is skipped; otherwise the first page names the
+// run and the first event, then each page is one guest page of one event,
+// and the summary is the store's count of the run's decisions.
+func TestApproveRSVPsPages(t *testing.T) {
+	t.Parallel()
+	ctrl := gomock.NewController(t)
+	platform := mocks.NewMockEventPlatform(ctrl)
+	events := mocks.NewMockEventReader(ctrl)
+	runs := mocks.NewMockRSVPRuns(ctrl)
+	decide, dm := newDecide(t, approval.DefaultPolicy())
+	h, err := application.NewApproveRSVPs(platform, events, decide, runs, fixedClock{eventNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type began struct {
+		next string
+		last bool
+	}
+	var pages []began
+	begin := func(next string, last bool) error { pages = append(pages, began{next, last}); return nil }
+
+	platform.EXPECT().Configured().Return(false)
+	sum, err := h.Handle(context.Background(), "", begin)
+	if err != nil || sum["outcome"] != "skipped" || sum["reason"] != "not configured" || len(pages) != 1 || !pages[0].last {
+		t.Fatalf("unconfigured: %v, %v, %v", sum, err, pages)
+	}
+
+	pages = nil
+	platform.EXPECT().Configured().Return(true).AnyTimes()
+	events.EXPECT().List(gomock.Any(), ports.EventFilter{When: ports.EventsUpcoming, Now: eventNow, Limit: 1}).
+		Return(ports.EventPage{Events: []ports.Event{rsvpEvent}, Cursors: []string{"c1"}}, nil)
+	if _, err := h.Handle(context.Background(), "", begin); err != nil || len(pages) != 1 || pages[0].last || pages[0].next == "" {
+		t.Fatalf("first page: %v, %v", err, pages)
+	}
+	events.EXPECT().Get(gomock.Any(), "e1").Return(rsvpEvent, nil)
+	platform.EXPECT().ListGuests(gomock.Any(), ports.GuestQuery{EventID: "evt-1", Status: ports.GuestPendingApproval, Limit: application.RSVPPageSize}).
+		Return(ports.GuestPage{Guests: []ports.PlatformGuest{{ID: "g1", Email: "who@x.org", Status: ports.GuestPendingApproval}}}, nil)
+	events.EXPECT().List(gomock.Any(), ports.EventFilter{When: ports.EventsUpcoming, Now: eventNow, After: "c1", Limit: 1}).Return(ports.EventPage{}, nil)
+	dm.people.EXPECT().FindByEmails(gomock.Any(), []string{"who@x.org"}).Return(map[string]ports.RSVPPerson{}, nil)
+	var run string
+	dm.decisions.EXPECT().Claim(gomock.Any(), gomock.Any(), gomock.Any()).DoAndReturn(func(_ context.Context, d ports.RSVPDecision, _ time.Duration) (bool, error) {
+		run = d.RunID
+		return true, nil
+	})
+	dm.audit.EXPECT().Record(gomock.Any(), gomock.Any()).Return(nil)
+	runs.EXPECT().RunTally(gomock.Any(), gomock.Any()).DoAndReturn(func(_ context.Context, r string) (map[string]ports.RSVPTally, error) {
+		if r != run || r == "" {
+			t.Errorf("tally of run %q, decisions made by %q", r, run)
+		}
+		return map[string]ports.RSVPTally{"e1": {LeftPending: 1, Deferred: 2}}, nil
+	})
+	sum, err = h.Handle(context.Background(), pages[0].next, begin)
+	if err != nil || len(pages) != 2 || !pages[1].last {
+		t.Fatalf("second page: %v, %v", err, pages)
+	}
+	total, _ := sum["rsvps"].(map[string]any)
+	perEvent, _ := sum["events"].(map[string]any)
+	if total["left_pending"] != 1 || total["deferred"] != 2 || total["approved"] != 0 || perEvent["e1"] == nil {
+		t.Errorf("summary %v", sum)
+	}
+	if _, err := h.Handle(context.Background(), "not-a-cursor", begin); !ports.IsPermanent(err) {
+		t.Errorf("a foreign cursor: %v, want a permanent error", err)
+	}
+}

@@ -1,0 +1,44 @@
+package main
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/womendefiningai/platform/adapters/luma"
+	"github.com/womendefiningai/platform/adapters/postgres"
+	"github.com/womendefiningai/platform/application"
+	"github.com/womendefiningai/platform/domain/approval"
+	"github.com/womendefiningai/platform/internal/breaker"
+	"github.com/womendefiningai/platform/internal/config"
+	"github.com/womendefiningai/platform/ports"
+)
+
+// approvalPageBudget bounds one page of the approval job (one guest-list
+// call and up to application.RSVPPageSize updates at Luma's rate), inside
+// the router's handler timeout.
+const approvalPageBudget = 15 * time.Second
+
+// buildEventPlatform returns the Luma client, unconfigured without a key;
+// its calls go through Luma's circuit breaker.
+func buildEventPlatform(cfg config.Config, breakers *breaker.Set) (*luma.Client, error) {
+	return luma.New(luma.Config{APIKey: cfg.LumaAPIKey, APIURL: cfg.LumaAPIURL,
+		HTTPClient: breakers.Client(luma.Provider, &http.Client{Timeout: cfg.LumaTimeout}, 0),
+		RateLimit:  cfg.LumaRateLimit, RateWindow: cfg.LumaRateWindow})
+}
+
+// events builds the community events' use cases: creation, reading, the
+// approval job's pages, and reading the audit log.
+func (b *appBuilder) events(app *application.App) {
+	uow := keep(postgres.Scope[ports.EventTx](b.s.uow)).into(&b.err)
+	if b.err != nil {
+		return
+	}
+	c, q := &app.Commands, &app.Queries
+	store, decisions := postgres.NewEventStore(b.s.pool), postgres.NewRSVPDecisions(b.s.pool)
+	c.CreateEvent = keep(application.NewCreateEvent(uow, store, b.p.events, b.s.clock)).into(&b.err)
+	c.DecideRSVPs = keep(application.NewDecideRSVPs(decisions, uow, b.p.events, approval.DefaultPolicy(), b.s.clock)).into(&b.err)
+	c.ApproveRSVPs = keep(application.NewApproveRSVPs(b.p.events, store, c.DecideRSVPs, decisions, b.s.clock)).into(&b.err)
+	q.ListEvents = keep(application.NewListEvents(store, b.s.clock)).into(&b.err)
+	q.GetEvent = keep(application.NewGetEvent(store)).into(&b.err)
+	q.ListAuditLog = keep(application.NewListAuditLog(postgres.NewAuditReader(b.s.pool))).into(&b.err)
+}
