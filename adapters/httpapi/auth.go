@@ -34,6 +34,9 @@ func Authenticate(verifier ports.SessionVerifier, authenticate Authenticator, lo
 			}
 			session, err := verifier.Verify(r.Context(), strings.TrimSpace(token))
 			if err != nil {
+				if r.Context().Err() != nil {
+					return // the client hung up; nobody reads an answer
+				}
 				if !errors.Is(err, ports.ErrInvalidToken) {
 					logger.ErrorContext(r.Context(), "verify session", "error", err.Error())
 					http.Error(w, "authentication is unavailable", http.StatusServiceUnavailable)

@@ -70,7 +70,7 @@ func chain(mux *http.ServeMux, logger *slog.Logger, m *httpMetrics) http.Handler
 		r = r.WithContext(ctx)
 
 		rec := &statusRecorder{ResponseWriter: w}
-		serveRecovering(ctx, logger, mux, rec, r, id)
+		serveRecovering(ctx, logger, mux, rec, r)
 
 		status := rec.status
 		if status == 0 {
@@ -82,35 +82,83 @@ func chain(mux *http.ServeMux, logger *slog.Logger, m *httpMetrics) http.Handler
 		}
 		elapsed := time.Since(start)
 		code := strconv.Itoa(status)
-		m.requests.WithLabelValues(r.Method, route, code).Inc()
-		m.duration.WithLabelValues(r.Method, route, code).Observe(elapsed.Seconds())
-		logger.Log(ctx, levelFor(status), "http request",
-			"request_id", id,
-			"method", r.Method,
+		method := methodLabel(r.Method)
+		m.requests.WithLabelValues(method, route, code).Inc()
+		m.duration.WithLabelValues(method, route, code).Observe(elapsed.Seconds())
+		gone := ctx.Err() != nil // the client hung up before the answer
+		level := levelFor(status)
+		if gone {
+			level = slog.LevelInfo
+		}
+		logger.Log(ctx, level, "http request",
+			"method", method,
 			"route", route,
 			"path", r.URL.Path,
 			"status", status,
 			"bytes", rec.bytes,
 			"duration", elapsed,
+			"client_gone", gone,
 		)
 	})
 }
 
 // serveRecovering serves r (whose context is ctx) on mux, and answers a
 // panic with a 500 after logging it; it re-panics http.ErrAbortHandler.
-func serveRecovering(ctx context.Context, logger *slog.Logger, mux *http.ServeMux, rec *statusRecorder, r *http.Request, id string) {
+func serveRecovering(ctx context.Context, logger *slog.Logger, mux *http.ServeMux, rec *statusRecorder, r *http.Request) {
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler { //nolint:errorlint // sentinel re-panicked by net/http
 				panic(v)
 			}
-			logger.ErrorContext(ctx, "http: panic", "request_id", id, "panic", fmt.Sprint(v))
+			logger.ErrorContext(ctx, "http: panic", "panic", fmt.Sprint(v))
 			if !rec.wroteHeader {
 				http.Error(rec, "internal error", http.StatusInternalServerError)
 			}
 		}
 	}()
 	mux.ServeHTTP(rec, r)
+}
+
+// knownMethods are the method label's values; any other token a client
+// invents is counted as "other", so that it cannot add series.
+var knownMethods = map[string]bool{
+	http.MethodGet: true, http.MethodHead: true, http.MethodPost: true, http.MethodPut: true, http.MethodPatch: true,
+	http.MethodDelete: true, http.MethodOptions: true, http.MethodConnect: true, http.MethodTrace: true,
+}
+
+func methodLabel(m string) string {
+	if knownMethods[m] {
+		return m
+	}
+	return "other"
+}
+
+// ContextLogHandler adds the request id of the record's context to every
+// record, so that any line logged with the request's context (resolvers,
+// authentication, use cases) can be joined to its access-log line.
+// Wrapping an already wrapped handler returns it unchanged.
+func ContextLogHandler(h slog.Handler) slog.Handler {
+	if _, ok := h.(requestIDHandler); ok {
+		return h
+	}
+	return requestIDHandler{h}
+}
+
+type requestIDHandler struct{ slog.Handler }
+
+func (h requestIDHandler) Handle(ctx context.Context, r slog.Record) error {
+	if id := RequestID(ctx); id != "" {
+		r.AddAttrs(slog.String("request_id", id))
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h requestIDHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return requestIDHandler{h.Handler.WithAttrs(as)}
+}
+
+func (h requestIDHandler) WithGroup(name string) slog.Handler {
+	return requestIDHandler{h.Handler.WithGroup(name)}
 }
 
 func levelFor(status int) slog.Level {

@@ -1,6 +1,7 @@
-// Package httpapi is the driving HTTP adapter: it mounts GraphQL, health,
-// readiness and metrics on one mux, and wraps every route in one middleware
-// chain (request id, JSON access log, Prometheus metrics, panic recovery).
+// Package httpapi is the driving HTTP adapter: it mounts GraphQL, health
+// and readiness on one mux, and wraps every route in one middleware chain
+// (request id, JSON access log, Prometheus metrics, panic recovery). The
+// metrics themselves are served by MetricsHandler on a separate listener.
 package httpapi
 
 import (
@@ -33,7 +34,8 @@ type Config struct {
 	// ReadyTimeout bounds all checks of one /readyz call.
 	ReadyTimeout time.Duration
 	Logger       *slog.Logger
-	// Registry receives the HTTP metrics and is served on /metrics.
+	// Registry receives the HTTP metrics. It is not served here: serve it
+	// with MetricsHandler on a separate listener.
 	Registry *prometheus.Registry
 	// Routes mounts extra routes (webhooks, jobs) on the same mux and chain.
 	Routes map[string]http.Handler
@@ -50,6 +52,7 @@ func NewHandler(cfg Config) (http.Handler, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	cfg.Logger = slog.New(ContextLogHandler(cfg.Logger.Handler()))
 	if cfg.ReadyTimeout == 0 {
 		cfg.ReadyTimeout = 2 * time.Second
 	}
@@ -67,7 +70,6 @@ func NewHandler(cfg Config) (http.Handler, error) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.Handle("GET /readyz", readyHandler(cfg.Ready, cfg.ReadyTimeout, cfg.Logger))
-	mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{Registry: cfg.Registry}))
 	for pattern, h := range cfg.Routes {
 		mux.Handle(pattern, h)
 	}
@@ -80,10 +82,14 @@ func readyHandler(checks []Check, timeout time.Duration, logger *slog.Logger) ht
 		defer cancel()
 		status := http.StatusOK
 		results := make(map[string]string, len(checks))
+		var failed []string
 		for _, c := range checks {
 			if err := c.Func(ctx); err != nil {
+				// The raw error (hosts, versions, credentials in a DSN) goes
+				// to the log only; the caller learns which check failed.
 				status = http.StatusServiceUnavailable
-				results[c.Name] = err.Error()
+				results[c.Name] = "failed"
+				failed = append(failed, c.Name)
 				logger.WarnContext(ctx, "readiness check failed", "check", c.Name, "error", err.Error())
 				continue
 			}
@@ -92,9 +98,18 @@ func readyHandler(checks []Check, timeout time.Duration, logger *slog.Logger) ht
 		body := map[string]any{"status": "ready", "checks": results}
 		if status != http.StatusOK {
 			body["status"] = "not ready"
+			body["failing"] = failed
 		}
 		writeJSON(w, status, body)
 	})
+}
+
+// MetricsHandler serves reg on GET /metrics. It belongs on its own
+// listener (METRICS_ADDR), reachable by the scraper and not the public.
+func MetricsHandler(reg *prometheus.Registry) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	return mux
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -18,8 +18,9 @@ import (
 )
 
 type fixture struct {
-	srv  *httptest.Server
-	logs *syncWriter
+	srv     *httptest.Server
+	metrics *httptest.Server // the separate metrics listener
+	logs    *syncWriter
 }
 
 func newServer(t *testing.T, cfg httpapi.Config) fixture {
@@ -44,7 +45,9 @@ func newServer(t *testing.T, cfg httpapi.Config) fixture {
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return fixture{srv: srv, logs: logs}
+	metrics := httptest.NewServer(httpapi.MetricsHandler(cfg.Registry))
+	t.Cleanup(metrics.Close)
+	return fixture{srv: srv, metrics: metrics, logs: logs}
 }
 
 func get(t *testing.T, url string, header ...string) (*http.Response, string) {
@@ -139,7 +142,7 @@ func TestMetricsCountRequestsByRouteAndStatus(t *testing.T) {
 	get(t, f.srv.URL+"/healthz")
 	get(t, f.srv.URL+"/healthz")
 	get(t, f.srv.URL+"/no-such-thing")
-	_, body := get(t, f.srv.URL+"/metrics")
+	_, body := get(t, f.metrics.URL+"/metrics")
 	for _, want := range []string{
 		`http_requests_total{method="GET",route="GET /healthz",status="200"} 2`,
 		`http_requests_total{method="GET",route="unmatched",status="404"} 1`,

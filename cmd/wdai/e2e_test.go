@@ -92,7 +92,7 @@ func baseEnv() []string {
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
 		switch name {
-		case "DATABASE_URL", "WDAI_ENV", "HTTP_ADDR", "WDAI_DATA_DIR", "LOG_LEVEL":
+		case "DATABASE_URL", "WDAI_ENV", "HTTP_ADDR", "WDAI_DATA_DIR", "LOG_LEVEL", "METRICS_ADDR":
 			continue
 		}
 		env = append(env, kv)
@@ -211,7 +211,8 @@ func queryTiers(t *testing.T, addr string) []string {
 
 func TestServeAgainstDatabaseURLInProduction(t *testing.T) {
 	t.Parallel()
-	p := start(t, map[string]string{"WDAI_ENV": "production", "DATABASE_URL": testdb.NewURL(t)}, "serve")
+	metricsAddr := freeAddr(t)
+	p := start(t, map[string]string{"WDAI_ENV": "production", "DATABASE_URL": testdb.NewURL(t), "METRICS_ADDR": metricsAddr}, "serve")
 	p.waitReady(t, 30*time.Second)
 
 	if got := strings.Join(queryTiers(t, p.addr), ","); got != "community,professional,leader" {
@@ -225,7 +226,16 @@ func TestServeAgainstDatabaseURLInProduction(t *testing.T) {
 	if resp.StatusCode != http.StatusNotFound {
 		t.Errorf("GraphiQL answered %d in production, want 404", resp.StatusCode)
 	}
+	// Metrics are served on METRICS_ADDR only, never on the public listener.
 	resp, err = httpGet(t, "http://"+p.addr+"/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("public /metrics answered %d, want 404", resp.StatusCode)
+	}
+	resp, err = httpGet(t, "http://"+metricsAddr+"/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

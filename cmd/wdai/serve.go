@@ -73,10 +73,15 @@ func serve(ctx context.Context, env environment, withWorker bool) error {
 	if err != nil {
 		return err
 	}
-	handler, err := buildHTTP(sys, migrator)
+	handler, metrics, err := buildHTTPAndMetrics(sys, migrator)
 	if err != nil {
 		return err
 	}
+	stopMetrics, err := serveMetrics(ctx, cfg.MetricsAddr, metrics, logger)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	// The worker stops after HTTP has drained (its own context), and before
 	// the pool closes (deferred above, so it runs after this).
 	workerCtx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
@@ -101,7 +106,10 @@ func serve(ctx context.Context, env environment, withWorker bool) error {
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		// The request line and headers (a GET query string among them);
+		// GraphQL bodies have their own cap (GRAPHQL_MAX_BODY_BYTES).
+		MaxHeaderBytes: 128 << 10,
+		ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -147,18 +155,35 @@ func prepareSchema(ctx context.Context, cfg config.Config, m *postgres.Migrator,
 	return m.CheckAtHead(ctx)
 }
 
+// buildHTTP returns the public handler.
 func buildHTTP(sys *system, migrator *postgres.Migrator) (http.Handler, error) {
-	cfg, logger, pool := sys.cfg, sys.logger, sys.pool
+	public, _, err := buildHTTPAndMetrics(sys, migrator)
+	return public, err
+}
+
+// buildHTTPAndMetrics returns the public handler and the metrics handler,
+// which is served only on METRICS_ADDR.
+func buildHTTPAndMetrics(sys *system, migrator *postgres.Migrator) (http.Handler, http.Handler, error) {
+	cfg, pool := sys.cfg, sys.pool
+	// Every line logged with a request's context carries its request id.
+	logger := slog.New(httpapi.ContextLogHandler(sys.logger.Handler()))
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// sys.breakers: each provider's circuit breaker state.
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), sys.breakers)
 	edge, err := buildGraphEdge(sys)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	gql := graph.NewHandler(sys.app, edge.with(graph.Options{
 		ComplexityLimit: cfg.GraphQLComplexityLimit,
-		Introspection:   cfg.Dev(),
-		Logger:          logger,
+		Limits: graph.Limits{
+			MaxBodyBytes:    cfg.GraphQLMaxBodyBytes,
+			MaxTokens:       cfg.GraphQLMaxTokens,
+			QueryCacheBytes: cfg.GraphQLQueryCacheBytes,
+		},
+		Introspection: cfg.Dev(),
+		Suggestions:   cfg.Dev(),
+		Logger:        logger,
 	}))
 	routes := map[string]http.Handler{
 		"/jobs/{name}": httpapi.JobsHandler(cfg.CronSecret, func(ctx context.Context, job string) (string, error) {
@@ -174,7 +199,7 @@ func buildHTTP(sys *system, migrator *postgres.Migrator) (http.Handler, error) {
 	if secrets := splitSecrets(cfg.StripeWebhookSecret); len(secrets) > 0 {
 		verifier, err := stripe.NewWebhookVerifier(secrets, stripe.DefaultWebhookTolerance)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		routes["/webhooks/stripe"] = httpapi.BillingWebhookHandler(verifier.Parse, func(ctx context.Context, ev ports.BillingEvent) error {
 			_, err := sys.app.Commands.IngestBillingEvent.Handle(ctx, application.IngestBillingEventInput{Event: ev, Source: application.SourceWebhook})
@@ -184,7 +209,7 @@ func buildHTTP(sys *system, migrator *postgres.Migrator) (http.Handler, error) {
 	if sys.identityWebhook != nil {
 		routes["/webhooks/clerk"] = httpapi.IdentityWebhookHandler(sys.identityWebhook.Parse, sys.app.Commands.SyncIdentity.Handle, logger)
 	}
-	return httpapi.NewHandler(httpapi.Config{
+	public, err := httpapi.NewHandler(httpapi.Config{
 		GraphQL:  httpapi.Authenticate(sys.signIn, sys.app.Commands.Authenticate.Handle, logger)(gql),
 		GraphiQL: cfg.Dev(),
 		Logger:   logger,
@@ -195,6 +220,29 @@ func buildHTTP(sys *system, migrator *postgres.Migrator) (http.Handler, error) {
 			{Name: "migrations", Func: migrator.CheckAtHead},
 		},
 	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return public, httpapi.MetricsHandler(reg), nil
+}
+
+// serveMetrics serves /metrics on addr, a listener of its own that the
+// scraper reaches and the public does not; an empty addr serves nothing.
+// The returned func stops it.
+func serveMetrics(ctx context.Context, addr string, h http.Handler, logger *slog.Logger) (func(), error) {
+	if addr == "" {
+		logger.Info("metrics are not served (METRICS_ADDR is empty)")
+		return func() {}, nil
+	}
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on METRICS_ADDR %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second,
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	go func() { _ = srv.Serve(ln) }()
+	logger.Info("metrics serving", "addr", ln.Addr().String())
+	return func() { _ = srv.Close() }, nil
 }
 
 // splitSecrets splits a comma-separated list of webhook secrets (several
