@@ -13,7 +13,6 @@ import (
 	"github.com/womendefiningai/platform/adapters/stripe/stripefake"
 	"github.com/womendefiningai/platform/application"
 	"github.com/womendefiningai/platform/domain/access"
-	"github.com/womendefiningai/platform/domain/membership"
 )
 
 // processDirect feeds a signed event through the same ingest path as the
@@ -165,7 +164,7 @@ func TestCheckoutAndPortalThroughTheBillingProvider(t *testing.T) {
 	t.Parallel()
 	l := newLifecycle(t, false)
 	person := l.newPerson("new@example.test")
-	user, _ := access.NewUser(person, access.RoleMember, membership.StatusActive)
+	user, _ := access.NewUser(person, access.RoleMember, 0) // not a member yet: checkout needs only a sign-in
 	ctx := application.WithPrincipal(t.Context(), user)
 	c := l.sys.app.Commands
 
