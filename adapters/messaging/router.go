@@ -222,8 +222,8 @@ type Router struct {
 	mu            sync.Mutex
 	subs          []*wsql.Subscriber
 	timeouts      map[string]time.Duration // handler name → its timeout
-	started       bool // Run was called
-	running       bool // Watermill's router was started
+	started       bool                     // Run was called
+	running       bool                     // Watermill's router was started
 	names         map[string]bool
 	topics        map[string]string // topic → handler name
 	subscriptions int

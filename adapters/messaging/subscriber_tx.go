@@ -72,8 +72,8 @@ func (d subscriberDB) QueryContext(ctx context.Context, query string, args ...an
 type subscriberTx struct {
 	mu       sync.Mutex
 	conn     *pgxpool.Conn
-	begin    string     // the BEGIN statement, sent with the first query
-	begun    bool       // BEGIN was sent
+	begin    string      // the BEGIN statement, sent with the first query
+	begun    bool        // BEGIN was sent
 	ack      *wsql.Query // the ack query, sent with COMMIT
 	done     bool
 	onCommit []func()

@@ -38,8 +38,8 @@ func (b *BillingInbox) Has(ctx context.Context, ids []string) (map[string]bool, 
 
 const insertBillingEvent = `
 	INSERT INTO billing_inbox (event_id, kind, type, created, payload, source, subscription_id, customer_id, invoice_id,
-	                           client_reference_id, customer_email, customer_name, attempt_count)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+	                           client_reference_id, customer_email, customer_name, attempt_count, payload_raw)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 	ON CONFLICT (event_id) DO NOTHING`
 
 // Insert stores ev once per event id, and reports false for an id already
@@ -52,8 +52,12 @@ func (b *BillingInbox) Insert(ctx context.Context, ev ports.BillingEvent, source
 	if _, err := ports.ParseBillingEventKind(string(kind)); err != nil {
 		return false, fmt.Errorf("postgres: store billing event %s: %w", ev.ID, err)
 	}
-	tag, err := b.q.Exec(ctx, insertBillingEvent, ev.ID, string(kind), ev.Type, ev.Created, ev.Payload, source,
-		ev.SubscriptionID, ev.CustomerID, ev.InvoiceID, ev.ClientReferenceID, ev.CustomerEmail, ev.CustomerName, ev.AttemptCount)
+	// What jsonb and text refuse (\u0000, bytes that are not UTF-8) must
+	// not keep a signed event out: see storable.
+	payload, raw := jsonbOrRaw(ev.Payload)
+	tag, err := b.q.Exec(ctx, insertBillingEvent, storable(ev.ID), string(kind), storable(ev.Type), ev.Created, payload, source,
+		storable(ev.SubscriptionID), storable(ev.CustomerID), storable(ev.InvoiceID), storable(ev.ClientReferenceID),
+		storable(ev.CustomerEmail), storable(ev.CustomerName), ev.AttemptCount, raw)
 	if err != nil {
 		return false, fmt.Errorf("postgres: store billing event %s: %w", ev.ID, err)
 	}
@@ -65,9 +69,9 @@ func (b *BillingInbox) Get(ctx context.Context, eventID string) (ports.InboxEven
 	var e ports.InboxEvent
 	var kind string
 	err := b.q.QueryRow(ctx, `
-		SELECT event_id, kind, type, created, payload, subscription_id, customer_id, invoice_id, client_reference_id,
-		       customer_email, customer_name, attempt_count, source, status, note
-		FROM billing_inbox WHERE event_id = $1`, eventID).Scan(
+		SELECT event_id, kind, type, created, coalesce(convert_to(payload::text, 'UTF8'), payload_raw), subscription_id, customer_id,
+		       invoice_id, client_reference_id, customer_email, customer_name, attempt_count, source, status, note
+		FROM billing_inbox WHERE event_id = $1`, storable(eventID)).Scan(
 		&e.ID, &kind, &e.Type, &e.Created, &e.Payload, &e.SubscriptionID, &e.CustomerID, &e.InvoiceID, &e.ClientReferenceID,
 		&e.CustomerEmail, &e.CustomerName, &e.AttemptCount, &e.Source, &e.Status, &e.Note)
 	if errors.Is(err, pgx.ErrNoRows) {

@@ -291,7 +291,7 @@ func (s *PeopleStore) Erase(ctx context.Context, identityUserID string) (ports.P
 		batch.Queue(`UPDATE memberships SET visible = false WHERE person_id = $1`, before.ID)
 		// What other tables keep of the person: checkout details in stored
 		// billing events, and the synced email list state.
-		batch.Queue(`UPDATE billing_inbox SET customer_email = '', customer_name = '', payload = '{}'::jsonb
+		batch.Queue(`UPDATE billing_inbox SET customer_email = '', customer_name = '', payload = '{}'::jsonb, payload_raw = NULL
 			WHERE client_reference_id = $1 OR (customer_id <> '' AND customer_id = $2)`, before.ID, before.BillingCustomerID)
 		batch.Queue(`UPDATE integrations SET external_id = '', state = '{}'::jsonb, version = version + 1 WHERE person_id = $1`, before.ID)
 		return tx.SendBatch(ctx, batch).Close()

@@ -13,6 +13,7 @@ import (
 	"github.com/womendefiningai/platform/adapters/cron"
 	"github.com/womendefiningai/platform/adapters/messaging"
 	"github.com/womendefiningai/platform/application"
+	"github.com/womendefiningai/platform/internal/config"
 	"github.com/womendefiningai/platform/ports"
 )
 
@@ -34,27 +35,38 @@ func workerCommand() *cli.Command {
 
 // runWorker runs the router (and the cron scheduler) until ctx ends.
 func runWorker(ctx context.Context, sys *system) error {
-	// Each consumer holds a connection while it works through a batch, so the
-	// router gets a pool of its own, sized for its consumers, and HTTP
-	// requests never wait behind it.
+	// Each consumer holds a connection while it handles its claim, and its
+	// handler needs another for its own transactions. The worker therefore
+	// gets a pool of its own, sized for its consumers, and its stores and
+	// units of work use it: HTTP requests never wait behind the worker, nor
+	// the worker behind HTTP.
+	handlers := messageHandlers(sys.app.Commands)
+	conns, err := workerPoolSize(sys.cfg, len(handlers))
+	if err != nil {
+		return err
+	}
 	pc := sys.pool.Config()
-	pc.MaxConns = int32(sys.cfg.WorkerConsumers*len(messaging.Topics) + 3) //nolint:gosec // both bounded by config validation
+	pc.MaxConns = conns
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
 		return fmt.Errorf("worker pool: %w", err)
 	}
 	defer pool.Close()
-	router, err := messaging.NewRouter(pool, sys.logger, sys.alerter, messaging.RouterConfig{MaxRetries: routerMaxRetries, RetryInitialInterval: sys.cfg.WorkerRetryInitial})
+	wsys, err := workerSystem(sys, pool)
 	if err != nil {
 		return err
 	}
-	for _, h := range messageHandlers(sys.app.Commands) {
+	router, err := messaging.NewRouter(pool, sys.logger, sys.alerter, routerConfig(sys.cfg))
+	if err != nil {
+		return err
+	}
+	for _, h := range messageHandlers(wsys.app.Commands) {
 		// Registration takes no context: each delivery runs with its message's own.
 		if err := router.AddHandler(h.name, h.topic, h.fn, messaging.WithConsumers(sys.cfg.WorkerConsumers)); err != nil { //nolint:contextcheck // false positive: the handler closure gets msg.Context() per delivery
 			return err
 		}
 	}
-	sched, err := buildCron(sys)
+	sched, err := buildCron(wsys)
 	if err != nil {
 		return err
 	}
@@ -67,6 +79,55 @@ func runWorker(ctx context.Context, sys *system) error {
 	})
 	g.Go(func() error { return sched.Run(gctx) })
 	return g.Wait()
+}
+
+// routerConfig is the router's retry policy from the configuration: quick
+// retries for unclassified errors, later re-delivery for transient ones.
+func routerConfig(cfg config.Config) messaging.RouterConfig {
+	return messaging.RouterConfig{
+		MaxRetries:            routerMaxRetries,
+		RetryInitialInterval:  cfg.WorkerRetryInitial,
+		TransientRetryInitial: cfg.WorkerTransientRetryInitial,
+		TransientRetryMax:     cfg.WorkerTransientRetryMax,
+		TransientRetryBudget:  cfg.WorkerRetryBudget,
+	}
+}
+
+// workerPoolSize is the worker pool's size: WORKER_DB_MAX_CONNS, or, when
+// it is 0, what the consumers need. A size below that need is refused: with
+// every connection held by a claim, handlers would wait for one until
+// their messages' ack deadlines.
+func workerPoolSize(cfg config.Config, handlers int) (int32, error) {
+	// One claim connection per consumer (the scheduled messages' consumer
+	// included), one for each consumer's handler, and 3 spare.
+	consumers := cfg.WorkerConsumers*handlers + 1
+	need := 2*consumers + 3
+	if cfg.WorkerDBMaxConns == 0 {
+		return int32(need), nil //nolint:gosec // bounded by config validation
+	}
+	if cfg.WorkerDBMaxConns < need {
+		return 0, fmt.Errorf("WORKER_DB_MAX_CONNS=%d is too small for WORKER_CONSUMERS=%d on %d handlers: the worker needs at least %d connections "+
+			"(%d consumers, each holding one for its claim and one for its handler, and 3 spare); raise it, lower WORKER_CONSUMERS, or set 0 to size it automatically",
+			cfg.WorkerDBMaxConns, cfg.WorkerConsumers, handlers, need, consumers)
+	}
+	return int32(cfg.WorkerDBMaxConns), nil //nolint:gosec // bounded by config validation
+}
+
+// workerSystem is sys with its stores and units of work on the worker's
+// pool. The providers (and their circuit breakers) and the alerter are
+// shared with sys.
+func workerSystem(sys *system, pool *pgxpool.Pool) (*system, error) {
+	w := *sys
+	w.pool = pool
+	uow, err := newUnitOfWork(pool)
+	if err != nil {
+		return nil, err
+	}
+	w.uow = uow
+	if w.app, err = buildApp(&w, sys.providers); err != nil {
+		return nil, err
+	}
+	return &w, nil
 }
 
 // buildCron fires each job at its configured UTC times; each slot runs once
