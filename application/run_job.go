@@ -107,7 +107,10 @@ func (h RunJob) record(ctx context.Context, run ports.JobRun, summary map[string
 	if jobErr != nil {
 		jobErr = fmt.Errorf("job %s, run %s, attempt %d of %d: %w", run.Job, run.ID, run.Attempts, h.maxAttempts, jobErr)
 		status, errText = ports.JobRetrying, jobErr.Error()
-		if ports.IsPermanent(jobErr) || run.Attempts >= h.maxAttempts {
+		// A transient failure (a rate limit, an outage) is not counted
+		// against the attempts: the router re-delivers it after its wait,
+		// within its own retry budget, and the run stays retrying.
+		if ports.IsPermanent(jobErr) || run.Attempts >= h.maxAttempts && !ports.IsTransient(jobErr) {
 			status = ports.JobDeadLetter
 		}
 	}

@@ -232,6 +232,9 @@ func (a Account) user(withEmail bool) slack.User {
 	return u
 }
 
+// CursorAt is the users.list cursor of the page that starts at offset.
+func CursorAt(offset int) string { return encodeCursor(offset) }
+
 func encodeCursor(offset int) string {
 	return base64.StdEncoding.EncodeToString(fmt.Appendf(nil, "user:%d", offset))
 }
