@@ -449,3 +449,47 @@ func TestGetByIdentityIDCarriesTheMembershipStatus(t *testing.T) {
 		t.Fatalf("unknown user: %v, want ErrNotFound", err)
 	}
 }
+
+// TestMigrationClearsUnverifiedPrimaryEmails rolls the schema back to
+// before 00013, stores what the old code stored (a primary that is not one
+// of the verified addresses) beside a good row, and migrates up: the
+// unverified primary is cleared, the verified one kept.
+func TestMigrationClearsUnverifiedPrimaryEmails(t *testing.T) {
+	t.Parallel()
+	pool := testdb.New(t)
+	ctx := context.Background()
+	m, err := postgres.NewMigrator(pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = m.Close() }()
+	for {
+		v, err := m.Down(ctx)
+		if err != nil {
+			t.Fatalf("Down: %v", err)
+		}
+		if v <= 13 {
+			break
+		}
+	}
+	var claimed, good string
+	if err := pool.QueryRow(ctx, `INSERT INTO people (identity_user_id, primary_email, emails) VALUES ('user_m', 'admin@example.test', ARRAY['m@example.test']) RETURNING id::text`).Scan(&claimed); err != nil {
+		t.Fatal(err)
+	}
+	if err := pool.QueryRow(ctx, `INSERT INTO people (identity_user_id, primary_email, emails) VALUES ('user_g', 'g@example.test', ARRAY['g@example.test']) RETURNING id::text`).Scan(&good); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Up(ctx); err != nil {
+		t.Fatalf("Up: %v", err)
+	}
+	store := postgres.NewPeopleStore(pool)
+	if p, err := store.Get(ctx, claimed); err != nil || p.PrimaryEmail != "" || len(p.Emails) != 1 {
+		t.Fatalf("claimed = %+v, %v; want the unverified primary cleared", p, err)
+	}
+	if p, err := store.Get(ctx, good); err != nil || p.PrimaryEmail != "g@example.test" {
+		t.Fatalf("good = %+v, %v; want the verified primary kept", p, err)
+	}
+	if _, err := store.GetByEmail(ctx, "admin@example.test"); !errors.Is(err, ports.ErrNotFound) {
+		t.Fatalf("GetByEmail(admin) = %v, want ErrNotFound", err)
+	}
+}
