@@ -50,7 +50,8 @@ type CreateEventInput struct {
 }
 
 // CreateEvent creates a community event on the events platform and stores
-// it, with its audit entry, in one transaction. Needs events:write.
+// it, with its audit entry, in one transaction. Needs events:write: leaders
+// and admins, or an agent granted it.
 type CreateEvent struct {
 	uow          ports.UnitOfWork[ports.EventTx]
 	reservations ports.EventReservations
@@ -73,18 +74,15 @@ func NewCreateEvent(uow ports.UnitOfWork[ports.EventTx], reservations ports.Even
 // when storing it failed; it never creates a second one on the platform
 // while the first attempt holds its lease.
 func (h CreateEvent) Handle(ctx context.Context, in CreateEventInput) (ports.Event, error) {
-	p, err := SignedInUser(ctx)
-	if err != nil {
-		return ports.Event{}, err
-	}
-	if !access.Allows(p, access.ScopeEventsWrite) {
+	p := PrincipalFrom(ctx)
+	if p.IsAnonymous() || !access.Allows(p, access.ScopeEventsWrite) {
 		return ports.Event{}, fmt.Errorf("%w: creating an event needs %s", access.ErrForbidden, access.ScopeEventsWrite)
 	}
 	draft, err := validateEvent(in, h.clock.Now())
 	if err != nil {
 		return ports.Event{}, err
 	}
-	draft.CreatorID = p.ID()
+	draft.CreatorKind, draft.CreatorID = p.Kind().String(), p.ID()
 	if !h.platform.Configured() {
 		return ports.Event{}, fmt.Errorf("create event: %w", ports.ErrNotConfigured)
 	}

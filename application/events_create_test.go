@@ -53,7 +53,7 @@ func TestCreateEventByALeaderCreatesStoresAndAudits(t *testing.T) {
 	gomock.InOrder(
 		m.platform.EXPECT().Configured().Return(true),
 		m.res.EXPECT().Reserve(gomock.Any(), gomock.Any(), gomock.Any()).DoAndReturn(func(_ context.Context, d ports.EventDraft, _ time.Duration) (ports.Reservation, error) {
-			if d.CreatorID != "leader-1" || d.IdempotencyKey != "form-1" || d.Event.Capacity != 40 || d.Event.TimeZone != "Europe/Berlin" {
+			if d.CreatorKind != "user" || d.CreatorID != "leader-1" || d.IdempotencyKey != "form-1" || d.Event.Capacity != 40 || d.Event.TimeZone != "Europe/Berlin" {
 				t.Errorf("draft %+v", d)
 			}
 			return held, nil

@@ -8,7 +8,9 @@
 -- +goose Up
 CREATE TABLE events (
     id               uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-    creator_id       uuid NOT NULL REFERENCES people (id),
+    -- Who created it: a person (user) or an agent key, as in the audit log.
+    creator_kind     text NOT NULL CHECK (creator_kind IN ('user', 'agent', 'system')),
+    creator_id       text NOT NULL CHECK (creator_id <> ''),
     idempotency_key  text NOT NULL CHECK (idempotency_key <> '' AND length(idempotency_key) <= 200),
     status           text NOT NULL DEFAULT 'creating' CHECK (status IN ('creating', 'created')),
     platform_id      text UNIQUE CHECK (platform_id <> ''),
@@ -22,7 +24,7 @@ CREATE TABLE events (
     held_until       timestamptz NOT NULL DEFAULT now(),
     created_at       timestamptz NOT NULL DEFAULT now(),
     updated_at       timestamptz NOT NULL DEFAULT now(),
-    UNIQUE (creator_id, idempotency_key),
+    UNIQUE (creator_kind, creator_id, idempotency_key),
     CHECK (status = 'creating' OR platform_id IS NOT NULL)
 );
 

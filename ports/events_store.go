@@ -13,6 +13,7 @@ import (
 // EventDraft is a validated event a person asked to create, with the key
 // that makes a retried request create it once.
 type EventDraft struct {
+	CreatorKind    string // user, agent or system
 	CreatorID      string
 	IdempotencyKey string
 	Event          NewPlatformEvent
@@ -29,6 +30,7 @@ type Event struct {
 	EndAt       time.Time
 	TimeZone    string
 	Capacity    int
+	CreatorKind string
 	CreatorID   string
 	CreatedAt   time.Time
 	// Created is false while the event is being created on the platform.

@@ -36,7 +36,7 @@ func (t *Tx) RSVPDecisions() ports.RSVPDecisions { return NewRSVPDecisions(txQue
 
 // eventColumns are read by scanEvent, from events e.
 const eventColumns = `e.id, coalesce(e.platform_id, ''), e.url, e.name, e.description, e.starts_at, e.ends_at,
-	e.timezone, e.capacity, e.creator_id, e.created_at, e.status = 'created',
+	e.timezone, e.capacity, e.creator_kind, e.creator_id, e.created_at, e.status = 'created',
 	coalesce(c.approved, 0), coalesce(c.declined, 0), coalesce(c.left_pending, 0), c.decided_at`
 
 // eventCounts joins the RSVP counts of each event as c.
@@ -51,7 +51,7 @@ func scanEvent(row pgx.Row) (ports.Event, error) {
 	var e ports.Event
 	var decidedAt *time.Time
 	err := row.Scan(&e.ID, &e.PlatformID, &e.URL, &e.Name, &e.Description, &e.StartAt, &e.EndAt,
-		&e.TimeZone, &e.Capacity, &e.CreatorID, &e.CreatedAt, &e.Created,
+		&e.TimeZone, &e.Capacity, &e.CreatorKind, &e.CreatorID, &e.CreatedAt, &e.Created,
 		&e.RSVPs.Approved, &e.RSVPs.Declined, &e.RSVPs.LeftPending, &decidedAt)
 	if decidedAt != nil {
 		e.RSVPs.DecidedAt = *decidedAt
@@ -68,12 +68,12 @@ func (s *EventStore) Reserve(ctx context.Context, d ports.EventDraft, lease time
 	ev := d.Event
 	var id string
 	err := s.q.QueryRow(ctx, `
-		INSERT INTO events (creator_id, idempotency_key, name, description, starts_at, ends_at, timezone, capacity, held_until)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now() + $9::bigint * interval '1 microsecond')
-		ON CONFLICT (creator_id, idempotency_key) DO UPDATE SET held_until = EXCLUDED.held_until, updated_at = now()
+		INSERT INTO events (creator_kind, creator_id, idempotency_key, name, description, starts_at, ends_at, timezone, capacity, held_until)
+		VALUES ($10, $1, $2, $3, $4, $5, $6, $7, $8, now() + $9::bigint * interval '1 microsecond')
+		ON CONFLICT (creator_kind, creator_id, idempotency_key) DO UPDATE SET held_until = EXCLUDED.held_until, updated_at = now()
 		WHERE events.status = 'creating' AND events.platform_id IS NULL AND events.held_until < now()
 		RETURNING id`,
-		d.CreatorID, d.IdempotencyKey, ev.Name, ev.Description, ev.StartAt, ev.EndAt, ev.TimeZone, ev.Capacity, lease.Microseconds()).Scan(&id)
+		d.CreatorID, d.IdempotencyKey, ev.Name, ev.Description, ev.StartAt, ev.EndAt, ev.TimeZone, ev.Capacity, lease.Microseconds(), d.CreatorKind).Scan(&id)
 	switch {
 	case err == nil:
 		e, err := s.get(ctx, `e.id = $1`, id)
@@ -81,7 +81,7 @@ func (s *EventStore) Reserve(ctx context.Context, d ports.EventDraft, lease time
 	case !errors.Is(err, pgx.ErrNoRows):
 		return ports.Reservation{}, fmt.Errorf("postgres: reserve event: %w", err)
 	}
-	e, err := s.get(ctx, `e.creator_id = $1 AND e.idempotency_key = $2`, d.CreatorID, d.IdempotencyKey)
+	e, err := s.get(ctx, `e.creator_kind = $1 AND e.creator_id = $2 AND e.idempotency_key = $3`, d.CreatorKind, d.CreatorID, d.IdempotencyKey)
 	if err != nil {
 		return ports.Reservation{}, fmt.Errorf("postgres: reserve event: %w", err)
 	}

@@ -19,7 +19,7 @@ import (
 )
 
 func eventDraft(creator, key string, start time.Time) ports.EventDraft {
-	return ports.EventDraft{CreatorID: creator, IdempotencyKey: key, Event: ports.NewPlatformEvent{
+	return ports.EventDraft{CreatorKind: "user", CreatorID: creator, IdempotencyKey: key, Event: ports.NewPlatformEvent{
 		Name: "AI night " + key, StartAt: start, EndAt: start.Add(2 * time.Hour), TimeZone: "Europe/Berlin", Capacity: 30}}
 }
 
