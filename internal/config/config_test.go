@@ -72,6 +72,13 @@ func TestProblemsAreReportedTogetherOneLineEach(t *testing.T) {
 			want: []string{"CLERK_SECRET_KEY: required when CLERK_ISSUER"},
 		},
 		{
+			name: "retry policy, worker pool and breakers out of range",
+			vars: map[string]string{"WORKER_TRANSIENT_RETRY_INITIAL": "1ms", "WORKER_TRANSIENT_RETRY_MAX": "48h", "WORKER_RETRY_BUDGET": "0s",
+				"WORKER_DB_MAX_CONNS": "-1", "PROVIDER_BREAKER_FAILURES": "0", "PROVIDER_BREAKER_OPEN_FOR": "2h"},
+			want: []string{"WORKER_TRANSIENT_RETRY_INITIAL: must be between 10ms and 1h", "WORKER_TRANSIENT_RETRY_MAX: ", "WORKER_RETRY_BUDGET: must be between 1s",
+				"WORKER_DB_MAX_CONNS: ", "PROVIDER_BREAKER_FAILURES: must be between 1 and 1000", "PROVIDER_BREAKER_OPEN_FOR: must be between 100ms and 1h"},
+		},
+		{
 			name: "bad log level",
 			vars: map[string]string{"LOG_LEVEL": "loud"},
 			want: []string{"LOG_LEVEL:"},
