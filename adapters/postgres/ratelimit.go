@@ -24,7 +24,7 @@ import (
 // Two local shortcuts keep most requests from reaching the database, and
 // neither ever admits more than the shared allowance:
 //   - a lease: for a large allowance, one statement spends 1% of it at once
-//     (at most 20 units) and this process hands those units out for up
+//     (at most 100 units) and this process hands those units out for up
 //     to a second. Units leased and not used are lost, so with R replicas
 //     a caller may be admitted up to R% less than the limit, never more.
 //   - a refusal: after the database refuses a caller, this process refuses
@@ -59,7 +59,7 @@ const (
 	// leaseFor is how long leased units may be handed out.
 	leaseFor = time.Second
 	// maxLease bounds the units one statement leases.
-	maxLease = 20
+	maxLease = 100
 	// maxLocals bounds the callers this process remembers; past it, takes
 	// go to the database one by one.
 	maxLocals = 100_000

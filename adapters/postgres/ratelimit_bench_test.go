@@ -21,7 +21,7 @@ import (
 //     read already makes to authenticate), measured in the same run;
 //   - direct: a Take that is one statement (the GCRA upsert on the
 //     unlogged table), as for a small allowance;
-//   - leased: a Take of a large allowance, which spends 20 units per
+//   - leased: a Take of an allowance of 2,000, which spends 20 units per
 //     statement and hands them out from memory.
 //
 // None of the rates here ever refuses, so every Take is a grant. It reports
