@@ -15,7 +15,7 @@ import (
 // the estimate is above the real heap for documents of every shape the
 // limits admit.
 const (
-	docBytesPerQueryByte = 48
+	docBytesPerQueryByte = 96
 	docBytesBase         = 2048
 )
 

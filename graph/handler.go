@@ -66,6 +66,12 @@ const (
 // parsed document before validation), a query cache bounded in bytes that
 // holds only accepted documents, and one error presenter.
 func NewHandler(app *application.App, opts Options) http.Handler {
+	h, _ := newHandler(app, opts)
+	return h
+}
+
+// newHandler is NewHandler that also returns the query cache (tests).
+func newHandler(app *application.App, opts Options) (http.Handler, *queryCache) {
 	limits := opts.Limits
 	if opts.ComplexityLimit > 0 {
 		limits.MaxCost = opts.ComplexityLimit
@@ -106,7 +112,7 @@ func NewHandler(app *application.App, opts Options) http.Handler {
 	for i := len(opts.Middleware) - 1; i >= 0; i-- {
 		h = opts.Middleware[i](h)
 	}
-	return limitBody(limits.MaxBodyBytes, h)
+	return limitBody(limits.MaxBodyBytes, h), cache
 }
 
 // rulesWithoutSuggestions is gqlparser's default rule set with every rule

@@ -14,7 +14,7 @@ import (
 	"github.com/womendefiningai/platform/ports/mocks"
 )
 
-func newApp(t *testing.T, tiers []ports.MembershipTier, err error) *application.App {
+func newApp(t testing.TB, tiers []ports.MembershipTier, err error) *application.App {
 	t.Helper()
 	catalog := mocks.NewMockTierCatalog(gomock.NewController(t))
 	catalog.EXPECT().ListTiers(gomock.Any()).Return(tiers, err).AnyTimes()
