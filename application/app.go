@@ -64,6 +64,8 @@ type Queries struct {
 	ListJobs            ListJobs            // the registered jobs
 	ListJobRuns         ListJobRuns         // operators list job runs with progress, counts and errors
 	GetJobRun           GetJobRun           // operators show one job run
+	GetChatLinks        GetChatLinks        // people's chat workspace status, redacted, for a dataloader
+	GetChatSummary      GetChatSummary      // operators count people by chat workspace status
 	ListEvents          ListEvents          // upcoming or past events with their RSVP counts
 	GetEvent            GetEvent            // one event with its RSVP counts
 	ListAuditLog        ListAuditLog        // leaders and operators read the audit log

@@ -31,4 +31,6 @@ func (b *appBuilder) chat(app *application.App) {
 	}
 	reads := postgres.NewChatStatusStore(b.s.pool)
 	app.Commands.SyncChatStatus = keep(application.NewSyncChatStatus(b.p.chat, reads, uow, b.s.clock, application.DefaultChatSync)).into(&b.err)
+	app.Queries.GetChatLinks = keep(application.NewGetChatLinks(reads)).into(&b.err)
+	app.Queries.GetChatSummary = keep(application.NewGetChatSummary(reads)).into(&b.err)
 }
