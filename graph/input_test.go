@@ -56,6 +56,7 @@ func TestEveryTextArgumentRefusesControlCharacters(t *testing.T) {
 	if checked < 10 {
 		t.Fatalf("only %d text arguments checked: the schema walk is broken", checked)
 	}
+	t.Logf("%d requests refused (%d text arguments, 2 values each)", checked, checked/2)
 }
 
 func withVars(vars map[string]any) client.Option {
@@ -89,10 +90,16 @@ func operation(s *ast.Schema, root *ast.Definition, f *ast.FieldDefinition, targ
 	return fmt.Sprintf("%s (%s) { %s(%s)%s }", kind, strings.Join(params, ", "), f.Name, strings.Join(args, ", "), sel), vars
 }
 
+// formatted are valid values of the custom scalars that are not free text.
+var formatted = map[string]any{"Time": "2030-01-02T15:04:05Z"}
+
 // value is a valid value of type t whose text places all hold text.
 func value(s *ast.Schema, t *ast.Type, text string) any {
 	if t.Elem != nil {
 		return []any{value(s, t.Elem, text)}
+	}
+	if v, ok := formatted[t.NamedType]; ok {
+		return v
 	}
 	switch t.NamedType {
 	case "String", "ID":
@@ -135,7 +142,8 @@ func holdsText(s *ast.Schema, t *ast.Type, depth int) bool {
 	}
 	switch d.Kind { //nolint:exhaustive // arguments are scalars, enums or input objects
 	case ast.Scalar:
-		return true
+		_, notText := formatted[t.NamedType]
+		return !notText
 	case ast.InputObject:
 		for _, f := range d.Fields {
 			if holdsText(s, f.Type, depth+1) {
