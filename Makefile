@@ -5,7 +5,7 @@ LINT := $(GO) tool -modfile=tools/go.mod golangci-lint
 WITHPG := $(GO) run ./internal/testdb/withpg --
 BIN := bin/wdai
 
-.PHONY: run build test vet lint generate check-generated unit bench cover clean tools
+.PHONY: run build test vet lint generate check-generated unit bench cover clean tools fuzz graphql-audit
 STRIPE_MOCK_VERSION := v0.203.0
 export STRIPE_MOCK_BIN := $(CURDIR)/bin/stripe-mock
 
@@ -47,6 +47,17 @@ unit: tools
 ## bench: the benchmarks (messaging throughput, webhook ingest, ...)
 bench: tools
 	$(WITHPG) $(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 20m ./...
+
+## fuzz: explore the GraphQL request path (document and variables) for FUZZTIME (default 2m);
+## `make test` runs only the seed corpus
+FUZZTIME ?= 2m
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzGraphQLRequest$$' -fuzztime $(FUZZTIME) ./graph/
+
+## graphql-audit: the graphql-http GraphQL-over-HTTP audit against /graphql (needs node and npm)
+graphql-audit:
+	npm ci --prefix scripts/graphql-http-audit --no-audit --no-fund
+	$(GO) test -count=1 -run '^TestGraphQLOverHTTPAudit$$' -v ./graph/
 
 ## cover: statement coverage of the domain core
 cover:
