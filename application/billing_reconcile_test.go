@@ -3,6 +3,7 @@ package application_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -15,8 +16,8 @@ import (
 // blListing makes the provider list evs since since (through fn, newest
 // first, stopping at fn's first error) and the inbox hold the present ids.
 func (w *billingWorld) blListing(since time.Time, evs []ports.BillingEvent, present map[string]bool) {
-	w.billing.EXPECT().ListEvents(gomock.Any(), since, gomock.Any()).DoAndReturn(
-		func(_ context.Context, _ time.Time, fn func(ports.BillingEvent) error) error {
+	w.billing.EXPECT().ListEvents(gomock.Any(), since, "", gomock.Any()).DoAndReturn(
+		func(_ context.Context, _ time.Time, _ string, fn func(ports.BillingEvent) error) error {
 			for _, ev := range evs {
 				if err := fn(ev); err != nil {
 					return err
@@ -118,8 +119,8 @@ func TestReconcileBilling(t *testing.T) {
 			in:   application.ReconcileBillingInput{Since: since},
 			setup: func(w *billingWorld) {
 				w.configured(true)
-				w.billing.EXPECT().ListEvents(gomock.Any(), since, gomock.Any()).DoAndReturn(
-					func(_ context.Context, _ time.Time, fn func(ports.BillingEvent) error) error {
+				w.billing.EXPECT().ListEvents(gomock.Any(), since, "", gomock.Any()).DoAndReturn(
+					func(_ context.Context, _ time.Time, _ string, fn func(ports.BillingEvent) error) error {
 						for _, e := range three {
 							if err := fn(e); err != nil {
 								return err
@@ -137,7 +138,7 @@ func TestReconcileBilling(t *testing.T) {
 			in:   application.ReconcileBillingInput{Since: since},
 			setup: func(w *billingWorld) {
 				w.configured(true)
-				w.billing.EXPECT().ListEvents(gomock.Any(), since, gomock.Any()).Return(errBLDown)
+				w.billing.EXPECT().ListEvents(gomock.Any(), since, "", gomock.Any()).Return(errBLDown)
 			},
 			wantErr: blIs(errBLDown),
 		},
@@ -232,49 +233,107 @@ func TestReconcileBillingWithoutProgress(t *testing.T) {
 	blEqual(t, "result", got, application.ReconcileResult{Seen: 1, Present: 1})
 }
 
-func TestReconcileBillingJob(t *testing.T) {
+// pageRun runs a reconciliation page from cursor and returns its counts
+// and what it began: the next cursor and whether it was the last.
+func (w *billingWorld) pageRun(cursor string) (map[string]any, string, bool, error) {
+	var next string
+	var last, begun bool
+	counts, err := w.reconcile().Page(w.clock())(context.Background(), cursor, func(n string, l bool) error {
+		next, last, begun = n, l, true
+		return nil
+	})
+	if err == nil && !begun {
+		w.t.Fatal("the page did not begin")
+	}
+	return counts, next, last, err
+}
+
+func TestReconcileBillingPages(t *testing.T) {
 	t.Parallel()
 	since := blNow.Add(-72 * time.Hour)
-	tests := []struct {
-		name        string
-		setup       func(w *billingWorld)
-		wantSummary map[string]any
-		wantErr     blErrCheck
-	}{
-		{
-			name: "daily run looks back 72 hours and summarises its counts",
-			setup: func(w *billingWorld) {
-				w.configured(true)
-				w.blListing(since, []ports.BillingEvent{{ID: "evt_a", Kind: ports.BillingEventOther}, {ID: "evt_b", Kind: ports.BillingEventOther}},
-					map[string]bool{"evt_a": true})
-				w.txInbox.EXPECT().Insert(gomock.Any(), gomock.Any(), application.SourceReconcile).Return(true, nil)
-				w.blRequeue([]string{"evt_c"}, nil)
-			},
-			wantSummary: map[string]any{"outcome": "reconciled", "seen": 2, "present": 1, "enqueued": 1, "requeued": 1, "expired": 0},
-		},
-		{
-			name:        "billing unconfigured is recorded as skipped, not failed",
-			setup:       func(w *billingWorld) { w.configured(false) },
-			wantSummary: map[string]any{"outcome": "skipped", "reason": "not configured"},
-		},
-		{
-			name: "failure is returned with the counts so far",
-			setup: func(w *billingWorld) {
-				w.configured(true)
-				w.billing.EXPECT().ListEvents(gomock.Any(), since, gomock.Any()).Return(errBLDown)
-			},
-			wantSummary: map[string]any{"outcome": "reconciled", "seen": 0, "present": 0, "enqueued": 0, "requeued": 0, "expired": 0},
-			wantErr:     blIs(errBLDown),
-		},
+	cursor0 := fmt.Sprint(since.Unix()) + "/"
+	events := func(from, n int) []ports.BillingEvent {
+		evs := make([]ports.BillingEvent, n)
+		for i := range evs {
+			evs[i] = ports.BillingEvent{ID: fmt.Sprintf("evt_%04d", from+i), Kind: ports.BillingEventOther}
+		}
+		return evs
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			w := newBillingWorld(t)
-			tc.setup(w)
-			summary, err := w.reconcile().Job(w.clock())(context.Background())
-			blCheckErr(t, err, tc.wantErr)
-			blEqual(t, "summary", summary, tc.wantSummary)
+	listing := func(w *billingWorld, after string, evs []ports.BillingEvent) {
+		w.billing.EXPECT().ListEvents(gomock.Any(), since, after, gomock.Any()).DoAndReturn(
+			func(_ context.Context, _ time.Time, _ string, fn func(ports.BillingEvent) error) error {
+				for _, ev := range evs {
+					if err := fn(ev); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+	}
+	present := func(w *billingWorld, n int) {
+		w.inbox.EXPECT().Has(gomock.Any(), gomock.Len(n)).DoAndReturn(func(_ context.Context, ids []string) (map[string]bool, error) {
+			have := map[string]bool{}
+			for _, id := range ids {
+				have[id] = true
+			}
+			return have, nil
 		})
 	}
+
+	t.Run("a full page stops at 1,000 events and leads to the next", func(t *testing.T) {
+		t.Parallel()
+		w := newBillingWorld(t)
+		w.configured(true)
+		listing(w, "", events(0, 1500)) // the provider would go on
+		present(w, 1000)
+		counts, next, last, err := w.pageRun("")
+		if err != nil || last || next != cursor0+"evt_0999" {
+			t.Fatalf("page = %v, next %q, last %v; want the next page after evt_0999", err, next, last)
+		}
+		blEqual(t, "counts", counts, map[string]any{"outcome": "reconciled", "seen": 1000, "present": 1000, "enqueued": 0, "requeued": 0, "expired": 0})
+	})
+	t.Run("the last page resumes after the cursor, then re-queues and expires", func(t *testing.T) {
+		t.Parallel()
+		w := newBillingWorld(t)
+		w.configured(true)
+		listing(w, "evt_0999", events(1000, 3))
+		present(w, 3)
+		w.blRequeue([]string{"evt_d"}, []string{"evt_old"})
+		counts, next, last, err := w.pageRun(cursor0 + "evt_0999")
+		if err != nil || !last || next != cursor0+"evt_1002" {
+			t.Fatalf("page = %v, next %q, last %v; want the last page", err, next, last)
+		}
+		blEqual(t, "counts", counts, map[string]any{"outcome": "reconciled", "seen": 3, "present": 3, "enqueued": 0, "requeued": 1, "expired": 1})
+		blEqual(t, "queued", w.queuedEvents(), []string{"evt_d"})
+	})
+	t.Run("billing unconfigured is recorded as skipped, not failed", func(t *testing.T) {
+		t.Parallel()
+		w := newBillingWorld(t)
+		w.configured(false)
+		counts, _, last, err := w.pageRun("")
+		if err != nil || !last {
+			t.Fatalf("page = %v, last %v", err, last)
+		}
+		blEqual(t, "counts", counts, map[string]any{"outcome": "skipped", "reason": "not configured"})
+	})
+	t.Run("a listing failure is returned before the page begins", func(t *testing.T) {
+		t.Parallel()
+		w := newBillingWorld(t)
+		w.configured(true)
+		w.billing.EXPECT().ListEvents(gomock.Any(), since, "", gomock.Any()).Return(errBLDown)
+		if _, err := w.reconcile().Page(w.clock())(context.Background(), "", func(string, bool) error {
+			t.Error("began a page whose listing failed")
+			return nil
+		}); !errors.Is(err, errBLDown) {
+			t.Fatalf("err = %v, want %v", err, errBLDown)
+		}
+	})
+	t.Run("a malformed cursor is permanent", func(t *testing.T) {
+		t.Parallel()
+		w := newBillingWorld(t)
+		w.configured(true)
+		if _, _, _, err := w.pageRun("yesterday"); !ports.IsPermanent(err) {
+			t.Fatalf("err = %v, want permanent", err)
+		}
+	})
 }

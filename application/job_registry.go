@@ -52,6 +52,11 @@ type PagedJob struct {
 	Page PageFunc
 	// Budget bounds one page (its reads, provider calls and writes).
 	Budget time.Duration
+	// Repeatable says that a page may run twice (it only reads from the
+	// provider and writes idempotently): a page in flight when its worker
+	// stopped runs again instead of being skipped, and the page may call
+	// begin after its reads.
+	Repeatable bool
 }
 
 var validJobName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)

@@ -189,3 +189,36 @@ func TestPagedJobRegistryRefusesAPageWithoutBudgetOrTwiceRegistered(t *testing.T
 		t.Errorf("a name registered twice: %v", err)
 	}
 }
+
+// A repeatable job's page found in flight runs again, taking the page over
+// from the attempt that stopped: skipping it would lose what it reads.
+func TestRepeatablePagedJobRunsAPageInFlightAgain(t *testing.T) {
+	t.Parallel()
+	m := newJobTx(t)
+	r, err := application.NewPagedJobRegistry(nil, map[string]application.PagedJob{"reconcile": {Budget: time.Minute, Repeatable: true,
+		Page: func(_ context.Context, cursor string, begin application.BeginPage) (map[string]any, error) {
+			if cursor != "c4" {
+				t.Errorf("page ran from %q, want the saved cursor", cursor)
+			}
+			return map[string]any{"seen": 10}, begin("c5", false)
+		}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := application.NewRunJob(trackedUoW{m}, r, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := pagedRun(4, nil)
+	run.Job = "reconcile"
+	run.InFlight = &ports.PageIntent{Token: "6f1c7e4e-8a0b-4c53-9d55-0d6f0b2d6a11", Next: "c5"}
+	m.runs.EXPECT().Start(gomock.Any(), "run-1").Return(run, nil)
+	m.runs.EXPECT().ClaimPage(gomock.Any(), "run-1", 4, gomock.Cond(func(in ports.PageIntent) bool {
+		return in.Replaces == run.InFlight.Token && in.Token != run.InFlight.Token
+	})).Return(nil)
+	m.runs.EXPECT().SavePage(gomock.Any(), "run-1", 4, gomock.Any(), map[string]any{"seen": int64(10)}, "").Return(nil)
+	m.pub.EXPECT().Publish(gomock.Any(), nextPage(5)).Return(nil)
+	if err := h.Handle(context.Background(), application.RunJobInput{RunID: "run-1", Page: 4}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -2,7 +2,6 @@ package application
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -104,7 +103,7 @@ func (h ReconcileBilling) Handle(ctx context.Context, in ReconcileBillingInput) 
 		}
 		return err
 	}
-	err := h.billing.ListEvents(ctx, in.Since, func(ev ports.BillingEvent) error {
+	err := h.billing.ListEvents(ctx, in.Since, "", func(ev ports.BillingEvent) error {
 		res.Seen++
 		if chunk = append(chunk, ev); len(chunk) < reconcileChunk {
 			return nil
@@ -156,18 +155,4 @@ func (h ReconcileBilling) reconcileChunk(ctx context.Context, evs []ports.Billin
 		}
 	}
 	return nil
-}
-
-// Job returns the runner of the daily reconciliation over
-// DefaultReconcileWindow, with its counts as the run's summary; it is
-// recorded as skipped without billing.
-func (h ReconcileBilling) Job(clock ports.Clock) JobFunc {
-	return func(ctx context.Context) (map[string]any, error) {
-		res, err := h.Handle(ctx, ReconcileBillingInput{Since: clock.Now().Add(-DefaultReconcileWindow)})
-		if errors.Is(err, ports.ErrNotConfigured) {
-			return skipped("not configured"), nil
-		}
-		return map[string]any{"outcome": "reconciled", "seen": res.Seen, "present": res.Present, "enqueued": res.Enqueued,
-			"requeued": res.Requeued, "expired": res.Expired}, err
-	}
 }

@@ -39,7 +39,10 @@ const (
 //   - a late attempt that lost its page (another took it over) cannot save
 //     over the run's progress: SavePage checks the token.
 func (h RunJob) handlePage(ctx context.Context, run ports.JobRun, job PagedJob) error {
-	if in := run.InFlight; in != nil {
+	replaces := ""
+	if in := run.InFlight; in != nil && job.Repeatable {
+		replaces = in.Token // its pages may run again: take the page over
+	} else if in != nil {
 		note := fmt.Sprintf("page %d was in flight when its attempt stopped; it was not sent again", run.Pages+1)
 		summary := mergeCounts(run.Summary, map[string]any{countPagesNotResent: 1})
 		summary[listPagesNotResent] = append(pageList(run.Summary[listPagesNotResent]), int64(run.Pages)+1)
@@ -54,7 +57,7 @@ func (h RunJob) handlePage(ctx context.Context, run ports.JobRun, job PagedJob) 
 		if intent != nil {
 			return errors.New("a page began twice")
 		}
-		claim := ports.PageIntent{Token: token, Next: next, Last: last}
+		claim := ports.PageIntent{Token: token, Next: next, Last: last, Replaces: replaces}
 		err := h.uow.Do(ctx, func(ctx context.Context, tx ports.JobTx) error {
 			return tx.JobRuns().ClaimPage(ctx, run.ID, run.Pages, claim)
 		})

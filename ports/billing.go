@@ -96,5 +96,7 @@ type Billing interface {
 	// ListEvents calls fn for every event the application acts on (the
 	// adapter knows which provider types those are) created at or after
 	// since, newest first, until fn returns an error or none are left.
-	ListEvents(ctx context.Context, since time.Time, fn func(BillingEvent) error) error
+	// after, when set, is the id of an event already seen: the listing
+	// starts with the next older one (a reconciliation resuming a page).
+	ListEvents(ctx context.Context, since time.Time, after string, fn func(BillingEvent) error) error
 }

@@ -72,6 +72,9 @@ type PageIntent struct {
 	Token string
 	Next  string
 	Last  bool
+	// Replaces is the token of an attempt that stopped during the page, for
+	// a job whose pages may run again: ClaimPage takes the page over.
+	Replaces string
 }
 
 // ErrPageTaken is returned by JobRuns.ClaimPage and SavePage when the page

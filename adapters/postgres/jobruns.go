@@ -151,7 +151,8 @@ func (s *JobRuns) Finish(ctx context.Context, id string, status ports.JobStatus,
 
 // ClaimPage records the intent of page number page for the attempt
 // intent.Token, in one statement: only while the run is processing, has
-// done exactly page pages, and holds no other intent. Committed before the
+// done exactly page pages, and holds no other intent (but the one
+// intent.Replaces names, for a job whose pages may run again). Committed before the
 // page's first provider call, it outlives a worker that dies during the
 // call, and tells the attempt that resumes the run not to send the page
 // again.
@@ -162,10 +163,17 @@ func (s *JobRuns) ClaimPage(ctx context.Context, id string, page int, intent por
 	if uuid.Validate(intent.Token) != nil {
 		return fmt.Errorf("postgres: claim page %d of job run %s: token %q is not a UUID", page, id, intent.Token)
 	}
+	var replaces *string // NULL matches no token
+	if intent.Replaces != "" {
+		if uuid.Validate(intent.Replaces) != nil {
+			return ports.ErrPageTaken
+		}
+		replaces = &intent.Replaces
+	}
 	tag, err := s.q.Exec(ctx, `UPDATE job_runs SET
 			page_token = $3, page_next = $4, page_last = $5, page_started_at = now(), updated_at = now()
-		WHERE id = $1 AND pages = $2 AND page_token IS NULL AND status = 'processing'`,
-		id, page, intent.Token, intent.Next, intent.Last)
+		WHERE id = $1 AND pages = $2 AND (page_token IS NULL OR page_token = $6::uuid) AND status = 'processing'`,
+		id, page, intent.Token, intent.Next, intent.Last, replaces)
 	if err != nil {
 		return fmt.Errorf("postgres: claim page %d of job run %s: %w", page, id, err)
 	}

@@ -90,3 +90,32 @@ func TestJobRunsPagesKeepCursorIntentAndProgress(t *testing.T) {
 		t.Fatalf("after the last page: %+v", got)
 	}
 }
+
+// TestJobRunsClaimPageTakesOverOnlyTheNamedIntent: a repeatable job's
+// attempt takes over the page of the attempt that stopped, and no other.
+func TestJobRunsClaimPageTakesOverOnlyTheNamedIntent(t *testing.T) {
+	t.Parallel()
+	pool := testdb.New(t)
+	ctx := context.Background()
+	runs := postgres.NewJobRuns(pool)
+	run := createRun(t, runs, "stripe_reconcile", slot9)
+	if _, err := runs.Start(ctx, run.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := runs.ClaimPage(ctx, run.ID, 0, ports.PageIntent{Token: tokenA, Next: "p1"}); err != nil {
+		t.Fatal(err)
+	}
+	const tokenC = "3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e03"
+	if err := runs.ClaimPage(ctx, run.ID, 0, ports.PageIntent{Token: tokenB, Next: "p1", Replaces: tokenC}); !errors.Is(err, ports.ErrPageTaken) {
+		t.Fatalf("take-over naming another token: %v, want ErrPageTaken", err)
+	}
+	if err := runs.ClaimPage(ctx, run.ID, 0, ports.PageIntent{Token: tokenB, Next: "p1", Replaces: tokenA}); err != nil {
+		t.Fatalf("take-over of the stopped attempt's page: %v", err)
+	}
+	if err := runs.SavePage(ctx, run.ID, 0, ports.PageIntent{Token: tokenA, Next: "p1"}, nil, ""); !errors.Is(err, ports.ErrPageTaken) {
+		t.Fatalf("the stopped attempt saved over the take-over: %v", err)
+	}
+	if err := runs.SavePage(ctx, run.ID, 0, ports.PageIntent{Token: tokenB, Next: "p1"}, nil, ""); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -211,20 +211,24 @@ func (b *Billing) CreatePortalSession(ctx context.Context, customerID, returnURL
 
 // ListEvents pages through GET /v1/events (newest first) for the types the
 // application acts on (HandledEventTypes) created at or after since (any
-// time when zero), and calls fn for each. fn's error stops the listing and
-// is returned as is. Stripe keeps events for 30 days.
-func (b *Billing) ListEvents(ctx context.Context, since time.Time, fn func(ports.BillingEvent) error) error {
-	return b.listEvents(ctx, since, HandledEventTypes(), fn)
+// time when zero), and calls fn for each; after, when set, starts the
+// listing past that event (starting_after). fn's error stops the listing
+// and is returned as is. Stripe keeps events for 30 days.
+func (b *Billing) ListEvents(ctx context.Context, since time.Time, after string, fn func(ports.BillingEvent) error) error {
+	return b.listEvents(ctx, since, after, HandledEventTypes(), fn)
 }
 
 // listEvents lists the events of the given types (all types when empty).
-func (b *Billing) listEvents(ctx context.Context, since time.Time, types []string, fn func(ports.BillingEvent) error) error {
+func (b *Billing) listEvents(ctx context.Context, since time.Time, after string, types []string, fn func(ports.BillingEvent) error) error {
 	if !b.Configured() {
 		return ports.ErrNotConfigured
 	}
 	params := &stripego.EventListParams{}
 	params.Context = ctx
 	params.Limit = stripego.Int64(eventsPageSize)
+	if after != "" {
+		params.StartingAfter = stripego.String(after)
+	}
 	if !since.IsZero() {
 		params.CreatedRange = &stripego.RangeQueryParams{GreaterThanOrEqual: since.Unix()}
 	}

@@ -206,3 +206,43 @@ func TestReconciliationRequeuesStuckReceivedAndExpiresUnlinkable(t *testing.T) {
 		t.Fatalf("%d alerts after a second run, want still 1", f.alerts.count())
 	}
 }
+
+// TestReconciliationRunsAsAPagedJob: a stripe_reconcile run through the
+// worker lists 2,500 events in pages of 1,000, each page a message of its
+// own, and completes with the counts of all three.
+func TestReconciliationRunsAsAPagedJob(t *testing.T) {
+	t.Parallel()
+	l := newLifecycle(t, false)
+	const n = 2500
+	created := time.Now().Add(-time.Hour)
+	for i := range n {
+		l.stripe.AddEvent(stripefake.SubscriptionEvent(fmt.Sprintf("evt_paged_%04d", i), "customer.subscription.updated", created,
+			stripefake.Subscription{ID: "sub_1", Customer: "cus_1", Status: "active"}))
+	}
+	if _, err := l.pool.Exec(context.Background(), `INSERT INTO billing_inbox (event_id, type, created, payload, source, status)
+		SELECT 'evt_paged_' || lpad(g::text, 4, '0'), 'customer.subscription.updated', now(), '{}', 'webhook', 'processed'
+		FROM generate_series(0, $1 - 1) g`, n); err != nil {
+		t.Fatal(err)
+	}
+	run, err := l.sys.app.Commands.EnqueueJob.Handle(context.Background(), application.EnqueueJobInput{Job: jobBillingRecon, Slot: time.Now(), Trigger: ports.TriggerCron})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		got, err := l.sys.app.Queries.GetJobRun.Handle(context.Background(), run.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status == ports.JobCompleted {
+			if got.Pages != 3 || got.Summary["seen"] != float64(n) || got.Summary["present"] != float64(n) {
+				t.Fatalf("completed run: %d pages, summary %v; want 3 pages seeing %d present events", got.Pages, got.Summary, n)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("run not completed: %+v", got)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

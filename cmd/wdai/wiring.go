@@ -49,8 +49,12 @@ type system struct {
 	providers providers
 }
 
-// resyncPageBudget bounds one page of the email-list resync.
-const resyncPageBudget = 15 * time.Second
+// resyncPageBudget bounds one page of the email-list resync, and
+// reconcilePageBudget one page of the billing reconciliation.
+const (
+	resyncPageBudget    = 15 * time.Second
+	reconcilePageBudget = 15 * time.Second
+)
 
 // routerMaxRetries is the router's retries after the first attempt; the job
 // runner must know it to tell the last attempt.
@@ -345,10 +349,11 @@ func (b *appBuilder) email(app *application.App) {
 // use cases built first.
 func (b *appBuilder) jobs(app *application.App) {
 	c := &app.Commands
-	registry := keep(application.NewPagedJobRegistry(map[string]application.JobFunc{
-		// The reconciliation window follows the wall clock, not a test's.
-		jobBillingRecon: c.ReconcileBilling.Job(ports.SystemClock{}),
-	}, map[string]application.PagedJob{
+	registry := keep(application.NewPagedJobRegistry(nil, map[string]application.PagedJob{
+		// One page lists up to 1,000 billing events; the window follows the
+		// wall clock, not a test's. A page only reads and ingests
+		// idempotently, so one in flight at a crash runs again.
+		jobBillingRecon: {Page: c.ReconcileBilling.Page(ports.SystemClock{}), Budget: reconcilePageBudget, Repeatable: true},
 		// One page is one batch call of up to 500 people and their tag
 		// updates; its budget stays inside the router's handler timeout.
 		jobEmailListResync: {Page: c.ResyncEmailList.Page, Budget: resyncPageBudget},

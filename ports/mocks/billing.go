@@ -102,15 +102,15 @@ func (mr *MockBillingMockRecorder) GetSubscription(ctx, id any) *gomock.Call {
 }
 
 // ListEvents mocks base method.
-func (m *MockBilling) ListEvents(ctx context.Context, since time.Time, fn func(ports.BillingEvent) error) error {
+func (m *MockBilling) ListEvents(ctx context.Context, since time.Time, after string, fn func(ports.BillingEvent) error) error {
 	m.ctrl.T.Helper()
-	ret := m.ctrl.Call(m, "ListEvents", ctx, since, fn)
+	ret := m.ctrl.Call(m, "ListEvents", ctx, since, after, fn)
 	ret0, _ := ret[0].(error)
 	return ret0
 }
 
 // ListEvents indicates an expected call of ListEvents.
-func (mr *MockBillingMockRecorder) ListEvents(ctx, since, fn any) *gomock.Call {
+func (mr *MockBillingMockRecorder) ListEvents(ctx, since, after, fn any) *gomock.Call {
 	mr.mock.ctrl.T.Helper()
-	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "ListEvents", reflect.TypeOf((*MockBilling)(nil).ListEvents), ctx, since, fn)
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "ListEvents", reflect.TypeOf((*MockBilling)(nil).ListEvents), ctx, since, after, fn)
 }
