@@ -184,6 +184,7 @@ func fakeApp(t *testing.T) *application.App {
 	q.GetMemberships = built(application.NewGetMemberships(memberships))
 	q.ListDeadLetters = built(application.NewListDeadLetters(store))
 	q.GetDeadLetter = built(application.NewGetDeadLetter(store))
+	fakeChat(t, app)
 	return app
 }
 

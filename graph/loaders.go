@@ -18,6 +18,8 @@ type loaders struct {
 	// memberships maps a person id to the membership the caller may see;
 	// nil means none (or not the caller's to see).
 	memberships *dataloadgen.Loader[string, *application.MembershipView]
+	// chat maps a person id to their chat workspace link (chat_loader.go).
+	chat *dataloadgen.Loader[string, *application.ChatLinkView]
 }
 
 type loadersKey struct{}
@@ -27,6 +29,7 @@ func withLoaders(ctx context.Context, app *application.App) context.Context {
 		memberships: dataloadgen.NewMappedLoader(func(ctx context.Context, ids []string) (map[string]*application.MembershipView, error) {
 			return membershipsByPerson(ctx, app, ids)
 		}, dataloadgen.WithWait(time.Millisecond)),
+		chat: newChatLoader(app),
 	})
 }
 

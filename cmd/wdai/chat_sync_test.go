@@ -25,9 +25,10 @@ import (
 )
 
 type chatHarness struct {
-	pool *pgxpool.Pool
-	sys  *system
-	slot time.Time
+	pool       *pgxpool.Pool
+	sys        *system
+	slot       time.Time
+	statements *statementCounter
 }
 
 // newChatHarness wires wdai on a fresh database, with extra variables;
@@ -46,7 +47,13 @@ func newChatHarness(t *testing.T, fake *slackfake.Server, extra ...string) *chat
 	if err != nil {
 		t.Fatal(err)
 	}
-	pool, err := postgres.Open(t.Context(), dbURL, postgres.PoolConfig{MaxConns: 8})
+	pcfg, err := pgxpool.ParseConfig(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	counter := &statementCounter{}
+	pcfg.MaxConns, pcfg.ConnConfig.Tracer = 8, counter
+	pool, err := pgxpool.NewWithConfig(t.Context(), pcfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +62,7 @@ func newChatHarness(t *testing.T, fake *slackfake.Server, extra ...string) *chat
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &chatHarness{pool: pool, sys: sys, slot: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}
+	return &chatHarness{pool: pool, sys: sys, slot: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC), statements: counter}
 }
 
 // enqueue creates a run of slack_sync in the next slot (09:00, 21:00, ...).

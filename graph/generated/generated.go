@@ -106,6 +106,7 @@ type ComplexityRoot struct {
 		LastName   func(childComplexity int) int
 		Membership func(childComplexity int) int
 		Role       func(childComplexity int) int
+		Slack      func(childComplexity int) int
 	}
 
 	Query struct {
@@ -115,6 +116,20 @@ type ComplexityRoot struct {
 		Member          func(childComplexity int, id string) int
 		Members         func(childComplexity int, first *int32, after *string, filter *model.MemberFilter) int
 		MembershipTiers func(childComplexity int) int
+		SlackSummary    func(childComplexity int) int
+	}
+
+	SlackLink struct {
+		Status   func(childComplexity int) int
+		SyncedAt func(childComplexity int) int
+		UserID   func(childComplexity int) int
+	}
+
+	SlackSummary struct {
+		Active      func(childComplexity int) int
+		Deactivated func(childComplexity int) int
+		Inactive    func(childComplexity int) int
+		NotFound    func(childComplexity int) int
 	}
 }
 
@@ -133,6 +148,7 @@ type MutationResolver interface {
 }
 type PersonResolver interface {
 	Membership(ctx context.Context, obj *model.Person) (*model.Membership, error)
+	Slack(ctx context.Context, obj *model.Person) (*model.SlackLink, error)
 }
 type QueryResolver interface {
 	MembershipTiers(ctx context.Context) ([]model.MembershipTier, error)
@@ -141,6 +157,7 @@ type QueryResolver interface {
 	Members(ctx context.Context, first *int32, after *string, filter *model.MemberFilter) (*model.MemberConnection, error)
 	Member(ctx context.Context, id string) (*model.Person, error)
 	DeadLetter(ctx context.Context, id string) (*model.DeadLetter, error)
+	SlackSummary(ctx context.Context) (*model.SlackSummary, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -456,6 +473,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Person.Role(childComplexity), true
+	case "Person.slack":
+		if e.ComplexityRoot.Person.Slack == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Person.Slack(childComplexity), true
 
 	case "Query.deadLetter":
 		if e.ComplexityRoot.Query.DeadLetter == nil {
@@ -514,6 +537,56 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.MembershipTiers(childComplexity), true
+	case "Query.slackSummary":
+		if e.ComplexityRoot.Query.SlackSummary == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.SlackSummary(childComplexity), true
+
+	case "SlackLink.status":
+		if e.ComplexityRoot.SlackLink.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SlackLink.Status(childComplexity), true
+	case "SlackLink.syncedAt":
+		if e.ComplexityRoot.SlackLink.SyncedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SlackLink.SyncedAt(childComplexity), true
+	case "SlackLink.userId":
+		if e.ComplexityRoot.SlackLink.UserID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SlackLink.UserID(childComplexity), true
+
+	case "SlackSummary.active":
+		if e.ComplexityRoot.SlackSummary.Active == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SlackSummary.Active(childComplexity), true
+	case "SlackSummary.deactivated":
+		if e.ComplexityRoot.SlackSummary.Deactivated == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SlackSummary.Deactivated(childComplexity), true
+	case "SlackSummary.inactive":
+		if e.ComplexityRoot.SlackSummary.Inactive == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SlackSummary.Inactive(childComplexity), true
+	case "SlackSummary.notFound":
+		if e.ComplexityRoot.SlackSummary.NotFound == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SlackSummary.NotFound(childComplexity), true
 
 	}
 	return 0, false
@@ -602,6 +675,45 @@ func newExecutionContext(
 }
 
 var sources = []*ast.Source{
+	{Name: "../schema/chat.graphqls", Input: `"A person's status in the community's Slack workspace, kept by the twice-daily slack_sync job."
+enum SlackStatus {
+  "No account has any of the person's verified addresses."
+  NOT_FOUND
+  "A full member of the workspace."
+  ACTIVE
+  "The account is restricted (a guest)."
+  INACTIVE
+  "The account was deleted. This is permanent."
+  DEACTIVATED
+}
+
+"The person's Slack account as the last sync saw it."
+type SlackLink {
+  status: SlackStatus!
+  "The Slack user id. Null unless it is your own record or you hold members:read:pii."
+  userId: String
+  "When a sync last decided the status."
+  syncedAt: Time!
+}
+
+"How many people are in each Slack status."
+type SlackSummary {
+  notFound: Int!
+  active: Int!
+  inactive: Int!
+  deactivated: Int!
+}
+
+extend type Person {
+  "Null until a sync has decided the person's status, and for callers without members:read (except on their own record)."
+  slack: SlackLink @goField(forceResolver: true)
+}
+
+extend type Query {
+  "People counted by Slack status, for operators."
+  slackSummary: SlackSummary @requires(scopes: [OPS_READ])
+}
+`, BuiltIn: false},
 	{Name: "../schema/ops.graphqls", Input: `enum DeadLetterStatus {
   OPEN
   REPLAYED
@@ -897,8 +1009,36 @@ func (ec *executionContext) childFields_Person(ctx context.Context, field graphq
 		return ec.fieldContext_Person_role(ctx, field)
 	case "membership":
 		return ec.fieldContext_Person_membership(ctx, field)
+	case "slack":
+		return ec.fieldContext_Person_slack(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Person", field.Name)
+}
+
+func (ec *executionContext) childFields_SlackLink(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "status":
+		return ec.fieldContext_SlackLink_status(ctx, field)
+	case "userId":
+		return ec.fieldContext_SlackLink_userId(ctx, field)
+	case "syncedAt":
+		return ec.fieldContext_SlackLink_syncedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SlackLink", field.Name)
+}
+
+func (ec *executionContext) childFields_SlackSummary(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "notFound":
+		return ec.fieldContext_SlackSummary_notFound(ctx, field)
+	case "active":
+		return ec.fieldContext_SlackSummary_active(ctx, field)
+	case "inactive":
+		return ec.fieldContext_SlackSummary_inactive(ctx, field)
+	case "deactivated":
+		return ec.fieldContext_SlackSummary_deactivated(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SlackSummary", field.Name)
 }
 
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2556,6 +2696,38 @@ func (ec *executionContext) fieldContext_Person_membership(_ context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _Person_slack(ctx context.Context, field graphql.CollectedField, obj *model.Person) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Person_slack(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Person().Slack(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SlackLink) graphql.Marshaler {
+			return ec.marshalOSlackLink2ᚖgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐSlackLink(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Person_slack(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Person",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SlackLink(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_membershipTiers(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2894,6 +3066,56 @@ func (ec *executionContext) fieldContext_Query_deadLetter(ctx context.Context, f
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_slackSummary(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_slackSummary(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().SlackSummary(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scopes, err := ec.unmarshalNScope2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐScopeᚄ(ctx, []any{"OPS_READ"})
+				if err != nil {
+					var zeroVal *model.SlackSummary
+					return zeroVal, err
+				}
+				if ec.Directives.Requires == nil {
+					var zeroVal *model.SlackSummary
+					return zeroVal, errors.New("directive requires is not implemented")
+				}
+				return ec.Directives.Requires(ctx, nil, directive0, scopes)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SlackSummary) graphql.Marshaler {
+			return ec.marshalOSlackSummary2ᚖgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐSlackSummary(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_slackSummary(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SlackSummary(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2968,6 +3190,167 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _SlackLink_status(ctx context.Context, field graphql.CollectedField, obj *model.SlackLink) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SlackLink_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.SlackStatus) graphql.Marshaler {
+			return ec.marshalNSlackStatus2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐSlackStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SlackLink_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SlackLink", field, false, false, "SlackStatus")
+}
+
+func (ec *executionContext) _SlackLink_userId(ctx context.Context, field graphql.CollectedField, obj *model.SlackLink) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SlackLink_userId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SlackLink_userId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SlackLink", field, false, false, "String")
+}
+
+func (ec *executionContext) _SlackLink_syncedAt(ctx context.Context, field graphql.CollectedField, obj *model.SlackLink) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SlackLink_syncedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SyncedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SlackLink_syncedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SlackLink", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SlackSummary_notFound(ctx context.Context, field graphql.CollectedField, obj *model.SlackSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SlackSummary_notFound(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NotFound, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SlackSummary_notFound(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SlackSummary", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SlackSummary_active(ctx context.Context, field graphql.CollectedField, obj *model.SlackSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SlackSummary_active(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Active, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SlackSummary_active(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SlackSummary", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SlackSummary_inactive(ctx context.Context, field graphql.CollectedField, obj *model.SlackSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SlackSummary_inactive(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Inactive, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SlackSummary_inactive(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SlackSummary", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SlackSummary_deactivated(ctx context.Context, field graphql.CollectedField, obj *model.SlackSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SlackSummary_deactivated(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Deactivated, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SlackSummary_deactivated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SlackSummary", field, false, false, "Int")
 }
 
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
@@ -4594,6 +4977,12 @@ func (ec *executionContext) _Person(ctx context.Context, sel ast.SelectionSet, o
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Person_membership(ctx, field, obj)
 				})
+		case "slack":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Person_slack(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -4666,6 +5055,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_deadLetter(ctx, field)
 				})
+		case "slackSummary":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_slackSummary(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -4679,6 +5074,97 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			})
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var slackLinkImplementors = []string{"SlackLink"}
+
+func (ec *executionContext) _SlackLink(ctx context.Context, sel ast.SelectionSet, obj *model.SlackLink) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, slackLinkImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SlackLink")
+		case "status":
+			out.Values[i] = ec._SlackLink_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "userId":
+			out.Values[i] = ec._SlackLink_userId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "syncedAt":
+			out.Values[i] = ec._SlackLink_syncedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var slackSummaryImplementors = []string{"SlackSummary"}
+
+func (ec *executionContext) _SlackSummary(ctx context.Context, sel ast.SelectionSet, obj *model.SlackSummary) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, slackSummaryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SlackSummary")
+		case "notFound":
+			out.Values[i] = ec._SlackSummary_notFound(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "active":
+			out.Values[i] = ec._SlackSummary_active(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "inactive":
+			out.Values[i] = ec._SlackSummary_inactive(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deactivated":
+			out.Values[i] = ec._SlackSummary_deactivated(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -5236,6 +5722,16 @@ func (ec *executionContext) marshalNScope2ᚕgithubᚗcomᚋwomendefiningaiᚋpl
 	return ret
 }
 
+func (ec *executionContext) unmarshalNSlackStatus2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐSlackStatus(ctx context.Context, v any) (model.SlackStatus, error) {
+	var res model.SlackStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSlackStatus2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐSlackStatus(ctx context.Context, sel ast.SelectionSet, v model.SlackStatus) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalString(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -5559,6 +6055,20 @@ func (ec *executionContext) marshalOPerson2ᚖgithubᚗcomᚋwomendefiningaiᚋp
 		return graphql.Null
 	}
 	return ec._Person(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOSlackLink2ᚖgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐSlackLink(ctx context.Context, sel ast.SelectionSet, v *model.SlackLink) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._SlackLink(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOSlackSummary2ᚖgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐSlackSummary(ctx context.Context, sel ast.SelectionSet, v *model.SlackSummary) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._SlackSummary(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOString2ᚖstring(ctx context.Context, v any) (*string, error) {

@@ -83,6 +83,8 @@ type Person struct {
 	Role  Role    `json:"role"`
 	// Null until billing has a membership for the person, and for other people's records without billing:read.
 	Membership *Membership `json:"membership,omitempty"`
+	// Null until a sync has decided the person's status, and for callers without members:read (except on their own record).
+	Slack *SlackLink `json:"slack,omitempty"`
 }
 
 type ProfileInput struct {
@@ -91,6 +93,23 @@ type ProfileInput struct {
 }
 
 type Query struct {
+}
+
+// The person's Slack account as the last sync saw it.
+type SlackLink struct {
+	Status SlackStatus `json:"status"`
+	// The Slack user id. Null unless it is your own record or you hold members:read:pii.
+	UserID *string `json:"userId,omitempty"`
+	// When a sync last decided the status.
+	SyncedAt time.Time `json:"syncedAt"`
+}
+
+// How many people are in each Slack status.
+type SlackSummary struct {
+	NotFound    int32 `json:"notFound"`
+	Active      int32 `json:"active"`
+	Inactive    int32 `json:"inactive"`
+	Deactivated int32 `json:"deactivated"`
 }
 
 type DeadLetterStatus string
@@ -331,6 +350,70 @@ func (e *Scope) UnmarshalJSON(b []byte) error {
 }
 
 func (e Scope) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// A person's status in the community's Slack workspace, kept by the twice-daily slack_sync job.
+type SlackStatus string
+
+const (
+	// No account has any of the person's verified addresses.
+	SlackStatusNotFound SlackStatus = "NOT_FOUND"
+	// A full member of the workspace.
+	SlackStatusActive SlackStatus = "ACTIVE"
+	// The account is restricted (a guest).
+	SlackStatusInactive SlackStatus = "INACTIVE"
+	// The account was deleted. This is permanent.
+	SlackStatusDeactivated SlackStatus = "DEACTIVATED"
+)
+
+var AllSlackStatus = []SlackStatus{
+	SlackStatusNotFound,
+	SlackStatusActive,
+	SlackStatusInactive,
+	SlackStatusDeactivated,
+}
+
+func (e SlackStatus) IsValid() bool {
+	switch e {
+	case SlackStatusNotFound, SlackStatusActive, SlackStatusInactive, SlackStatusDeactivated:
+		return true
+	}
+	return false
+}
+
+func (e SlackStatus) String() string {
+	return string(e)
+}
+
+func (e *SlackStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = SlackStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid SlackStatus", str)
+	}
+	return nil
+}
+
+func (e SlackStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *SlackStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e SlackStatus) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
