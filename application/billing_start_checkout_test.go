@@ -32,6 +32,11 @@ func TestStartCheckout(t *testing.T) {
 	tierWithPrice := func(w *billingWorld) {
 		w.tiers.EXPECT().GetTier(gomock.Any(), blTier).Return(ports.MembershipTier{ID: blTier, PriceID: blPrice}, nil)
 	}
+	customer := func(w *billingWorld) {
+		w.configured(true)
+		tierWithPrice(w)
+		w.personRead.EXPECT().Get(gomock.Any(), blPerson).Return(ports.Person{ID: blPerson, PrimaryEmail: "ada@example.org", BillingCustomerID: blCustomer}, nil)
+	}
 
 	tests := []struct {
 		name    string
@@ -44,19 +49,31 @@ func TestStartCheckout(t *testing.T) {
 		wantErr blErrCheck
 	}{
 		{
-			name:  "an open checkout of the same tier is handed out again without a provider call",
+			name:  "an open checkout of the same tier and customer is handed out again without a provider call",
 			ctx:   signedIn,
-			setup: func(w *billingWorld) { w.configured(true); tierWithPrice(w) },
+			setup: customer,
 			open: func(co *mocks.MockOpenCheckouts) {
-				co.EXPECT().OpenCheckout(gomock.Any(), blPerson, blTier, reuseAt).
-					Return(ports.OpenCheckout{PersonID: blPerson, TierID: blTier, URL: "https://checkout.test/c/open", ExpiresAt: blNow.Add(5 * time.Hour)}, nil)
+				co.EXPECT().OpenCheckout(gomock.Any(), blPerson, blTier, reuseAt).Return(ports.OpenCheckout{PersonID: blPerson, TierID: blTier,
+					CustomerID: blCustomer, URL: "https://checkout.test/c/open", ExpiresAt: blNow.Add(5 * time.Hour)}, nil)
 			},
 			wantURL: "https://checkout.test/c/open",
 		},
 		{
+			name:  "an open checkout made before the person became a customer is replaced by a new one for the customer",
+			ctx:   signedIn,
+			setup: customer,
+			open: func(co *mocks.MockOpenCheckouts) {
+				co.EXPECT().OpenCheckout(gomock.Any(), blPerson, blTier, reuseAt).Return(ports.OpenCheckout{PersonID: blPerson, TierID: blTier,
+					URL: "https://checkout.test/c/completed", ExpiresAt: blNow.Add(5 * time.Hour)}, nil)
+			},
+			wantReq: &ports.CheckoutRequest{PriceID: blPrice, CustomerID: blCustomer, CustomerEmail: "ada@example.org", ClientReferenceID: blPerson,
+				SuccessURL: urls.Success, CancelURL: urls.Cancel, ExpiresAt: expires},
+			wantURL: checkoutURL,
+		},
+		{
 			name:  "a failing look-up of open checkouts is returned, and no session is created",
 			ctx:   signedIn,
-			setup: func(w *billingWorld) { w.configured(true); tierWithPrice(w) },
+			setup: customer,
 			open: func(co *mocks.MockOpenCheckouts) {
 				co.EXPECT().OpenCheckout(gomock.Any(), blPerson, blTier, reuseAt).Return(ports.OpenCheckout{}, errBLDown)
 			},
@@ -159,7 +176,8 @@ func TestStartCheckout(t *testing.T) {
 			if tc.wantReq != nil {
 				w.billing.EXPECT().CreateCheckoutSession(gomock.Any(), *tc.wantReq).Return(checkoutURL, nil)
 				// The new session is remembered with the expiry sent to the provider.
-				co.EXPECT().SaveOpenCheckout(gomock.Any(), ports.OpenCheckout{PersonID: blPerson, TierID: blTier, URL: checkoutURL, ExpiresAt: expires})
+				co.EXPECT().SaveOpenCheckout(gomock.Any(), ports.OpenCheckout{PersonID: blPerson, TierID: blTier, CustomerID: tc.wantReq.CustomerID,
+					URL: checkoutURL, ExpiresAt: expires})
 			}
 			h, err := application.NewStartCheckout(application.StartCheckoutDeps{Billing: w.billing, Tiers: w.tiers, People: w.personRead,
 				Checkouts: co, Clock: w.clock(), URLs: urls})

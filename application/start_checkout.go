@@ -34,8 +34,9 @@ type StartCheckoutDeps struct {
 }
 
 // StartCheckout returns a hosted checkout URL for the signed-in person to
-// join a tier. The person's open checkout of the tier is reused, so asking
-// again (or many times in one request) creates no new provider session.
+// join a tier. The person's open checkout of the tier is reused while they
+// are the same billing customer, so asking again (or many times in one
+// request) creates no new provider session.
 type StartCheckout struct {
 	d StartCheckoutDeps
 }
@@ -66,16 +67,18 @@ func (h StartCheckout) Handle(ctx context.Context, tierID string) (string, error
 	if tier.PriceID == "" {
 		return "", invalid("tier %s has no price configured", tier.ID)
 	}
-	now := h.d.Clock.Now()
-	open, err := h.d.Checkouts.OpenCheckout(ctx, p.ID(), tier.ID, now.Add(CheckoutReuseMargin))
-	switch {
-	case err == nil:
-		return open.URL, nil
-	case !errors.Is(err, ports.ErrNotFound):
-		return "", err
-	}
 	person, err := h.d.People.Get(ctx, p.ID())
 	if err != nil {
+		return "", err
+	}
+	now := h.d.Clock.Now()
+	// A checkout made before the person became a customer (typically the
+	// one they completed) is not handed out again.
+	open, err := h.d.Checkouts.OpenCheckout(ctx, person.ID, tier.ID, now.Add(CheckoutReuseMargin))
+	switch {
+	case err == nil && open.CustomerID == person.BillingCustomerID:
+		return open.URL, nil
+	case err != nil && !errors.Is(err, ports.ErrNotFound):
 		return "", err
 	}
 	expires := now.Add(CheckoutLifetime).Truncate(time.Second)
@@ -88,6 +91,7 @@ func (h StartCheckout) Handle(ctx context.Context, tierID string) (string, error
 	}
 	// The session exists now: failing to remember it only costs a new one
 	// next time, so the person still gets the URL.
-	_ = h.d.Checkouts.SaveOpenCheckout(ctx, ports.OpenCheckout{PersonID: person.ID, TierID: tier.ID, URL: url, ExpiresAt: expires})
+	_ = h.d.Checkouts.SaveOpenCheckout(ctx, ports.OpenCheckout{PersonID: person.ID, TierID: tier.ID, CustomerID: person.BillingCustomerID,
+		URL: url, ExpiresAt: expires})
 	return url, nil
 }

@@ -10,10 +10,13 @@ import (
 // OpenCheckout is a hosted checkout started for a person and a tier. It can
 // be handed out again until it expires.
 type OpenCheckout struct {
-	PersonID  string
-	TierID    string
-	URL       string
-	ExpiresAt time.Time
+	PersonID string
+	TierID   string
+	// CustomerID is the person's billing customer the checkout was made
+	// for, "" when they had none yet.
+	CustomerID string
+	URL        string
+	ExpiresAt  time.Time
 }
 
 // OpenCheckouts remembers each person's latest checkout per tier, so that

@@ -28,8 +28,8 @@ func NewOpenCheckoutStore(pool *pgxpool.Pool) *OpenCheckoutStore {
 // OpenCheckout returns the checkout still open at the given time.
 func (s *OpenCheckoutStore) OpenCheckout(ctx context.Context, personID, tierID string, at time.Time) (ports.OpenCheckout, error) {
 	c := ports.OpenCheckout{PersonID: personID, TierID: tierID}
-	err := s.pool.QueryRow(ctx, `SELECT url, expires_at FROM open_checkouts WHERE person_id = $1 AND tier_id = $2 AND expires_at > $3`,
-		personID, tierID, at).Scan(&c.URL, &c.ExpiresAt)
+	err := s.pool.QueryRow(ctx, `SELECT customer_id, url, expires_at FROM open_checkouts WHERE person_id = $1 AND tier_id = $2 AND expires_at > $3`,
+		personID, tierID, at).Scan(&c.CustomerID, &c.URL, &c.ExpiresAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return ports.OpenCheckout{}, ports.ErrNotFound
 	}
@@ -42,9 +42,10 @@ func (s *OpenCheckoutStore) OpenCheckout(ctx context.Context, personID, tierID s
 // SaveOpenCheckout records the checkout, replacing the previous one.
 func (s *OpenCheckoutStore) SaveOpenCheckout(ctx context.Context, c ports.OpenCheckout) error {
 	_, err := s.pool.Exec(ctx, `
-		INSERT INTO open_checkouts (person_id, tier_id, url, expires_at) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (person_id, tier_id) DO UPDATE SET url = EXCLUDED.url, expires_at = EXCLUDED.expires_at, created_at = now()`,
-		c.PersonID, c.TierID, c.URL, c.ExpiresAt)
+		INSERT INTO open_checkouts (person_id, tier_id, customer_id, url, expires_at) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (person_id, tier_id) DO UPDATE SET customer_id = EXCLUDED.customer_id, url = EXCLUDED.url,
+			expires_at = EXCLUDED.expires_at, created_at = now()`,
+		c.PersonID, c.TierID, c.CustomerID, c.URL, c.ExpiresAt)
 	if err != nil {
 		return fmt.Errorf("postgres: save open checkout: %w", err)
 	}

@@ -39,11 +39,11 @@ func TestOpenCheckoutStoreReturnsOnlyTheUnexpiredLatestCheckout(t *testing.T) {
 	if _, err := s.OpenCheckout(ctx, p.ID, "community", now.Add(time.Hour)); !errors.Is(err, ports.ErrNotFound) {
 		t.Fatalf("at its expiry: %v, want ErrNotFound", err)
 	}
-	second := ports.OpenCheckout{PersonID: p.ID, TierID: "community", URL: "https://pay.test/2", ExpiresAt: now.Add(2 * time.Hour)}
+	second := ports.OpenCheckout{PersonID: p.ID, TierID: "community", CustomerID: "cus_1", URL: "https://pay.test/2", ExpiresAt: now.Add(2 * time.Hour)}
 	if err := s.SaveOpenCheckout(ctx, second); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := s.OpenCheckout(ctx, p.ID, "community", now); err != nil || got.URL != second.URL {
+	if got, err := s.OpenCheckout(ctx, p.ID, "community", now); err != nil || got.URL != second.URL || got.CustomerID != "cus_1" || !got.ExpiresAt.Equal(second.ExpiresAt) {
 		t.Fatalf("after a replacement = %+v, %v; want %s", got, err, second.URL)
 	}
 	var rows int
