@@ -25,7 +25,7 @@ func TestLumaSettings(t *testing.T) {
 	}{
 		"URL, no key":     {map[string]string{"LUMA_API_URL": "https://public-api.luma.com"}, []string{"LUMA_API_KEY: required when LUMA_API_URL is set"}},
 		"URL, no scheme":  {map[string]string{"LUMA_API_KEY": "k", "LUMA_API_URL": "public-api.luma.com"}, []string{"LUMA_API_URL: must be an http(s) URL (the API root, such as https://public-api.luma.com)"}},
-		"over Luma limit": {map[string]string{"LUMA_RATE_LIMIT": "201"}, []string{"LUMA_RATE_LIMIT: 201 calls per 1m0s is more than Luma's 200 a minute"}},
+		"zero window":     {map[string]string{"LUMA_RATE_WINDOW": "0s"}, []string{"LUMA_RATE_LIMIT and LUMA_RATE_WINDOW: must be positive"}},
 		"zero limit":      {map[string]string{"LUMA_RATE_LIMIT": "0"}, []string{"LUMA_RATE_LIMIT and LUMA_RATE_WINDOW: must be positive"}},
 		"long timeout":    {map[string]string{"LUMA_TIMEOUT": "1m"}, []string{"LUMA_TIMEOUT: must be between 0 and 15s, got 1m0s"}},
 	}
