@@ -56,6 +56,11 @@ const (
 	reconcilePageBudget = 15 * time.Second
 )
 
+// jobPageTimeout is the time of one delivery of a job.run message (one
+// page): two page budgets, so that a quick retry of a page gets a whole
+// budget, and the writes around them.
+const jobPageTimeout = 2*15*time.Second + 10*time.Second
+
 // routerMaxRetries is the router's retries after the first attempt; the job
 // runner must know it to tell the last attempt.
 const routerMaxRetries = 3

@@ -62,7 +62,11 @@ func runWorker(ctx context.Context, sys *system) error {
 	}
 	for _, h := range messageHandlers(wsys.app.Commands) {
 		// Registration takes no context: each delivery runs with its message's own.
-		if err := router.AddHandler(h.name, h.topic, h.fn, messaging.WithConsumers(sys.cfg.WorkerConsumers)); err != nil { //nolint:contextcheck // false positive: the handler closure gets msg.Context() per delivery
+		opts := []messaging.HandlerOption{messaging.WithConsumers(sys.cfg.WorkerConsumers)}
+		if d, ok := handlerTimeouts[h.name]; ok {
+			opts = append(opts, messaging.WithTimeout(d))
+		}
+		if err := router.AddHandler(h.name, h.topic, h.fn, opts...); err != nil { //nolint:contextcheck // false positive: the handler closure gets msg.Context() per delivery
 			return err
 		}
 	}
@@ -163,6 +167,10 @@ type messageHandler struct {
 	name, topic string
 	fn          messaging.HandlerFunc
 }
+
+// handlerTimeouts are the handlers whose delivery has its own time instead
+// of the router's HandlerTimeout: a job.run message is one page of a job.
+var handlerTimeouts = map[string]time.Duration{"jobs.run": jobPageTimeout}
 
 // messageHandlers lists every topic the worker handles, with its use case.
 func messageHandlers(c application.Commands) []messageHandler {
