@@ -85,7 +85,10 @@ func TestEmailSyncUnderFaultsEndsSyncedOrDeadLettered(t *testing.T) {
 	var alerts atomic.Int64
 	slack := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { alerts.Add(1) }))
 	t.Cleanup(slack.Close)
-	l := newLifecycle(t, true, map[string]string{"MAILCHIMP_TIMEOUT": "300ms", "ALERT_SLACK_WEBHOOK_URL": slack.URL, "WORKER_CONSUMERS": "6", "WORKER_RETRY_INITIAL": "20ms"})
+	// Faults are transient (429, 5xx, timeouts): re-delivered after short
+	// waits here, and the breaker's pause is short.
+	l := newLifecycle(t, true, map[string]string{"MAILCHIMP_TIMEOUT": "300ms", "ALERT_SLACK_WEBHOOK_URL": slack.URL, "WORKER_CONSUMERS": "6", "WORKER_RETRY_INITIAL": "20ms",
+		"WORKER_TRANSIENT_RETRY_INITIAL": "50ms", "WORKER_TRANSIENT_RETRY_MAX": "500ms", "PROVIDER_BREAKER_OPEN_FOR": "1s"})
 	l.idle = 3 * time.Minute // faulted messages wait out their backoff
 	l.mc.Seed(7)
 	l.mc.SetHang(2 * time.Second)

@@ -162,7 +162,8 @@ func (l *lifecycle) count(sql string, args ...any) int {
 }
 
 // waitIdle waits until every delivered event is processed and every queue
-// (scheduled messages aside) is empty, twice in a row.
+// (scheduled messages aside, retries after transient failures included) is
+// empty, twice in a row.
 func (l *lifecycle) waitIdle() {
 	l.t.Helper()
 	deadline := time.Now().Add(l.idle)
@@ -186,7 +187,9 @@ func (l *lifecycle) queued() int {
 	for _, topic := range []string{ports.TopicBillingEvent, ports.TopicMemberChanged, ports.TopicPersonEmailChanged, ports.TopicPersonDeleted, ports.TopicMembershipPeriodEnd, ports.TopicJobRun} {
 		n += l.count(fmt.Sprintf(`SELECT count(*) FROM "watermill_%s"`, topic))
 	}
-	return n
+	// Messages waiting to be delivered again after a transient failure
+	// count; other scheduled messages (period ends) do not.
+	return n + l.count(`SELECT count(*) FROM "watermill_delayed" WHERE metadata::jsonb ? 'retry_deferrals'`)
 }
 
 // newPerson makes a signed-up person (as Clerk sign-in would) and returns
