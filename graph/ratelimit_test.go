@@ -88,28 +88,6 @@ func limitedServer(t *testing.T, app *application.App, limits graph.RateLimits, 
 	return srv
 }
 
-func postRaw(t *testing.T, url, body string, header map[string]string) (*http.Response, gqlResponse) {
-	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	out := gqlResponse{status: resp.StatusCode}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		t.Fatalf("status %d: body is not JSON: %v", resp.StatusCode, err)
-	}
-	return resp, out
-}
-
 func TestRequestLimitAnswers429WithRetryAfterPerCaller(t *testing.T) {
 	t.Parallel()
 	lim := &countingLimiter{}
@@ -118,13 +96,13 @@ func TestRequestLimitAnswers429WithRetryAfterPerCaller(t *testing.T) {
 	srv := limitedServer(t, newApp(t, []ports.MembershipTier{{ID: "community"}}, nil), limits, nil)
 	const tiers = `{"query":"{ membershipTiers { id } }"}`
 	for i := range 2 {
-		if _, got := postRaw(t, srv.URL, tiers, nil); got.status != http.StatusOK || got.Data["membershipTiers"] == nil {
+		if got := post(t, srv, tiers); got.status != http.StatusOK || got.Data["membershipTiers"] == nil {
 			t.Fatalf("request %d: %d %v", i+1, got.status, got.Errors)
 		}
 	}
-	resp, got := postRaw(t, srv.URL, tiers, nil)
-	if got.status != http.StatusTooManyRequests || got.code() != graph.CodeRateLimited || resp.Header.Get("Retry-After") != "60" {
-		t.Fatalf("3rd anonymous request: %d %q Retry-After %q; want 429 RATE_LIMITED 60", got.status, got.code(), resp.Header.Get("Retry-After"))
+	got := post(t, srv, tiers)
+	if got.status != http.StatusTooManyRequests || got.code() != graph.CodeRateLimited || got.header.Get("Retry-After") != "60" {
+		t.Fatalf("3rd anonymous request: %d %q Retry-After %q; want 429 RATE_LIMITED 60", got.status, got.code(), got.header.Get("Retry-After"))
 	}
 	if keys := lim.keys(); len(keys) != 3 || keys[0] != "ip:127.0.0.1" {
 		t.Fatalf("limiter keys = %v, want ip:127.0.0.1 three times", keys)
@@ -138,7 +116,7 @@ func TestRequestLimitAnswers429WithRetryAfterPerCaller(t *testing.T) {
 	srvUser := limitedServer(t, newApp(t, []ports.MembershipTier{{ID: "community"}}, nil), graph.RateLimits{Limiter: lim,
 		SignedIn: ports.Rate{Limit: 5, Period: time.Minute}, Anonymous: ports.Rate{Limit: 2, Period: time.Minute},
 		ProviderCalls: ports.Rate{Limit: 1, Period: time.Minute}}, &user)
-	if _, got := postRaw(t, srvUser.URL, tiers, nil); got.status != http.StatusOK {
+	if got := post(t, srvUser, tiers); got.status != http.StatusOK {
 		t.Fatalf("signed-in request after the address was spent: %d", got.status)
 	}
 	if keys := lim.keys(); keys[len(keys)-1] != "user:p1" {
@@ -204,7 +182,7 @@ func TestAliasedProviderCallsCountOneEach(t *testing.T) {
 	}
 	sb.WriteString(" }")
 	body, _ := json.Marshal(map[string]string{"query": sb.String()})
-	resp, got := postRaw(t, srv.URL, string(body), nil)
+	got := post(t, srv, string(body))
 
 	if n := created.Load(); n != 5 {
 		t.Fatalf("the provider created %d portal sessions, want 5 (the allowance)", n)
@@ -215,8 +193,8 @@ func TestAliasedProviderCallsCountOneEach(t *testing.T) {
 			limited++
 		}
 	}
-	if limited != batch-5 || got.status != http.StatusTooManyRequests || resp.Header.Get("Retry-After") != "60" {
-		t.Fatalf("%d RATE_LIMITED errors, status %d, Retry-After %q; want %d, 429, 60", limited, got.status, resp.Header.Get("Retry-After"), batch-5)
+	if limited != batch-5 || got.status != http.StatusTooManyRequests || got.header.Get("Retry-After") != "60" {
+		t.Fatalf("%d RATE_LIMITED errors, status %d, Retry-After %q; want %d, 429, 60", limited, got.status, got.header.Get("Retry-After"), batch-5)
 	}
 	for i := range 5 {
 		if got.Data["p"+strconv.Itoa(i)] == nil {

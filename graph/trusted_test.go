@@ -122,6 +122,7 @@ func TestInvalidOperationsAreRefusedNamingTheFile(t *testing.T) {
 
 type gqlResponse struct {
 	status int
+	header http.Header
 	Data   map[string]any
 	Errors []struct {
 		Message    string
@@ -164,7 +165,7 @@ func do(t *testing.T, req *http.Request) gqlResponse {
 		t.Fatal(err)
 	}
 	defer func() { _ = resp.Body.Close() }()
-	out := gqlResponse{status: resp.StatusCode}
+	out := gqlResponse{status: resp.StatusCode, header: resp.Header}
 	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
 		t.Fatalf("status %d: body is not JSON: %v", resp.StatusCode, err)
 	}

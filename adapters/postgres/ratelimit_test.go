@@ -94,13 +94,21 @@ func TestRateLimiterIsOneLimitAcrossPools(t *testing.T) {
 		t.Cleanup(pool.Close)
 		limiters = append(limiters, postgres.NewRateLimiter(pool))
 	}
-	rate := ports.Rate{Limit: 100, Period: time.Hour}
+	if got := raceTakes(t, limiters, 16, 20, "user:shared", ports.Rate{Limit: 100, Period: time.Hour}); got != 100 {
+		t.Fatalf("granted %d of 320 racing takes, want exactly 100", got)
+	}
+}
+
+// raceTakes has goroutines take one unit each times, alternating between
+// the limiters (replicas), and returns how many were granted.
+func raceTakes(t *testing.T, limiters []*postgres.RateLimiter, goroutines, each int, key string, rate ports.Rate) int32 {
+	t.Helper()
 	var granted atomic.Int32
 	var wg sync.WaitGroup
-	for g := range 16 {
+	for g := range goroutines {
 		wg.Go(func() {
-			for range 20 {
-				d, err := limiters[g%2].Take(context.Background(), "user:shared", 1, rate)
+			for range each {
+				d, err := limiters[g%len(limiters)].Take(context.Background(), key, 1, rate)
 				if err != nil {
 					t.Error(err)
 					return
@@ -112,9 +120,7 @@ func TestRateLimiterIsOneLimitAcrossPools(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if got := granted.Load(); got != 100 {
-		t.Fatalf("granted %d of 320 racing takes, want exactly 100", got)
-	}
+	return granted.Load()
 }
 
 func TestRateLimiterSweepForgetsOnlyFullAllowances(t *testing.T) {
@@ -177,26 +183,10 @@ func TestRateLimiterLeasesNeverAdmitMoreThanTheAllowance(t *testing.T) {
 		pool, c := countedPool(t, url)
 		limiters, counters = append(limiters, postgres.NewRateLimiter(pool)), append(counters, c)
 	}
-	var granted atomic.Int32
-	var wg sync.WaitGroup
-	for g := range 8 {
-		wg.Go(func() {
-			for range 250 {
-				d, err := limiters[g%2].Take(context.Background(), "user:busy", 1, rate)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				if d.Allowed {
-					granted.Add(1)
-				}
-			}
-		})
-	}
-	wg.Wait()
+	got := raceTakes(t, limiters, 8, 250, "user:busy", rate)
 	statements := counters[0].n.Load() + counters[1].n.Load()
-	t.Logf("granted %d of 2000 takes against an allowance of 1000 with %d statements", granted.Load(), statements)
-	if got := granted.Load(); got > 1000 || got < 1000-2*9 {
+	t.Logf("granted %d of 2000 takes against an allowance of 1000 with %d statements", got, statements)
+	if got > 1000 || got < 1000-2*9 {
 		t.Fatalf("granted %d, want between 982 and 1000 (never more than the allowance)", got)
 	}
 	// 100 leases, then refusals: each replica asks once more for a lease
