@@ -42,7 +42,7 @@ func stripeCommand() *cli.Command {
 				if cmd.Bool("dry-run") {
 					verb = "would enqueue"
 				}
-				_, _ = fmt.Fprintf(cmd.Root().Writer, "seen %d, already present %d, %s %d, deferred re-queued %d\n", res.Seen, res.Present, verb, res.Enqueued, res.Requeued)
+				_, _ = fmt.Fprintf(cmd.Root().Writer, "seen %d, already present %d, %s %d, waiting re-queued %d, expired %d\n", res.Seen, res.Present, verb, res.Enqueued, res.Requeued, res.Expired)
 				return nil
 			}),
 		}},
