@@ -119,6 +119,10 @@ var protectedCases = map[string]string{
 	"Mutation.setMyVisibility":   `mutation { setMyVisibility(visible: true) { visible status } }`,
 	"Mutation.startCheckout":     `mutation { startCheckout(tierId: "community") }`,
 	"Mutation.openBillingPortal": `mutation { openBillingPortal }`,
+	"Query.events":               `{ events(first: 5) { edges { cursor node { id rsvps { approved } } } pageInfo { hasNextPage } } }`,
+	"Query.event":                `{ event(id: "e1") { id name } }`,
+	"Query.auditLog":             `{ auditLog(first: 5) { edges { node { id action } } } }`,
+	"Mutation.createEvent":       createEventOp,
 }
 
 func fakeApp(t *testing.T) *application.App {
@@ -184,6 +188,7 @@ func fakeApp(t *testing.T) *application.App {
 	q.GetMemberships = built(application.NewGetMemberships(memberships))
 	q.ListDeadLetters = built(application.NewListDeadLetters(store))
 	q.GetDeadLetter = built(application.NewGetDeadLetter(store))
+	fakeEvents(t, app)
 	fakeChat(t, app)
 	return app
 }

@@ -44,6 +44,10 @@ func TestProjectOperationsDeriveTheirAccessFromTheSchema(t *testing.T) {
 		"DeadLetter":        "ops:read",
 		"ReplayDeadLetter":  "ops:write",
 		"AbandonDeadLetter": "ops:write",
+		"Events":            "events:read",
+		"Event":             "events:read",
+		"CreateEvent":       "events:write",
+		"AuditLog":          "audit:read",
 	}
 	docs := m.List()
 	if len(docs) != len(want) {

@@ -10,6 +10,55 @@ import (
 	"time"
 )
 
+type AuditConnection struct {
+	Edges    []AuditEdge `json:"edges"`
+	PageInfo *PageInfo   `json:"pageInfo"`
+}
+
+type AuditEdge struct {
+	Cursor string      `json:"cursor"`
+	Node   *AuditEntry `json:"node"`
+}
+
+// One audit entry: who did what to which subject, with what outcome.
+type AuditEntry struct {
+	ID          string    `json:"id"`
+	At          time.Time `json:"at"`
+	ActorKind   string    `json:"actorKind"`
+	ActorID     string    `json:"actorId"`
+	Action      string    `json:"action"`
+	SubjectKind string    `json:"subjectKind"`
+	SubjectID   string    `json:"subjectId"`
+	// success, failure or denied.
+	Outcome string `json:"outcome"`
+	// The details as a JSON object.
+	Details string `json:"details"`
+}
+
+type AuditLogFilter struct {
+	// An action (event.create), or a prefix ending in a dot (rsvp.).
+	Action      *string `json:"action,omitempty"`
+	SubjectKind *string `json:"subjectKind,omitempty"`
+	SubjectID   *string `json:"subjectId,omitempty"`
+	ActorID     *string `json:"actorId,omitempty"`
+}
+
+type CreateEventInput struct {
+	// Chosen by the client, the same for every retry of one creation (at most 200 bytes).
+	IdempotencyKey string `json:"idempotencyKey"`
+	// At most 200 characters.
+	Name        string  `json:"name"`
+	Description *string `json:"description,omitempty"`
+	// In the future.
+	StartAt time.Time `json:"startAt"`
+	// After startAt, within 31 days of it.
+	EndAt time.Time `json:"endAt"`
+	// An IANA time zone such as Europe/Berlin.
+	TimeZone string `json:"timeZone"`
+	// How many guests may attend: 1 to 100000.
+	Capacity int32 `json:"capacity"`
+}
+
 // A message a handler could not process, waiting for an operator.
 type DeadLetter struct {
 	ID        string `json:"id"`
@@ -27,6 +76,34 @@ type DeadLetter struct {
 	ResolvedAt     *time.Time       `json:"resolvedAt,omitempty"`
 	ResolvedBy     *string          `json:"resolvedBy,omitempty"`
 	ResolutionNote *string          `json:"resolutionNote,omitempty"`
+}
+
+// A community event, published on the events platform.
+type Event struct {
+	ID          string    `json:"id"`
+	Name        string    `json:"name"`
+	Description string    `json:"description"`
+	StartAt     time.Time `json:"startAt"`
+	EndAt       time.Time `json:"endAt"`
+	TimeZone    string    `json:"timeZone"`
+	Capacity    int32     `json:"capacity"`
+	// The event's public page.
+	URL string `json:"url"`
+	// Who created it: user (a person's id) or agent (an agent key's id).
+	CreatorKind string      `json:"creatorKind"`
+	CreatorID   string      `json:"creatorId"`
+	CreatedAt   time.Time   `json:"createdAt"`
+	Rsvps       *RSVPCounts `json:"rsvps"`
+}
+
+type EventConnection struct {
+	Edges    []EventEdge `json:"edges"`
+	PageInfo *PageInfo   `json:"pageInfo"`
+}
+
+type EventEdge struct {
+	Cursor string `json:"cursor"`
+	Node   *Event `json:"node"`
 }
 
 type MemberConnection struct {
@@ -93,6 +170,16 @@ type ProfileInput struct {
 }
 
 type Query struct {
+}
+
+// The approval runs' decisions on an event's guests.
+type RSVPCounts struct {
+	Approved int32 `json:"approved"`
+	Declined int32 `json:"declined"`
+	// Left for an organiser to decide (by policy: people who are not members).
+	LeftPending int32 `json:"leftPending"`
+	// When the latest decision was made; null before the first.
+	LastDecidedAt *time.Time `json:"lastDecidedAt,omitempty"`
 }
 
 // The person's Slack account as the last sync saw it.
@@ -164,6 +251,61 @@ func (e *DeadLetterStatus) UnmarshalJSON(b []byte) error {
 }
 
 func (e DeadLetterStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type EventWhen string
+
+const (
+	EventWhenUpcoming EventWhen = "UPCOMING"
+	EventWhenPast     EventWhen = "PAST"
+)
+
+var AllEventWhen = []EventWhen{
+	EventWhenUpcoming,
+	EventWhenPast,
+}
+
+func (e EventWhen) IsValid() bool {
+	switch e {
+	case EventWhenUpcoming, EventWhenPast:
+		return true
+	}
+	return false
+}
+
+func (e EventWhen) String() string {
+	return string(e)
+}
+
+func (e *EventWhen) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = EventWhen(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid EventWhen", str)
+	}
+	return nil
+}
+
+func (e EventWhen) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *EventWhen) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e EventWhen) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
