@@ -19,7 +19,10 @@ import (
 // TestJobsRunThroughTheWorker drives the real binary: /jobs/{name} refuses a
 // wrong or missing secret and enqueues nothing; with the secret it answers
 // 202 with a run id that the in-process worker completes (recorded as
-// skipped while the job is not configured); `wdai job run` does the same.
+// skipped, "not configured", while the job's provider has no credentials);
+// `wdai job run` does the same. luma_approval is a paged job now (see
+// events_e2e_test.go for it configured): without LUMA_API_KEY it is still
+// skipped, never a silent success.
 func TestJobsRunThroughTheWorker(t *testing.T) {
 	t.Parallel()
 	const secret = "s3cret-s3cret-s3cret"
@@ -94,11 +97,11 @@ func waitCompleted(t *testing.T, pool *pgxpool.Pool, runID string) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		var status, outcome string
-		err := pool.QueryRow(context.Background(), `SELECT status, coalesce(summary->>'outcome', '') FROM job_runs WHERE id = $1`, runID).Scan(&status, &outcome)
+		var status, outcome, reason string
+		err := pool.QueryRow(context.Background(), `SELECT status, coalesce(summary->>'outcome', ''), coalesce(summary->>'reason', '') FROM job_runs WHERE id = $1`, runID).Scan(&status, &outcome, &reason)
 		if err == nil && status == "completed" {
-			if outcome != "skipped" {
-				t.Fatalf("run %s completed with outcome %q, want skipped (not configured)", runID, outcome)
+			if outcome != "skipped" || reason != "not configured" {
+				t.Fatalf("run %s completed with outcome %q (%q), want skipped (not configured)", runID, outcome, reason)
 			}
 			return
 		}

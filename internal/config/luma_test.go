@@ -23,11 +23,11 @@ func TestLumaSettings(t *testing.T) {
 		vars map[string]string
 		want []string
 	}{
-		"URL, no key":     {map[string]string{"LUMA_API_URL": "https://public-api.luma.com"}, []string{"LUMA_API_KEY: required when LUMA_API_URL is set"}},
-		"URL, no scheme":  {map[string]string{"LUMA_API_KEY": "k", "LUMA_API_URL": "public-api.luma.com"}, []string{"LUMA_API_URL: must be an http(s) URL (the API root, such as https://public-api.luma.com)"}},
-		"zero window":     {map[string]string{"LUMA_RATE_WINDOW": "0s"}, []string{"LUMA_RATE_LIMIT and LUMA_RATE_WINDOW: must be positive"}},
-		"zero limit":      {map[string]string{"LUMA_RATE_LIMIT": "0"}, []string{"LUMA_RATE_LIMIT and LUMA_RATE_WINDOW: must be positive"}},
-		"long timeout":    {map[string]string{"LUMA_TIMEOUT": "1m"}, []string{"LUMA_TIMEOUT: must be between 0 and 15s, got 1m0s"}},
+		"URL, no key":    {map[string]string{"LUMA_API_URL": "https://public-api.luma.com"}, []string{"LUMA_API_KEY: required when LUMA_API_URL is set"}},
+		"URL, no scheme": {map[string]string{"LUMA_API_KEY": "k", "LUMA_API_URL": "public-api.luma.com"}, []string{"LUMA_API_URL: must be an http(s) URL (the API root, such as https://public-api.luma.com)"}},
+		"zero window":    {map[string]string{"LUMA_RATE_WINDOW": "0s"}, []string{"LUMA_RATE_LIMIT and LUMA_RATE_WINDOW: must be positive"}},
+		"zero limit":     {map[string]string{"LUMA_RATE_LIMIT": "0"}, []string{"LUMA_RATE_LIMIT and LUMA_RATE_WINDOW: must be positive"}},
+		"long timeout":   {map[string]string{"LUMA_TIMEOUT": "1m"}, []string{"LUMA_TIMEOUT: must be between 0 and 15s, got 1m0s"}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
