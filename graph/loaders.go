@@ -75,7 +75,11 @@ func loadersFrom(ctx context.Context) *loaders {
 
 // selectsMembership reports whether the members query asks for
 // edges.node.membership.
-func selectsMembership(ctx context.Context) bool {
+func selectsMembership(ctx context.Context) bool { return selectsNodeField(ctx, "membership") }
+
+// selectsNodeField reports whether the members query asks for
+// edges.node.<field>.
+func selectsNodeField(ctx context.Context, field string) bool {
 	oc := graphql.GetOperationContext(ctx)
 	for _, edges := range graphql.CollectFieldsCtx(ctx, nil) {
 		if edges.Name != "edges" {
@@ -86,7 +90,7 @@ func selectsMembership(ctx context.Context) bool {
 				continue
 			}
 			for _, f := range graphql.CollectFields(oc, node.Selections, nil) {
-				if f.Name == "membership" {
+				if f.Name == field {
 					return true
 				}
 			}

@@ -138,6 +138,9 @@ func (r *queryResolver) Members(ctx context.Context, first *int32, after *string
 			return nil, err
 		}
 	}
+	if err := primeChat(ctx, r.App, page.Members); err != nil {
+		return nil, err
+	}
 	return mapMemberPage(page), nil
 }
 

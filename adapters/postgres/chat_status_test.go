@@ -32,15 +32,7 @@ func chatMember(t *testing.T, pool *pgxpool.Pool, visible, erased bool, emails .
 
 func chatUoW(t *testing.T, pool *pgxpool.Pool) ports.UnitOfWork[ports.ChatStatusTx] {
 	t.Helper()
-	u, err := postgres.NewUnitOfWork(pool, postgres.TxFactories{
-		Publisher:   func(postgres.Querier) ports.Publisher { return nil },
-		Scheduler:   func(postgres.Querier) ports.Scheduler { return nil },
-		DeadLetters: func(postgres.Querier) ports.DeadLetters { return nil },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := postgres.Scope[ports.ChatStatusTx](u)
+	s, err := postgres.Scope[ports.ChatStatusTx](testUoW(t, pool, "unused_outbox", nil))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
 	"strings"
 	"testing"
 
@@ -38,10 +37,8 @@ const slackDirectoryQuery = `query($first: Int) { members(first: $first) { edges
 // a page of 5 as for 50, and slackSummary counts by status for ops:read.
 func TestSlackStatusOverGraphQL(t *testing.T) {
 	t.Parallel()
-	accounts := make([]slackfake.Account, 0, 60)
-	for i := range 60 {
-		accounts = append(accounts, slackfake.Account{ID: fmt.Sprintf("U%05d", i), Email: fmt.Sprintf("m%d@example.org", i), Restricted: i == 1})
-	}
+	accounts := workspace(60)
+	accounts[1].Restricted = true
 	fake := slackfake.New(accounts...)
 	t.Cleanup(fake.Close)
 	h := newChatHarness(t, fake)

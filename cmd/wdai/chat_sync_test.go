@@ -111,6 +111,15 @@ func (h *chatHarness) count(t *testing.T, sql string, args ...any) int {
 	return n
 }
 
+// workspace is n active accounts U<i> with the addresses of seedMembers.
+func workspace(n int) []slackfake.Account {
+	out := make([]slackfake.Account, 0, n)
+	for i := range n {
+		out = append(out, slackfake.Account{ID: fmt.Sprintf("U%05d", i), Email: fmt.Sprintf("m%d@example.org", i)})
+	}
+	return out
+}
+
 // seedMembers inserts n visible members m<i>@example.org (i from 0).
 func (h *chatHarness) seedMembers(t *testing.T, n int) {
 	t.Helper()
@@ -273,11 +282,7 @@ func TestChatSyncStates(t *testing.T) {
 // sat out inside the page.
 func TestChatSyncRateLimitDefersAndResumes(t *testing.T) {
 	t.Parallel()
-	accounts := make([]slackfake.Account, 0, 2500)
-	for i := range 2500 {
-		accounts = append(accounts, slackfake.Account{ID: fmt.Sprintf("U%05d", i), Email: fmt.Sprintf("m%d@example.org", i)})
-	}
-	fake := slackfake.New(accounts...)
+	fake := slackfake.New(workspace(2500)...)
 	t.Cleanup(fake.Close)
 	// The breaker would open after 5 answers of 429 in a row (also a
 	// deferral: an open breaker is transient); here each 429 reaches the job.
@@ -334,11 +339,7 @@ func TestChatSyncRateLimitDefersAndResumes(t *testing.T) {
 // time leave one link per member and audit each change once.
 func TestChatSyncRacingRunsWriteOnce(t *testing.T) {
 	t.Parallel()
-	accounts := make([]slackfake.Account, 0, 1500)
-	for i := range 1500 {
-		accounts = append(accounts, slackfake.Account{ID: fmt.Sprintf("U%05d", i), Email: fmt.Sprintf("m%d@example.org", i)})
-	}
-	fake := slackfake.New(accounts...)
+	fake := slackfake.New(workspace(1500)...)
 	t.Cleanup(fake.Close)
 	h := newChatHarness(t, fake)
 	h.seedMembers(t, 2000)
