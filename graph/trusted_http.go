@@ -7,6 +7,9 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+
+	"github.com/womendefiningai/platform/application"
+	"github.com/womendefiningai/platform/domain/access"
 )
 
 // Error codes of trusted documents.
@@ -21,7 +24,8 @@ const (
 
 // TrustedOptions configure TrustedDocumentsMiddleware.
 type TrustedOptions struct {
-	// Only refuses every document that is not in the manifest (403).
+	// Only refuses every document that is not in the manifest (403), from
+	// every caller. Agents are held to it whatever Only says.
 	Only bool
 	// MaxBody bounds the POST body this middleware reads; 0 means 1 MiB.
 	MaxBody int64
@@ -38,6 +42,7 @@ const defaultTrustedMaxBody = 1 << 20
 // document's text. An unknown id answers 400 PERSISTED_QUERY_NOT_FOUND. With
 // Only set, any other document answers 403 TRUSTED_DOCUMENT_REQUIRED, and
 // the request gqlgen receives is re-encoded from exactly what was checked.
+// Agents are always held to Only.
 //
 // Without Only, a POST that names neither a documentId nor a persisted query
 // passes through after one scan of its bytes.
@@ -47,11 +52,15 @@ func TrustedDocumentsMiddleware(m *TrustedDocuments, opts TrustedOptions) func(h
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			o := opts
+			// An agent runs only the project's operations (it must run after
+			// authentication to know).
+			o.Only = o.Only || application.PrincipalFrom(r.Context()).Kind() == access.KindAgent
 			switch r.Method {
 			case http.MethodPost:
-				m.servePost(w, r, next, opts)
+				m.servePost(w, r, next, o)
 			case http.MethodGet:
-				m.serveGet(w, r, next, opts)
+				m.serveGet(w, r, next, o)
 			default:
 				next.ServeHTTP(w, r)
 			}

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/womendefiningai/platform/application"
+	"github.com/womendefiningai/platform/domain/access"
 	"github.com/womendefiningai/platform/graph"
 	"github.com/womendefiningai/platform/ports"
 )
@@ -248,5 +250,28 @@ func TestWithoutTrustedOnlyIdsWorkBesideQueryText(t *testing.T) {
 		if got := post(t, srv, body); got.status != http.StatusOK || got.Data["membershipTiers"] == nil {
 			t.Errorf("%s: %d %v %v", name, got.status, got.Errors, got.Data)
 		}
+	}
+}
+
+// An agent runs only trusted documents even when the server accepts query
+// text from people.
+func TestAgentsAreAlwaysTrustedOnly(t *testing.T) {
+	t.Parallel()
+	m := projectOperations(t)
+	tiers, _ := m.ByName("MembershipTiers")
+	agent, err := access.NewAgent("key_1", []access.Scope{access.ScopeMembersRead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := graph.TrustedDocumentsMiddleware(m, graph.TrustedOptions{})(graph.NewHandler(newApp(t, []ports.MembershipTier{{ID: "community"}}, nil), graph.Options{}))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r.WithContext(application.WithPrincipal(r.Context(), agent)))
+	}))
+	t.Cleanup(srv.Close)
+	if got := post(t, srv, `{"query":"{ membershipTiers { id } }"}`); got.status != http.StatusForbidden || got.code() != graph.CodeTrustedDocumentRequired {
+		t.Fatalf("agent with query text: %d %q, want 403 %s", got.status, got.code(), graph.CodeTrustedDocumentRequired)
+	}
+	if got := post(t, srv, `{"documentId":"`+tiers.ID+`"}`); got.status != http.StatusOK || got.Data["membershipTiers"] == nil {
+		t.Fatalf("agent with a documentId: %d %v", got.status, got.Errors)
 	}
 }
