@@ -180,3 +180,65 @@ func TestWorkerPoolSizeIsChecked(t *testing.T) {
 		t.Fatalf("automatic size: %d, %v; want 53", n, err)
 	}
 }
+
+// TestHungStripeCallHoldsUpOnlyItsEvent: 50 checkout events on 4
+// consumers; Stripe never answers for one of their subscriptions. The
+// other 49 are applied in their normal time (well under the handler's 20 s
+// timeout that ends the hung call): claims are one row while the queue is
+// short, and the worker's stores have their own pool.
+func TestHungStripeCallHoldsUpOnlyItsEvent(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	var target atomic.Pointer[url.URL]
+	stand := newStandIn(t, func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.URL.Path, "sub_hung") {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+			return
+		}
+		httputil.NewSingleHostReverseProxy(target.Load()).ServeHTTP(w, r)
+	})
+	t.Cleanup(func() { close(release) })
+	l := newLifecycle(t, false, map[string]string{"STRIPE_API_URL": stand, "WORKER_CONSUMERS": "4"})
+	u, err := url.Parse(l.stripe.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	target.Store(u)
+	now := time.Now()
+	people := make([]string, 50)
+	for i := range people {
+		n := fmt.Sprintf("iso%02d", i)
+		if i == 0 {
+			n = "hung" // first in line
+		}
+		email := n + "@example.test"
+		people[i] = l.newPerson(email)
+		sub := stripefake.Subscription{ID: "sub_" + n, Customer: "cus_" + n, Status: "active", PriceID: testPriceID, CurrentPeriodEnd: now.Add(30 * 24 * time.Hour)}
+		l.stripe.SetSubscription(sub)
+		ev := stripefake.CheckoutSessionCompletedEvent("evt_cs_"+n, now, stripefake.CheckoutSession{
+			Customer: sub.Customer, Subscription: sub.ID, ClientReferenceID: people[i], CustomerEmail: email, CustomerName: "Ada Lovelace",
+		})
+		if code := l.deliver(ev); code != http.StatusOK {
+			t.Fatalf("webhook answered %d", code)
+		}
+	}
+	start := time.Now()
+	deadline := start.Add(8 * time.Second)
+	for {
+		active := l.count(`SELECT count(*) FROM memberships WHERE status = 'active'`)
+		if active == 49 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of the 49 applied after %v next to a hung Stripe call", active, time.Since(start).Round(time.Millisecond))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("49 events applied %v after delivery, next to a hung Stripe call", time.Since(start).Round(time.Millisecond))
+	if m := l.count(`SELECT count(*) FROM memberships WHERE person_id = $1`, people[0]); m != 0 {
+		t.Fatalf("the hung event was applied")
+	}
+}
