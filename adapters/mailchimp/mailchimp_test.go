@@ -743,3 +743,25 @@ func TestInvalidArgumentsArePermanentAndSendNothing(t *testing.T) {
 		t.Errorf("%d calls made, want none", n)
 	}
 }
+
+// TestRateLimitCarriesRetryAfter: a 429 with Retry-After is a transient
+// error that asks for that wait.
+func TestRateLimitCarriesRetryAfter(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Retry-After", "17")
+		w.Header().Set("Content-Type", "application/problem+json")
+		w.WriteHeader(http.StatusTooManyRequests)
+		_, _ = w.Write([]byte(`{"title":"Too Many Requests","status":429,"detail":"slow down"}`))
+	}))
+	t.Cleanup(srv.Close)
+	c, err := mailchimp.New(mailchimp.Config{APIKey: testKey, ListID: testList, APIURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Upsert(context.Background(), ports.Subscriber{Email: "a@example.org"}, "")
+	te, ok := ports.AsTransient(err)
+	if !ok || te.Provider != "mailchimp" || te.RetryAfter != 17*time.Second {
+		t.Fatalf("err = %v (%+v), want a transient mailchimp error asking for 17s", err, te)
+	}
+}
