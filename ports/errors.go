@@ -23,7 +23,7 @@ var ErrTransient = errors.New("transient provider failure")
 
 // TransientError is a failure of a provider that retrying later can fix.
 type TransientError struct {
-	// Provider names the provider ("stripe", "mailchimp", "clerk", ...).
+	// Provider names the provider, as its adapter and circuit breaker do.
 	Provider string
 	// RetryAfter is the wait the provider asked for (Retry-After), or the
 	// time until its circuit breaker lets a call through; 0 if unknown.
