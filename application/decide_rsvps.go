@@ -13,6 +13,10 @@ import (
 // before another run may decide the guest again (its worker died mid-call).
 const staleClaim = 15 * time.Minute
 
+// maxGuestEmail bounds what a guest typed as their email (RFC 5321 allows
+// 254 characters): a longer one matches no one and is not looked up.
+const maxGuestEmail = 320
+
 // rsvpSystem is who decides RSVPs in the audit log.
 var rsvpSystem = systemPrincipal("rsvp-approval")
 
@@ -57,7 +61,9 @@ func (h DecideRSVPs) Handle(ctx context.Context, in DecideRSVPsInput) (int, erro
 	}
 	emails := make([]string, 0, len(in.Guests))
 	for _, g := range in.Guests {
-		emails = append(emails, g.Email)
+		if len(g.Email) <= maxGuestEmail {
+			emails = append(emails, g.Email)
+		}
 	}
 	people, err := h.people.FindByEmails(ctx, emails)
 	if err != nil {

@@ -3,6 +3,7 @@ package application_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -217,5 +218,22 @@ func TestApproveRSVPsPages(t *testing.T) {
 	}
 	if _, err := h.Handle(context.Background(), "not-a-cursor", begin); !ports.IsPermanent(err) {
 		t.Errorf("a foreign cursor: %v, want a permanent error", err)
+	}
+}
+
+// What a guest typed as their email is bounded before any look-up: a
+// longer one than an address can be is matched to no one.
+func TestDecideRSVPsDoesNotLookUpAnOversizedEmail(t *testing.T) {
+	t.Parallel()
+	h, m := newDecide(t, approval.DefaultPolicy())
+	long := strings.Repeat("a", 400) + "@example.org"
+	m.people.EXPECT().FindByEmails(gomock.Any(), []string{}).Return(map[string]ports.RSVPPerson{}, nil)
+	m.decisions.EXPECT().Claim(gomock.Any(), gomock.Cond(func(d ports.RSVPDecision) bool {
+		return d.Outcome == approval.LeavePending && d.Reason == approval.ReasonNoMatchingPerson
+	}), gomock.Any()).Return(true, nil)
+	m.audit.EXPECT().Record(gomock.Any(), gomock.Any()).Return(nil)
+	if _, err := h.Handle(context.Background(), application.DecideRSVPsInput{Event: rsvpEvent, RunID: "r",
+		Guests: []ports.PlatformGuest{{ID: "g1", Email: long, Status: ports.GuestPendingApproval}}}); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -15,7 +15,6 @@ CREATE TABLE rsvp_decisions (
     reason      text NOT NULL CHECK (reason <> ''),
     state       text NOT NULL CHECK (state IN ('claimed', 'applied', 'deferred', 'failed')),
     run_id      text NOT NULL CHECK (run_id <> ''),
-    deferrals   integer NOT NULL DEFAULT 0 CHECK (deferrals >= 0),
     error       text NOT NULL DEFAULT '',
     claimed_at  timestamptz NOT NULL DEFAULT now(),
     decided_at  timestamptz,
@@ -27,5 +26,16 @@ CREATE TABLE rsvp_decisions (
 CREATE INDEX rsvp_decisions_counts_idx ON rsvp_decisions (event_id, outcome) WHERE state = 'applied';
 CREATE INDEX rsvp_decisions_run_idx ON rsvp_decisions (run_id);
 
+-- How often each run deferred a call (rate limit, outage) per event, for
+-- its summary: kept apart from the decisions, which a racing run may take
+-- over after a deferral.
+CREATE TABLE rsvp_run_deferrals (
+    run_id     text NOT NULL CHECK (run_id <> ''),
+    event_id   uuid NOT NULL REFERENCES events (id),
+    deferrals  integer NOT NULL CHECK (deferrals > 0),
+    PRIMARY KEY (run_id, event_id)
+);
+
 -- +goose Down
+DROP TABLE rsvp_run_deferrals;
 DROP TABLE rsvp_decisions;

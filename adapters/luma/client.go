@@ -13,8 +13,9 @@
 // Luma allows 200 requests per minute per calendar. A Client never sends
 // more than Config.RateLimit requests in any window of Config.RateWindow
 // (200 a minute by default): a sliding window delays the request that would
-// exceed it. The limit is per process; replicas sharing a key share Luma's
-// limit, and the approval job runs on one worker at a time.
+// exceed it. With Config.Shared, every replica also spends from one shared
+// allowance per API key, shaped so that all of them together stay within
+// the same limit in any window (see sharedRate).
 //
 // lumafake is an httptest stand-in that enforces the same contract.
 package luma
@@ -22,6 +23,8 @@ package luma
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -62,6 +65,9 @@ type Config struct {
 	// RateLimit requests at most in any RateWindow (200 a minute).
 	RateLimit  int
 	RateWindow time.Duration
+	// Shared, if set, is the allowance every replica spends from (a
+	// PostgreSQL rate limiter), keyed by a hash of the API key.
+	Shared ports.RateLimiter
 }
 
 // Client is the Luma events platform. It is safe for concurrent use.
@@ -71,6 +77,9 @@ type Client struct {
 	key        string
 	http       *http.Client
 	limit      *window
+	shared     ports.RateLimiter
+	sharedKey  string
+	sharedRate ports.Rate
 }
 
 var _ ports.EventPlatform = (*Client)(nil)
@@ -104,7 +113,41 @@ func New(cfg Config) (*Client, error) {
 	if hc == nil {
 		hc = &http.Client{Timeout: DefaultTimeout}
 	}
-	return &Client{configured: true, base: base, key: cfg.APIKey, http: hc, limit: newWindow(limit, per)}, nil
+	sum := sha256.Sum256([]byte(cfg.APIKey))
+	return &Client{configured: true, base: base, key: cfg.APIKey, http: hc, limit: newWindow(limit, per),
+		shared: cfg.Shared, sharedKey: "luma:" + hex.EncodeToString(sum[:8]), sharedRate: sharedRate(limit, per)}, nil
+}
+
+// sharedRate shapes a shared allowance (GCRA: a burst of Limit, refilled
+// evenly over Period) so that at most limit calls pass in any window of
+// per: a burst of a tenth of the limit, refilled at the rest per window.
+// For 200 a minute: bursts of 20, then one call every third of a second.
+func sharedRate(limit int, per time.Duration) ports.Rate {
+	burst := max(limit/10, 1)
+	if limit <= burst {
+		return ports.Rate{Limit: limit, Period: per}
+	}
+	return ports.Rate{Limit: burst, Period: per * time.Duration(burst) / time.Duration(limit-burst)}
+}
+
+// takeShared waits until the shared allowance grants one call.
+func (c *Client) takeShared(ctx context.Context) error {
+	for {
+		d, err := c.shared.Take(ctx, c.sharedKey, 1, c.sharedRate)
+		if err != nil {
+			return fmt.Errorf("shared rate limit: %w", err)
+		}
+		if d.Allowed {
+			return nil
+		}
+		t := time.NewTimer(max(d.RetryAfter, time.Millisecond))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
 }
 
 // Configured reports whether the client has an API key.
@@ -170,6 +213,12 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 	done, err := c.limit.wait(ctx)
 	if err != nil {
 		return fmt.Errorf("waiting for the rate limit: %w", err)
+	}
+	if c.shared != nil {
+		if err := c.takeShared(ctx); err != nil {
+			done()
+			return fmt.Errorf("waiting for the rate limit: %w", err)
+		}
 	}
 	defer done()
 	resp, err := c.http.Do(req)

@@ -232,6 +232,19 @@ func TestRSVPClaimDecidesEachGuestOnceUnderRaces(t *testing.T) {
 	if got := tally[ev]; got != (ports.RSVPTally{Approved: 1, Errors: 1, Deferred: 1}) {
 		t.Errorf("run x tally %+v, want 1 approved, 1 error, 1 deferral", got)
 	}
+	// A deferral stays the deferring run's when a racing run takes the guest.
+	if !claim("s", approval.Approve, "x") {
+		t.Fatal("claim s")
+	}
+	if err := d.Defer(ctx, ev, "s", "x"); err != nil || !claim("s", approval.Approve, "z") {
+		t.Fatal("run z could not take over the deferred guest")
+	}
+	if tally, err = d.RunTally(ctx, "x"); err != nil || tally[ev].Deferred != 2 {
+		t.Errorf("run x tally %+v (%v), want its 2 deferrals", tally[ev], err)
+	}
+	if tally, err = d.RunTally(ctx, "z"); err != nil || tally[ev] != (ports.RSVPTally{}) {
+		t.Errorf("run z tally %+v (%v), want nothing applied or deferred yet", tally[ev], err)
+	}
 	if !claim("f", approval.Decline, "y") {
 		t.Error("a failed decision is not decided again by a later run")
 	}

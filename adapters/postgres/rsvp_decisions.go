@@ -55,7 +55,6 @@ func (s *RSVPDecisions) Claim(ctx context.Context, d ports.RSVPDecision, stale t
 		VALUES ($1, $2, $3, $4, $5, $6, $7, CASE WHEN $6 = 'applied' THEN now() END)
 		ON CONFLICT (event_id, guest_id) DO UPDATE SET person_id = EXCLUDED.person_id, outcome = EXCLUDED.outcome,
 			reason = EXCLUDED.reason, state = EXCLUDED.state, run_id = EXCLUDED.run_id, error = '',
-			deferrals = CASE WHEN r.run_id = EXCLUDED.run_id THEN r.deferrals ELSE 0 END,
 			claimed_at = now(), decided_at = EXCLUDED.decided_at
 		WHERE (r.state = 'applied' AND r.outcome = 'leave_pending' AND EXCLUDED.outcome <> 'leave_pending')
 		   OR r.state IN ('deferred', 'failed')
@@ -81,10 +80,15 @@ func (s *RSVPDecisions) Applied(ctx context.Context, eventID, guestID, runID str
 	return tag.RowsAffected() == 1, nil
 }
 
-// Defer marks runID's claim as put off, counting the deferral.
+// Defer marks runID's claim as put off and counts the deferral for the run.
 func (s *RSVPDecisions) Defer(ctx context.Context, eventID, guestID, runID string) error {
-	if _, err := s.q.Exec(ctx, `UPDATE rsvp_decisions SET state = 'deferred', deferrals = deferrals + 1
-		WHERE event_id = $1 AND guest_id = $2 AND run_id = $3 AND state = 'claimed'`, eventID, guestID, runID); err != nil {
+	if _, err := s.q.Exec(ctx, `
+		WITH d AS (
+			UPDATE rsvp_decisions SET state = 'deferred'
+			WHERE event_id = $1 AND guest_id = $2 AND run_id = $3 AND state = 'claimed' RETURNING event_id, run_id
+		)
+		INSERT INTO rsvp_run_deferrals AS r (run_id, event_id, deferrals) SELECT run_id, event_id, 1 FROM d
+		ON CONFLICT (run_id, event_id) DO UPDATE SET deferrals = r.deferrals + 1`, eventID, guestID, runID); err != nil {
 		return fmt.Errorf("postgres: defer rsvp decision: %w", err)
 	}
 	return nil
@@ -100,16 +104,21 @@ func (s *RSVPDecisions) Fail(ctx context.Context, eventID, guestID, runID, why s
 }
 
 // RunTally counts the decisions of runID by event: applied ones by
-// outcome, failed ones as errors, and every deferral.
+// outcome, failed ones as errors, and every deferral the run made (even of
+// a guest a racing run then decided).
 func (s *RSVPDecisions) RunTally(ctx context.Context, runID string) (map[string]ports.RSVPTally, error) {
 	rows, err := s.q.Query(ctx, `
-		SELECT event_id::text,
-		       count(*) FILTER (WHERE state = 'applied' AND outcome = 'approve'),
-		       count(*) FILTER (WHERE state = 'applied' AND outcome = 'decline'),
-		       count(*) FILTER (WHERE state = 'applied' AND outcome = 'leave_pending'),
-		       count(*) FILTER (WHERE state = 'failed'),
-		       coalesce(sum(deferrals), 0)
-		FROM rsvp_decisions WHERE run_id = $1 GROUP BY event_id`, runID)
+		WITH d AS (
+			SELECT event_id,
+			       count(*) FILTER (WHERE state = 'applied' AND outcome = 'approve') AS approved,
+			       count(*) FILTER (WHERE state = 'applied' AND outcome = 'decline') AS declined,
+			       count(*) FILTER (WHERE state = 'applied' AND outcome = 'leave_pending') AS left_pending,
+			       count(*) FILTER (WHERE state = 'failed') AS errors
+			FROM rsvp_decisions WHERE run_id = $1 GROUP BY event_id
+		)
+		SELECT coalesce(d.event_id, f.event_id)::text, coalesce(d.approved, 0), coalesce(d.declined, 0),
+		       coalesce(d.left_pending, 0), coalesce(d.errors, 0), coalesce(f.deferrals, 0)
+		FROM d FULL JOIN (SELECT event_id, deferrals FROM rsvp_run_deferrals WHERE run_id = $1) f ON f.event_id = d.event_id`, runID)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: rsvp run tally: %w", err)
 	}

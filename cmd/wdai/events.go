@@ -18,18 +18,20 @@ import (
 // the router's handler timeout.
 const approvalPageBudget = 15 * time.Second
 
-// buildEventPlatform returns the Luma client, unconfigured without a key;
-// its calls go through Luma's circuit breaker.
-func buildEventPlatform(cfg config.Config, breakers *breaker.Set) (*luma.Client, error) {
+// buildEventPlatform returns the Luma client, unconfigured without a key.
+// Its calls go through Luma's circuit breaker, and every replica spends
+// from one rate allowance kept in PostgreSQL.
+func buildEventPlatform(cfg config.Config, breakers *breaker.Set, shared ports.RateLimiter) (*luma.Client, error) {
 	return luma.New(luma.Config{APIKey: cfg.LumaAPIKey, APIURL: cfg.LumaAPIURL,
 		HTTPClient: breakers.Client(luma.Provider, &http.Client{Timeout: cfg.LumaTimeout}, 0),
-		RateLimit:  cfg.LumaRateLimit, RateWindow: cfg.LumaRateWindow})
+		RateLimit:  cfg.LumaRateLimit, RateWindow: cfg.LumaRateWindow, Shared: shared})
 }
 
 // events builds the community events' use cases: creation, reading, the
 // approval job's pages, and reading the audit log.
 func (b *appBuilder) events(app *application.App) {
 	uow := keep(postgres.Scope[ports.EventTx](b.s.uow)).into(&b.err)
+	b.p.events = keep(buildEventPlatform(b.s.cfg, b.s.breakers, postgres.NewRateLimiter(b.s.pool))).into(&b.err)
 	if b.err != nil {
 		return
 	}

@@ -157,7 +157,7 @@ type providers struct {
 	directory       ports.IdentityDirectory
 	identityWebhook *clerk.WebhookVerifier
 	chat            ports.ChatDirectory
-	events          ports.EventPlatform
+	events          ports.EventPlatform // built with the app: it shares a limit in the database
 }
 
 // Provider names, for their circuit breakers and metrics.
@@ -184,9 +184,6 @@ func buildProviders(cfg config.Config, breakers *breaker.Set) (providers, error)
 		return p, err
 	}
 	if p.chat, err = buildChatDirectory(cfg, breakers); err != nil {
-		return p, err
-	}
-	if p.events, err = buildEventPlatform(cfg, breakers); err != nil {
 		return p, err
 	}
 	p.signIn, p.directory = clerk.UnconfiguredVerifier(), clerk.UnconfiguredDirectory()
