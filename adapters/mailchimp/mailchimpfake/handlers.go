@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
 	"regexp"
@@ -326,7 +327,7 @@ func (s *Server) wire(hash string, m *member) map[string]any {
 		"email_address":   m.email,
 		"unique_email_id": hash[:10],
 		"status":          status,
-		"merge_fields":    m.merge,
+		"merge_fields":    maps.Clone(m.merge), // encoded after the lock is released
 		"tags_count":      len(tags),
 		"tags":            tags,
 		"list_id":         s.listID,
