@@ -25,7 +25,7 @@ const maxChatCursor = 4096
 type chatCursor struct {
 	Sync    string `json:"sync"`              // the run's id, marked on every link it writes
 	Phase   string `json:"phase"`             // list or rest
-	At      string `json:"at,omitempty"`      // the directory's cursor, or the last person id decided
+	At      string `json:"at,omitempty"`      // the directory's cursor, or the unmatched members' cursor
 	Hidden  int    `json:"hidden,omitempty"`  // accounts listed without an address
 	Lookups int    `json:"lookups,omitempty"` // look-ups spent
 }

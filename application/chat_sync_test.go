@@ -154,7 +154,7 @@ func TestChatSyncLooksUpWithinBudgetWhenAddressesAreHidden(t *testing.T) {
 	f.reads.EXPECT().Unmatched(gomock.Any(), "s1", "", 10).Return([]ports.ChatMember{
 		{PersonID: "p1", Emails: []string{"one@example.org"}},
 		{PersonID: "p2", Emails: []string{"two@example.org"}},
-		{PersonID: "p3", Emails: []string{"three@example.org"}},
+		{PersonID: "p3", Emails: []string{"three@example.org"}, Cursor: "after-p3"},
 	}, nil)
 	f.dir.EXPECT().LookupByEmail(gomock.Any(), "one@example.org").Return(ports.ChatUser{ID: "U1", Account: chatstatus.AccountRestricted}, nil)
 	f.dir.EXPECT().LookupByEmail(gomock.Any(), "two@example.org").Return(ports.ChatUser{}, fmt.Errorf("x: %w", ports.ErrNotFound))
@@ -168,8 +168,8 @@ func TestChatSyncLooksUpWithinBudgetWhenAddressesAreHidden(t *testing.T) {
 	if _, ok := f.links["p3"]; ok {
 		t.Error("a member past the budget was written")
 	}
-	if !strings.Contains(next, `"lookups":2`) {
-		t.Errorf("next cursor %s does not carry the spent budget", next)
+	if !strings.Contains(next, `"lookups":2`) || !strings.Contains(next, `"at":"after-p3"`) {
+		t.Errorf("next cursor %s does not carry the spent budget and the store's cursor", next)
 	}
 }
 

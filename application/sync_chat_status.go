@@ -44,8 +44,8 @@ type SyncChatStatusInput struct {
 //  2. then pages of the visible members no list page matched. When the
 //     list showed every account's address, they are not found. Otherwise
 //     (a token that may not read some addresses) each is looked up by
-//     address, within the run's look-up budget; those past it wait for the
-//     next run.
+//     address, within the run's look-up budget, least recently synced
+//     first; those past it wait for the next run.
 //
 // Directory calls are reads, so they come before the page begins; a page
 // writes its links in one transaction, marked with the run's sync id so
@@ -156,7 +156,7 @@ func (h SyncChatStatus) restPage(ctx context.Context, cur chatCursor, begin Begi
 	}
 	next := cur
 	if n := len(members); n > 0 {
-		next.At = members[n-1].PersonID
+		next.At = members[n-1].Cursor
 	}
 	conclusive := cur.Hidden == 0
 	budget := 0

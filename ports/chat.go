@@ -51,6 +51,8 @@ type ChatDirectory interface {
 type ChatMember struct {
 	PersonID string
 	Emails   []string
+	// Cursor is where the Unmatched page after this member starts.
+	Cursor string
 }
 
 // ChatLinkView is a person's stored chat status.
@@ -66,8 +68,10 @@ type ChatStatusReader interface {
 	// MatchVisible returns, for each of emails (lower-cased) that is a
 	// verified address of visible members, those members' person ids.
 	MatchVisible(ctx context.Context, emails []string) (map[string][]string, error)
-	// Unmatched returns up to limit visible members, by person id after
-	// after, whose link the sync named sync has not written.
+	// Unmatched returns up to limit visible members whose link the sync
+	// named sync has not written, those never synced first, then the least
+	// recently synced; after is the Cursor of the previous page's last
+	// member ("" for the first page).
 	Unmatched(ctx context.Context, sync, after string, limit int) ([]ChatMember, error)
 	// Links returns the stored links of the people (absent: never synced).
 	Links(ctx context.Context, personIDs []string) (map[string]ChatLinkView, error)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/womendefiningai/platform/domain/chatstatus"
@@ -56,18 +57,21 @@ func (s *ChatStatusStore) MatchVisible(ctx context.Context, emails []string) (ma
 	return out, rows.Err()
 }
 
-// Unmatched pages by person id.
+// Unmatched pages by (last sync time, person id): members never synced
+// first, so that look-ups cut short by their budget reach everyone over
+// successive runs. The cursor is "<synced_at, RFC 3339, or "-">/<person id>".
 func (s *ChatStatusStore) Unmatched(ctx context.Context, sync, after string, limit int) ([]ports.ChatMember, error) {
-	if after != "" && !isUUID(after) {
-		return nil, fmt.Errorf("postgres: chat members after %q: not a person id", after)
+	afterAt, afterID, err := parseUnmatchedCursor(after)
+	if err != nil {
+		return nil, err
 	}
 	rows, err := s.q.Query(ctx, `
-		SELECT p.id::text, p.emails
+		SELECT p.id::text, p.emails, i.synced_at
 		FROM people p JOIN memberships m ON m.person_id = p.id AND m.visible
 		LEFT JOIN integrations i ON i.person_id = p.id AND i.provider = $4
-		WHERE p.erased_at IS NULL AND ($2 = '' OR p.id > $2::uuid)
-		AND (i.state->>'sync') IS DISTINCT FROM $1
-		ORDER BY p.id LIMIT $3`, sync, after, limit, chatProvider)
+		WHERE p.erased_at IS NULL AND (i.state->>'sync') IS DISTINCT FROM $1
+		AND ($5::uuid IS NULL OR (coalesce(i.synced_at, '-infinity'), p.id) > (coalesce($2::timestamptz, '-infinity'), $5::uuid))
+		ORDER BY coalesce(i.synced_at, '-infinity'), p.id LIMIT $3`, sync, afterAt, limit, chatProvider, afterID)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: unmatched chat members: %w", err)
 	}
@@ -75,12 +79,37 @@ func (s *ChatStatusStore) Unmatched(ctx context.Context, sync, after string, lim
 	var out []ports.ChatMember
 	for rows.Next() {
 		var m ports.ChatMember
-		if err := rows.Scan(&m.PersonID, &m.Emails); err != nil {
+		var at *time.Time
+		if err := rows.Scan(&m.PersonID, &m.Emails, &at); err != nil {
 			return nil, fmt.Errorf("postgres: unmatched chat members: %w", err)
 		}
+		stamp := "-"
+		if at != nil {
+			stamp = at.UTC().Format(time.RFC3339Nano)
+		}
+		m.Cursor = stamp + "/" + m.PersonID
 		out = append(out, m)
 	}
 	return out, rows.Err()
+}
+
+// parseUnmatchedCursor reads Unmatched's cursor: nil, nil for "".
+func parseUnmatchedCursor(after string) (*time.Time, *string, error) {
+	if after == "" {
+		return nil, nil, nil
+	}
+	stamp, id, ok := strings.Cut(after, "/")
+	if !ok || !isUUID(id) {
+		return nil, nil, fmt.Errorf("postgres: unmatched chat members: bad cursor %q", after)
+	}
+	if stamp == "-" {
+		return nil, &id, nil
+	}
+	at, err := time.Parse(time.RFC3339Nano, stamp)
+	if err != nil {
+		return nil, nil, fmt.Errorf("postgres: unmatched chat members: bad cursor %q", after)
+	}
+	return &at, &id, nil
 }
 
 // Links reads stored links.

@@ -72,11 +72,23 @@ func TestChatStatusMatchAndUnmatched(t *testing.T) {
 	if err != nil || len(rest) != 1 || rest[0].PersonID != bea || rest[0].Emails[0] != "bea@example.org" {
 		t.Fatalf("Unmatched(run-1) = %+v, %v; want bea only", rest, err)
 	}
-	if rest, _ := store.Unmatched(ctx, "run-2", "", 10); len(rest) != 2 {
-		t.Errorf("Unmatched(run-2) = %+v, want both visible members", rest)
+	// Another sync pages through both, the never-synced member first.
+	var order []string
+	for after := ""; ; {
+		page, err := store.Unmatched(ctx, "run-2", after, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		order, after = append(order, page[0].PersonID), page[0].Cursor
 	}
-	if rest, _ := store.Unmatched(ctx, "run-2", max(ada, bea), 10); len(rest) != 0 {
-		t.Errorf("Unmatched after the last id = %+v", rest)
+	if len(order) != 2 || order[0] != bea || order[1] != ada {
+		t.Errorf("Unmatched(run-2) pages = %v, want bea (never synced) then ada", order)
+	}
+	if _, err := store.Unmatched(ctx, "run-2", "yesterday/"+ada, 1); err == nil {
+		t.Error("a bad cursor was accepted")
 	}
 	links, err := store.Links(ctx, []string{ada, bea, "not-a-uuid"})
 	if err != nil || len(links) != 1 || links[ada].Status != chatstatus.Active || links[ada].UserID != "U1" || !links[ada].SyncedAt.Equal(now) {

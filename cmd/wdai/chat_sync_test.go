@@ -379,3 +379,36 @@ func TestChatSyncUnconfiguredIsSkipped(t *testing.T) {
 		t.Errorf("links = %d, want none", n)
 	}
 }
+
+// TestChatSyncLooksUpWithinTheBudgetAndReachesEveryoneOverRuns: a token
+// that may not read addresses lists 50 accounts without them, so members
+// are looked up one by one, 40 a run (the budget); the 10 left for the next
+// run are looked up first then, so two runs reach all 50.
+func TestChatSyncLooksUpWithinTheBudgetAndReachesEveryoneOverRuns(t *testing.T) {
+	t.Parallel()
+	accounts := workspace(50)
+	for i := range accounts {
+		accounts[i].HideEmail = true
+	}
+	fake := slackfake.New(accounts...)
+	t.Cleanup(fake.Close)
+	h := newChatHarness(t, fake)
+	h.seedMembers(t, 50)
+
+	first := h.run(t)
+	if first.Summary["lookups"] != float64(40) || first.Summary["lookups_deferred"] != float64(10) || first.Summary["active"] != float64(40) ||
+		fake.Calls("users.lookupByEmail") != 40 || fake.Calls("users.list") != 1 {
+		t.Fatalf("run 1: summary %v, %d look-ups and %d list calls at the server; want 40 look-ups, 10 deferred",
+			first.Summary, fake.Calls("users.lookupByEmail"), fake.Calls("users.list"))
+	}
+	if n := h.count(t, `SELECT count(*) FROM integrations WHERE provider = 'chat'`); n != 40 {
+		t.Fatalf("links after run 1 = %d, want 40", n)
+	}
+	second := h.run(t)
+	if second.Summary["lookups"] != float64(40) || second.Summary["changes"] != float64(10) {
+		t.Fatalf("run 2: summary %v; want 40 look-ups that reach the 10 left over", second.Summary)
+	}
+	if n := h.count(t, `SELECT count(*) FROM integrations WHERE provider = 'chat' AND status = 'active'`); n != 50 {
+		t.Fatalf("active links after run 2 = %d, want all 50", n)
+	}
+}
