@@ -103,6 +103,9 @@ func (h CreateEvent) Handle(ctx context.Context, in CreateEventInput) (ports.Eve
 		if res.Held && pe.ID != "" {
 			err = errors.Join(err, h.reservations.RecordPlatformID(context.WithoutCancel(ctx), res.Event.ID, pe.ID))
 		}
+		if errors.Is(err, ports.ErrInvalidEvent) { // the platform's own rules refused it: the caller corrects it
+			return ports.Event{}, fmt.Errorf("%w: %w", ErrInvalidInput, err)
+		}
 		return ports.Event{}, fmt.Errorf("create event: %w", err)
 	}
 	if err := h.store(ctx, p, res.Event, pe); err != nil {

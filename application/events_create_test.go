@@ -3,6 +3,7 @@ package application_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -154,6 +155,26 @@ func TestCreateEventRetriedWithTheSameKey(t *testing.T) {
 		m.res.EXPECT().Reserve(gomock.Any(), gomock.Any(), gomock.Any()).Return(ports.Reservation{}, ports.ErrEventBusy)
 		if _, err := h.Handle(leader(t), validEventInput()); !errors.Is(err, application.ErrEventBusy) {
 			t.Fatalf("err = %v, want ErrEventBusy", err)
+		}
+	})
+	t.Run("the platform refuses the event: invalid input", func(t *testing.T) {
+		t.Parallel()
+		h, m := newEventMocks(t)
+		m.platform.EXPECT().Configured().Return(true)
+		m.res.EXPECT().Reserve(gomock.Any(), gomock.Any(), gomock.Any()).Return(ports.Reservation{Held: true, Event: ports.Event{ID: "e1"}}, nil)
+		m.platform.EXPECT().CreateEvent(gomock.Any(), gomock.Any()).Return(ports.PlatformEvent{}, ports.Permanent(fmt.Errorf("HTTP 400: %w", ports.ErrInvalidEvent)))
+		if _, err := h.Handle(leader(t), validEventInput()); !errors.Is(err, application.ErrInvalidInput) {
+			t.Fatalf("err = %v, want ErrInvalidInput", err)
+		}
+	})
+	t.Run("an agent granted events:write creates as itself", func(t *testing.T) {
+		t.Parallel()
+		h, m := newEventMocks(t)
+		m.platform.EXPECT().Configured().Return(true)
+		m.res.EXPECT().Reserve(gomock.Any(), gomock.Cond(func(d ports.EventDraft) bool { return d.CreatorKind == "agent" && d.CreatorID == "bot-1" }), gomock.Any()).
+			Return(ports.Reservation{Event: ports.Event{ID: "e1", Created: true}}, nil)
+		if _, err := h.Handle(asAgent(t, "bot-1", access.ScopeEventsWrite), validEventInput()); err != nil {
+			t.Fatal(err)
 		}
 	})
 	t.Run("not configured", func(t *testing.T) {
