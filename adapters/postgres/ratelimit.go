@@ -23,10 +23,13 @@ import (
 //
 // Two local shortcuts keep most requests from reaching the database, and
 // neither ever admits more than the shared allowance:
-//   - a lease: for a large allowance, one statement spends 1% of it at once
-//     (at most 100 units) and this process hands those units out for up
-//     to a second. Units leased and not used are lost, so with R replicas
-//     a caller may be admitted up to R% less than the limit, never more.
+//   - a lease: for a caller who sends this process requests faster than
+//     one a second, one statement spends as many units as their pace fills
+//     in a second (at most 1% of the allowance, and 100), and this process
+//     hands those units out for up to a second. Units leased and not used
+//     are lost, so with R replicas a caller may be admitted up to R% less
+//     than the limit, never more; a caller who sends a request now and then
+//     is never leased more than one unit.
 //   - a refusal: after the database refuses a caller, this process refuses
 //     them until the wait it named, without asking again (tat only moves
 //     forward, so no replica can free a unit sooner).
@@ -37,6 +40,7 @@ type RateLimiter struct {
 
 	mu     sync.Mutex
 	locals map[string]*localAllowance
+	pruned time.Time // when locals was last pruned
 }
 
 // localAllowance is what this process holds for one caller and rate.
@@ -50,6 +54,10 @@ type localAllowance struct {
 	// singlesUntil: a whole lease does not fit until then; take one unit
 	// at a time.
 	singlesUntil time.Time
+	// The caller's pace at this process: the time of their last take and
+	// a moving average of the time between takes (0 before the second).
+	lastTake time.Time
+	interval time.Duration
 }
 
 const (
@@ -93,22 +101,22 @@ func (l *RateLimiter) Take(ctx context.Context, key string, n int, rate ports.Ra
 	if key == "" || n < 1 || rate.Limit < 1 || rate.Period < time.Microsecond*time.Duration(rate.Limit) {
 		return ports.RateDecision{}, errors.New("postgres: rate limit: need a key, n >= 1 and a rate of at least 1µs per unit")
 	}
-	lease := min(rate.Limit/100, maxLease)
-	if n != 1 || lease < 2 {
+	limitLease := min(rate.Limit/100, maxLease)
+	if n != 1 || limitLease < 2 {
 		return l.take(ctx, key, n, rate)
 	}
 	now := time.Now()
-	d, ok, singles := l.local(key, rate, now)
+	d, ok, lease := l.local(key, rate, now, limitLease)
 	if ok {
 		return d, nil
 	}
-	if !singles {
+	if lease >= 2 {
 		d, err := l.take(ctx, key, lease, rate)
 		if err != nil {
 			return d, err
 		}
 		if d.Allowed {
-			l.remember(key, rate, now, func(a *localAllowance) {
+			l.update(key, rate, func(a *localAllowance) {
 				if !now.Before(a.leaseUntil) {
 					a.left = 0 // the old lease is over
 				}
@@ -118,58 +126,82 @@ func (l *RateLimiter) Take(ctx context.Context, key string, n int, rate ports.Ra
 		}
 		// A whole lease fits again only after this wait; until then, one
 		// unit per statement, as without leases.
-		l.remember(key, rate, now, func(a *localAllowance) { a.singlesUntil = now.Add(d.RetryAfter) })
+		l.update(key, rate, func(a *localAllowance) { a.singlesUntil = now.Add(d.RetryAfter) })
 	}
 	d, err := l.take(ctx, key, 1, rate)
 	if err != nil || d.Allowed {
 		return d, err
 	}
-	l.remember(key, rate, now, func(a *localAllowance) { a.refusedUntil = now.Add(d.RetryAfter) })
+	l.update(key, rate, func(a *localAllowance) { a.refusedUntil = now.Add(d.RetryAfter) })
 	return d, nil
 }
 
-// local answers from this process's lease or refusal for the caller, when
-// it has one that is still valid (ok); otherwise it says whether to take
-// single units instead of a lease.
-func (l *RateLimiter) local(key string, rate ports.Rate, now time.Time) (d ports.RateDecision, ok, singles bool) {
+// local counts the take towards the caller's pace and answers from this
+// process's lease or refusal when it holds a valid one (ok). Otherwise it
+// returns the lease to ask for: the takes their pace fills in leaseFor, at
+// most limitLease, or less than 2 for one unit at a time.
+func (l *RateLimiter) local(key string, rate ports.Rate, now time.Time, limitLease int) (d ports.RateDecision, ok bool, lease int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	a, found := l.locals[key]
-	switch {
-	case !found || a.rate != rate:
-		return ports.RateDecision{}, false, false
-	case a.left > 0 && now.Before(a.leaseUntil):
-		a.left--
-		return ports.RateDecision{Allowed: true}, true, false
-	case now.Before(a.refusedUntil):
-		return ports.RateDecision{RetryAfter: a.refusedUntil.Sub(now)}, true, false
-	default:
-		return ports.RateDecision{}, false, now.Before(a.singlesUntil)
-	}
-}
-
-// remember records a lease or a refusal for the caller, replacing what was
-// held; when this process already remembers too many callers it first
-// forgets the stale ones, and remembers nothing if that is not enough.
-func (l *RateLimiter) remember(key string, rate ports.Rate, now time.Time, set func(*localAllowance)) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if _, ok := l.locals[key]; !ok && len(l.locals) >= maxLocals {
-		for k, a := range l.locals {
-			if !now.Before(a.leaseUntil) && !now.Before(a.refusedUntil) && !now.Before(a.singlesUntil) {
-				delete(l.locals, k)
-			}
+	if !found || a.rate != rate {
+		if !found && !l.roomLocked(now) {
+			return ports.RateDecision{}, false, 0
 		}
-		if len(l.locals) >= maxLocals {
-			return
-		}
-	}
-	a, ok := l.locals[key]
-	if !ok || a.rate != rate {
 		a = &localAllowance{rate: rate}
 		l.locals[key] = a
 	}
-	set(a)
+	if !a.lastTake.IsZero() {
+		gap := max(now.Sub(a.lastTake), time.Microsecond)
+		if a.interval == 0 {
+			a.interval = gap
+		} else {
+			a.interval = (3*a.interval + gap) / 4
+		}
+	}
+	a.lastTake = now
+	switch {
+	case a.left > 0 && now.Before(a.leaseUntil):
+		a.left--
+		return ports.RateDecision{Allowed: true}, true, 0
+	case now.Before(a.refusedUntil):
+		return ports.RateDecision{RetryAfter: a.refusedUntil.Sub(now)}, true, 0
+	case now.Before(a.singlesUntil):
+		return ports.RateDecision{}, false, 0
+	case a.interval == 0:
+		return ports.RateDecision{}, false, 0
+	default:
+		return ports.RateDecision{}, false, int(min(leaseFor/a.interval, time.Duration(limitLease)))
+	}
+}
+
+// roomLocked reports whether another caller may be remembered. When this
+// process already remembers too many it forgets, at most once a second,
+// the callers idle for a second that hold nothing. l.mu is held.
+func (l *RateLimiter) roomLocked(now time.Time) bool {
+	if len(l.locals) < maxLocals {
+		return true
+	}
+	if now.Sub(l.pruned) < time.Second {
+		return false
+	}
+	l.pruned = now
+	for k, a := range l.locals {
+		if now.Sub(a.lastTake) >= time.Second && !now.Before(a.leaseUntil) && !now.Before(a.refusedUntil) && !now.Before(a.singlesUntil) {
+			delete(l.locals, k)
+		}
+	}
+	return len(l.locals) < maxLocals
+}
+
+// update changes what this process holds for the caller, if it remembers
+// them.
+func (l *RateLimiter) update(key string, rate ports.Rate, set func(*localAllowance)) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if a, ok := l.locals[key]; ok && a.rate == rate {
+		set(a)
+	}
 }
 
 // take is one statement: n units of key's allowance, or none.

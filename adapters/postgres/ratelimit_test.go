@@ -230,3 +230,40 @@ func TestRateLimiterRemembersARefusal(t *testing.T) {
 		t.Fatalf("a remembered refusal sent %d statements, want 0", after-before)
 	}
 }
+
+// Only a caller who keeps this process busy is leased units: one who sends
+// a request now and then spends one unit per request, so leases never eat
+// into a slow caller's allowance.
+func TestRateLimiterLeasesOnlyForAFastCaller(t *testing.T) {
+	t.Parallel()
+	pool, count := countedPool(t, testdb.NewURL(t))
+	l := postgres.NewRateLimiter(pool)
+	ctx := context.Background()
+	rate := ports.Rate{Limit: 1000, Period: time.Hour} // leases of up to 10, one unit per 3.6s
+
+	for i := range 3 {
+		if i > 0 {
+			time.Sleep(1100 * time.Millisecond)
+		}
+		if d, err := l.Take(ctx, "user:slow", 1, rate); err != nil || !d.Allowed {
+			t.Fatalf("slow take %d = %+v, %v", i, d, err)
+		}
+	}
+	var aheadSeconds float64
+	if err := pool.QueryRow(ctx, `SELECT extract(epoch FROM tat - now()) FROM rate_limits WHERE key = 'user:slow'`).Scan(&aheadSeconds); err != nil {
+		t.Fatal(err)
+	}
+	if aheadSeconds > 3*3.6 {
+		t.Fatalf("the slow caller spent %.1fs of allowance, want at most 3 units (10.8s)", aheadSeconds)
+	}
+
+	before := count.n.Load()
+	for i := range 100 {
+		if d, err := l.Take(ctx, "user:fast", 1, rate); err != nil || !d.Allowed {
+			t.Fatalf("fast take %d = %+v, %v", i, d, err)
+		}
+	}
+	if n := count.n.Load() - before; n > 15 {
+		t.Fatalf("100 quick takes sent %d statements, want about 10 (leases of 10)", n)
+	}
+}
