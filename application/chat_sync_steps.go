@@ -21,6 +21,10 @@ const (
 // maxChatCursor bounds a stored cursor before it is parsed.
 const maxChatCursor = 4096
 
+// maxListPages bounds a run's directory pages (a million accounts at 1,000
+// a page), so a directory that never stops paging cannot keep a run going.
+const maxListPages = 1000
+
 // chatCursor is where a chat sync run stands, stored as the run's cursor.
 type chatCursor struct {
 	Sync    string `json:"sync"`              // the run's id, marked on every link it writes
@@ -28,6 +32,7 @@ type chatCursor struct {
 	At      string `json:"at,omitempty"`      // the directory's cursor, or the unmatched members' cursor
 	Hidden  int    `json:"hidden,omitempty"`  // accounts listed without an address
 	Lookups int    `json:"lookups,omitempty"` // look-ups spent
+	Pages   int    `json:"pages,omitempty"`   // directory pages read
 }
 
 // parseChatCursor reads a stored cursor; "" starts a new sync.
@@ -42,7 +47,7 @@ func parseChatCursor(s string) (chatCursor, error) {
 	if err := json.Unmarshal([]byte(s), &c); err != nil {
 		return chatCursor{}, fmt.Errorf("chat sync cursor: %w", err)
 	}
-	if c.Sync == "" || c.Phase != phaseList && c.Phase != phaseRest || c.Hidden < 0 || c.Lookups < 0 {
+	if c.Sync == "" || c.Phase != phaseList && c.Phase != phaseRest || c.Hidden < 0 || c.Lookups < 0 || c.Pages < 0 {
 		return chatCursor{}, errors.New("chat sync cursor: missing sync id, unknown phase or negative count")
 	}
 	return c, nil
@@ -74,10 +79,8 @@ func rank(a chatstatus.Account) int {
 		return 1
 	case chatstatus.AccountDeleted:
 		return 2
-	case chatstatus.AccountMissing:
+	default: // missing
 		return 3
-	default:
-		return 4
 	}
 }
 

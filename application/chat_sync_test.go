@@ -200,7 +200,8 @@ func TestChatSyncRefusesBadCursorsAndOptions(t *testing.T) {
 	t.Parallel()
 	f := newChatFixture(t, application.DefaultChatSync)
 	f.dir.EXPECT().Configured().Return(true).AnyTimes()
-	for _, c := range []string{"{", `{"sync":"","phase":"list"}`, `{"sync":"s","phase":"later"}`, strings.Repeat("x", 5000)} {
+	for _, c := range []string{"{", `{"sync":"","phase":"list"}`, `{"sync":"s","phase":"later"}`, strings.Repeat("x", 5000),
+		`{"sync":"s","phase":"list","at":"c","pages":1000}`} {
 		if _, err := f.sync.Page(t.Context(), c, func(string, bool) error { return nil }); !ports.IsPermanent(err) {
 			t.Errorf("cursor %.20q: %v, want a permanent error", c, err)
 		}

@@ -95,6 +95,9 @@ func (h SyncChatStatus) Handle(ctx context.Context, in SyncChatStatusInput) (map
 
 // listPage reads one directory page and applies what it shows.
 func (h SyncChatStatus) listPage(ctx context.Context, cur chatCursor, begin BeginPage) (map[string]any, error) {
+	if cur.Pages >= maxListPages {
+		return nil, ports.Permanent(fmt.Errorf("chat directory still paging after %d pages", cur.Pages))
+	}
 	counts := chatCounts()
 	var page ports.ChatUserPage
 	err := h.waitOut(ctx, counts, func() (err error) {
@@ -106,7 +109,7 @@ func (h SyncChatStatus) listPage(ctx context.Context, cur chatCursor, begin Begi
 	}
 	counts["list_calls"] = 1
 	next := cur
-	next.At = page.Next
+	next.At, next.Pages = page.Next, cur.Pages+1
 	if page.Next == "" {
 		next.Phase = phaseRest
 	}

@@ -22,6 +22,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -51,7 +52,8 @@ type Config struct {
 	// APIURL overrides the API root, for tests (slacktest's GetAPIURL()).
 	// Empty means DefaultAPIURL. A missing trailing slash is added.
 	APIURL string
-	// HTTPClient makes the requests; nil means a client with DefaultTimeout.
+	// HTTPClient makes the requests (a copy of it, whose answers are capped
+	// at MaxResponseBytes); nil means a client with DefaultTimeout.
 	HTTPClient *http.Client
 }
 
@@ -79,12 +81,59 @@ func New(cfg Config) (*Directory, error) {
 	if !strings.HasSuffix(root, "/") {
 		root += "/" // slack-go joins the method name without a separator
 	}
-	client := cfg.HTTPClient
-	if client == nil {
-		client = &http.Client{Timeout: DefaultTimeout}
+	client := &http.Client{Timeout: DefaultTimeout}
+	if cfg.HTTPClient != nil {
+		c := *cfg.HTTPClient
+		client = &c
 	}
+	client.Transport = limitedBody{base: client.Transport, max: MaxResponseBytes}
 	return &Directory{api: slack.New(cfg.Token, slack.OptionAPIURL(root), slack.OptionHTTPClient(client))}, nil
 }
+
+// MaxResponseBytes bounds one answer: a users.list page of 1,000 accounts
+// is a few MiB; past this the call fails (permanently) instead of reading on.
+const MaxResponseBytes = 32 << 20
+
+// limitedBody fails a response body read past max bytes.
+type limitedBody struct {
+	base http.RoundTripper
+	max  int64
+}
+
+func (t limitedBody) RoundTrip(req *http.Request) (*http.Response, error) {
+	base := t.base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	resp, err := base.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = &cappedReader{rc: resp.Body, left: t.max}
+	return resp, nil
+}
+
+// errTooLarge is returned by a body read past MaxResponseBytes.
+var errTooLarge = fmt.Errorf("slack: answer larger than %d bytes", MaxResponseBytes)
+
+type cappedReader struct {
+	rc   io.ReadCloser
+	left int64
+}
+
+func (r *cappedReader) Read(p []byte) (int, error) {
+	if r.left <= 0 {
+		return 0, errTooLarge
+	}
+	if int64(len(p)) > r.left {
+		p = p[:r.left]
+	}
+	n, err := r.rc.Read(p)
+	r.left -= int64(n)
+	return n, err
+}
+
+func (r *cappedReader) Close() error { return r.rc.Close() }
 
 // Configured reports whether a token was given.
 func (d *Directory) Configured() bool { return d.api != nil }
@@ -152,6 +201,9 @@ var (
 // classify turns a slack-go error into the port's classes. No address or
 // token is in any of them: slack-go's errors carry neither.
 func classify(doing string, err error) error {
+	if errors.Is(err, errTooLarge) {
+		return ports.Permanent(fmt.Errorf("slack: %s: %w", doing, err))
+	}
 	if t, ok := ports.AsTransient(err); ok { // an open circuit breaker
 		return ports.Transient(ProviderName, fmt.Errorf("slack: %s: %w", doing, err), t.RetryAfter)
 	}

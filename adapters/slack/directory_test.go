@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -161,4 +162,29 @@ func TestUnconfigured(t *testing.T) {
 	if _, err := slack.New(slack.Config{Token: "xoxb-1", APIURL: "slack.example/api"}); err == nil {
 		t.Error("an APIURL without a scheme was accepted")
 	}
+}
+
+// TestAnswersAreBounded: an answer past MaxResponseBytes fails permanently
+// after reading at most that much, whatever the server sends.
+func TestAnswersAreBounded(t *testing.T) {
+	t.Parallel()
+	var sent atomic.Int64
+	huge := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"ok":true,"members":[{"id":"U1","profile":{"email":"`))
+		chunk := []byte(strings.Repeat("a", 1<<20))
+		for range 64 { // 64 MiB, twice the bound
+			n, err := w.Write(chunk)
+			sent.Add(int64(n))
+			if err != nil {
+				return
+			}
+		}
+	}))
+	t.Cleanup(huge.Close)
+	_, err := newDirectory(t, huge.URL, slackfake.Token).ListUsers(t.Context(), "", 10)
+	if !ports.IsPermanent(err) {
+		t.Fatalf("a 64 MiB answer: %v; want a permanent error", err)
+	}
+	t.Logf("server wrote %d MiB before the client stopped reading (bound %d MiB)", sent.Load()>>20, slack.MaxResponseBytes>>20)
 }
