@@ -222,3 +222,31 @@ func TestRepeatablePagedJobRunsAPageInFlightAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Each page runs within its own budget.
+func TestPagedJobPageRunsWithinItsBudget(t *testing.T) {
+	t.Parallel()
+	m := newJobTx(t)
+	const budget = 3 * time.Second
+	r, err := application.NewPagedJobRegistry(nil, map[string]application.PagedJob{"resync": {Budget: budget,
+		Page: func(ctx context.Context, _ string, begin application.BeginPage) (map[string]any, error) {
+			deadline, ok := ctx.Deadline()
+			if left := time.Until(deadline); !ok || left > budget || left < budget-time.Second {
+				t.Errorf("page deadline in %v (set %v), want about %v", left, ok, budget)
+			}
+			return nil, begin("c1", true)
+		}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := application.NewRunJob(trackedUoW{m}, r, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.runs.EXPECT().Start(gomock.Any(), "run-1").Return(pagedRun(0, nil), nil)
+	m.runs.EXPECT().ClaimPage(gomock.Any(), "run-1", 0, gomock.Any()).Return(nil)
+	m.runs.EXPECT().SavePage(gomock.Any(), "run-1", 0, gomock.Any(), gomock.Any(), "").Return(nil)
+	if err := h.Handle(context.Background(), application.RunJobInput{RunID: "run-1"}); err != nil {
+		t.Fatal(err)
+	}
+}

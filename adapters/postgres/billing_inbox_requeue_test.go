@@ -114,3 +114,27 @@ func TestSideEffectsIntendOnce(t *testing.T) {
 		t.Fatal("an empty key was accepted")
 	}
 }
+
+// TestBillingInboxOldDeferredEventsDoNotStarveNewOnes: with room for one
+// event a run, the oldest deferred event is claimed first, then waits for its
+// backoff while the newer one gets the slot (before, the oldest took every
+// slot for ever).
+func TestBillingInboxOldDeferredEventsDoNotStarveNewOnes(t *testing.T) {
+	t.Parallel()
+	pool := testdb.New(t)
+	ctx := context.Background()
+	if _, err := pool.Exec(ctx, `INSERT INTO billing_inbox (event_id, type, created, payload, source, status, received_at, deferred_at, next_attempt_at) VALUES
+		('evt_old', 'invoice.payment_failed', now(), '{}', 'webhook', 'deferred', now() - interval '3 days', now() - interval '3 days', now() - interval '3 days'),
+		('evt_new', 'invoice.payment_failed', now(), '{}', 'webhook', 'deferred', now() - interval '1 hour', now() - interval '1 hour', now() - interval '1 hour')`); err != nil {
+		t.Fatal(err)
+	}
+	inbox := postgres.NewBillingInbox(pool)
+	one := testPolicy
+	one.Limit = 1
+	for _, want := range []string{"evt_old", "evt_new"} {
+		ids, err := inbox.ClaimDue(ctx, one)
+		if err != nil || !slices.Equal(ids, []string{want}) {
+			t.Fatalf("claimed %v (%v), want %s", ids, err, want)
+		}
+	}
+}

@@ -7,6 +7,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -244,5 +245,38 @@ func TestReconciliationRunsAsAPagedJob(t *testing.T) {
 			t.Fatalf("run not completed: %+v", got)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestDeferredEventsAreQueuedWhenTheCustomerLinks: subscription events that
+// arrive before the checkout wait as deferred; the checkout that links the
+// customer queues them again in its own transaction, so they are processed
+// without waiting for a reconciliation.
+func TestDeferredEventsAreQueuedWhenTheCustomerLinks(t *testing.T) {
+	t.Parallel()
+	l := newLifecycle(t, false)
+	person := l.newPerson("early@example.test")
+	events, _ := signUp(l, person, "early@example.test", "early")
+	for _, ev := range events[:2] { // created, updated: nobody is linked yet
+		if code := l.deliver(ev); code != http.StatusOK {
+			t.Fatalf("delivery answered %d", code)
+		}
+	}
+	l.waitIdle()
+	if n := l.count(`SELECT count(*) FROM billing_inbox WHERE status = 'deferred' AND customer_id = 'cus_early'`); n != 2 {
+		t.Fatalf("%d deferred events before the checkout, want 2", n)
+	}
+	if code := l.deliver(events[2]); code != http.StatusOK {
+		t.Fatalf("checkout delivery answered %d", code)
+	}
+	l.waitIdle()
+	if n := l.count(`SELECT count(*) FROM billing_inbox WHERE status = 'deferred'`); n != 0 {
+		t.Fatalf("%d events still deferred after the link, want 0", n)
+	}
+	if n := l.count(`SELECT count(*) FROM billing_inbox WHERE customer_id = 'cus_early' AND status = 'processed' AND attempts = 1`); n != 2 {
+		t.Fatalf("%d early events processed after one re-queue, want 2", n)
+	}
+	if m := l.membership(person); m.Status != "active" {
+		t.Fatalf("membership %+v, want active", m)
 	}
 }
