@@ -213,3 +213,18 @@ func TestAliasedProviderCallsCountOneEach(t *testing.T) {
 		t.Fatalf("limiter asked %d times for provider units, want 6 (5 granted, 1 refused)", providerAsks)
 	}
 }
+
+// Every field named as a provider call is a mutation of the schema, so a
+// rename cannot silently drop its limit.
+func TestProviderMutationsAreMutations(t *testing.T) {
+	t.Parallel()
+	s := graph.Schema()
+	if len(graph.ProviderMutations) == 0 {
+		t.Fatal("no provider mutations listed")
+	}
+	for name := range graph.ProviderMutations {
+		if s.Mutation.Fields.ForName(name) == nil {
+			t.Errorf("%s is not a field of Mutation", name)
+		}
+	}
+}
