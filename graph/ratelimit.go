@@ -27,9 +27,9 @@ import (
 const CodeRateLimited = "RATE_LIMITED"
 
 // ProviderMutations are the root mutation fields that call a provider
-// (billing). Each call spends one unit of the caller's provider allowance,
-// so an aliased batch of N is N calls.
-var ProviderMutations = map[string]bool{"startCheckout": true, "openBillingPortal": true}
+// (billing, the events platform). Each call spends one unit of the
+// caller's provider allowance, so an aliased batch of N is N calls.
+var ProviderMutations = map[string]bool{"startCheckout": true, "openBillingPortal": true, "createEvent": true}
 
 // RateLimits are the per-caller limits of /graphql. A caller is the
 // signed-in principal, or the client address when anonymous (an IPv6

@@ -153,7 +153,8 @@ type Config struct {
 	// Per-caller rate limits of /graphql, shared by every replica through
 	// PostgreSQL: requests per minute for a signed-in principal and for an
 	// anonymous client address, and calls per minute of mutations that
-	// reach a provider (startCheckout, openBillingPortal), each alias counted.
+	// reach a provider (startCheckout, openBillingPortal, createEvent), each
+	// alias counted.
 	RateLimitPerMinute              int `env:"RATE_LIMIT_PER_MINUTE" envDefault:"600"`
 	RateLimitAnonymousPerMinute     int `env:"RATE_LIMIT_ANONYMOUS_PER_MINUTE" envDefault:"120"`
 	RateLimitProviderCallsPerMinute int `env:"RATE_LIMIT_PROVIDER_CALLS_PER_MINUTE" envDefault:"10"`
