@@ -84,65 +84,6 @@ func rank(a chatstatus.Account) int {
 	}
 }
 
-// lookupCalls is how many look-ups deciding every member would take.
-func lookupCalls(members []ports.ChatMember) int {
-	n := 0
-	for _, m := range members {
-		n += len(m.Emails)
-	}
-	return n
-}
-
-// lookUp looks a member up by each address while budget lasts. decided is
-// false when the budget ran out first.
-func (h SyncChatStatus) lookUp(ctx context.Context, emails []string, budget *int, counts map[string]any) (chatstatus.Sighting, bool, error) {
-	for _, email := range emails {
-		if *budget == 0 {
-			return chatstatus.Sighting{}, false, nil
-		}
-		*budget--
-		var u ports.ChatUser
-		err := h.waitOut(ctx, counts, func() (err error) {
-			u, err = h.directory.LookupByEmail(ctx, email)
-			return err
-		})
-		bump(counts, "lookups", 1)
-		switch {
-		case errors.Is(err, ports.ErrNotFound) || err == nil && u.Bot:
-		case err != nil:
-			return chatstatus.Sighting{}, false, err
-		default:
-			return chatstatus.Sighting{Account: u.Account, UserID: u.ID}, true, nil
-		}
-	}
-	return chatstatus.Sighting{Account: chatstatus.AccountMissing}, true, nil
-}
-
-// waitOut makes a directory call, sitting out a rate limit of at most
-// MaxWait that fits in the page's time (three times at most). A longer one
-// is returned: it defers the run.
-func (h SyncChatStatus) waitOut(ctx context.Context, counts map[string]any, call func() error) error {
-	for range 3 {
-		err := call()
-		t, ok := ports.AsTransient(err)
-		if !ok || t.CircuitOpen || t.RetryAfter <= 0 || t.RetryAfter > h.opts.MaxWait {
-			return err
-		}
-		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < t.RetryAfter {
-			return err
-		}
-		bump(counts, "rate_limit_waits", 1)
-		timer := time.NewTimer(t.RetryAfter)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return err
-		case <-timer.C:
-		}
-	}
-	return call()
-}
-
 // apply records what the page saw in one transaction: each link moves by
 // the domain's rule, each step is audited once, and a refused move keeps
 // the link as it was.
@@ -158,25 +99,11 @@ func (h SyncChatStatus) apply(ctx context.Context, sync string, sightings map[st
 	tally := map[string]int{}
 	err := h.uow.Do(ctx, func(ctx context.Context, tx ports.ChatStatusTx) error {
 		clear(tally)
-		return tx.ChatStatuses().Update(ctx, sync, ids, func(links map[string]*chatstatus.Link) error {
+		return tx.ChatStatuses().Update(ctx, sync, ids, func(links map[string]*chatstatus.Link, written map[string]bool) error {
 			for id, l := range links {
-				changes, err := l.Observe(sightings[id], now)
-				if errors.Is(err, chatstatus.ErrForbidden) {
-					tally["refused"]++
-				} else if err != nil {
-					return fmt.Errorf("person %s: %w", id, err)
+				if err := observe(ctx, tx.Audit(), sync, id, l, sightings[id], written[id], now, tally); err != nil {
+					return err
 				}
-				for _, c := range changes {
-					tally["changes"]++
-					if err := tx.Audit().Record(ctx, ports.AuditEntry{
-						ActorKind: "system", ActorID: "chat_sync", Action: "chat_status.change",
-						SubjectKind: "person", SubjectID: id, Outcome: ports.OutcomeSuccess, At: now,
-						Details: map[string]any{"from": statusName(c.From), "to": string(c.To), "user_id": c.UserID, "sync": sync},
-					}); err != nil {
-						return err
-					}
-				}
-				tally[string(l.Status())]++
 			}
 			return nil
 		})
@@ -188,6 +115,51 @@ func (h SyncChatStatus) apply(ctx context.Context, sync string, sightings map[st
 		bump(counts, k, n)
 	}
 	return nil
+}
+
+// observe applies one sighting to a locked link and audits each step. A
+// link this sync already wrote (a second account on a later page) moves
+// only for a better account.
+func observe(ctx context.Context, audit ports.AuditLog, sync, id string, l *chatstatus.Link, s chatstatus.Sighting, written bool, now time.Time, tally map[string]int) error {
+	before := l.Status()
+	if written && rank(s.Account) >= statusRank(before) {
+		return nil
+	}
+	changes, err := l.Observe(s, now)
+	if errors.Is(err, chatstatus.ErrForbidden) {
+		tally["refused"]++
+	} else if err != nil {
+		return fmt.Errorf("person %s: %w", id, err)
+	}
+	for _, c := range changes {
+		tally["changes"]++
+		if err := audit.Record(ctx, ports.AuditEntry{
+			ActorKind: "system", ActorID: "chat_sync", Action: "chat_status.change",
+			SubjectKind: "person", SubjectID: id, Outcome: ports.OutcomeSuccess, At: now,
+			Details: map[string]any{"from": statusName(c.From), "to": string(c.To), "user_id": c.UserID, "sync": sync},
+		}); err != nil {
+			return err
+		}
+	}
+	tally[string(l.Status())]++
+	if written {
+		tally[string(before)]-- // counted on the earlier page
+	}
+	return nil
+}
+
+// statusRank ranks a status as rank ranks the account that shows it.
+func statusRank(s chatstatus.Status) int {
+	switch s {
+	case chatstatus.Active:
+		return rank(chatstatus.AccountActive)
+	case chatstatus.Inactive:
+		return rank(chatstatus.AccountRestricted)
+	case chatstatus.Deactivated:
+		return rank(chatstatus.AccountDeleted)
+	default: // new, not found
+		return rank(chatstatus.AccountMissing)
+	}
 }
 
 // statusName names New for the audit log.

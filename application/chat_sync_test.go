@@ -25,6 +25,7 @@ type chatFixture struct {
 	dir    *mocks.MockChatDirectory
 	reads  *mocks.MockChatStatusReader
 	links  map[string]chatstatus.Link
+	marks  map[string]string // the sync that last wrote each link
 	audits []ports.AuditEntry
 	sync   *application.SyncChatStatus
 }
@@ -32,7 +33,7 @@ type chatFixture struct {
 func newChatFixture(t *testing.T, opts application.ChatSyncOptions) *chatFixture {
 	t.Helper()
 	ctrl := gomock.NewController(t)
-	f := &chatFixture{dir: mocks.NewMockChatDirectory(ctrl), reads: mocks.NewMockChatStatusReader(ctrl), links: map[string]chatstatus.Link{}}
+	f := &chatFixture{dir: mocks.NewMockChatDirectory(ctrl), reads: mocks.NewMockChatStatusReader(ctrl), links: map[string]chatstatus.Link{}, marks: map[string]string{}}
 	store := mocks.NewMockChatStatuses(ctrl)
 	audit := mocks.NewMockAuditLog(ctrl)
 	tx := mocks.NewMockChatStatusTx(ctrl)
@@ -43,17 +44,18 @@ func newChatFixture(t *testing.T, opts application.ChatSyncOptions) *chatFixture
 		return nil
 	}).AnyTimes()
 	store.EXPECT().Update(gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any()).DoAndReturn(
-		func(_ context.Context, _ string, ids []string, fn func(map[string]*chatstatus.Link) error) error {
-			locked := map[string]*chatstatus.Link{}
+		func(_ context.Context, sync string, ids []string, fn func(map[string]*chatstatus.Link, map[string]bool) error) error {
+			locked, written := map[string]*chatstatus.Link{}, map[string]bool{}
 			for _, id := range ids {
 				l := f.links[id]
 				locked[id] = &l
+				written[id] = f.marks[id] == sync
 			}
-			if err := fn(locked); err != nil {
+			if err := fn(locked, written); err != nil {
 				return err
 			}
 			for id, l := range locked {
-				f.links[id] = *l
+				f.links[id], f.marks[id] = *l, sync
 			}
 			return nil
 		}).AnyTimes()
@@ -213,5 +215,47 @@ func TestChatSyncRefusesBadCursorsAndOptions(t *testing.T) {
 	}
 	if _, err := application.NewSyncChatStatus(nil, f.reads, newInlineUoW[ports.ChatStatusTx](nil), fixedClock{}, application.DefaultChatSync); err == nil {
 		t.Error("a nil directory was accepted")
+	}
+}
+
+// TestChatSyncPersonWithTwoAccounts: a person matched on a later page by a
+// second, worse account (deleted) keeps the status of the better one; a
+// better one seen later wins.
+func TestChatSyncPersonWithTwoAccounts(t *testing.T) {
+	t.Parallel()
+	f := newChatFixture(t, application.ChatSyncOptions{PageSize: 1, Lookups: 0, MaxWait: time.Second})
+	f.dir.EXPECT().Configured().Return(true).AnyTimes()
+	pages := []ports.ChatUser{
+		{ID: "U1", Email: "ada@example.org", Account: chatstatus.AccountActive},
+		{ID: "U2", Email: "ada@work.example", Account: chatstatus.AccountDeleted},
+		{ID: "U3", Email: "bea@example.org", Account: chatstatus.AccountRestricted},
+		{ID: "U4", Email: "bea@work.example", Account: chatstatus.AccountActive},
+	}
+	cursor := ""
+	for i, u := range pages {
+		next := fmt.Sprint("c", i+1)
+		if i == len(pages)-1 {
+			next = ""
+		}
+		f.dir.EXPECT().ListUsers(gomock.Any(), gomock.Any(), 1).Return(ports.ChatUserPage{Users: []ports.ChatUser{u}, Next: next}, nil)
+		person := "p-ada"
+		if i >= 2 {
+			person = "p-bea"
+		}
+		f.reads.EXPECT().MatchVisible(gomock.Any(), []string{u.Email}).Return(map[string][]string{u.Email: {person}}, nil)
+		_, c, _, err := f.page(t, cursor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cursor = c
+	}
+	if f.links["p-ada"].Status() != chatstatus.Active || f.links["p-ada"].UserID() != "U1" {
+		t.Errorf("ada = %s %s, want active with U1 (the deleted second account ignored)", f.links["p-ada"].Status(), f.links["p-ada"].UserID())
+	}
+	if f.links["p-bea"].Status() != chatstatus.Active || f.links["p-bea"].UserID() != "U4" {
+		t.Errorf("bea = %s %s, want active with U4 (the better account seen later)", f.links["p-bea"].Status(), f.links["p-bea"].UserID())
+	}
+	if len(f.audits) != 4 { // ada new→active; bea new→active→inactive, inactive→active
+		t.Errorf("audits = %d, want 4", len(f.audits))
 	}
 }

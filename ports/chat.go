@@ -83,10 +83,11 @@ type ChatStatusReader interface {
 type ChatStatuses interface {
 	ChatStatusReader
 	// Update locks the links of the people, in person-id order, creating
-	// those never synced (status New), calls fn with them, and writes every
-	// one back marked with sync. Two racing updates of a person run one
-	// after the other, so the second sees the first's result.
-	Update(ctx context.Context, sync string, personIDs []string, fn func(links map[string]*chatstatus.Link) error) error
+	// those never synced (status New), calls fn with them and the set of
+	// those this sync already wrote (a person matched on an earlier page),
+	// and writes every one back marked with sync. Two racing updates of a
+	// person run one after the other, so the second sees the first's result.
+	Update(ctx context.Context, sync string, personIDs []string, fn func(links map[string]*chatstatus.Link, written map[string]bool) error) error
 }
 
 // ChatStatusTx changes chat links and audits each change.

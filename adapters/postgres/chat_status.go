@@ -170,7 +170,7 @@ func (s *ChatStatusStore) Summary(ctx context.Context) (map[chatstatus.Status]in
 // status first, in person-id order like the locks, so that two racing
 // updates wait for each other instead of both creating the row; an empty
 // status never commits (a link fn leaves New is removed again).
-func (s *ChatStatusStore) Update(ctx context.Context, sync string, personIDs []string, fn func(map[string]*chatstatus.Link) error) error {
+func (s *ChatStatusStore) Update(ctx context.Context, sync string, personIDs []string, fn func(map[string]*chatstatus.Link, map[string]bool) error) error {
 	ids := uuids(personIDs)
 	if len(ids) != len(personIDs) {
 		return fmt.Errorf("postgres: update chat links: %d of %d ids are not person ids", len(personIDs)-len(ids), len(personIDs))
@@ -186,46 +186,49 @@ func (s *ChatStatusStore) Update(ctx context.Context, sync string, personIDs []s
 		ON CONFLICT (person_id, provider) DO NOTHING`, ids, chatProvider); err != nil {
 		return fmt.Errorf("postgres: create chat links: %w", err)
 	}
-	links, err := s.lock(ctx, ids)
+	links, written, err := s.lock(ctx, sync, ids)
 	if err != nil {
 		return err
 	}
-	if err := fn(links); err != nil {
+	if err := fn(links, written); err != nil {
 		return err
 	}
 	return s.write(ctx, sync, links)
 }
 
-func (s *ChatStatusStore) lock(ctx context.Context, ids []string) (map[string]*chatstatus.Link, error) {
+func (s *ChatStatusStore) lock(ctx context.Context, sync string, ids []string) (map[string]*chatstatus.Link, map[string]bool, error) {
 	rows, err := s.q.Query(ctx, `
-		SELECT person_id::text, external_id, status, synced_at FROM integrations
-		WHERE provider = $2 AND person_id = ANY($1::uuid[]) ORDER BY person_id FOR UPDATE`, ids, chatProvider)
+		SELECT person_id::text, external_id, status, synced_at, (state->>'sync') IS NOT DISTINCT FROM $3 FROM integrations
+		WHERE provider = $2 AND person_id = ANY($1::uuid[]) ORDER BY person_id FOR UPDATE`, ids, chatProvider, sync)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: lock chat links: %w", err)
+		return nil, nil, fmt.Errorf("postgres: lock chat links: %w", err)
 	}
+	defer rows.Close()
 	links := make(map[string]*chatstatus.Link, len(ids))
+	written := map[string]bool{}
 	for rows.Next() {
 		var id, user, status string
 		var at time.Time
-		if err := rows.Scan(&id, &user, &status, &at); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("postgres: lock chat links: %w", err)
+		var mine bool
+		if err := rows.Scan(&id, &user, &status, &at, &mine); err != nil {
+			return nil, nil, fmt.Errorf("postgres: lock chat links: %w", err)
 		}
 		l, err := chatstatus.FromStore(status, user, at)
 		if err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("postgres: chat link of %s: %w", id, err)
+			return nil, nil, fmt.Errorf("postgres: chat link of %s: %w", id, err)
 		}
 		links[id] = &l
+		if mine {
+			written[id] = true
+		}
 	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("postgres: lock chat links: %w", err)
+		return nil, nil, fmt.Errorf("postgres: lock chat links: %w", err)
 	}
 	if len(links) != len(ids) {
-		return nil, errors.New("postgres: lock chat links: a person is missing")
+		return nil, nil, errors.New("postgres: lock chat links: a person is missing")
 	}
-	return links, nil
+	return links, written, nil
 }
 
 func (s *ChatStatusStore) write(ctx context.Context, sync string, links map[string]*chatstatus.Link) error {

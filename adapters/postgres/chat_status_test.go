@@ -60,13 +60,26 @@ func TestChatStatusMatchAndUnmatched(t *testing.T) {
 	uow := chatUoW(t, pool)
 	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
 	err = uow.Do(ctx, func(ctx context.Context, tx ports.ChatStatusTx) error {
-		return tx.ChatStatuses().Update(ctx, "run-1", []string{ada}, func(links map[string]*chatstatus.Link) error {
+		return tx.ChatStatuses().Update(ctx, "run-1", []string{ada}, func(links map[string]*chatstatus.Link, _ map[string]bool) error {
 			_, err := links[ada].Observe(chatstatus.Sighting{Account: chatstatus.AccountActive, UserID: "U1"}, now)
 			return err
 		})
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	for sync, want := range map[string]bool{"run-1": true, "run-2": false} {
+		err := uow.Do(ctx, func(ctx context.Context, tx ports.ChatStatusTx) error {
+			return tx.ChatStatuses().Update(ctx, sync, []string{ada}, func(_ map[string]*chatstatus.Link, written map[string]bool) error {
+				if written[ada] != want {
+					t.Errorf("Update(%s): written = %v, want ada %v", sync, written, want)
+				}
+				return errors.New("roll back")
+			})
+		})
+		if err == nil {
+			t.Fatal("the closure's error was lost")
+		}
 	}
 	rest, err := store.Unmatched(ctx, "run-1", "", 10)
 	if err != nil || len(rest) != 1 || rest[0].PersonID != bea || rest[0].Emails[0] != "bea@example.org" {
@@ -110,7 +123,7 @@ func TestChatStatusUpdateRaces(t *testing.T) {
 	for range 20 {
 		wg.Go(func() {
 			err := uow.Do(ctx, func(ctx context.Context, tx ports.ChatStatusTx) error {
-				return tx.ChatStatuses().Update(ctx, "run", []string{ids[1], ids[0]}, func(links map[string]*chatstatus.Link) error {
+				return tx.ChatStatuses().Update(ctx, "run", []string{ids[1], ids[0]}, func(links map[string]*chatstatus.Link, _ map[string]bool) error {
 					for _, l := range links {
 						c, err := l.Observe(chatstatus.Sighting{Account: chatstatus.AccountMissing}, time.Now())
 						if err != nil {
@@ -152,13 +165,13 @@ func TestChatStatusUpdateLeavesNothingUndecided(t *testing.T) {
 	uow := chatUoW(t, pool)
 	boom := errors.New("boom")
 	err := uow.Do(ctx, func(ctx context.Context, tx ports.ChatStatusTx) error {
-		return tx.ChatStatuses().Update(ctx, "run", []string{id}, func(map[string]*chatstatus.Link) error { return boom })
+		return tx.ChatStatuses().Update(ctx, "run", []string{id}, func(map[string]*chatstatus.Link, map[string]bool) error { return boom })
 	})
 	if !errors.Is(err, boom) {
 		t.Fatalf("Update = %v, want the closure's error", err)
 	}
 	err = uow.Do(ctx, func(ctx context.Context, tx ports.ChatStatusTx) error {
-		return tx.ChatStatuses().Update(ctx, "run", []string{id}, func(map[string]*chatstatus.Link) error { return nil })
+		return tx.ChatStatuses().Update(ctx, "run", []string{id}, func(map[string]*chatstatus.Link, map[string]bool) error { return nil })
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -168,7 +181,7 @@ func TestChatStatusUpdateLeavesNothingUndecided(t *testing.T) {
 		t.Fatalf("chat rows = %d, %v; want none", rows, err)
 	}
 	err = uow.Do(ctx, func(ctx context.Context, tx ports.ChatStatusTx) error {
-		return tx.ChatStatuses().Update(ctx, "run", []string{"nope"}, func(map[string]*chatstatus.Link) error { return nil })
+		return tx.ChatStatuses().Update(ctx, "run", []string{"nope"}, func(map[string]*chatstatus.Link, map[string]bool) error { return nil })
 	})
 	if err == nil {
 		t.Error("an id that is not a person id was accepted")

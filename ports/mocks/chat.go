@@ -255,7 +255,7 @@ func (mr *MockChatStatusesMockRecorder) Unmatched(ctx, sync, after, limit any) *
 }
 
 // Update mocks base method.
-func (m *MockChatStatuses) Update(ctx context.Context, sync string, personIDs []string, fn func(map[string]*chatstatus.Link) error) error {
+func (m *MockChatStatuses) Update(ctx context.Context, sync string, personIDs []string, fn func(map[string]*chatstatus.Link, map[string]bool) error) error {
 	m.ctrl.T.Helper()
 	ret := m.ctrl.Call(m, "Update", ctx, sync, personIDs, fn)
 	ret0, _ := ret[0].(error)
