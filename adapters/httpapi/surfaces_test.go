@@ -148,7 +148,11 @@ func TestRequestIDIsOnLinesLoggedWithTheRequestContext(t *testing.T) {
 	inner = slog.New(httpapi.ContextLogHandler(slog.NewJSONHandler(f.logs, nil)))
 	get(t, f.srv.URL+"/graphql", httpapi.RequestIDHeader, "req-42")
 	deadline := time.Now().Add(2 * time.Second)
-	for !(strings.Contains(f.logs.String(), "resolver failed") && strings.Contains(f.logs.String(), "http request")) && time.Now().Before(deadline) {
+	both := func() bool {
+		out := f.logs.String()
+		return strings.Contains(out, "resolver failed") && strings.Contains(out, "http request")
+	}
+	for !both() && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	lines := waitForLogLines(t, f.logs, 2)
