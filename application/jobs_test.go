@@ -334,6 +334,8 @@ func TestRunJobFailureRecordsRetryingOrDeadLetter(t *testing.T) {
 		{"last attempt", 4, boom, ports.JobDeadLetter},
 		{"past the last attempt", 5, boom, ports.JobDeadLetter},
 		{"permanent error on the first attempt", 1, ports.Permanent(boom), ports.JobDeadLetter},
+		{"transient error past the last attempt", 7, ports.Transient("events", boom, time.Minute), ports.JobRetrying},
+		{"transient error marked permanent", 1, ports.Permanent(ports.Transient("events", boom, 0)), ports.JobDeadLetter},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
