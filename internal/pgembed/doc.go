@@ -26,9 +26,15 @@
 //
 //	initdb -U postgres --auth=trust -E UTF8 --no-sync --locale=C.UTF-8
 //
-// (--locale=C when the C.UTF-8 locale is not installed). Trust authentication
-// is safe only because the server listens on nothing but 127.0.0.1 and a Unix
-// socket in a folder only its owner can enter. The server runs with the
+// (--locale=C when the C.UTF-8 locale is not installed). At every start
+// pgembed rewrites pg_hba.conf so that only two ways in remain: the Unix
+// socket, which lives in a folder only the server's user (and root) can
+// enter, and TCP on 127.0.0.1 with scram-sha-256 password authentication.
+// The password is 64 random hex digits kept in the data folder (file
+// wdai-password, mode 0600, in the 0700 data folder) and set on the postgres
+// role over the socket right after start; until then no TCP login succeeds.
+// Another local user therefore can neither enter the socket folder nor log
+// in over TCP. [Cluster.URL] carries the password: do not log it. The server runs with the
 // durability defaults (fsync stays on) except synchronous_commit=off, which
 // is set on the postgres command line: a crash of the machine may lose the
 // last few hundred milliseconds of commits, but never corrupts the cluster.

@@ -30,21 +30,27 @@ type Options struct {
 	Dir string
 	// Logger receives progress and warnings; nil discards them.
 	Logger *slog.Logger
+	// DieWithParent asks Linux to shut the server down (immediate shutdown)
+	// when the Go program exits without calling Stop: for throwaway test
+	// clusters that no code is left to stop.
+	DieWithParent bool
 }
 
 // Cluster is a running private PostgreSQL server. Its methods are safe for
 // concurrent use.
 type Cluster struct {
-	requested string
-	layout    layout
-	dataDir   string
-	sockDir   string
-	sockOwn   bool // sockDir is a folder pgembed made for this cluster
-	port      int
-	bin       binaries
-	srv       *serverUser // nil when not running as root
-	log       *slog.Logger
-	ranInitdb bool // this Start created the cluster
+	requested     string
+	layout        layout
+	dataDir       string
+	sockDir       string
+	sockOwn       bool // sockDir is a folder pgembed made for this cluster
+	port          int
+	bin           binaries
+	srv           *serverUser // nil when not running as root
+	log           *slog.Logger
+	ranInitdb     bool // this Start created the cluster
+	password      string
+	dieWithParent bool
 
 	cmd     *exec.Cmd
 	done    chan struct{} // closed when the postmaster has exited
@@ -103,7 +109,8 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		return nil, err
 	}
 
-	c := &Cluster{requested: abs, layout: lay, dataDir: lay.dataDir, bin: bin, srv: srv, log: logger}
+	c := &Cluster{requested: abs, layout: lay, dataDir: lay.dataDir, bin: bin, srv: srv, log: logger,
+		dieWithParent: opts.DieWithParent}
 	c.sockDir, c.sockOwn = socketDirFor(lay.dataDir, os.TempDir())
 
 	if err := c.prepareFolders(); err != nil {
@@ -125,7 +132,14 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if err := c.clearStale(ctx); err != nil {
 		return nil, err
 	}
+	if err := c.preparePassword(); err != nil {
+		return nil, err
+	}
 	if err := c.launch(ctx); err != nil {
+		return nil, err
+	}
+	if err := c.applyPassword(ctx); err != nil {
+		c.kill()
 		return nil, err
 	}
 	ok = true
@@ -137,12 +151,13 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	return c, nil
 }
 
-// URL returns a postgres:// URL for database (user postgres over TCP to
-// 127.0.0.1 on the cluster's port, sslmode=disable), usable by pgx.
+// URL returns a postgres:// URL for database (user postgres with its
+// password over TCP to 127.0.0.1 on the cluster's port, sslmode=disable),
+// usable by pgx. It holds the password: never log it.
 func (c *Cluster) URL(database string) string {
 	u := url.URL{
 		Scheme:   "postgres",
-		User:     url.User("postgres"),
+		User:     url.UserPassword("postgres", c.password),
 		Host:     net.JoinHostPort("127.0.0.1", strconv.Itoa(c.port)),
 		Path:     "/" + database,
 		RawQuery: "sslmode=disable",
@@ -558,6 +573,9 @@ func (c *Cluster) launchOnce(ctx context.Context) error {
 	// Own process group: a terminal Ctrl-C reaches only the Go program,
 	// which then stops postgres in order.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: c.srv.credential()}
+	if c.dieWithParent {
+		cmd.SysProcAttr.Pdeathsig = syscall.SIGQUIT
+	}
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("pgembed: start postgres: %w", err)
 	}

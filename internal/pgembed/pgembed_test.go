@@ -151,7 +151,7 @@ func TestStartStop(t *testing.T) {
 	} else if c.DataDir() != dir {
 		t.Fatalf("DataDir = %s, want %s", c.DataDir(), dir)
 	}
-	if !strings.HasPrefix(c.URL("x"), "postgres://postgres@127.0.0.1:") || !strings.HasSuffix(c.URL("x"), "/x?sslmode=disable") ||
+	if !strings.HasPrefix(c.URL("x"), "postgres://postgres:"+c.Password()+"@127.0.0.1:") || len(c.Password()) != 64 || !strings.HasSuffix(c.URL("x"), "/x?sslmode=disable") ||
 		c.Port() == 5432 {
 		t.Errorf("URL = %s", c.URL("x"))
 	}

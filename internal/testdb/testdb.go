@@ -1,7 +1,10 @@
 // Package testdb gives each test a fresh, fully migrated PostgreSQL database.
 //
 // The server is the one at TEST_DATABASE_URL. `make test` sets it, starting a
-// throwaway embedded cluster when the variable is not already set. The first
+// throwaway embedded cluster when the variable is not already set. Without
+// it (a plain `go test ./...`), the first test of each test binary that asks
+// for a database starts the same kind of throwaway cluster for that binary
+// alone (see throwaway.go). The first
 // caller in any test process migrates a template database (named after a hash
 // of the migrations, so a changed migration makes a new template); every test
 // database is then a cheap CREATE DATABASE ... TEMPLATE copy of it.
@@ -56,7 +59,11 @@ func NewURL(tb testing.TB) string {
 	tb.Helper()
 	admin := os.Getenv(EnvVar)
 	if admin == "" {
-		tb.Fatalf("testdb: %s is not set: run `make test`, or point it at a PostgreSQL server you may create databases on", EnvVar)
+		var err error
+		if admin, err = throwawayURL(); err != nil {
+			tb.Fatalf("testdb: %s is not set and no throwaway cluster could be started: %v "+
+				"(run `make test`, or point %s at a PostgreSQL server you may create databases on)", EnvVar, err, EnvVar)
+		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
