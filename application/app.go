@@ -49,6 +49,11 @@ type Commands struct {
 	RunJob            RunJob            // message: run a queued job run
 	ReplayDeadLetter  ReplayDeadLetter  // an operator publishes a dead letter again
 	AbandonDeadLetter AbandonDeadLetter // an operator gives up on a dead letter
+
+	// Agents.
+	AgentKeys         AgentKeys          // operators create, list and revoke agent keys, audited
+	AuthenticateAgent *AuthenticateAgent // a bearer agent key becomes an agent principal
+	RecordAgentCall   RecordAgentCall    // every agent call to the audit log
 }
 
 // Queries read state.

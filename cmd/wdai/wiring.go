@@ -261,7 +261,7 @@ func buildApp(s *system, p providers) (*application.App, error) {
 		inbox: postgres.NewBillingInbox(s.pool), integrations: postgres.NewIntegrationStore(s.pool), deadLetters: messaging.NewDeadLetterStore(s.pool)}
 	b := appBuilder{s: s, p: p, sc: sc, st: st}
 	app := &application.App{}
-	for _, step := range []func(*application.App){b.people, b.billing, b.email, b.chat, b.events, b.jobs, b.deadLetters} {
+	for _, step := range []func(*application.App){b.people, b.billing, b.email, b.chat, b.events, b.jobs, b.deadLetters, b.agents} {
 		if step(app); b.err != nil {
 			return nil, b.err
 		}
@@ -375,6 +375,16 @@ func (b *appBuilder) jobs(app *application.App) {
 	runs := postgres.NewJobRuns(b.s.pool)
 	app.Queries.ListJobRuns = keep(application.NewListJobRuns(runs, registry)).into(&b.err)
 	app.Queries.GetJobRun = keep(application.NewGetJobRun(runs)).into(&b.err)
+}
+
+// agents: agent keys (their own transaction scope, audited), the key check
+// and the audit of every agent call.
+func (b *appBuilder) agents(app *application.App) {
+	c, pool := &app.Commands, b.s.pool
+	uow := keep(postgres.Scope[ports.AgentKeyTx](b.s.uow)).into(&b.err)
+	c.AgentKeys = keep(application.NewAgentKeys(uow, postgres.NewAgentKeyStore(pool))).into(&b.err)
+	c.AuthenticateAgent = keep(application.NewAuthenticateAgent(postgres.NewAgentKeyStore(pool))).into(&b.err)
+	c.RecordAgentCall = keep(application.NewRecordAgentCall(postgres.NewAuditLog(pool))).into(&b.err)
 }
 
 func (b *appBuilder) deadLetters(app *application.App) {
