@@ -92,12 +92,13 @@ func baseEnv() []string {
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
 		switch name {
-		case "DATABASE_URL", "WDAI_ENV", "HTTP_ADDR", "WDAI_DATA_DIR", "LOG_LEVEL", "METRICS_ADDR":
+		case "DATABASE_URL", "WDAI_ENV", "HTTP_ADDR", "WDAI_DATA_DIR", "LOG_LEVEL", "METRICS_ADDR", "LOG_FORMAT":
 			continue
 		}
 		env = append(env, kv)
 	}
-	return env
+	// The tests read wdai's log records as JSON (development's default is text).
+	return append(env, "LOG_FORMAT=json")
 }
 
 func start(t *testing.T, env map[string]string, args ...string) *process {

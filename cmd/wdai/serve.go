@@ -54,7 +54,7 @@ func serve(ctx context.Context, env environment, withWorker bool) error {
 	}
 	defer func() { _ = ln.Close() }()
 
-	db, err := openDatabase(ctx, cfg, logger)
+	db, err := openDatabaseAnnounced(ctx, cfg, logger, true)
 	if err != nil {
 		return err
 	}
@@ -114,6 +114,7 @@ func serve(ctx context.Context, env environment, withWorker bool) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	logger.Info("wdai serving", "addr", ln.Addr().String(), "env", string(cfg.Env))
+	announceGraphiQL(cfg, ln.Addr())
 
 	select {
 	case err := <-errc:

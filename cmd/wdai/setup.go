@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"log/slog"
 	"os"
 
@@ -13,12 +14,29 @@ type environment struct {
 	logger *slog.Logger
 }
 
-// setup reads and validates the configuration and builds the JSON logger.
+// setup reads and validates the configuration and builds the logger
+// (LOG_FORMAT: text in development, JSON in production).
 func setup() (environment, error) {
 	cfg, err := config.Load()
 	if err != nil {
 		return environment{}, err
 	}
-	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
-	return environment{cfg: cfg, logger: logger}, nil
+	return environment{cfg: cfg, logger: newLogger(os.Stderr, cfg)}, nil
+}
+
+// newLogger writes text or JSON records at cfg.LogLevel. Durations are
+// written as text ("612ms"), not as nanoseconds, in both formats.
+func newLogger(w io.Writer, cfg config.Config) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel, ReplaceAttr: durationText}
+	if cfg.LogFormat == config.LogJSON {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func durationText(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		return slog.String(a.Key, a.Value.Duration().String())
+	}
+	return a
 }

@@ -44,8 +44,11 @@ func (e *Environment) UnmarshalText(b []byte) error {
 type Config struct {
 	Env         Environment `env:"WDAI_ENV" envDefault:"development"`
 	DatabaseURL string      `env:"DATABASE_URL"`
-	HTTPAddr    string      `env:"HTTP_ADDR" envDefault:":8080"`
-	LogLevel    slog.Level  `env:"LOG_LEVEL" envDefault:"info"`
+	// HTTPAddr defaults to 127.0.0.1:8080 in development, :8080 in production.
+	HTTPAddr string     `env:"HTTP_ADDR"`
+	LogLevel slog.Level `env:"LOG_LEVEL" envDefault:"info"`
+	// LogFormat is text or json; text in development, json in production.
+	LogFormat string `env:"LOG_FORMAT"`
 	// DataDir holds development state such as the embedded PostgreSQL cluster.
 	DataDir                string        `env:"WDAI_DATA_DIR" envDefault:".data"`
 	DBMaxConns             int32         `env:"DB_MAX_CONNS" envDefault:"8"`
@@ -182,6 +185,7 @@ func load(opts env.Options) (Config, error) {
 	if err := env.ParseWithOptions(&cfg, opts); err != nil {
 		problems = append(problems, describe(err)...)
 	}
+	cfg.applyEnvDefaults()
 	// A variable that failed to parse is not also reported as out of range.
 	for _, v := range cfg.validate() {
 		if !reportedAlready(problems, v) {
@@ -198,7 +202,7 @@ func load(opts env.Options) (Config, error) {
 func (c Config) validate() []string {
 	var p []string
 	for _, check := range []func() []string{
-		c.validateServer, c.validateCron, c.validateClerk, c.validateURLs,
+		c.validateServer, c.validateLogging, c.validateCron, c.validateClerk, c.validateURLs,
 		c.validateStripe, c.validateMailchimp, c.validateSlack, c.validateLuma, c.validateWorker, c.validateRateLimits,
 	} {
 		p = append(p, check()...)
@@ -242,7 +246,7 @@ func (c Config) validateGraphQLEdge() []string {
 	if c.MetricsAddr != "" {
 		if err := validateAddr(c.MetricsAddr); err != nil {
 			p = append(p, "METRICS_ADDR: "+err.Error())
-		} else if c.MetricsAddr == c.HTTPAddr {
+		} else if sameListener(c.MetricsAddr, c.HTTPAddr) {
 			p = append(p, "METRICS_ADDR: must differ from HTTP_ADDR (metrics are not served on the public listener)")
 		}
 	}

@@ -18,8 +18,8 @@ func TestDefaults(t *testing.T) {
 	if cfg.Env != config.Development || !cfg.Dev() {
 		t.Errorf("Env = %q, want development", cfg.Env)
 	}
-	if cfg.HTTPAddr != ":8080" {
-		t.Errorf("HTTPAddr = %q, want :8080", cfg.HTTPAddr)
+	if cfg.HTTPAddr != "127.0.0.1:8080" {
+		t.Errorf("HTTPAddr = %q, want 127.0.0.1:8080 (development listens on loopback)", cfg.HTTPAddr)
 	}
 	if cfg.ShutdownTimeout != 15*time.Second {
 		t.Errorf("ShutdownTimeout = %s", cfg.ShutdownTimeout)
