@@ -296,3 +296,17 @@ func (h RecordAgentCall) Handle(ctx context.Context, c AgentCall) error {
 	return h.log.Record(ctx, ports.AuditEntry{ActorKind: access.KindAgent.String(), ActorID: c.KeyPrefix, Action: "agent.call",
 		SubjectKind: "operation", SubjectID: op, Outcome: c.Outcome, Details: details})
 }
+
+type agentCredentialKey struct{}
+
+// WithAgentCredential returns ctx acting as the agent of c (its principal
+// and what its key allows).
+func WithAgentCredential(ctx context.Context, c AgentCredential) context.Context {
+	return context.WithValue(WithPrincipal(ctx, c.Principal), agentCredentialKey{}, c)
+}
+
+// AgentCredentialFrom returns the agent credential of ctx, if it acts as one.
+func AgentCredentialFrom(ctx context.Context) (AgentCredential, bool) {
+	c, ok := ctx.Value(agentCredentialKey{}).(AgentCredential)
+	return c, ok
+}

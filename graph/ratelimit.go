@@ -107,6 +107,10 @@ func (l RateLimits) logger() *slog.Logger {
 // callerKey names the caller's allowance and the rate that applies.
 func (l RateLimits) callerKey(r *http.Request) (string, ports.Rate) {
 	p := application.PrincipalFrom(r.Context())
+	if cred, ok := application.AgentCredentialFrom(r.Context()); ok && cred.RatePerMinute > 0 {
+		// An agent key carries its own allowance, shared by every replica.
+		return "agent:" + p.ID(), ports.Rate{Limit: cred.RatePerMinute, Period: time.Minute}
+	}
 	if !p.IsAnonymous() {
 		return p.Kind().String() + ":" + p.ID(), l.SignedIn
 	}

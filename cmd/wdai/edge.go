@@ -29,10 +29,11 @@ func loadTrustedDocuments(fsys fs.FS) (*graph.TrustedDocuments, error) {
 }
 
 // graphEdge is what /graphql runs around gqlgen, inside the body cap and
-// after authentication: the per-caller request limit, then trusted
+// after authentication: the agent gate, the per-caller request limit, then trusted
 // documents; and, as a gqlgen extension, the per-call limit of mutations
 // that reach a provider.
 type graphEdge struct {
+	docs       *graph.TrustedDocuments
 	middleware []func(http.Handler) http.Handler
 	extensions []graphql.HandlerExtension
 }
@@ -52,7 +53,11 @@ func buildGraphEdge(sys *system) (graphEdge, error) {
 		Logger:        sys.logger,
 	}
 	return graphEdge{
+		docs: docs,
 		middleware: []func(http.Handler) http.Handler{
+			// Agents: the document, its scopes and mutations are checked
+			// (403) before the key's own allowance is spent (429).
+			graph.AgentGate(docs, sys.app.Commands.RecordAgentCall.Handle, sys.logger),
 			limits.Middleware(),
 			graph.TrustedDocumentsMiddleware(docs, graph.TrustedOptions{Only: cfg.GraphQLTrustedDocumentsOnly}),
 		},

@@ -211,7 +211,8 @@ func buildHTTPAndMetrics(sys *system, migrator *postgres.Migrator) (http.Handler
 		routes["/webhooks/clerk"] = httpapi.IdentityWebhookHandler(sys.identityWebhook.Parse, sys.app.Commands.SyncIdentity.Handle, logger)
 	}
 	public, err := httpapi.NewHandler(httpapi.Config{
-		GraphQL:  httpapi.Authenticate(sys.signIn, sys.app.Commands.Authenticate.Handle, logger)(gql),
+		GraphQL: httpapi.AuthenticateAgents(sys.app.Commands.AuthenticateAgent.Handle, logger,
+			gql, httpapi.Authenticate(sys.signIn, sys.app.Commands.Authenticate.Handle, logger)(gql)),
 		GraphiQL: cfg.Dev(),
 		Logger:   logger,
 		Registry: reg,
