@@ -6,11 +6,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -296,4 +299,66 @@ func pgDump(t *testing.T, dbURL string) string {
 		t.Fatalf("pg_dump: %v\n%s", err, stderr.String())
 	}
 	return out.String()
+}
+
+// TestTwoReplicasHoldOneAgentKeyLimit: two wdai serve processes on one
+// database hold one key's allowance. The key sends twice its allowance,
+// alternating between them; the admitted calls are the allowance plus its
+// refill during the run, within 5%.
+func TestTwoReplicasHoldOneAgentKeyLimit(t *testing.T) {
+	t.Parallel()
+	const perMinute = 300
+	dbURL := testdb.NewURL(t)
+	env := map[string]string{"DATABASE_URL": dbURL}
+	a := start(t, env, "serve", "--no-worker")
+	a.waitReady(t, 30*time.Second)
+	b := start(t, env, "serve", "--no-worker")
+	b.waitReady(t, 30*time.Second)
+	key := createAgentKey(t, dbURL, "--name", "busy", "--scopes", "members:read", "--rate-limit", fmt.Sprint(perMinute))
+	replicas := []*process{a, b}
+
+	var mu sync.Mutex
+	admitted := map[string]int{}
+	refused, badRetry := 0, 0
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	begin := time.Now()
+	for range 8 {
+		wg.Go(func() {
+			for i := range jobs {
+				p := replicas[i%2]
+				got, _ := agentPost(t, p.addr, key, map[string]any{"operationName": "Members", "variables": map[string]any{"first": 1}})
+				mu.Lock()
+				switch got.Status {
+				case http.StatusOK:
+					admitted[p.addr]++
+				case http.StatusTooManyRequests:
+					refused++
+					if n, err := strconv.Atoi(got.RetryAfter); err != nil || n < 1 || n > 60 {
+						badRetry++
+					}
+				default:
+					t.Errorf("status %d: %+v", got.Status, got)
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	for i := range 2 * perMinute {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	elapsed := time.Since(begin)
+	total := admitted[a.addr] + admitted[b.addr]
+	expected := perMinute * (1 + elapsed.Minutes())
+	deviation := math.Abs(float64(total)-expected) / expected
+	t.Logf("admitted %d (a %d, b %d), refused %d in %s; expected %.1f; deviation %.2f%%",
+		total, admitted[a.addr], admitted[b.addr], refused, elapsed.Round(time.Millisecond), expected, 100*deviation)
+	if deviation > 0.05 {
+		t.Fatalf("admitted %d, expected %.1f: off by %.1f%% (a limit per replica would admit about %d)", total, expected, 100*deviation, 2*perMinute)
+	}
+	if admitted[a.addr] == 0 || admitted[b.addr] == 0 || refused == 0 || badRetry != 0 {
+		t.Fatalf("a %d, b %d admitted, %d refused, %d without a Retry-After of 1..60s", admitted[a.addr], admitted[b.addr], refused, badRetry)
+	}
 }
