@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/womendefiningai/platform/adapters/httpapi"
 	"github.com/womendefiningai/platform/internal/config"
 )
 
@@ -28,10 +29,11 @@ func setup() (environment, error) {
 // written as text ("612ms"), not as nanoseconds, in both formats.
 func newLogger(w io.Writer, cfg config.Config) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: cfg.LogLevel, ReplaceAttr: durationText}
+	// Any record logged with a request's context carries its request id.
 	if cfg.LogFormat == config.LogJSON {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		return slog.New(httpapi.ContextLogHandler(slog.NewJSONHandler(w, opts)))
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(httpapi.ContextLogHandler(slog.NewTextHandler(w, opts)))
 }
 
 func durationText(_ []string, a slog.Attr) slog.Attr {
