@@ -74,4 +74,5 @@ type Queries struct {
 	ListEvents          ListEvents          // upcoming or past events with their RSVP counts
 	GetEvent            GetEvent            // one event with its RSVP counts
 	ListAuditLog        ListAuditLog        // leaders and operators read the audit log
+	AgentReports        AgentReports        // the reads of the agents' starter operations (finance, support, engagement)
 }

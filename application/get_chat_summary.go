@@ -29,7 +29,17 @@ func NewGetChatSummary(reads ports.ChatStatusReader) (GetChatSummary, error) {
 
 // Handle counts, in one query.
 func (h GetChatSummary) Handle(ctx context.Context) (ChatSummary, error) {
-	if err := access.Authorize(PrincipalFrom(ctx), access.ScopeOpsRead); err != nil {
+	return h.count(ctx, access.ScopeOpsRead)
+}
+
+// ForMembers is the same counts for readers of the directory
+// (members:read), such as the engagement agent: counts only, no person.
+func (h GetChatSummary) ForMembers(ctx context.Context) (ChatSummary, error) {
+	return h.count(ctx, access.ScopeMembersRead)
+}
+
+func (h GetChatSummary) count(ctx context.Context, scope access.Scope) (ChatSummary, error) {
+	if err := access.Authorize(PrincipalFrom(ctx), scope); err != nil {
 		return ChatSummary{}, err
 	}
 	counts, err := h.reads.Summary(ctx)

@@ -50,6 +50,16 @@ func TestProjectOperationsDeriveTheirAccessFromTheSchema(t *testing.T) {
 		"Event":             "events:read",
 		"CreateEvent":       "events:write",
 		"AuditLog":          "audit:read",
+		// The agents' starter operations and key creation.
+		"FinanceMembershipSummary":      "members:read,billing:read",
+		"FinancePastDueMembers":         "members:read,billing:read",
+		"FinanceRecentPaymentFailures":  "members:read,billing:read",
+		"SupportMemberByEmail":          "members:read,members:read:pii",
+		"SupportMemberTimeline":         "members:read,audit:read",
+		"EngagementUpcomingEvents":      "events:read",
+		"EngagementRecentRSVPDecisions": "events:read",
+		"EngagementSlackStatus":         "members:read",
+		"CreateAgentKey":                "ops:write",
 	}
 	docs := m.List()
 	if len(docs) != len(want) {

@@ -385,6 +385,8 @@ func (b *appBuilder) agents(app *application.App) {
 	c.AgentKeys = keep(application.NewAgentKeys(uow, postgres.NewAgentKeyStore(pool))).into(&b.err)
 	c.AuthenticateAgent = keep(application.NewAuthenticateAgent(postgres.NewAgentKeyStore(pool))).into(&b.err)
 	c.RecordAgentCall = keep(application.NewRecordAgentCall(postgres.NewAuditLog(pool))).into(&b.err)
+	people := postgres.NewPeopleStore(pool)
+	app.Queries.AgentReports = keep(application.NewAgentReports(postgres.NewAgentReports(pool), people, people, people)).into(&b.err)
 }
 
 func (b *appBuilder) deadLetters(app *application.App) {
