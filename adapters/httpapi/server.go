@@ -12,9 +12,10 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/womendefiningai/platform/adapters/httpapi/graphiql"
 )
 
 // Check is one readiness condition, such as "the database answers".
@@ -27,8 +28,11 @@ type Check struct {
 // caller (cmd/wdai) so that this adapter does not depend on graph/.
 type Config struct {
 	GraphQL http.Handler
-	// GraphiQL serves the GraphiQL IDE on GET / (development only).
+	// GraphiQL serves the GraphiQL IDE on GET / (development only), its
+	// assets embedded (package graphiql).
 	GraphiQL bool
+	// GraphiQLHeaders prefill GraphiQL's headers editor (development sign-in).
+	GraphiQLHeaders map[string]string
 	// Ready lists the checks behind /readyz.
 	Ready []Check
 	// ReadyTimeout bounds all checks of one /readyz call.
@@ -64,7 +68,12 @@ func NewHandler(cfg Config) (http.Handler, error) {
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", cfg.GraphQL)
 	if cfg.GraphiQL {
-		mux.Handle("GET /{$}", playground.Handler("WDAI GraphQL", "/graphql"))
+		page, err := graphiql.Page(graphiql.Options{Title: "WDAI GraphQL", Endpoint: "/graphql", Headers: cfg.GraphiQLHeaders})
+		if err != nil {
+			return nil, err
+		}
+		mux.Handle("GET /{$}", page)
+		mux.Handle("GET "+graphiql.AssetPrefix, graphiql.Assets())
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
