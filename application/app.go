@@ -49,6 +49,7 @@ type Commands struct {
 	RunJob            RunJob            // message: run a queued job run
 	ReplayDeadLetter  ReplayDeadLetter  // an operator publishes a dead letter again
 	AbandonDeadLetter AbandonDeadLetter // an operator gives up on a dead letter
+	EvaluateAlerts    EvaluateAlerts    // each minute, on one replica: announce each measure's change of level once
 
 	// Agents.
 	AgentKeys         AgentKeys          // operators create, list and revoke agent keys, audited
@@ -58,21 +59,21 @@ type Commands struct {
 
 // Queries read state.
 type Queries struct {
-	ListMembershipTiers ListMembershipTiers // the public pricing page
-	GetMe               GetMe               // the signed-in person
-	GetMember           GetMember           // one person of the directory
-	ListMembers         ListMembers         // a page of the directory
-	GetMemberships      GetMemberships      // memberships by person, redacted, for a dataloader
-	FindPersonByEmail   FindPersonByEmail   // operators find a person (CLI)
-	ListDeadLetters     ListDeadLetters     // operators list dead letters
-	GetDeadLetter       GetDeadLetter       // operators show one dead letter
-	ListJobs            ListJobs            // the registered jobs
-	ListJobRuns         ListJobRuns         // operators list job runs with progress, counts and errors
-	GetJobRun           GetJobRun           // operators show one job run
-	GetChatLinks        GetChatLinks        // people's chat workspace status, redacted, for a dataloader
-	GetChatSummary      GetChatSummary      // operators count people by chat workspace status
-	ListEvents          ListEvents          // upcoming or past events with their RSVP counts
-	GetEvent            GetEvent            // one event with its RSVP counts
-	ListAuditLog        ListAuditLog        // leaders and operators read the audit log
-	AgentReports        AgentReports        // the reads of the agents' starter operations (finance, support, engagement)
+	ListMembershipTiers  ListMembershipTiers  // the public pricing page
+	GetMe                GetMe                // the signed-in person
+	GetMember            GetMember            // one person of the directory
+	ListMembers          ListMembers          // a page of the directory
+	GetMemberships       GetMemberships       // memberships by person, redacted, for a dataloader
+	FindPersonByEmail    FindPersonByEmail    // operators find a person (CLI)
+	ListDeadLetters      ListDeadLetters      // operators list dead letters
+	GetDeadLetter        GetDeadLetter        // operators show one dead letter
+	ListJobs             ListJobs             // the registered jobs
+	ListJobRuns          ListJobRuns          // operators list job runs with progress, counts and errors
+	GetJobRun            GetJobRun            // operators show one job run
+	GetChatLinks         GetChatLinks         // people's chat workspace status, redacted, for a dataloader
+	GetChatSummary       GetChatSummary       // operators count people by chat workspace status
+	ListEvents           ListEvents           // upcoming or past events with their RSVP counts
+	GetEvent             GetEvent             // one event with its RSVP counts
+	ListAuditLog         ListAuditLog         // leaders and operators read the audit log
+	GetIntegrationHealth GetIntegrationHealth // operators read every integration's, job's and webhook's health
 }

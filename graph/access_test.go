@@ -190,7 +190,7 @@ func fakeApp(t *testing.T) *application.App {
 	q.GetDeadLetter = built(application.NewGetDeadLetter(store))
 	fakeEvents(t, app)
 	fakeChat(t, app)
-	fakeAgents(t, app)
+	fakeHealth(t, app)
 	return app
 }
 

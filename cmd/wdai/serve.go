@@ -82,6 +82,7 @@ func serve(ctx context.Context, env environment, withWorker bool) error {
 		return err
 	}
 	defer stopMetrics()
+	defer startHealthSampler(ctx, sys, sys.gatherer)() // stops before the pool closes
 	// The worker stops after HTTP has drained (its own context), and before
 	// the pool closes (deferred above, so it runs after this).
 	workerCtx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
@@ -171,6 +172,9 @@ func buildHTTPAndMetrics(sys *system, migrator *postgres.Migrator) (http.Handler
 	reg := prometheus.NewRegistry()
 	// sys.breakers: each provider's circuit breaker state.
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), sys.breakers)
+	// sys.calls: every provider call by outcome; the health view as gauges.
+	reg.MustRegister(sys.calls, newHealthCollector(sys))
+	sys.gatherer = reg
 	edge, err := buildGraphEdge(sys)
 	if err != nil {
 		return nil, nil, err

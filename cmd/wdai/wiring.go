@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/womendefiningai/platform/adapters/alert"
 	"github.com/womendefiningai/platform/adapters/clerk"
@@ -16,6 +17,7 @@ import (
 	"github.com/womendefiningai/platform/adapters/stripe"
 	"github.com/womendefiningai/platform/application"
 	"github.com/womendefiningai/platform/internal/breaker"
+	"github.com/womendefiningai/platform/internal/callstats"
 	"github.com/womendefiningai/platform/internal/config"
 	"github.com/womendefiningai/platform/ports"
 )
@@ -47,6 +49,11 @@ type system struct {
 	// worker); providers are kept for the worker's system (workerSystem).
 	breakers  *breaker.Set
 	providers providers
+	// calls counts every provider call of this process (health, metrics).
+	calls *callstats.Recorder
+	// gatherer is the HTTP metrics' registry (nil without HTTP): the
+	// health sampler reads the API latency from it.
+	gatherer prometheus.Gatherer
 }
 
 // resyncPageBudget bounds one page of the email-list resync, and
@@ -82,6 +89,8 @@ func buildSystemWith(cfg config.Config, pool *pgxpool.Pool, logger *slog.Logger,
 	s := &system{cfg: cfg, logger: logger, pool: pool, uow: uow, alerter: alerter, clock: clock,
 		breakers: breaker.New(breaker.Config{Failures: uint32(cfg.ProviderBreakerFailures), OpenFor: cfg.ProviderBreakerOpenFor}, //nolint:gosec // bounded by config validation
 			providerStripe, providerMailchimp, providerClerk)}
+	s.calls = callstats.New(newProcessID(), s.breakers.States, providerNames...)
+	s.breakers.Observe(s.calls)
 	p, err := buildProviders(cfg, s.breakers)
 	if err != nil {
 		return nil, err
@@ -261,7 +270,7 @@ func buildApp(s *system, p providers) (*application.App, error) {
 		inbox: postgres.NewBillingInbox(s.pool), integrations: postgres.NewIntegrationStore(s.pool), deadLetters: messaging.NewDeadLetterStore(s.pool)}
 	b := appBuilder{s: s, p: p, sc: sc, st: st}
 	app := &application.App{}
-	for _, step := range []func(*application.App){b.people, b.billing, b.email, b.chat, b.events, b.jobs, b.deadLetters, b.agents} {
+	for _, step := range []func(*application.App){b.people, b.billing, b.email, b.chat, b.events, b.jobs, b.deadLetters, b.agents, b.health} {
 		if step(app); b.err != nil {
 			return nil, b.err
 		}
@@ -385,8 +394,6 @@ func (b *appBuilder) agents(app *application.App) {
 	c.AgentKeys = keep(application.NewAgentKeys(uow, postgres.NewAgentKeyStore(pool))).into(&b.err)
 	c.AuthenticateAgent = keep(application.NewAuthenticateAgent(postgres.NewAgentKeyStore(pool))).into(&b.err)
 	c.RecordAgentCall = keep(application.NewRecordAgentCall(postgres.NewAuditLog(pool))).into(&b.err)
-	people := postgres.NewPeopleStore(pool)
-	app.Queries.AgentReports = keep(application.NewAgentReports(postgres.NewAgentReports(pool), people, people, people)).into(&b.err)
 }
 
 func (b *appBuilder) deadLetters(app *application.App) {

@@ -27,6 +27,7 @@ func workerCommand() *cli.Command {
 				return err
 			}
 			defer closeSystem()
+			defer startHealthSampler(ctx, sys, nil)() // stops before the pool closes
 			sys.logger.Info("wdai worker running")
 			return runWorker(ctx, sys)
 		},
@@ -82,6 +83,7 @@ func runWorker(ctx context.Context, sys *system) error {
 		return nil
 	})
 	g.Go(func() error { return sched.Run(gctx) })
+	g.Go(func() error { return runAlertEvaluator(gctx, wsys) })
 	return g.Wait()
 }
 

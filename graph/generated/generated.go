@@ -63,14 +63,9 @@ type ComplexityRoot struct {
 		SubjectKind func(childComplexity int) int
 	}
 
-	CreatedAgentKey struct {
-		AllowMutations func(childComplexity int) int
-		ExpiresAt      func(childComplexity int) int
-		Key            func(childComplexity int) int
-		Name           func(childComplexity int) int
-		Prefix         func(childComplexity int) int
-		RatePerMinute  func(childComplexity int) int
-		Scopes         func(childComplexity int) int
+	BacklogCount struct {
+		Count  func(childComplexity int) int
+		Status func(childComplexity int) int
 	}
 
 	DeadLetter struct {
@@ -114,6 +109,35 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	IntegrationHealth struct {
+		At       func(childComplexity int) int
+		Jobs     func(childComplexity int) int
+		Measures func(childComplexity int) int
+		Services func(childComplexity int) int
+		Webhooks func(childComplexity int) int
+	}
+
+	JobHealth struct {
+		Job         func(childComplexity int) int
+		LastRunAt   func(childComplexity int) int
+		LastStatus  func(childComplexity int) int
+		LastSummary func(childComplexity int) int
+		Runs        func(childComplexity int) int
+	}
+
+	JobOutcomeCount struct {
+		Count   func(childComplexity int) int
+		Outcome func(childComplexity int) int
+	}
+
+	MeasureHealth struct {
+		Critical func(childComplexity int) int
+		Level    func(childComplexity int) int
+		Measure  func(childComplexity int) int
+		Value    func(childComplexity int) int
+		Warning  func(childComplexity int) int
+	}
+
 	MemberConnection struct {
 		Edges    func(childComplexity int) int
 		PageInfo func(childComplexity int) int
@@ -133,13 +157,6 @@ type ComplexityRoot struct {
 		Visible           func(childComplexity int) int
 	}
 
-	MembershipSummary struct {
-		ByStatus        func(childComplexity int) int
-		ByStatusAndTier func(childComplexity int) int
-		ByTier          func(childComplexity int) int
-		Total           func(childComplexity int) int
-	}
-
 	MembershipTier struct {
 		Description  func(childComplexity int) int
 		ID           func(childComplexity int) int
@@ -150,7 +167,6 @@ type ComplexityRoot struct {
 
 	Mutation struct {
 		AbandonDeadLetter func(childComplexity int, id string, reason string) int
-		CreateAgentKey    func(childComplexity int, input model.CreateAgentKeyInput) int
 		CreateEvent       func(childComplexity int, input model.CreateEventInput) int
 		OpenBillingPortal func(childComplexity int) int
 		ReplayDeadLetter  func(childComplexity int, id string) int
@@ -165,13 +181,6 @@ type ComplexityRoot struct {
 		HasNextPage func(childComplexity int) int
 	}
 
-	PaymentFailure struct {
-		At        func(childComplexity int) int
-		Attempt   func(childComplexity int) int
-		InvoiceID func(childComplexity int) int
-		Person    func(childComplexity int) int
-	}
-
 	Person struct {
 		Email      func(childComplexity int) int
 		FirstName  func(childComplexity int) int
@@ -183,23 +192,17 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		AuditLog              func(childComplexity int, first *int32, after *string, filter *model.AuditLogFilter) int
-		DeadLetter            func(childComplexity int, id string) int
-		DeadLetters           func(childComplexity int, status *model.DeadLetterStatus, first *int32) int
-		Event                 func(childComplexity int, id string) int
-		Events                func(childComplexity int, first *int32, after *string, when *model.EventWhen) int
-		Me                    func(childComplexity int) int
-		Member                func(childComplexity int, id string) int
-		MemberByEmail         func(childComplexity int, email string) int
-		MemberTimeline        func(childComplexity int, personID string, first *int32) int
-		Members               func(childComplexity int, first *int32, after *string, filter *model.MemberFilter) int
-		MembershipSummary     func(childComplexity int) int
-		MembershipTiers       func(childComplexity int) int
-		PastDueMembers        func(childComplexity int, first *int32) int
-		RecentPaymentFailures func(childComplexity int, first *int32) int
-		RecentRsvpDecisions   func(childComplexity int, first *int32) int
-		SlackStatusSummary    func(childComplexity int) int
-		SlackSummary          func(childComplexity int) int
+		AuditLog          func(childComplexity int, first *int32, after *string, filter *model.AuditLogFilter) int
+		DeadLetter        func(childComplexity int, id string) int
+		DeadLetters       func(childComplexity int, status *model.DeadLetterStatus, first *int32) int
+		Event             func(childComplexity int, id string) int
+		Events            func(childComplexity int, first *int32, after *string, when *model.EventWhen) int
+		IntegrationHealth func(childComplexity int) int
+		Me                func(childComplexity int) int
+		Member            func(childComplexity int, id string) int
+		Members           func(childComplexity int, first *int32, after *string, filter *model.MemberFilter) int
+		MembershipTiers   func(childComplexity int) int
+		SlackSummary      func(childComplexity int) int
 	}
 
 	RSVPCounts struct {
@@ -209,12 +212,17 @@ type ComplexityRoot struct {
 		LeftPending   func(childComplexity int) int
 	}
 
-	RSVPDecision struct {
-		DecidedAt func(childComplexity int) int
-		EventID   func(childComplexity int) int
-		EventName func(childComplexity int) int
-		Outcome   func(childComplexity int) int
-		Reason    func(childComplexity int) int
+	ServiceHealth struct {
+		Breaker        func(childComplexity int) int
+		Calls          func(childComplexity int) int
+		Configured     func(childComplexity int) int
+		ErrorRate      func(childComplexity int) int
+		LastErrorClass func(childComplexity int) int
+		LastFailureAt  func(childComplexity int) int
+		LastSuccessAt  func(childComplexity int) int
+		Name           func(childComplexity int) int
+		RateLimitHits  func(childComplexity int) int
+		State          func(childComplexity int) int
 	}
 
 	SlackLink struct {
@@ -230,27 +238,14 @@ type ComplexityRoot struct {
 		NotFound    func(childComplexity int) int
 	}
 
-	StatusCount struct {
-		Count  func(childComplexity int) int
-		Status func(childComplexity int) int
-	}
-
-	StatusTierCount struct {
-		Count  func(childComplexity int) int
-		Status func(childComplexity int) int
-		Tier   func(childComplexity int) int
-	}
-
-	TierCount struct {
-		Count func(childComplexity int) int
-		Tier  func(childComplexity int) int
-	}
-
-	TimelineEntry struct {
-		At      func(childComplexity int) int
-		Details func(childComplexity int) int
-		Kind    func(childComplexity int) int
-		Outcome func(childComplexity int) int
+	WebhookHealth struct {
+		Applied         func(childComplexity int) int
+		Backlog         func(childComplexity int) int
+		Failed          func(childComplexity int) int
+		OpenDeadLetters func(childComplexity int) int
+		P95Seconds      func(childComplexity int) int
+		Received        func(childComplexity int) int
+		SuccessRate     func(childComplexity int) int
 	}
 }
 
@@ -266,7 +261,6 @@ type MutationResolver interface {
 	SetPersonRole(ctx context.Context, personID string, role model.Role) (*model.Person, error)
 	ReplayDeadLetter(ctx context.Context, id string) (*model.DeadLetter, error)
 	AbandonDeadLetter(ctx context.Context, id string, reason string) (*model.DeadLetter, error)
-	CreateAgentKey(ctx context.Context, input model.CreateAgentKeyInput) (*model.CreatedAgentKey, error)
 	CreateEvent(ctx context.Context, input model.CreateEventInput) (*model.Event, error)
 }
 type PersonResolver interface {
@@ -280,17 +274,11 @@ type QueryResolver interface {
 	Members(ctx context.Context, first *int32, after *string, filter *model.MemberFilter) (*model.MemberConnection, error)
 	Member(ctx context.Context, id string) (*model.Person, error)
 	DeadLetter(ctx context.Context, id string) (*model.DeadLetter, error)
-	MembershipSummary(ctx context.Context) (*model.MembershipSummary, error)
-	PastDueMembers(ctx context.Context, first *int32) ([]model.Person, error)
-	RecentPaymentFailures(ctx context.Context, first *int32) ([]model.PaymentFailure, error)
-	MemberByEmail(ctx context.Context, email string) (*model.Person, error)
-	MemberTimeline(ctx context.Context, personID string, first *int32) ([]model.TimelineEntry, error)
-	RecentRsvpDecisions(ctx context.Context, first *int32) ([]model.RSVPDecision, error)
-	SlackStatusSummary(ctx context.Context) (*model.SlackSummary, error)
 	AuditLog(ctx context.Context, first *int32, after *string, filter *model.AuditLogFilter) (*model.AuditConnection, error)
 	SlackSummary(ctx context.Context) (*model.SlackSummary, error)
 	Events(ctx context.Context, first *int32, after *string, when *model.EventWhen) (*model.EventConnection, error)
 	Event(ctx context.Context, id string) (*model.Event, error)
+	IntegrationHealth(ctx context.Context) (*model.IntegrationHealth, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -392,48 +380,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AuditEntry.SubjectKind(childComplexity), true
 
-	case "CreatedAgentKey.allowMutations":
-		if e.ComplexityRoot.CreatedAgentKey.AllowMutations == nil {
+	case "BacklogCount.count":
+		if e.ComplexityRoot.BacklogCount.Count == nil {
 			break
 		}
 
-		return e.ComplexityRoot.CreatedAgentKey.AllowMutations(childComplexity), true
-	case "CreatedAgentKey.expiresAt":
-		if e.ComplexityRoot.CreatedAgentKey.ExpiresAt == nil {
+		return e.ComplexityRoot.BacklogCount.Count(childComplexity), true
+	case "BacklogCount.status":
+		if e.ComplexityRoot.BacklogCount.Status == nil {
 			break
 		}
 
-		return e.ComplexityRoot.CreatedAgentKey.ExpiresAt(childComplexity), true
-	case "CreatedAgentKey.key":
-		if e.ComplexityRoot.CreatedAgentKey.Key == nil {
-			break
-		}
-
-		return e.ComplexityRoot.CreatedAgentKey.Key(childComplexity), true
-	case "CreatedAgentKey.name":
-		if e.ComplexityRoot.CreatedAgentKey.Name == nil {
-			break
-		}
-
-		return e.ComplexityRoot.CreatedAgentKey.Name(childComplexity), true
-	case "CreatedAgentKey.prefix":
-		if e.ComplexityRoot.CreatedAgentKey.Prefix == nil {
-			break
-		}
-
-		return e.ComplexityRoot.CreatedAgentKey.Prefix(childComplexity), true
-	case "CreatedAgentKey.ratePerMinute":
-		if e.ComplexityRoot.CreatedAgentKey.RatePerMinute == nil {
-			break
-		}
-
-		return e.ComplexityRoot.CreatedAgentKey.RatePerMinute(childComplexity), true
-	case "CreatedAgentKey.scopes":
-		if e.ComplexityRoot.CreatedAgentKey.Scopes == nil {
-			break
-		}
-
-		return e.ComplexityRoot.CreatedAgentKey.Scopes(childComplexity), true
+		return e.ComplexityRoot.BacklogCount.Status(childComplexity), true
 
 	case "DeadLetter.attempts":
 		if e.ComplexityRoot.DeadLetter.Attempts == nil {
@@ -613,6 +571,112 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.EventEdge.Node(childComplexity), true
 
+	case "IntegrationHealth.at":
+		if e.ComplexityRoot.IntegrationHealth.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IntegrationHealth.At(childComplexity), true
+	case "IntegrationHealth.jobs":
+		if e.ComplexityRoot.IntegrationHealth.Jobs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IntegrationHealth.Jobs(childComplexity), true
+	case "IntegrationHealth.measures":
+		if e.ComplexityRoot.IntegrationHealth.Measures == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IntegrationHealth.Measures(childComplexity), true
+	case "IntegrationHealth.services":
+		if e.ComplexityRoot.IntegrationHealth.Services == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IntegrationHealth.Services(childComplexity), true
+	case "IntegrationHealth.webhooks":
+		if e.ComplexityRoot.IntegrationHealth.Webhooks == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IntegrationHealth.Webhooks(childComplexity), true
+
+	case "JobHealth.job":
+		if e.ComplexityRoot.JobHealth.Job == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobHealth.Job(childComplexity), true
+	case "JobHealth.lastRunAt":
+		if e.ComplexityRoot.JobHealth.LastRunAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobHealth.LastRunAt(childComplexity), true
+	case "JobHealth.lastStatus":
+		if e.ComplexityRoot.JobHealth.LastStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobHealth.LastStatus(childComplexity), true
+	case "JobHealth.lastSummary":
+		if e.ComplexityRoot.JobHealth.LastSummary == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobHealth.LastSummary(childComplexity), true
+	case "JobHealth.runs":
+		if e.ComplexityRoot.JobHealth.Runs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobHealth.Runs(childComplexity), true
+
+	case "JobOutcomeCount.count":
+		if e.ComplexityRoot.JobOutcomeCount.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobOutcomeCount.Count(childComplexity), true
+	case "JobOutcomeCount.outcome":
+		if e.ComplexityRoot.JobOutcomeCount.Outcome == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobOutcomeCount.Outcome(childComplexity), true
+
+	case "MeasureHealth.critical":
+		if e.ComplexityRoot.MeasureHealth.Critical == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MeasureHealth.Critical(childComplexity), true
+	case "MeasureHealth.level":
+		if e.ComplexityRoot.MeasureHealth.Level == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MeasureHealth.Level(childComplexity), true
+	case "MeasureHealth.measure":
+		if e.ComplexityRoot.MeasureHealth.Measure == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MeasureHealth.Measure(childComplexity), true
+	case "MeasureHealth.value":
+		if e.ComplexityRoot.MeasureHealth.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MeasureHealth.Value(childComplexity), true
+	case "MeasureHealth.warning":
+		if e.ComplexityRoot.MeasureHealth.Warning == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MeasureHealth.Warning(childComplexity), true
+
 	case "MemberConnection.edges":
 		if e.ComplexityRoot.MemberConnection.Edges == nil {
 			break
@@ -676,31 +740,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Membership.Visible(childComplexity), true
 
-	case "MembershipSummary.byStatus":
-		if e.ComplexityRoot.MembershipSummary.ByStatus == nil {
-			break
-		}
-
-		return e.ComplexityRoot.MembershipSummary.ByStatus(childComplexity), true
-	case "MembershipSummary.byStatusAndTier":
-		if e.ComplexityRoot.MembershipSummary.ByStatusAndTier == nil {
-			break
-		}
-
-		return e.ComplexityRoot.MembershipSummary.ByStatusAndTier(childComplexity), true
-	case "MembershipSummary.byTier":
-		if e.ComplexityRoot.MembershipSummary.ByTier == nil {
-			break
-		}
-
-		return e.ComplexityRoot.MembershipSummary.ByTier(childComplexity), true
-	case "MembershipSummary.total":
-		if e.ComplexityRoot.MembershipSummary.Total == nil {
-			break
-		}
-
-		return e.ComplexityRoot.MembershipSummary.Total(childComplexity), true
-
 	case "MembershipTier.description":
 		if e.ComplexityRoot.MembershipTier.Description == nil {
 			break
@@ -743,17 +782,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AbandonDeadLetter(childComplexity, args["id"].(string), args["reason"].(string)), true
-	case "Mutation.createAgentKey":
-		if e.ComplexityRoot.Mutation.CreateAgentKey == nil {
-			break
-		}
-
-		args, err := ec.field_Mutation_createAgentKey_args(ctx, rawArgs)
-		if err != nil {
-			return 0, false
-		}
-
-		return e.ComplexityRoot.Mutation.CreateAgentKey(childComplexity, args["input"].(model.CreateAgentKeyInput)), true
 	case "Mutation.createEvent":
 		if e.ComplexityRoot.Mutation.CreateEvent == nil {
 			break
@@ -839,31 +867,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PageInfo.HasNextPage(childComplexity), true
-
-	case "PaymentFailure.at":
-		if e.ComplexityRoot.PaymentFailure.At == nil {
-			break
-		}
-
-		return e.ComplexityRoot.PaymentFailure.At(childComplexity), true
-	case "PaymentFailure.attempt":
-		if e.ComplexityRoot.PaymentFailure.Attempt == nil {
-			break
-		}
-
-		return e.ComplexityRoot.PaymentFailure.Attempt(childComplexity), true
-	case "PaymentFailure.invoiceId":
-		if e.ComplexityRoot.PaymentFailure.InvoiceID == nil {
-			break
-		}
-
-		return e.ComplexityRoot.PaymentFailure.InvoiceID(childComplexity), true
-	case "PaymentFailure.person":
-		if e.ComplexityRoot.PaymentFailure.Person == nil {
-			break
-		}
-
-		return e.ComplexityRoot.PaymentFailure.Person(childComplexity), true
 
 	case "Person.email":
 		if e.ComplexityRoot.Person.Email == nil {
@@ -963,6 +966,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Events(childComplexity, args["first"].(*int32), args["after"].(*string), args["when"].(*model.EventWhen)), true
+	case "Query.integrationHealth":
+		if e.ComplexityRoot.Query.IntegrationHealth == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.IntegrationHealth(childComplexity), true
 
 	case "Query.me":
 		if e.ComplexityRoot.Query.Me == nil {
@@ -981,28 +990,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Member(childComplexity, args["id"].(string)), true
-	case "Query.memberByEmail":
-		if e.ComplexityRoot.Query.MemberByEmail == nil {
-			break
-		}
-
-		args, err := ec.field_Query_memberByEmail_args(ctx, rawArgs)
-		if err != nil {
-			return 0, false
-		}
-
-		return e.ComplexityRoot.Query.MemberByEmail(childComplexity, args["email"].(string)), true
-	case "Query.memberTimeline":
-		if e.ComplexityRoot.Query.MemberTimeline == nil {
-			break
-		}
-
-		args, err := ec.field_Query_memberTimeline_args(ctx, rawArgs)
-		if err != nil {
-			return 0, false
-		}
-
-		return e.ComplexityRoot.Query.MemberTimeline(childComplexity, args["personId"].(string), args["first"].(*int32)), true
 	case "Query.members":
 		if e.ComplexityRoot.Query.Members == nil {
 			break
@@ -1014,57 +1001,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Members(childComplexity, args["first"].(*int32), args["after"].(*string), args["filter"].(*model.MemberFilter)), true
-	case "Query.membershipSummary":
-		if e.ComplexityRoot.Query.MembershipSummary == nil {
-			break
-		}
-
-		return e.ComplexityRoot.Query.MembershipSummary(childComplexity), true
 	case "Query.membershipTiers":
 		if e.ComplexityRoot.Query.MembershipTiers == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Query.MembershipTiers(childComplexity), true
-	case "Query.pastDueMembers":
-		if e.ComplexityRoot.Query.PastDueMembers == nil {
-			break
-		}
-
-		args, err := ec.field_Query_pastDueMembers_args(ctx, rawArgs)
-		if err != nil {
-			return 0, false
-		}
-
-		return e.ComplexityRoot.Query.PastDueMembers(childComplexity, args["first"].(*int32)), true
-	case "Query.recentPaymentFailures":
-		if e.ComplexityRoot.Query.RecentPaymentFailures == nil {
-			break
-		}
-
-		args, err := ec.field_Query_recentPaymentFailures_args(ctx, rawArgs)
-		if err != nil {
-			return 0, false
-		}
-
-		return e.ComplexityRoot.Query.RecentPaymentFailures(childComplexity, args["first"].(*int32)), true
-	case "Query.recentRsvpDecisions":
-		if e.ComplexityRoot.Query.RecentRsvpDecisions == nil {
-			break
-		}
-
-		args, err := ec.field_Query_recentRsvpDecisions_args(ctx, rawArgs)
-		if err != nil {
-			return 0, false
-		}
-
-		return e.ComplexityRoot.Query.RecentRsvpDecisions(childComplexity, args["first"].(*int32)), true
-	case "Query.slackStatusSummary":
-		if e.ComplexityRoot.Query.SlackStatusSummary == nil {
-			break
-		}
-
-		return e.ComplexityRoot.Query.SlackStatusSummary(childComplexity), true
 	case "Query.slackSummary":
 		if e.ComplexityRoot.Query.SlackSummary == nil {
 			break
@@ -1097,36 +1039,66 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.RSVPCounts.LeftPending(childComplexity), true
 
-	case "RSVPDecision.decidedAt":
-		if e.ComplexityRoot.RSVPDecision.DecidedAt == nil {
+	case "ServiceHealth.breaker":
+		if e.ComplexityRoot.ServiceHealth.Breaker == nil {
 			break
 		}
 
-		return e.ComplexityRoot.RSVPDecision.DecidedAt(childComplexity), true
-	case "RSVPDecision.eventId":
-		if e.ComplexityRoot.RSVPDecision.EventID == nil {
+		return e.ComplexityRoot.ServiceHealth.Breaker(childComplexity), true
+	case "ServiceHealth.calls":
+		if e.ComplexityRoot.ServiceHealth.Calls == nil {
 			break
 		}
 
-		return e.ComplexityRoot.RSVPDecision.EventID(childComplexity), true
-	case "RSVPDecision.eventName":
-		if e.ComplexityRoot.RSVPDecision.EventName == nil {
+		return e.ComplexityRoot.ServiceHealth.Calls(childComplexity), true
+	case "ServiceHealth.configured":
+		if e.ComplexityRoot.ServiceHealth.Configured == nil {
 			break
 		}
 
-		return e.ComplexityRoot.RSVPDecision.EventName(childComplexity), true
-	case "RSVPDecision.outcome":
-		if e.ComplexityRoot.RSVPDecision.Outcome == nil {
+		return e.ComplexityRoot.ServiceHealth.Configured(childComplexity), true
+	case "ServiceHealth.errorRate":
+		if e.ComplexityRoot.ServiceHealth.ErrorRate == nil {
 			break
 		}
 
-		return e.ComplexityRoot.RSVPDecision.Outcome(childComplexity), true
-	case "RSVPDecision.reason":
-		if e.ComplexityRoot.RSVPDecision.Reason == nil {
+		return e.ComplexityRoot.ServiceHealth.ErrorRate(childComplexity), true
+	case "ServiceHealth.lastErrorClass":
+		if e.ComplexityRoot.ServiceHealth.LastErrorClass == nil {
 			break
 		}
 
-		return e.ComplexityRoot.RSVPDecision.Reason(childComplexity), true
+		return e.ComplexityRoot.ServiceHealth.LastErrorClass(childComplexity), true
+	case "ServiceHealth.lastFailureAt":
+		if e.ComplexityRoot.ServiceHealth.LastFailureAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceHealth.LastFailureAt(childComplexity), true
+	case "ServiceHealth.lastSuccessAt":
+		if e.ComplexityRoot.ServiceHealth.LastSuccessAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceHealth.LastSuccessAt(childComplexity), true
+	case "ServiceHealth.name":
+		if e.ComplexityRoot.ServiceHealth.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceHealth.Name(childComplexity), true
+	case "ServiceHealth.rateLimitHits":
+		if e.ComplexityRoot.ServiceHealth.RateLimitHits == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceHealth.RateLimitHits(childComplexity), true
+	case "ServiceHealth.state":
+		if e.ComplexityRoot.ServiceHealth.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceHealth.State(childComplexity), true
 
 	case "SlackLink.status":
 		if e.ComplexityRoot.SlackLink.Status == nil {
@@ -1172,75 +1144,48 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SlackSummary.NotFound(childComplexity), true
 
-	case "StatusCount.count":
-		if e.ComplexityRoot.StatusCount.Count == nil {
+	case "WebhookHealth.applied":
+		if e.ComplexityRoot.WebhookHealth.Applied == nil {
 			break
 		}
 
-		return e.ComplexityRoot.StatusCount.Count(childComplexity), true
-	case "StatusCount.status":
-		if e.ComplexityRoot.StatusCount.Status == nil {
+		return e.ComplexityRoot.WebhookHealth.Applied(childComplexity), true
+	case "WebhookHealth.backlog":
+		if e.ComplexityRoot.WebhookHealth.Backlog == nil {
 			break
 		}
 
-		return e.ComplexityRoot.StatusCount.Status(childComplexity), true
-
-	case "StatusTierCount.count":
-		if e.ComplexityRoot.StatusTierCount.Count == nil {
+		return e.ComplexityRoot.WebhookHealth.Backlog(childComplexity), true
+	case "WebhookHealth.failed":
+		if e.ComplexityRoot.WebhookHealth.Failed == nil {
 			break
 		}
 
-		return e.ComplexityRoot.StatusTierCount.Count(childComplexity), true
-	case "StatusTierCount.status":
-		if e.ComplexityRoot.StatusTierCount.Status == nil {
+		return e.ComplexityRoot.WebhookHealth.Failed(childComplexity), true
+	case "WebhookHealth.openDeadLetters":
+		if e.ComplexityRoot.WebhookHealth.OpenDeadLetters == nil {
 			break
 		}
 
-		return e.ComplexityRoot.StatusTierCount.Status(childComplexity), true
-	case "StatusTierCount.tier":
-		if e.ComplexityRoot.StatusTierCount.Tier == nil {
+		return e.ComplexityRoot.WebhookHealth.OpenDeadLetters(childComplexity), true
+	case "WebhookHealth.p95Seconds":
+		if e.ComplexityRoot.WebhookHealth.P95Seconds == nil {
 			break
 		}
 
-		return e.ComplexityRoot.StatusTierCount.Tier(childComplexity), true
-
-	case "TierCount.count":
-		if e.ComplexityRoot.TierCount.Count == nil {
+		return e.ComplexityRoot.WebhookHealth.P95Seconds(childComplexity), true
+	case "WebhookHealth.received":
+		if e.ComplexityRoot.WebhookHealth.Received == nil {
 			break
 		}
 
-		return e.ComplexityRoot.TierCount.Count(childComplexity), true
-	case "TierCount.tier":
-		if e.ComplexityRoot.TierCount.Tier == nil {
+		return e.ComplexityRoot.WebhookHealth.Received(childComplexity), true
+	case "WebhookHealth.successRate":
+		if e.ComplexityRoot.WebhookHealth.SuccessRate == nil {
 			break
 		}
 
-		return e.ComplexityRoot.TierCount.Tier(childComplexity), true
-
-	case "TimelineEntry.at":
-		if e.ComplexityRoot.TimelineEntry.At == nil {
-			break
-		}
-
-		return e.ComplexityRoot.TimelineEntry.At(childComplexity), true
-	case "TimelineEntry.details":
-		if e.ComplexityRoot.TimelineEntry.Details == nil {
-			break
-		}
-
-		return e.ComplexityRoot.TimelineEntry.Details(childComplexity), true
-	case "TimelineEntry.kind":
-		if e.ComplexityRoot.TimelineEntry.Kind == nil {
-			break
-		}
-
-		return e.ComplexityRoot.TimelineEntry.Kind(childComplexity), true
-	case "TimelineEntry.outcome":
-		if e.ComplexityRoot.TimelineEntry.Outcome == nil {
-			break
-		}
-
-		return e.ComplexityRoot.TimelineEntry.Outcome(childComplexity), true
+		return e.ComplexityRoot.WebhookHealth.SuccessRate(childComplexity), true
 
 	}
 	return 0, false
@@ -1252,7 +1197,6 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("AuditLogFilter", ec.unmarshalInputAuditLogFilter),
-			graphql.NewInputUnmarshaler("CreateAgentKeyInput", ec.unmarshalInputCreateAgentKeyInput),
 			graphql.NewInputUnmarshaler("CreateEventInput", ec.unmarshalInputCreateEventInput),
 			graphql.NewInputUnmarshaler("MemberFilter", ec.unmarshalInputMemberFilter),
 			graphql.NewInputUnmarshaler("ProfileInput", ec.unmarshalInputProfileInput),
@@ -1332,113 +1276,6 @@ func newExecutionContext(
 }
 
 var sources = []*ast.Source{
-	{Name: "../schema/agents.graphqls", Input: `# The agent API: keys for agents, and the reads the starter operations of
-# the finance, support and engagement agents need. Every field declares its
-# access like the rest of the schema; an agent key is held to the scopes the
-# trusted documents derive from these directives.
-
-extend type Query {
-  "Memberships counted by status and tier (finance)."
-  membershipSummary: MembershipSummary @requires(scopes: [MEMBERS_READ, BILLING_READ])
-
-  "Members whose last payment failed (past_due), hidden ones included, oldest first (finance)."
-  pastDueMembers(first: Int = 50): [Person!] @requires(scopes: [MEMBERS_READ, BILLING_READ])
-
-  "Failed payment attempts members were told about, newest first (finance)."
-  recentPaymentFailures(first: Int = 50): [PaymentFailure!] @requires(scopes: [MEMBERS_READ, BILLING_READ])
-
-  "The person holding this verified email address (support)."
-  memberByEmail(email: String!): Person @requires(scopes: [MEMBERS_READ, MEMBERS_READ_PII])
-
-  "A person's membership changes, RSVP decisions and syncs, newest first (support)."
-  memberTimeline(personId: ID!, first: Int = 50): [TimelineEntry!] @requires(scopes: [MEMBERS_READ, AUDIT_READ])
-
-  "The approval job's recent RSVP decisions, newest first (engagement)."
-  recentRsvpDecisions(first: Int = 50): [RSVPDecision!] @requires(scopes: [EVENTS_READ])
-
-  "People counted by Slack workspace status: counts only, no person (engagement)."
-  slackStatusSummary: SlackSummary @requires(scopes: [MEMBERS_READ])
-}
-
-extend type Mutation {
-  "Create an agent key. The plaintext key is in this answer once and is never stored."
-  createAgentKey(input: CreateAgentKeyInput!): CreatedAgentKey @requires(scopes: [OPS_WRITE])
-}
-
-type MembershipSummary {
-  total: Int!
-  byStatus: [StatusCount!]!
-  byTier: [TierCount!]!
-  "Every status and tier pair that has members."
-  byStatusAndTier: [StatusTierCount!]!
-}
-
-type StatusCount {
-  status: MembershipStatus!
-  count: Int!
-}
-
-type TierCount {
-  "Empty for memberships without a tier (pending)."
-  tier: String!
-  count: Int!
-}
-
-type StatusTierCount {
-  status: MembershipStatus!
-  tier: String!
-  count: Int!
-}
-
-type PaymentFailure {
-  at: Time!
-  invoiceId: String!
-  "The payment attempt of the invoice (1 for the first)."
-  attempt: Int!
-  person: Person
-}
-
-type TimelineEntry {
-  at: Time!
-  "membership.change, membership.set_visibility, person.sync, chat_status.change, rsvp.approve, ..."
-  kind: String!
-  "success, failure or denied."
-  outcome: String!
-  "The details as a JSON object."
-  details: String!
-}
-
-type RSVPDecision {
-  eventId: ID!
-  eventName: String!
-  "approve, decline or leave_pending."
-  outcome: String!
-  reason: String!
-  decidedAt: Time!
-}
-
-input CreateAgentKeyInput {
-  name: String!
-  scopes: [Scope!]!
-  "Let the key run the mutations its scopes allow; queries only otherwise."
-  allowMutations: Boolean = false
-  "Requests per minute; 60 when omitted."
-  ratePerMinute: Int
-  "Seconds until the key expires; never when omitted."
-  expiresInSeconds: Int
-}
-
-type CreatedAgentKey {
-  "wdai_<prefix>_<secret>: shown once."
-  key: String!
-  prefix: String!
-  name: String!
-  scopes: [Scope!]!
-  allowMutations: Boolean!
-  ratePerMinute: Int!
-  expiresAt: Time
-}
-`, BuiltIn: false},
 	{Name: "../schema/audit.graphqls", Input: `extend type Query {
   """
   The audit log, newest first: leaders read the RSVP decisions
@@ -1598,6 +1435,108 @@ type EventConnection {
 type EventEdge {
   cursor: String!
   node: Event!
+}
+`, BuiltIn: false},
+	{Name: "../schema/health.graphqls", Input: `"An integration's state in the health view."
+enum ServiceState {
+  OK
+  DEGRADED
+  DOWN
+  NOT_CONFIGURED
+}
+
+"A circuit breaker's state: closed (calls go through), half-open (one trial call), open (calls refused)."
+enum BreakerState {
+  CLOSED
+  HALF_OPEN
+  OPEN
+}
+
+"A watched measure's level against its thresholds."
+enum AlertLevel {
+  OK
+  WARNING
+  CRITICAL
+}
+
+"One integration: the database or a provider."
+type ServiceHealth {
+  "database, stripe, clerk, mailchimp, luma or slack."
+  name: String!
+  configured: Boolean!
+  state: ServiceState!
+  lastSuccessAt: Time
+  lastFailureAt: Time
+  "The class of the last failure: server_error, rate_limited, timeout, network, circuit_open, unauthorized or unavailable."
+  lastErrorClass: String
+  "Calls in the last hour, over every replica."
+  calls: Int!
+  "Failed calls over all calls in the last hour (0 to 1)."
+  errorRate: Float!
+  "The worst breaker state reported by a replica in the last two minutes."
+  breaker: BreakerState!
+  "Rate-limit answers, and calls that waited for a shared limit, in the last hour."
+  rateLimitHits: Int!
+}
+
+"A job's runs in the last 24 hours, by outcome."
+type JobOutcomeCount {
+  "pending, processing, completed, failed, retrying, dead_letter, replayed or abandoned."
+  outcome: String!
+  count: Int!
+}
+
+"One job: its runs in the last 24 hours and its last run."
+type JobHealth {
+  job: String!
+  runs: [JobOutcomeCount!]!
+  lastStatus: String!
+  "The last run's counts, for example 'luma_approval: 28 approved'."
+  lastSummary: String!
+  lastRunAt: Time!
+}
+
+"Inbox rows by status (only the statuses that are waiting)."
+type BacklogCount {
+  status: String!
+  count: Int!
+}
+
+"The billing webhooks over the last 24 hours."
+type WebhookHealth {
+  received: Int!
+  applied: Int!
+  failed: Int!
+  "applied / (applied + failed), 1 without deliveries."
+  successRate: Float!
+  "The 95th percentile from receipt to application, in seconds."
+  p95Seconds: Float!
+  backlog: [BacklogCount!]!
+  openDeadLetters: Int!
+}
+
+"A watched measure, its value and its level."
+type MeasureHealth {
+  measure: String!
+  value: Float!
+  level: AlertLevel!
+  warning: Float!
+  critical: Float!
+}
+
+"The platform's health for operators."
+type IntegrationHealth {
+  at: Time!
+  services: [ServiceHealth!]!
+  jobs: [JobHealth!]!
+  webhooks: WebhookHealth!
+  "The measures the alerts watch, against their thresholds."
+  measures: [MeasureHealth!]!
+}
+
+extend type Query {
+  "Every integration's state, the jobs' outcomes and the webhooks' rate, read in a constant number of statements."
+  integrationHealth: IntegrationHealth @requires(scopes: [OPS_READ])
 }
 `, BuiltIn: false},
 	{Name: "../schema/ops.graphqls", Input: `enum DeadLetterStatus {
@@ -1829,24 +1768,14 @@ func (ec *executionContext) childFields_AuditEntry(ctx context.Context, field gr
 	return nil, fmt.Errorf("no field named %q was found under type AuditEntry", field.Name)
 }
 
-func (ec *executionContext) childFields_CreatedAgentKey(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+func (ec *executionContext) childFields_BacklogCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
-	case "key":
-		return ec.fieldContext_CreatedAgentKey_key(ctx, field)
-	case "prefix":
-		return ec.fieldContext_CreatedAgentKey_prefix(ctx, field)
-	case "name":
-		return ec.fieldContext_CreatedAgentKey_name(ctx, field)
-	case "scopes":
-		return ec.fieldContext_CreatedAgentKey_scopes(ctx, field)
-	case "allowMutations":
-		return ec.fieldContext_CreatedAgentKey_allowMutations(ctx, field)
-	case "ratePerMinute":
-		return ec.fieldContext_CreatedAgentKey_ratePerMinute(ctx, field)
-	case "expiresAt":
-		return ec.fieldContext_CreatedAgentKey_expiresAt(ctx, field)
+	case "status":
+		return ec.fieldContext_BacklogCount_status(ctx, field)
+	case "count":
+		return ec.fieldContext_BacklogCount_count(ctx, field)
 	}
-	return nil, fmt.Errorf("no field named %q was found under type CreatedAgentKey", field.Name)
+	return nil, fmt.Errorf("no field named %q was found under type BacklogCount", field.Name)
 }
 
 func (ec *executionContext) childFields_DeadLetter(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1931,6 +1860,64 @@ func (ec *executionContext) childFields_EventEdge(ctx context.Context, field gra
 	return nil, fmt.Errorf("no field named %q was found under type EventEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_IntegrationHealth(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "at":
+		return ec.fieldContext_IntegrationHealth_at(ctx, field)
+	case "services":
+		return ec.fieldContext_IntegrationHealth_services(ctx, field)
+	case "jobs":
+		return ec.fieldContext_IntegrationHealth_jobs(ctx, field)
+	case "webhooks":
+		return ec.fieldContext_IntegrationHealth_webhooks(ctx, field)
+	case "measures":
+		return ec.fieldContext_IntegrationHealth_measures(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type IntegrationHealth", field.Name)
+}
+
+func (ec *executionContext) childFields_JobHealth(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "job":
+		return ec.fieldContext_JobHealth_job(ctx, field)
+	case "runs":
+		return ec.fieldContext_JobHealth_runs(ctx, field)
+	case "lastStatus":
+		return ec.fieldContext_JobHealth_lastStatus(ctx, field)
+	case "lastSummary":
+		return ec.fieldContext_JobHealth_lastSummary(ctx, field)
+	case "lastRunAt":
+		return ec.fieldContext_JobHealth_lastRunAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type JobHealth", field.Name)
+}
+
+func (ec *executionContext) childFields_JobOutcomeCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "outcome":
+		return ec.fieldContext_JobOutcomeCount_outcome(ctx, field)
+	case "count":
+		return ec.fieldContext_JobOutcomeCount_count(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type JobOutcomeCount", field.Name)
+}
+
+func (ec *executionContext) childFields_MeasureHealth(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "measure":
+		return ec.fieldContext_MeasureHealth_measure(ctx, field)
+	case "value":
+		return ec.fieldContext_MeasureHealth_value(ctx, field)
+	case "level":
+		return ec.fieldContext_MeasureHealth_level(ctx, field)
+	case "warning":
+		return ec.fieldContext_MeasureHealth_warning(ctx, field)
+	case "critical":
+		return ec.fieldContext_MeasureHealth_critical(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MeasureHealth", field.Name)
+}
+
 func (ec *executionContext) childFields_MemberConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "edges":
@@ -1969,20 +1956,6 @@ func (ec *executionContext) childFields_Membership(ctx context.Context, field gr
 	return nil, fmt.Errorf("no field named %q was found under type Membership", field.Name)
 }
 
-func (ec *executionContext) childFields_MembershipSummary(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "total":
-		return ec.fieldContext_MembershipSummary_total(ctx, field)
-	case "byStatus":
-		return ec.fieldContext_MembershipSummary_byStatus(ctx, field)
-	case "byTier":
-		return ec.fieldContext_MembershipSummary_byTier(ctx, field)
-	case "byStatusAndTier":
-		return ec.fieldContext_MembershipSummary_byStatusAndTier(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type MembershipSummary", field.Name)
-}
-
 func (ec *executionContext) childFields_MembershipTier(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -2007,20 +1980,6 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 		return ec.fieldContext_PageInfo_endCursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
-}
-
-func (ec *executionContext) childFields_PaymentFailure(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "at":
-		return ec.fieldContext_PaymentFailure_at(ctx, field)
-	case "invoiceId":
-		return ec.fieldContext_PaymentFailure_invoiceId(ctx, field)
-	case "attempt":
-		return ec.fieldContext_PaymentFailure_attempt(ctx, field)
-	case "person":
-		return ec.fieldContext_PaymentFailure_person(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type PaymentFailure", field.Name)
 }
 
 func (ec *executionContext) childFields_Person(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2057,20 +2016,30 @@ func (ec *executionContext) childFields_RSVPCounts(ctx context.Context, field gr
 	return nil, fmt.Errorf("no field named %q was found under type RSVPCounts", field.Name)
 }
 
-func (ec *executionContext) childFields_RSVPDecision(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+func (ec *executionContext) childFields_ServiceHealth(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
-	case "eventId":
-		return ec.fieldContext_RSVPDecision_eventId(ctx, field)
-	case "eventName":
-		return ec.fieldContext_RSVPDecision_eventName(ctx, field)
-	case "outcome":
-		return ec.fieldContext_RSVPDecision_outcome(ctx, field)
-	case "reason":
-		return ec.fieldContext_RSVPDecision_reason(ctx, field)
-	case "decidedAt":
-		return ec.fieldContext_RSVPDecision_decidedAt(ctx, field)
+	case "name":
+		return ec.fieldContext_ServiceHealth_name(ctx, field)
+	case "configured":
+		return ec.fieldContext_ServiceHealth_configured(ctx, field)
+	case "state":
+		return ec.fieldContext_ServiceHealth_state(ctx, field)
+	case "lastSuccessAt":
+		return ec.fieldContext_ServiceHealth_lastSuccessAt(ctx, field)
+	case "lastFailureAt":
+		return ec.fieldContext_ServiceHealth_lastFailureAt(ctx, field)
+	case "lastErrorClass":
+		return ec.fieldContext_ServiceHealth_lastErrorClass(ctx, field)
+	case "calls":
+		return ec.fieldContext_ServiceHealth_calls(ctx, field)
+	case "errorRate":
+		return ec.fieldContext_ServiceHealth_errorRate(ctx, field)
+	case "breaker":
+		return ec.fieldContext_ServiceHealth_breaker(ctx, field)
+	case "rateLimitHits":
+		return ec.fieldContext_ServiceHealth_rateLimitHits(ctx, field)
 	}
-	return nil, fmt.Errorf("no field named %q was found under type RSVPDecision", field.Name)
+	return nil, fmt.Errorf("no field named %q was found under type ServiceHealth", field.Name)
 }
 
 func (ec *executionContext) childFields_SlackLink(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2099,50 +2068,24 @@ func (ec *executionContext) childFields_SlackSummary(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type SlackSummary", field.Name)
 }
 
-func (ec *executionContext) childFields_StatusCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+func (ec *executionContext) childFields_WebhookHealth(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
-	case "status":
-		return ec.fieldContext_StatusCount_status(ctx, field)
-	case "count":
-		return ec.fieldContext_StatusCount_count(ctx, field)
+	case "received":
+		return ec.fieldContext_WebhookHealth_received(ctx, field)
+	case "applied":
+		return ec.fieldContext_WebhookHealth_applied(ctx, field)
+	case "failed":
+		return ec.fieldContext_WebhookHealth_failed(ctx, field)
+	case "successRate":
+		return ec.fieldContext_WebhookHealth_successRate(ctx, field)
+	case "p95Seconds":
+		return ec.fieldContext_WebhookHealth_p95Seconds(ctx, field)
+	case "backlog":
+		return ec.fieldContext_WebhookHealth_backlog(ctx, field)
+	case "openDeadLetters":
+		return ec.fieldContext_WebhookHealth_openDeadLetters(ctx, field)
 	}
-	return nil, fmt.Errorf("no field named %q was found under type StatusCount", field.Name)
-}
-
-func (ec *executionContext) childFields_StatusTierCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "status":
-		return ec.fieldContext_StatusTierCount_status(ctx, field)
-	case "tier":
-		return ec.fieldContext_StatusTierCount_tier(ctx, field)
-	case "count":
-		return ec.fieldContext_StatusTierCount_count(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type StatusTierCount", field.Name)
-}
-
-func (ec *executionContext) childFields_TierCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "tier":
-		return ec.fieldContext_TierCount_tier(ctx, field)
-	case "count":
-		return ec.fieldContext_TierCount_count(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type TierCount", field.Name)
-}
-
-func (ec *executionContext) childFields_TimelineEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "at":
-		return ec.fieldContext_TimelineEntry_at(ctx, field)
-	case "kind":
-		return ec.fieldContext_TimelineEntry_kind(ctx, field)
-	case "outcome":
-		return ec.fieldContext_TimelineEntry_outcome(ctx, field)
-	case "details":
-		return ec.fieldContext_TimelineEntry_details(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type TimelineEntry", field.Name)
+	return nil, fmt.Errorf("no field named %q was found under type WebhookHealth", field.Name)
 }
 
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2294,20 +2237,6 @@ func (ec *executionContext) field_Mutation_abandonDeadLetter_args(ctx context.Co
 		return nil, err
 	}
 	args["reason"] = arg1
-	return args, nil
-}
-
-func (ec *executionContext) field_Mutation_createAgentKey_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
-	var err error
-	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.CreateAgentKeyInput, error) {
-			return ec.unmarshalNCreateAgentKeyInput2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐCreateAgentKeyInput(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["input"] = arg0
 	return args, nil
 }
 
@@ -2527,42 +2456,6 @@ func (ec *executionContext) field_Query_events_args(ctx context.Context, rawArgs
 	return args, nil
 }
 
-func (ec *executionContext) field_Query_memberByEmail_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
-	var err error
-	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "email",
-		func(ctx context.Context, v any) (string, error) {
-			return ec.unmarshalNString2string(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["email"] = arg0
-	return args, nil
-}
-
-func (ec *executionContext) field_Query_memberTimeline_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
-	var err error
-	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "personId",
-		func(ctx context.Context, v any) (string, error) {
-			return ec.unmarshalNID2string(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["personId"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
-		func(ctx context.Context, v any) (*int32, error) {
-			return ec.unmarshalOInt2ᚖint32(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["first"] = arg1
-	return args, nil
-}
-
 func (ec *executionContext) field_Query_member_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2604,48 +2497,6 @@ func (ec *executionContext) field_Query_members_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["filter"] = arg2
-	return args, nil
-}
-
-func (ec *executionContext) field_Query_pastDueMembers_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
-	var err error
-	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
-		func(ctx context.Context, v any) (*int32, error) {
-			return ec.unmarshalOInt2ᚖint32(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["first"] = arg0
-	return args, nil
-}
-
-func (ec *executionContext) field_Query_recentPaymentFailures_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
-	var err error
-	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
-		func(ctx context.Context, v any) (*int32, error) {
-			return ec.unmarshalOInt2ᚖint32(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["first"] = arg0
-	return args, nil
-}
-
-func (ec *executionContext) field_Query_recentRsvpDecisions_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
-	var err error
-	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
-		func(ctx context.Context, v any) (*int32, error) {
-			return ec.unmarshalOInt2ᚖint32(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["first"] = arg0
 	return args, nil
 }
 
@@ -3049,16 +2900,16 @@ func (ec *executionContext) fieldContext_AuditEntry_details(_ context.Context, f
 	return graphql.NewScalarFieldContext("AuditEntry", field, false, false, "String")
 }
 
-func (ec *executionContext) _CreatedAgentKey_key(ctx context.Context, field graphql.CollectedField, obj *model.CreatedAgentKey) (ret graphql.Marshaler) {
+func (ec *executionContext) _BacklogCount_status(ctx context.Context, field graphql.CollectedField, obj *model.BacklogCount) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CreatedAgentKey_key(ctx, field)
+			return ec.fieldContext_BacklogCount_status(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Key, nil
+			return obj.Status, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -3068,112 +2919,20 @@ func (ec *executionContext) _CreatedAgentKey_key(ctx context.Context, field grap
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_CreatedAgentKey_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CreatedAgentKey", field, false, false, "String")
+func (ec *executionContext) fieldContext_BacklogCount_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BacklogCount", field, false, false, "String")
 }
 
-func (ec *executionContext) _CreatedAgentKey_prefix(ctx context.Context, field graphql.CollectedField, obj *model.CreatedAgentKey) (ret graphql.Marshaler) {
+func (ec *executionContext) _BacklogCount_count(ctx context.Context, field graphql.CollectedField, obj *model.BacklogCount) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CreatedAgentKey_prefix(ctx, field)
+			return ec.fieldContext_BacklogCount_count(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Prefix, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_CreatedAgentKey_prefix(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CreatedAgentKey", field, false, false, "String")
-}
-
-func (ec *executionContext) _CreatedAgentKey_name(ctx context.Context, field graphql.CollectedField, obj *model.CreatedAgentKey) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CreatedAgentKey_name(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Name, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_CreatedAgentKey_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CreatedAgentKey", field, false, false, "String")
-}
-
-func (ec *executionContext) _CreatedAgentKey_scopes(ctx context.Context, field graphql.CollectedField, obj *model.CreatedAgentKey) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CreatedAgentKey_scopes(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Scopes, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []model.Scope) graphql.Marshaler {
-			return ec.marshalNScope2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐScopeᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_CreatedAgentKey_scopes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CreatedAgentKey", field, false, false, "Scope")
-}
-
-func (ec *executionContext) _CreatedAgentKey_allowMutations(ctx context.Context, field graphql.CollectedField, obj *model.CreatedAgentKey) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CreatedAgentKey_allowMutations(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.AllowMutations, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
-			return ec.marshalNBoolean2bool(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_CreatedAgentKey_allowMutations(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CreatedAgentKey", field, false, false, "Boolean")
-}
-
-func (ec *executionContext) _CreatedAgentKey_ratePerMinute(ctx context.Context, field graphql.CollectedField, obj *model.CreatedAgentKey) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CreatedAgentKey_ratePerMinute(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.RatePerMinute, nil
+			return obj.Count, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
@@ -3183,31 +2942,8 @@ func (ec *executionContext) _CreatedAgentKey_ratePerMinute(ctx context.Context, 
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_CreatedAgentKey_ratePerMinute(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CreatedAgentKey", field, false, false, "Int")
-}
-
-func (ec *executionContext) _CreatedAgentKey_expiresAt(ctx context.Context, field graphql.CollectedField, obj *model.CreatedAgentKey) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CreatedAgentKey_expiresAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ExpiresAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
-}
-func (ec *executionContext) fieldContext_CreatedAgentKey_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CreatedAgentKey", field, false, false, "Time")
+func (ec *executionContext) fieldContext_BacklogCount_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BacklogCount", field, false, false, "Int")
 }
 
 func (ec *executionContext) _DeadLetter_id(ctx context.Context, field graphql.CollectedField, obj *model.DeadLetter) (ret graphql.Marshaler) {
@@ -3913,6 +3649,442 @@ func (ec *executionContext) fieldContext_EventEdge_node(_ context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _IntegrationHealth_at(ctx context.Context, field graphql.CollectedField, obj *model.IntegrationHealth) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IntegrationHealth_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IntegrationHealth_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IntegrationHealth", field, false, false, "Time")
+}
+
+func (ec *executionContext) _IntegrationHealth_services(ctx context.Context, field graphql.CollectedField, obj *model.IntegrationHealth) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IntegrationHealth_services(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Services, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.ServiceHealth) graphql.Marshaler {
+			return ec.marshalNServiceHealth2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐServiceHealthᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IntegrationHealth_services(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IntegrationHealth",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceHealth(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _IntegrationHealth_jobs(ctx context.Context, field graphql.CollectedField, obj *model.IntegrationHealth) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IntegrationHealth_jobs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Jobs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.JobHealth) graphql.Marshaler {
+			return ec.marshalNJobHealth2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐJobHealthᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IntegrationHealth_jobs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IntegrationHealth",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_JobHealth(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _IntegrationHealth_webhooks(ctx context.Context, field graphql.CollectedField, obj *model.IntegrationHealth) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IntegrationHealth_webhooks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Webhooks, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.WebhookHealth) graphql.Marshaler {
+			return ec.marshalNWebhookHealth2ᚖgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐWebhookHealth(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IntegrationHealth_webhooks(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IntegrationHealth",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WebhookHealth(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _IntegrationHealth_measures(ctx context.Context, field graphql.CollectedField, obj *model.IntegrationHealth) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IntegrationHealth_measures(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Measures, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.MeasureHealth) graphql.Marshaler {
+			return ec.marshalNMeasureHealth2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐMeasureHealthᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IntegrationHealth_measures(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IntegrationHealth",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MeasureHealth(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _JobHealth_job(ctx context.Context, field graphql.CollectedField, obj *model.JobHealth) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobHealth_job(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Job, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobHealth_job(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobHealth", field, false, false, "String")
+}
+
+func (ec *executionContext) _JobHealth_runs(ctx context.Context, field graphql.CollectedField, obj *model.JobHealth) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobHealth_runs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Runs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.JobOutcomeCount) graphql.Marshaler {
+			return ec.marshalNJobOutcomeCount2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐJobOutcomeCountᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobHealth_runs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "JobHealth",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_JobOutcomeCount(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _JobHealth_lastStatus(ctx context.Context, field graphql.CollectedField, obj *model.JobHealth) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobHealth_lastStatus(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastStatus, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobHealth_lastStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobHealth", field, false, false, "String")
+}
+
+func (ec *executionContext) _JobHealth_lastSummary(ctx context.Context, field graphql.CollectedField, obj *model.JobHealth) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobHealth_lastSummary(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastSummary, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobHealth_lastSummary(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobHealth", field, false, false, "String")
+}
+
+func (ec *executionContext) _JobHealth_lastRunAt(ctx context.Context, field graphql.CollectedField, obj *model.JobHealth) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobHealth_lastRunAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastRunAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobHealth_lastRunAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobHealth", field, false, false, "Time")
+}
+
+func (ec *executionContext) _JobOutcomeCount_outcome(ctx context.Context, field graphql.CollectedField, obj *model.JobOutcomeCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobOutcomeCount_outcome(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Outcome, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobOutcomeCount_outcome(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobOutcomeCount", field, false, false, "String")
+}
+
+func (ec *executionContext) _JobOutcomeCount_count(ctx context.Context, field graphql.CollectedField, obj *model.JobOutcomeCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobOutcomeCount_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobOutcomeCount_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobOutcomeCount", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MeasureHealth_measure(ctx context.Context, field graphql.CollectedField, obj *model.MeasureHealth) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MeasureHealth_measure(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Measure, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MeasureHealth_measure(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MeasureHealth", field, false, false, "String")
+}
+
+func (ec *executionContext) _MeasureHealth_value(ctx context.Context, field graphql.CollectedField, obj *model.MeasureHealth) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MeasureHealth_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MeasureHealth_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MeasureHealth", field, false, false, "Float")
+}
+
+func (ec *executionContext) _MeasureHealth_level(ctx context.Context, field graphql.CollectedField, obj *model.MeasureHealth) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MeasureHealth_level(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Level, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.AlertLevel) graphql.Marshaler {
+			return ec.marshalNAlertLevel2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐAlertLevel(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MeasureHealth_level(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MeasureHealth", field, false, false, "AlertLevel")
+}
+
+func (ec *executionContext) _MeasureHealth_warning(ctx context.Context, field graphql.CollectedField, obj *model.MeasureHealth) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MeasureHealth_warning(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Warning, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MeasureHealth_warning(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MeasureHealth", field, false, false, "Float")
+}
+
+func (ec *executionContext) _MeasureHealth_critical(ctx context.Context, field graphql.CollectedField, obj *model.MeasureHealth) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MeasureHealth_critical(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Critical, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MeasureHealth_critical(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MeasureHealth", field, false, false, "Float")
+}
+
 func (ec *executionContext) _MemberConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.MemberConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4168,125 +4340,6 @@ func (ec *executionContext) _Membership_alumni(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_Membership_alumni(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Membership", field, false, false, "Boolean")
-}
-
-func (ec *executionContext) _MembershipSummary_total(ctx context.Context, field graphql.CollectedField, obj *model.MembershipSummary) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_MembershipSummary_total(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Total, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
-			return ec.marshalNInt2int32(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_MembershipSummary_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("MembershipSummary", field, false, false, "Int")
-}
-
-func (ec *executionContext) _MembershipSummary_byStatus(ctx context.Context, field graphql.CollectedField, obj *model.MembershipSummary) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_MembershipSummary_byStatus(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ByStatus, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []model.StatusCount) graphql.Marshaler {
-			return ec.marshalNStatusCount2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐStatusCountᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_MembershipSummary_byStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "MembershipSummary",
-		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_StatusCount(ctx, field)
-		},
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _MembershipSummary_byTier(ctx context.Context, field graphql.CollectedField, obj *model.MembershipSummary) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_MembershipSummary_byTier(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ByTier, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []model.TierCount) graphql.Marshaler {
-			return ec.marshalNTierCount2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐTierCountᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_MembershipSummary_byTier(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "MembershipSummary",
-		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_TierCount(ctx, field)
-		},
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _MembershipSummary_byStatusAndTier(ctx context.Context, field graphql.CollectedField, obj *model.MembershipSummary) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_MembershipSummary_byStatusAndTier(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ByStatusAndTier, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []model.StatusTierCount) graphql.Marshaler {
-			return ec.marshalNStatusTierCount2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐStatusTierCountᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_MembershipSummary_byStatusAndTier(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "MembershipSummary",
-		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_StatusTierCount(ctx, field)
-		},
-	}
-	return fc, nil
 }
 
 func (ec *executionContext) _MembershipTier_id(ctx context.Context, field graphql.CollectedField, obj *model.MembershipTier) (ret graphql.Marshaler) {
@@ -4797,68 +4850,6 @@ func (ec *executionContext) fieldContext_Mutation_abandonDeadLetter(ctx context.
 	return fc, nil
 }
 
-func (ec *executionContext) _Mutation_createAgentKey(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Mutation_createAgentKey(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().CreateAgentKey(ctx, fc.Args["input"].(model.CreateAgentKeyInput))
-		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				scopes, err := ec.unmarshalNScope2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐScopeᚄ(ctx, []any{"OPS_WRITE"})
-				if err != nil {
-					var zeroVal *model.CreatedAgentKey
-					return zeroVal, err
-				}
-				if ec.Directives.Requires == nil {
-					var zeroVal *model.CreatedAgentKey
-					return zeroVal, errors.New("directive requires is not implemented")
-				}
-				return ec.Directives.Requires(ctx, nil, directive0, scopes)
-			}
-
-			next = directive1
-			return next
-		},
-		func(ctx context.Context, selections ast.SelectionSet, v *model.CreatedAgentKey) graphql.Marshaler {
-			return ec.marshalOCreatedAgentKey2ᚖgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐCreatedAgentKey(ctx, selections, v)
-		},
-		true,
-		false,
-	)
-}
-func (ec *executionContext) fieldContext_Mutation_createAgentKey(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Mutation",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_CreatedAgentKey(ctx, field)
-		},
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
-	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_createAgentKey_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
-		ec.Error(ctx, err)
-		return fc, err
-	}
-	return fc, nil
-}
-
 func (ec *executionContext) _Mutation_createEvent(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4965,107 +4956,6 @@ func (ec *executionContext) _PageInfo_endCursor(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "String")
-}
-
-func (ec *executionContext) _PaymentFailure_at(ctx context.Context, field graphql.CollectedField, obj *model.PaymentFailure) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PaymentFailure_at(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.At, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_PaymentFailure_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PaymentFailure", field, false, false, "Time")
-}
-
-func (ec *executionContext) _PaymentFailure_invoiceId(ctx context.Context, field graphql.CollectedField, obj *model.PaymentFailure) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PaymentFailure_invoiceId(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.InvoiceID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_PaymentFailure_invoiceId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PaymentFailure", field, false, false, "String")
-}
-
-func (ec *executionContext) _PaymentFailure_attempt(ctx context.Context, field graphql.CollectedField, obj *model.PaymentFailure) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PaymentFailure_attempt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Attempt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
-			return ec.marshalNInt2int32(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_PaymentFailure_attempt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PaymentFailure", field, false, false, "Int")
-}
-
-func (ec *executionContext) _PaymentFailure_person(ctx context.Context, field graphql.CollectedField, obj *model.PaymentFailure) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PaymentFailure_person(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Person, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.Person) graphql.Marshaler {
-			return ec.marshalOPerson2ᚖgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐPerson(ctx, selections, v)
-		},
-		true,
-		false,
-	)
-}
-func (ec *executionContext) fieldContext_PaymentFailure_person(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "PaymentFailure",
-		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Person(ctx, field)
-		},
-	}
-	return fc, nil
 }
 
 func (ec *executionContext) _Person_id(ctx context.Context, field graphql.CollectedField, obj *model.Person) (ret graphql.Marshaler) {
@@ -5585,416 +5475,6 @@ func (ec *executionContext) fieldContext_Query_deadLetter(ctx context.Context, f
 	return fc, nil
 }
 
-func (ec *executionContext) _Query_membershipSummary(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Query_membershipSummary(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Query().MembershipSummary(ctx)
-		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				scopes, err := ec.unmarshalNScope2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐScopeᚄ(ctx, []any{"MEMBERS_READ", "BILLING_READ"})
-				if err != nil {
-					var zeroVal *model.MembershipSummary
-					return zeroVal, err
-				}
-				if ec.Directives.Requires == nil {
-					var zeroVal *model.MembershipSummary
-					return zeroVal, errors.New("directive requires is not implemented")
-				}
-				return ec.Directives.Requires(ctx, nil, directive0, scopes)
-			}
-
-			next = directive1
-			return next
-		},
-		func(ctx context.Context, selections ast.SelectionSet, v *model.MembershipSummary) graphql.Marshaler {
-			return ec.marshalOMembershipSummary2ᚖgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐMembershipSummary(ctx, selections, v)
-		},
-		true,
-		false,
-	)
-}
-func (ec *executionContext) fieldContext_Query_membershipSummary(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Query",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_MembershipSummary(ctx, field)
-		},
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _Query_pastDueMembers(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Query_pastDueMembers(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().PastDueMembers(ctx, fc.Args["first"].(*int32))
-		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				scopes, err := ec.unmarshalNScope2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐScopeᚄ(ctx, []any{"MEMBERS_READ", "BILLING_READ"})
-				if err != nil {
-					var zeroVal []model.Person
-					return zeroVal, err
-				}
-				if ec.Directives.Requires == nil {
-					var zeroVal []model.Person
-					return zeroVal, errors.New("directive requires is not implemented")
-				}
-				return ec.Directives.Requires(ctx, nil, directive0, scopes)
-			}
-
-			next = directive1
-			return next
-		},
-		func(ctx context.Context, selections ast.SelectionSet, v []model.Person) graphql.Marshaler {
-			return ec.marshalOPerson2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐPersonᚄ(ctx, selections, v)
-		},
-		true,
-		false,
-	)
-}
-func (ec *executionContext) fieldContext_Query_pastDueMembers(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Query",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Person(ctx, field)
-		},
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
-	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_pastDueMembers_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
-		ec.Error(ctx, err)
-		return fc, err
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _Query_recentPaymentFailures(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Query_recentPaymentFailures(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().RecentPaymentFailures(ctx, fc.Args["first"].(*int32))
-		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				scopes, err := ec.unmarshalNScope2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐScopeᚄ(ctx, []any{"MEMBERS_READ", "BILLING_READ"})
-				if err != nil {
-					var zeroVal []model.PaymentFailure
-					return zeroVal, err
-				}
-				if ec.Directives.Requires == nil {
-					var zeroVal []model.PaymentFailure
-					return zeroVal, errors.New("directive requires is not implemented")
-				}
-				return ec.Directives.Requires(ctx, nil, directive0, scopes)
-			}
-
-			next = directive1
-			return next
-		},
-		func(ctx context.Context, selections ast.SelectionSet, v []model.PaymentFailure) graphql.Marshaler {
-			return ec.marshalOPaymentFailure2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐPaymentFailureᚄ(ctx, selections, v)
-		},
-		true,
-		false,
-	)
-}
-func (ec *executionContext) fieldContext_Query_recentPaymentFailures(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Query",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PaymentFailure(ctx, field)
-		},
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
-	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_recentPaymentFailures_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
-		ec.Error(ctx, err)
-		return fc, err
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _Query_memberByEmail(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Query_memberByEmail(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().MemberByEmail(ctx, fc.Args["email"].(string))
-		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				scopes, err := ec.unmarshalNScope2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐScopeᚄ(ctx, []any{"MEMBERS_READ", "MEMBERS_READ_PII"})
-				if err != nil {
-					var zeroVal *model.Person
-					return zeroVal, err
-				}
-				if ec.Directives.Requires == nil {
-					var zeroVal *model.Person
-					return zeroVal, errors.New("directive requires is not implemented")
-				}
-				return ec.Directives.Requires(ctx, nil, directive0, scopes)
-			}
-
-			next = directive1
-			return next
-		},
-		func(ctx context.Context, selections ast.SelectionSet, v *model.Person) graphql.Marshaler {
-			return ec.marshalOPerson2ᚖgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐPerson(ctx, selections, v)
-		},
-		true,
-		false,
-	)
-}
-func (ec *executionContext) fieldContext_Query_memberByEmail(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Query",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Person(ctx, field)
-		},
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
-	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_memberByEmail_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
-		ec.Error(ctx, err)
-		return fc, err
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _Query_memberTimeline(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Query_memberTimeline(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().MemberTimeline(ctx, fc.Args["personId"].(string), fc.Args["first"].(*int32))
-		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				scopes, err := ec.unmarshalNScope2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐScopeᚄ(ctx, []any{"MEMBERS_READ", "AUDIT_READ"})
-				if err != nil {
-					var zeroVal []model.TimelineEntry
-					return zeroVal, err
-				}
-				if ec.Directives.Requires == nil {
-					var zeroVal []model.TimelineEntry
-					return zeroVal, errors.New("directive requires is not implemented")
-				}
-				return ec.Directives.Requires(ctx, nil, directive0, scopes)
-			}
-
-			next = directive1
-			return next
-		},
-		func(ctx context.Context, selections ast.SelectionSet, v []model.TimelineEntry) graphql.Marshaler {
-			return ec.marshalOTimelineEntry2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐTimelineEntryᚄ(ctx, selections, v)
-		},
-		true,
-		false,
-	)
-}
-func (ec *executionContext) fieldContext_Query_memberTimeline(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Query",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_TimelineEntry(ctx, field)
-		},
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
-	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_memberTimeline_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
-		ec.Error(ctx, err)
-		return fc, err
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _Query_recentRsvpDecisions(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Query_recentRsvpDecisions(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().RecentRsvpDecisions(ctx, fc.Args["first"].(*int32))
-		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				scopes, err := ec.unmarshalNScope2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐScopeᚄ(ctx, []any{"EVENTS_READ"})
-				if err != nil {
-					var zeroVal []model.RSVPDecision
-					return zeroVal, err
-				}
-				if ec.Directives.Requires == nil {
-					var zeroVal []model.RSVPDecision
-					return zeroVal, errors.New("directive requires is not implemented")
-				}
-				return ec.Directives.Requires(ctx, nil, directive0, scopes)
-			}
-
-			next = directive1
-			return next
-		},
-		func(ctx context.Context, selections ast.SelectionSet, v []model.RSVPDecision) graphql.Marshaler {
-			return ec.marshalORSVPDecision2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐRSVPDecisionᚄ(ctx, selections, v)
-		},
-		true,
-		false,
-	)
-}
-func (ec *executionContext) fieldContext_Query_recentRsvpDecisions(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Query",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_RSVPDecision(ctx, field)
-		},
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
-	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_recentRsvpDecisions_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
-		ec.Error(ctx, err)
-		return fc, err
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _Query_slackStatusSummary(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Query_slackStatusSummary(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Query().SlackStatusSummary(ctx)
-		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				scopes, err := ec.unmarshalNScope2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐScopeᚄ(ctx, []any{"MEMBERS_READ"})
-				if err != nil {
-					var zeroVal *model.SlackSummary
-					return zeroVal, err
-				}
-				if ec.Directives.Requires == nil {
-					var zeroVal *model.SlackSummary
-					return zeroVal, errors.New("directive requires is not implemented")
-				}
-				return ec.Directives.Requires(ctx, nil, directive0, scopes)
-			}
-
-			next = directive1
-			return next
-		},
-		func(ctx context.Context, selections ast.SelectionSet, v *model.SlackSummary) graphql.Marshaler {
-			return ec.marshalOSlackSummary2ᚖgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐSlackSummary(ctx, selections, v)
-		},
-		true,
-		false,
-	)
-}
-func (ec *executionContext) fieldContext_Query_slackStatusSummary(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Query",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_SlackSummary(ctx, field)
-		},
-	}
-	return fc, nil
-}
-
 func (ec *executionContext) _Query_auditLog(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6231,6 +5711,56 @@ func (ec *executionContext) fieldContext_Query_event(ctx context.Context, field 
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_integrationHealth(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_integrationHealth(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().IntegrationHealth(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scopes, err := ec.unmarshalNScope2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐScopeᚄ(ctx, []any{"OPS_READ"})
+				if err != nil {
+					var zeroVal *model.IntegrationHealth
+					return zeroVal, err
+				}
+				if ec.Directives.Requires == nil {
+					var zeroVal *model.IntegrationHealth
+					return zeroVal, errors.New("directive requires is not implemented")
+				}
+				return ec.Directives.Requires(ctx, nil, directive0, scopes)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.IntegrationHealth) graphql.Marshaler {
+			return ec.marshalOIntegrationHealth2ᚖgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐIntegrationHealth(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_integrationHealth(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_IntegrationHealth(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6399,39 +5929,16 @@ func (ec *executionContext) fieldContext_RSVPCounts_lastDecidedAt(_ context.Cont
 	return graphql.NewScalarFieldContext("RSVPCounts", field, false, false, "Time")
 }
 
-func (ec *executionContext) _RSVPDecision_eventId(ctx context.Context, field graphql.CollectedField, obj *model.RSVPDecision) (ret graphql.Marshaler) {
+func (ec *executionContext) _ServiceHealth_name(ctx context.Context, field graphql.CollectedField, obj *model.ServiceHealth) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_RSVPDecision_eventId(ctx, field)
+			return ec.fieldContext_ServiceHealth_name(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.EventID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNID2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_RSVPDecision_eventId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("RSVPDecision", field, false, false, "ID")
-}
-
-func (ec *executionContext) _RSVPDecision_eventName(ctx context.Context, field graphql.CollectedField, obj *model.RSVPDecision) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_RSVPDecision_eventName(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.EventName, nil
+			return obj.Name, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -6441,77 +5948,215 @@ func (ec *executionContext) _RSVPDecision_eventName(ctx context.Context, field g
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_RSVPDecision_eventName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("RSVPDecision", field, false, false, "String")
+func (ec *executionContext) fieldContext_ServiceHealth_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceHealth", field, false, false, "String")
 }
 
-func (ec *executionContext) _RSVPDecision_outcome(ctx context.Context, field graphql.CollectedField, obj *model.RSVPDecision) (ret graphql.Marshaler) {
+func (ec *executionContext) _ServiceHealth_configured(ctx context.Context, field graphql.CollectedField, obj *model.ServiceHealth) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_RSVPDecision_outcome(ctx, field)
+			return ec.fieldContext_ServiceHealth_configured(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Outcome, nil
+			return obj.Configured, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_RSVPDecision_outcome(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("RSVPDecision", field, false, false, "String")
+func (ec *executionContext) fieldContext_ServiceHealth_configured(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceHealth", field, false, false, "Boolean")
 }
 
-func (ec *executionContext) _RSVPDecision_reason(ctx context.Context, field graphql.CollectedField, obj *model.RSVPDecision) (ret graphql.Marshaler) {
+func (ec *executionContext) _ServiceHealth_state(ctx context.Context, field graphql.CollectedField, obj *model.ServiceHealth) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_RSVPDecision_reason(ctx, field)
+			return ec.fieldContext_ServiceHealth_state(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Reason, nil
+			return obj.State, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v model.ServiceState) graphql.Marshaler {
+			return ec.marshalNServiceState2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐServiceState(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_RSVPDecision_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("RSVPDecision", field, false, false, "String")
+func (ec *executionContext) fieldContext_ServiceHealth_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceHealth", field, false, false, "ServiceState")
 }
 
-func (ec *executionContext) _RSVPDecision_decidedAt(ctx context.Context, field graphql.CollectedField, obj *model.RSVPDecision) (ret graphql.Marshaler) {
+func (ec *executionContext) _ServiceHealth_lastSuccessAt(ctx context.Context, field graphql.CollectedField, obj *model.ServiceHealth) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_RSVPDecision_decidedAt(ctx, field)
+			return ec.fieldContext_ServiceHealth_lastSuccessAt(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.DecidedAt, nil
+			return obj.LastSuccessAt, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceHealth_lastSuccessAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceHealth", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ServiceHealth_lastFailureAt(ctx context.Context, field graphql.CollectedField, obj *model.ServiceHealth) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceHealth_lastFailureAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastFailureAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceHealth_lastFailureAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceHealth", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ServiceHealth_lastErrorClass(ctx context.Context, field graphql.CollectedField, obj *model.ServiceHealth) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceHealth_lastErrorClass(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastErrorClass, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceHealth_lastErrorClass(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceHealth", field, false, false, "String")
+}
+
+func (ec *executionContext) _ServiceHealth_calls(ctx context.Context, field graphql.CollectedField, obj *model.ServiceHealth) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceHealth_calls(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Calls, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_RSVPDecision_decidedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("RSVPDecision", field, false, false, "Time")
+func (ec *executionContext) fieldContext_ServiceHealth_calls(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceHealth", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ServiceHealth_errorRate(ctx context.Context, field graphql.CollectedField, obj *model.ServiceHealth) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceHealth_errorRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ErrorRate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceHealth_errorRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceHealth", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ServiceHealth_breaker(ctx context.Context, field graphql.CollectedField, obj *model.ServiceHealth) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceHealth_breaker(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Breaker, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.BreakerState) graphql.Marshaler {
+			return ec.marshalNBreakerState2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐBreakerState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceHealth_breaker(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceHealth", field, false, false, "BreakerState")
+}
+
+func (ec *executionContext) _ServiceHealth_rateLimitHits(ctx context.Context, field graphql.CollectedField, obj *model.ServiceHealth) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceHealth_rateLimitHits(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RateLimitHits, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceHealth_rateLimitHits(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceHealth", field, false, false, "Int")
 }
 
 func (ec *executionContext) _SlackLink_status(ctx context.Context, field graphql.CollectedField, obj *model.SlackLink) (ret graphql.Marshaler) {
@@ -6675,39 +6320,16 @@ func (ec *executionContext) fieldContext_SlackSummary_deactivated(_ context.Cont
 	return graphql.NewScalarFieldContext("SlackSummary", field, false, false, "Int")
 }
 
-func (ec *executionContext) _StatusCount_status(ctx context.Context, field graphql.CollectedField, obj *model.StatusCount) (ret graphql.Marshaler) {
+func (ec *executionContext) _WebhookHealth_received(ctx context.Context, field graphql.CollectedField, obj *model.WebhookHealth) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_StatusCount_status(ctx, field)
+			return ec.fieldContext_WebhookHealth_received(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Status, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.MembershipStatus) graphql.Marshaler {
-			return ec.marshalNMembershipStatus2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐMembershipStatus(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_StatusCount_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("StatusCount", field, false, false, "MembershipStatus")
-}
-
-func (ec *executionContext) _StatusCount_count(ctx context.Context, field graphql.CollectedField, obj *model.StatusCount) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_StatusCount_count(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Count, nil
+			return obj.Received, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
@@ -6717,66 +6339,20 @@ func (ec *executionContext) _StatusCount_count(ctx context.Context, field graphq
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_StatusCount_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("StatusCount", field, false, false, "Int")
+func (ec *executionContext) fieldContext_WebhookHealth_received(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookHealth", field, false, false, "Int")
 }
 
-func (ec *executionContext) _StatusTierCount_status(ctx context.Context, field graphql.CollectedField, obj *model.StatusTierCount) (ret graphql.Marshaler) {
+func (ec *executionContext) _WebhookHealth_applied(ctx context.Context, field graphql.CollectedField, obj *model.WebhookHealth) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_StatusTierCount_status(ctx, field)
+			return ec.fieldContext_WebhookHealth_applied(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Status, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.MembershipStatus) graphql.Marshaler {
-			return ec.marshalNMembershipStatus2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐMembershipStatus(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_StatusTierCount_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("StatusTierCount", field, false, false, "MembershipStatus")
-}
-
-func (ec *executionContext) _StatusTierCount_tier(ctx context.Context, field graphql.CollectedField, obj *model.StatusTierCount) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_StatusTierCount_tier(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Tier, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_StatusTierCount_tier(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("StatusTierCount", field, false, false, "String")
-}
-
-func (ec *executionContext) _StatusTierCount_count(ctx context.Context, field graphql.CollectedField, obj *model.StatusTierCount) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_StatusTierCount_count(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Count, nil
+			return obj.Applied, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
@@ -6786,43 +6362,20 @@ func (ec *executionContext) _StatusTierCount_count(ctx context.Context, field gr
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_StatusTierCount_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("StatusTierCount", field, false, false, "Int")
+func (ec *executionContext) fieldContext_WebhookHealth_applied(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookHealth", field, false, false, "Int")
 }
 
-func (ec *executionContext) _TierCount_tier(ctx context.Context, field graphql.CollectedField, obj *model.TierCount) (ret graphql.Marshaler) {
+func (ec *executionContext) _WebhookHealth_failed(ctx context.Context, field graphql.CollectedField, obj *model.WebhookHealth) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_TierCount_tier(ctx, field)
+			return ec.fieldContext_WebhookHealth_failed(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Tier, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_TierCount_tier(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("TierCount", field, false, false, "String")
-}
-
-func (ec *executionContext) _TierCount_count(ctx context.Context, field graphql.CollectedField, obj *model.TierCount) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_TierCount_count(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Count, nil
+			return obj.Failed, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
@@ -6832,100 +6385,109 @@ func (ec *executionContext) _TierCount_count(ctx context.Context, field graphql.
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_TierCount_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("TierCount", field, false, false, "Int")
+func (ec *executionContext) fieldContext_WebhookHealth_failed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookHealth", field, false, false, "Int")
 }
 
-func (ec *executionContext) _TimelineEntry_at(ctx context.Context, field graphql.CollectedField, obj *model.TimelineEntry) (ret graphql.Marshaler) {
+func (ec *executionContext) _WebhookHealth_successRate(ctx context.Context, field graphql.CollectedField, obj *model.WebhookHealth) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_TimelineEntry_at(ctx, field)
+			return ec.fieldContext_WebhookHealth_successRate(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.At, nil
+			return obj.SuccessRate, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_TimelineEntry_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("TimelineEntry", field, false, false, "Time")
+func (ec *executionContext) fieldContext_WebhookHealth_successRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookHealth", field, false, false, "Float")
 }
 
-func (ec *executionContext) _TimelineEntry_kind(ctx context.Context, field graphql.CollectedField, obj *model.TimelineEntry) (ret graphql.Marshaler) {
+func (ec *executionContext) _WebhookHealth_p95Seconds(ctx context.Context, field graphql.CollectedField, obj *model.WebhookHealth) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_TimelineEntry_kind(ctx, field)
+			return ec.fieldContext_WebhookHealth_p95Seconds(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Kind, nil
+			return obj.P95Seconds, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_TimelineEntry_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("TimelineEntry", field, false, false, "String")
+func (ec *executionContext) fieldContext_WebhookHealth_p95Seconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookHealth", field, false, false, "Float")
 }
 
-func (ec *executionContext) _TimelineEntry_outcome(ctx context.Context, field graphql.CollectedField, obj *model.TimelineEntry) (ret graphql.Marshaler) {
+func (ec *executionContext) _WebhookHealth_backlog(ctx context.Context, field graphql.CollectedField, obj *model.WebhookHealth) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_TimelineEntry_outcome(ctx, field)
+			return ec.fieldContext_WebhookHealth_backlog(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Outcome, nil
+			return obj.Backlog, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []model.BacklogCount) graphql.Marshaler {
+			return ec.marshalNBacklogCount2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐBacklogCountᚄ(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_TimelineEntry_outcome(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("TimelineEntry", field, false, false, "String")
+func (ec *executionContext) fieldContext_WebhookHealth_backlog(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WebhookHealth",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BacklogCount(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
-func (ec *executionContext) _TimelineEntry_details(ctx context.Context, field graphql.CollectedField, obj *model.TimelineEntry) (ret graphql.Marshaler) {
+func (ec *executionContext) _WebhookHealth_openDeadLetters(ctx context.Context, field graphql.CollectedField, obj *model.WebhookHealth) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_TimelineEntry_details(ctx, field)
+			return ec.fieldContext_WebhookHealth_openDeadLetters(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Details, nil
+			return obj.OpenDeadLetters, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_TimelineEntry_details(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("TimelineEntry", field, false, false, "String")
+func (ec *executionContext) fieldContext_WebhookHealth_openDeadLetters(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookHealth", field, false, false, "Int")
 }
 
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
@@ -8064,80 +7626,6 @@ func UnmarshalAuditLogFilter(ctx context.Context, raw any) (model.AuditLogFilter
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputCreateAgentKeyInput(ctx context.Context, obj any) (model.CreateAgentKeyInput, error) {
-	var it model.CreateAgentKeyInput
-	if obj == nil {
-		return it, nil
-	}
-
-	asMap := map[string]any{}
-	for k, v := range obj.(map[string]any) {
-		asMap[k] = v
-	}
-
-	if _, present := asMap["allowMutations"]; !present {
-		asMap["allowMutations"] = false
-	}
-
-	fieldsInOrder := [...]string{"name", "scopes", "allowMutations", "ratePerMinute", "expiresInSeconds"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
-		switch k {
-		case "name":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
-			data, err := ec.unmarshalNString2string(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.Name = data
-		case "scopes":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scopes"))
-			data, err := ec.unmarshalNScope2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐScopeᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.Scopes = data
-		case "allowMutations":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("allowMutations"))
-			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.AllowMutations = data
-		case "ratePerMinute":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratePerMinute"))
-			data, err := ec.unmarshalOInt2ᚖint32(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.RatePerMinute = data
-		case "expiresInSeconds":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expiresInSeconds"))
-			data, err := ec.unmarshalOInt2ᚖint32(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ExpiresInSeconds = data
-		}
-	}
-	return it, nil
-}
-
-// UnmarshalCreateAgentKeyInput unmarshals raw into the CreateAgentKeyInput input type, using the
-// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
-// object that was not passed as a field argument.
-//
-// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
-// and the returned error says so.
-func UnmarshalCreateAgentKeyInput(ctx context.Context, raw any) (model.CreateAgentKeyInput, error) {
-	var out model.CreateAgentKeyInput
-	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateAgentKeyInput", raw, &out)
-	return out, err
-}
-
 func (ec *executionContext) unmarshalInputCreateEventInput(ctx context.Context, obj any) (model.CreateEventInput, error) {
 	var it model.CreateEventInput
 	if obj == nil {
@@ -8477,50 +7965,25 @@ func (ec *executionContext) _AuditEntry(ctx context.Context, sel ast.SelectionSe
 	return out
 }
 
-var createdAgentKeyImplementors = []string{"CreatedAgentKey"}
+var backlogCountImplementors = []string{"BacklogCount"}
 
-func (ec *executionContext) _CreatedAgentKey(ctx context.Context, sel ast.SelectionSet, obj *model.CreatedAgentKey) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, createdAgentKeyImplementors)
+func (ec *executionContext) _BacklogCount(ctx context.Context, sel ast.SelectionSet, obj *model.BacklogCount) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, backlogCountImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
-			out.Values[i] = graphql.MarshalString("CreatedAgentKey")
-		case "key":
-			out.Values[i] = ec._CreatedAgentKey_key(ctx, field, obj)
+			out.Values[i] = graphql.MarshalString("BacklogCount")
+		case "status":
+			out.Values[i] = ec._BacklogCount_status(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
-		case "prefix":
-			out.Values[i] = ec._CreatedAgentKey_prefix(ctx, field, obj)
+		case "count":
+			out.Values[i] = ec._BacklogCount_count(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "name":
-			out.Values[i] = ec._CreatedAgentKey_name(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "scopes":
-			out.Values[i] = ec._CreatedAgentKey_scopes(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "allowMutations":
-			out.Values[i] = ec._CreatedAgentKey_allowMutations(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "ratePerMinute":
-			out.Values[i] = ec._CreatedAgentKey_ratePerMinute(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "expiresAt":
-			out.Values[i] = ec._CreatedAgentKey_expiresAt(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -8797,6 +8260,203 @@ func (ec *executionContext) _EventEdge(ctx context.Context, sel ast.SelectionSet
 	return out
 }
 
+var integrationHealthImplementors = []string{"IntegrationHealth"}
+
+func (ec *executionContext) _IntegrationHealth(ctx context.Context, sel ast.SelectionSet, obj *model.IntegrationHealth) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, integrationHealthImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("IntegrationHealth")
+		case "at":
+			out.Values[i] = ec._IntegrationHealth_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "services":
+			out.Values[i] = ec._IntegrationHealth_services(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "jobs":
+			out.Values[i] = ec._IntegrationHealth_jobs(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "webhooks":
+			out.Values[i] = ec._IntegrationHealth_webhooks(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "measures":
+			out.Values[i] = ec._IntegrationHealth_measures(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var jobHealthImplementors = []string{"JobHealth"}
+
+func (ec *executionContext) _JobHealth(ctx context.Context, sel ast.SelectionSet, obj *model.JobHealth) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, jobHealthImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("JobHealth")
+		case "job":
+			out.Values[i] = ec._JobHealth_job(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "runs":
+			out.Values[i] = ec._JobHealth_runs(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lastStatus":
+			out.Values[i] = ec._JobHealth_lastStatus(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lastSummary":
+			out.Values[i] = ec._JobHealth_lastSummary(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lastRunAt":
+			out.Values[i] = ec._JobHealth_lastRunAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var jobOutcomeCountImplementors = []string{"JobOutcomeCount"}
+
+func (ec *executionContext) _JobOutcomeCount(ctx context.Context, sel ast.SelectionSet, obj *model.JobOutcomeCount) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, jobOutcomeCountImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("JobOutcomeCount")
+		case "outcome":
+			out.Values[i] = ec._JobOutcomeCount_outcome(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "count":
+			out.Values[i] = ec._JobOutcomeCount_count(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var measureHealthImplementors = []string{"MeasureHealth"}
+
+func (ec *executionContext) _MeasureHealth(ctx context.Context, sel ast.SelectionSet, obj *model.MeasureHealth) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, measureHealthImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MeasureHealth")
+		case "measure":
+			out.Values[i] = ec._MeasureHealth_measure(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "value":
+			out.Values[i] = ec._MeasureHealth_value(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "level":
+			out.Values[i] = ec._MeasureHealth_level(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "warning":
+			out.Values[i] = ec._MeasureHealth_warning(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "critical":
+			out.Values[i] = ec._MeasureHealth_critical(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var memberConnectionImplementors = []string{"MemberConnection"}
 
 func (ec *executionContext) _MemberConnection(ctx context.Context, sel ast.SelectionSet, obj *model.MemberConnection) graphql.Marshaler {
@@ -8911,54 +8571,6 @@ func (ec *executionContext) _Membership(ctx context.Context, sel ast.SelectionSe
 			}
 		case "alumni":
 			out.Values[i] = ec._Membership_alumni(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		default:
-			panic("unknown field " + strconv.Quote(field.Name))
-		}
-	}
-	out.Dispatch(ctx)
-	if out.Invalids > 0 {
-		return graphql.Null
-	}
-
-	if n := len(deferred.Defers); n > 0 {
-		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
-		ec.ProcessDeferredGroup(deferred)
-	}
-
-	return out
-}
-
-var membershipSummaryImplementors = []string{"MembershipSummary"}
-
-func (ec *executionContext) _MembershipSummary(ctx context.Context, sel ast.SelectionSet, obj *model.MembershipSummary) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, membershipSummaryImplementors)
-
-	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
-	for i, field := range fields {
-		switch field.Name {
-		case "__typename":
-			out.Values[i] = graphql.MarshalString("MembershipSummary")
-		case "total":
-			out.Values[i] = ec._MembershipSummary_total(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "byStatus":
-			out.Values[i] = ec._MembershipSummary_byStatus(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "byTier":
-			out.Values[i] = ec._MembershipSummary_byTier(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "byStatusAndTier":
-			out.Values[i] = ec._MembershipSummary_byStatusAndTier(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -9100,13 +8712,6 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
-		case "createAgentKey":
-			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
-				return ec._Mutation_createAgentKey(ctx, field)
-			})
-			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
-			}
 		case "createEvent":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_createEvent(ctx, field)
@@ -9149,54 +8754,6 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 			}
 		case "endCursor":
 			out.Values[i] = ec._PageInfo_endCursor(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
-			}
-		default:
-			panic("unknown field " + strconv.Quote(field.Name))
-		}
-	}
-	out.Dispatch(ctx)
-	if out.Invalids > 0 {
-		return graphql.Null
-	}
-
-	if n := len(deferred.Defers); n > 0 {
-		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
-		ec.ProcessDeferredGroup(deferred)
-	}
-
-	return out
-}
-
-var paymentFailureImplementors = []string{"PaymentFailure"}
-
-func (ec *executionContext) _PaymentFailure(ctx context.Context, sel ast.SelectionSet, obj *model.PaymentFailure) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, paymentFailureImplementors)
-
-	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
-	for i, field := range fields {
-		switch field.Name {
-		case "__typename":
-			out.Values[i] = graphql.MarshalString("PaymentFailure")
-		case "at":
-			out.Values[i] = ec._PaymentFailure_at(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "invoiceId":
-			out.Values[i] = ec._PaymentFailure_invoiceId(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "attempt":
-			out.Values[i] = ec._PaymentFailure_attempt(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "person":
-			out.Values[i] = ec._PaymentFailure_person(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
@@ -9337,48 +8894,6 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_deadLetter(ctx, field)
 				})
-		case "membershipSummary":
-			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Query_membershipSummary(ctx, field)
-				})
-		case "pastDueMembers":
-			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Query_pastDueMembers(ctx, field)
-				})
-		case "recentPaymentFailures":
-			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Query_recentPaymentFailures(ctx, field)
-				})
-		case "memberByEmail":
-			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Query_memberByEmail(ctx, field)
-				})
-		case "memberTimeline":
-			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Query_memberTimeline(ctx, field)
-				})
-		case "recentRsvpDecisions":
-			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Query_recentRsvpDecisions(ctx, field)
-				})
-		case "slackStatusSummary":
-			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Query_slackStatusSummary(ctx, field)
-				})
 		case "auditLog":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, false,
@@ -9402,6 +8917,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_event(ctx, field)
+				})
+		case "integrationHealth":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_integrationHealth(ctx, field)
 				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
@@ -9482,39 +9003,64 @@ func (ec *executionContext) _RSVPCounts(ctx context.Context, sel ast.SelectionSe
 	return out
 }
 
-var rSVPDecisionImplementors = []string{"RSVPDecision"}
+var serviceHealthImplementors = []string{"ServiceHealth"}
 
-func (ec *executionContext) _RSVPDecision(ctx context.Context, sel ast.SelectionSet, obj *model.RSVPDecision) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, rSVPDecisionImplementors)
+func (ec *executionContext) _ServiceHealth(ctx context.Context, sel ast.SelectionSet, obj *model.ServiceHealth) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, serviceHealthImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
-			out.Values[i] = graphql.MarshalString("RSVPDecision")
-		case "eventId":
-			out.Values[i] = ec._RSVPDecision_eventId(ctx, field, obj)
+			out.Values[i] = graphql.MarshalString("ServiceHealth")
+		case "name":
+			out.Values[i] = ec._ServiceHealth_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
-		case "eventName":
-			out.Values[i] = ec._RSVPDecision_eventName(ctx, field, obj)
+		case "configured":
+			out.Values[i] = ec._ServiceHealth_configured(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
-		case "outcome":
-			out.Values[i] = ec._RSVPDecision_outcome(ctx, field, obj)
+		case "state":
+			out.Values[i] = ec._ServiceHealth_state(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
-		case "reason":
-			out.Values[i] = ec._RSVPDecision_reason(ctx, field, obj)
+		case "lastSuccessAt":
+			out.Values[i] = ec._ServiceHealth_lastSuccessAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "lastFailureAt":
+			out.Values[i] = ec._ServiceHealth_lastFailureAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "lastErrorClass":
+			out.Values[i] = ec._ServiceHealth_lastErrorClass(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "calls":
+			out.Values[i] = ec._ServiceHealth_calls(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
-		case "decidedAt":
-			out.Values[i] = ec._RSVPDecision_decidedAt(ctx, field, obj)
+		case "errorRate":
+			out.Values[i] = ec._ServiceHealth_errorRate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "breaker":
+			out.Values[i] = ec._ServiceHealth_breaker(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rateLimitHits":
+			out.Values[i] = ec._ServiceHealth_rateLimitHits(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -9626,153 +9172,49 @@ func (ec *executionContext) _SlackSummary(ctx context.Context, sel ast.Selection
 	return out
 }
 
-var statusCountImplementors = []string{"StatusCount"}
+var webhookHealthImplementors = []string{"WebhookHealth"}
 
-func (ec *executionContext) _StatusCount(ctx context.Context, sel ast.SelectionSet, obj *model.StatusCount) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, statusCountImplementors)
-
-	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
-	for i, field := range fields {
-		switch field.Name {
-		case "__typename":
-			out.Values[i] = graphql.MarshalString("StatusCount")
-		case "status":
-			out.Values[i] = ec._StatusCount_status(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "count":
-			out.Values[i] = ec._StatusCount_count(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		default:
-			panic("unknown field " + strconv.Quote(field.Name))
-		}
-	}
-	out.Dispatch(ctx)
-	if out.Invalids > 0 {
-		return graphql.Null
-	}
-
-	if n := len(deferred.Defers); n > 0 {
-		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
-		ec.ProcessDeferredGroup(deferred)
-	}
-
-	return out
-}
-
-var statusTierCountImplementors = []string{"StatusTierCount"}
-
-func (ec *executionContext) _StatusTierCount(ctx context.Context, sel ast.SelectionSet, obj *model.StatusTierCount) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, statusTierCountImplementors)
+func (ec *executionContext) _WebhookHealth(ctx context.Context, sel ast.SelectionSet, obj *model.WebhookHealth) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, webhookHealthImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
-			out.Values[i] = graphql.MarshalString("StatusTierCount")
-		case "status":
-			out.Values[i] = ec._StatusTierCount_status(ctx, field, obj)
+			out.Values[i] = graphql.MarshalString("WebhookHealth")
+		case "received":
+			out.Values[i] = ec._WebhookHealth_received(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
-		case "tier":
-			out.Values[i] = ec._StatusTierCount_tier(ctx, field, obj)
+		case "applied":
+			out.Values[i] = ec._WebhookHealth_applied(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
-		case "count":
-			out.Values[i] = ec._StatusTierCount_count(ctx, field, obj)
+		case "failed":
+			out.Values[i] = ec._WebhookHealth_failed(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
-		default:
-			panic("unknown field " + strconv.Quote(field.Name))
-		}
-	}
-	out.Dispatch(ctx)
-	if out.Invalids > 0 {
-		return graphql.Null
-	}
-
-	if n := len(deferred.Defers); n > 0 {
-		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
-		ec.ProcessDeferredGroup(deferred)
-	}
-
-	return out
-}
-
-var tierCountImplementors = []string{"TierCount"}
-
-func (ec *executionContext) _TierCount(ctx context.Context, sel ast.SelectionSet, obj *model.TierCount) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, tierCountImplementors)
-
-	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
-	for i, field := range fields {
-		switch field.Name {
-		case "__typename":
-			out.Values[i] = graphql.MarshalString("TierCount")
-		case "tier":
-			out.Values[i] = ec._TierCount_tier(ctx, field, obj)
+		case "successRate":
+			out.Values[i] = ec._WebhookHealth_successRate(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
-		case "count":
-			out.Values[i] = ec._TierCount_count(ctx, field, obj)
+		case "p95Seconds":
+			out.Values[i] = ec._WebhookHealth_p95Seconds(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
-		default:
-			panic("unknown field " + strconv.Quote(field.Name))
-		}
-	}
-	out.Dispatch(ctx)
-	if out.Invalids > 0 {
-		return graphql.Null
-	}
-
-	if n := len(deferred.Defers); n > 0 {
-		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
-		ec.ProcessDeferredGroup(deferred)
-	}
-
-	return out
-}
-
-var timelineEntryImplementors = []string{"TimelineEntry"}
-
-func (ec *executionContext) _TimelineEntry(ctx context.Context, sel ast.SelectionSet, obj *model.TimelineEntry) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, timelineEntryImplementors)
-
-	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
-	for i, field := range fields {
-		switch field.Name {
-		case "__typename":
-			out.Values[i] = graphql.MarshalString("TimelineEntry")
-		case "at":
-			out.Values[i] = ec._TimelineEntry_at(ctx, field, obj)
+		case "backlog":
+			out.Values[i] = ec._WebhookHealth_backlog(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
-		case "kind":
-			out.Values[i] = ec._TimelineEntry_kind(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "outcome":
-			out.Values[i] = ec._TimelineEntry_outcome(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "details":
-			out.Values[i] = ec._TimelineEntry_details(ctx, field, obj)
+		case "openDeadLetters":
+			out.Values[i] = ec._WebhookHealth_openDeadLetters(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -10155,6 +9597,16 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
+func (ec *executionContext) unmarshalNAlertLevel2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐAlertLevel(ctx context.Context, v any) (model.AlertLevel, error) {
+	var res model.AlertLevel
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAlertLevel2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐAlertLevel(ctx context.Context, sel ast.SelectionSet, v model.AlertLevel) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNAuditEdge2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐAuditEdge(ctx context.Context, sel ast.SelectionSet, v model.AuditEdge) graphql.Marshaler {
 	return ec._AuditEdge(ctx, sel, &v)
 }
@@ -10183,6 +9635,26 @@ func (ec *executionContext) marshalNAuditEntry2ᚖgithubᚗcomᚋwomendefiningai
 	return ec._AuditEntry(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNBacklogCount2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐBacklogCount(ctx context.Context, sel ast.SelectionSet, v model.BacklogCount) graphql.Marshaler {
+	return ec._BacklogCount(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNBacklogCount2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐBacklogCountᚄ(ctx context.Context, sel ast.SelectionSet, v []model.BacklogCount) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBacklogCount2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐBacklogCount(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -10197,9 +9669,14 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
-func (ec *executionContext) unmarshalNCreateAgentKeyInput2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐCreateAgentKeyInput(ctx context.Context, v any) (model.CreateAgentKeyInput, error) {
-	res, err := ec.unmarshalInputCreateAgentKeyInput(ctx, v)
+func (ec *executionContext) unmarshalNBreakerState2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐBreakerState(ctx context.Context, v any) (model.BreakerState, error) {
+	var res model.BreakerState
+	err := res.UnmarshalGQL(v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNBreakerState2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐBreakerState(ctx context.Context, sel ast.SelectionSet, v model.BreakerState) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) unmarshalNCreateEventInput2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐCreateEventInput(ctx context.Context, v any) (model.CreateEventInput, error) {
@@ -10249,6 +9726,20 @@ func (ec *executionContext) marshalNEventEdge2ᚕgithubᚗcomᚋwomendefiningai�
 	return ret
 }
 
+func (ec *executionContext) unmarshalNFloat2float64(ctx context.Context, v any) (float64, error) {
+	res, err := graphql.UnmarshalFloatContext(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.SelectionSet, v float64) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalFloatContext(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Float!")
+	}
+	return graphql.WrapContextMarshaler(ctx, res)
+}
+
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalID(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -10275,6 +9766,66 @@ func (ec *executionContext) marshalNInt2int32(ctx context.Context, sel ast.Selec
 		graphql.AddInvalidNullFromMarshaler(ctx, "Int!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNJobHealth2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐJobHealth(ctx context.Context, sel ast.SelectionSet, v model.JobHealth) graphql.Marshaler {
+	return ec._JobHealth(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNJobHealth2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐJobHealthᚄ(ctx context.Context, sel ast.SelectionSet, v []model.JobHealth) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNJobHealth2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐJobHealth(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNJobOutcomeCount2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐJobOutcomeCount(ctx context.Context, sel ast.SelectionSet, v model.JobOutcomeCount) graphql.Marshaler {
+	return ec._JobOutcomeCount(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNJobOutcomeCount2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐJobOutcomeCountᚄ(ctx context.Context, sel ast.SelectionSet, v []model.JobOutcomeCount) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNJobOutcomeCount2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐJobOutcomeCount(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNMeasureHealth2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐMeasureHealth(ctx context.Context, sel ast.SelectionSet, v model.MeasureHealth) graphql.Marshaler {
+	return ec._MeasureHealth(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNMeasureHealth2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐMeasureHealthᚄ(ctx context.Context, sel ast.SelectionSet, v []model.MeasureHealth) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMeasureHealth2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐMeasureHealth(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNMemberEdge2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐMemberEdge(ctx context.Context, sel ast.SelectionSet, v model.MemberEdge) graphql.Marshaler {
@@ -10335,14 +9886,6 @@ func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋwomendefiningai�
 	return ec._PageInfo(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNPaymentFailure2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐPaymentFailure(ctx context.Context, sel ast.SelectionSet, v model.PaymentFailure) graphql.Marshaler {
-	return ec._PaymentFailure(ctx, sel, &v)
-}
-
-func (ec *executionContext) marshalNPerson2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐPerson(ctx context.Context, sel ast.SelectionSet, v model.Person) graphql.Marshaler {
-	return ec._Person(ctx, sel, &v)
-}
-
 func (ec *executionContext) marshalNPerson2ᚖgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐPerson(ctx context.Context, sel ast.SelectionSet, v *model.Person) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Person!")
@@ -10362,10 +9905,6 @@ func (ec *executionContext) marshalNRSVPCounts2ᚖgithubᚗcomᚋwomendefiningai
 		return graphql.Null
 	}
 	return ec._RSVPCounts(ctx, sel, v)
-}
-
-func (ec *executionContext) marshalNRSVPDecision2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐRSVPDecision(ctx context.Context, sel ast.SelectionSet, v model.RSVPDecision) graphql.Marshaler {
-	return ec._RSVPDecision(ctx, sel, &v)
 }
 
 func (ec *executionContext) unmarshalNRole2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐRole(ctx context.Context, v any) (model.Role, error) {
@@ -10418,6 +9957,36 @@ func (ec *executionContext) marshalNScope2ᚕgithubᚗcomᚋwomendefiningaiᚋpl
 	return ret
 }
 
+func (ec *executionContext) marshalNServiceHealth2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐServiceHealth(ctx context.Context, sel ast.SelectionSet, v model.ServiceHealth) graphql.Marshaler {
+	return ec._ServiceHealth(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNServiceHealth2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐServiceHealthᚄ(ctx context.Context, sel ast.SelectionSet, v []model.ServiceHealth) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNServiceHealth2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐServiceHealth(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNServiceState2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐServiceState(ctx context.Context, v any) (model.ServiceState, error) {
+	var res model.ServiceState
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNServiceState2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐServiceState(ctx context.Context, sel ast.SelectionSet, v model.ServiceState) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNSlackStatus2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐSlackStatus(ctx context.Context, v any) (model.SlackStatus, error) {
 	var res model.SlackStatus
 	err := res.UnmarshalGQL(v)
@@ -10426,46 +9995,6 @@ func (ec *executionContext) unmarshalNSlackStatus2githubᚗcomᚋwomendefiningai
 
 func (ec *executionContext) marshalNSlackStatus2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐSlackStatus(ctx context.Context, sel ast.SelectionSet, v model.SlackStatus) graphql.Marshaler {
 	return v
-}
-
-func (ec *executionContext) marshalNStatusCount2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐStatusCount(ctx context.Context, sel ast.SelectionSet, v model.StatusCount) graphql.Marshaler {
-	return ec._StatusCount(ctx, sel, &v)
-}
-
-func (ec *executionContext) marshalNStatusCount2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐStatusCountᚄ(ctx context.Context, sel ast.SelectionSet, v []model.StatusCount) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNStatusCount2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐStatusCount(ctx, sel, v[i])
-	})
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
-}
-
-func (ec *executionContext) marshalNStatusTierCount2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐStatusTierCount(ctx context.Context, sel ast.SelectionSet, v model.StatusTierCount) graphql.Marshaler {
-	return ec._StatusTierCount(ctx, sel, &v)
-}
-
-func (ec *executionContext) marshalNStatusTierCount2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐStatusTierCountᚄ(ctx context.Context, sel ast.SelectionSet, v []model.StatusTierCount) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNStatusTierCount2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐStatusTierCount(ctx, sel, v[i])
-	})
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
 }
 
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
@@ -10482,26 +10011,6 @@ func (ec *executionContext) marshalNString2string(ctx context.Context, sel ast.S
 	return res
 }
 
-func (ec *executionContext) marshalNTierCount2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐTierCount(ctx context.Context, sel ast.SelectionSet, v model.TierCount) graphql.Marshaler {
-	return ec._TierCount(ctx, sel, &v)
-}
-
-func (ec *executionContext) marshalNTierCount2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐTierCountᚄ(ctx context.Context, sel ast.SelectionSet, v []model.TierCount) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNTierCount2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐTierCount(ctx, sel, v[i])
-	})
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
-}
-
 func (ec *executionContext) unmarshalNTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
 	res, err := graphql.UnmarshalTime(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -10516,8 +10025,12 @@ func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel as
 	return res
 }
 
-func (ec *executionContext) marshalNTimelineEntry2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐTimelineEntry(ctx context.Context, sel ast.SelectionSet, v model.TimelineEntry) graphql.Marshaler {
-	return ec._TimelineEntry(ctx, sel, &v)
+func (ec *executionContext) marshalNWebhookHealth2ᚖgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐWebhookHealth(ctx context.Context, sel ast.SelectionSet, v *model.WebhookHealth) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "WebhookHealth!")
+		return graphql.Null
+	}
+	return ec._WebhookHealth(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx context.Context, sel ast.SelectionSet, v introspection.Directive) graphql.Marshaler {
@@ -10707,13 +10220,6 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	return res
 }
 
-func (ec *executionContext) marshalOCreatedAgentKey2ᚖgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐCreatedAgentKey(ctx context.Context, sel ast.SelectionSet, v *model.CreatedAgentKey) graphql.Marshaler {
-	if v == nil {
-		return graphql.Null
-	}
-	return ec._CreatedAgentKey(ctx, sel, v)
-}
-
 func (ec *executionContext) marshalODeadLetter2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐDeadLetterᚄ(ctx context.Context, sel ast.SelectionSet, v []model.DeadLetter) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -10804,6 +10310,13 @@ func (ec *executionContext) marshalOInt2ᚖint32(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) marshalOIntegrationHealth2ᚖgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐIntegrationHealth(ctx context.Context, sel ast.SelectionSet, v *model.IntegrationHealth) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._IntegrationHealth(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOMemberConnection2ᚖgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐMemberConnection(ctx context.Context, sel ast.SelectionSet, v *model.MemberConnection) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -10862,75 +10375,11 @@ func (ec *executionContext) marshalOMembershipStatus2ᚕgithubᚗcomᚋwomendefi
 	return ret
 }
 
-func (ec *executionContext) marshalOMembershipSummary2ᚖgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐMembershipSummary(ctx context.Context, sel ast.SelectionSet, v *model.MembershipSummary) graphql.Marshaler {
-	if v == nil {
-		return graphql.Null
-	}
-	return ec._MembershipSummary(ctx, sel, v)
-}
-
-func (ec *executionContext) marshalOPaymentFailure2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐPaymentFailureᚄ(ctx context.Context, sel ast.SelectionSet, v []model.PaymentFailure) graphql.Marshaler {
-	if v == nil {
-		return graphql.Null
-	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNPaymentFailure2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐPaymentFailure(ctx, sel, v[i])
-	})
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
-}
-
-func (ec *executionContext) marshalOPerson2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐPersonᚄ(ctx context.Context, sel ast.SelectionSet, v []model.Person) graphql.Marshaler {
-	if v == nil {
-		return graphql.Null
-	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNPerson2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐPerson(ctx, sel, v[i])
-	})
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
-}
-
 func (ec *executionContext) marshalOPerson2ᚖgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐPerson(ctx context.Context, sel ast.SelectionSet, v *model.Person) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	return ec._Person(ctx, sel, v)
-}
-
-func (ec *executionContext) marshalORSVPDecision2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐRSVPDecisionᚄ(ctx context.Context, sel ast.SelectionSet, v []model.RSVPDecision) graphql.Marshaler {
-	if v == nil {
-		return graphql.Null
-	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNRSVPDecision2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐRSVPDecision(ctx, sel, v[i])
-	})
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
 }
 
 func (ec *executionContext) marshalOSlackLink2ᚖgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐSlackLink(ctx context.Context, sel ast.SelectionSet, v *model.SlackLink) graphql.Marshaler {
@@ -10981,25 +10430,6 @@ func (ec *executionContext) marshalOTime2ᚖtimeᚐTime(ctx context.Context, sel
 	_ = ctx
 	res := graphql.MarshalTime(*v)
 	return res
-}
-
-func (ec *executionContext) marshalOTimelineEntry2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐTimelineEntryᚄ(ctx context.Context, sel ast.SelectionSet, v []model.TimelineEntry) graphql.Marshaler {
-	if v == nil {
-		return graphql.Null
-	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNTimelineEntry2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐTimelineEntry(ctx, sel, v[i])
-	})
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
 }
 
 func (ec *executionContext) marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValueᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.EnumValue) graphql.Marshaler {

@@ -43,15 +43,10 @@ type AuditLogFilter struct {
 	ActorID     *string `json:"actorId,omitempty"`
 }
 
-type CreateAgentKeyInput struct {
-	Name   string  `json:"name"`
-	Scopes []Scope `json:"scopes"`
-	// Let the key run the mutations its scopes allow; queries only otherwise.
-	AllowMutations *bool `json:"allowMutations,omitempty"`
-	// Requests per minute; 60 when omitted.
-	RatePerMinute *int32 `json:"ratePerMinute,omitempty"`
-	// Seconds until the key expires; never when omitted.
-	ExpiresInSeconds *int32 `json:"expiresInSeconds,omitempty"`
+// Inbox rows by status (only the statuses that are waiting).
+type BacklogCount struct {
+	Status string `json:"status"`
+	Count  int32  `json:"count"`
 }
 
 type CreateEventInput struct {
@@ -68,17 +63,6 @@ type CreateEventInput struct {
 	TimeZone string `json:"timeZone"`
 	// How many guests may attend: 1 to 100000.
 	Capacity int32 `json:"capacity"`
-}
-
-type CreatedAgentKey struct {
-	// wdai_<prefix>_<secret>: shown once.
-	Key            string     `json:"key"`
-	Prefix         string     `json:"prefix"`
-	Name           string     `json:"name"`
-	Scopes         []Scope    `json:"scopes"`
-	AllowMutations bool       `json:"allowMutations"`
-	RatePerMinute  int32      `json:"ratePerMinute"`
-	ExpiresAt      *time.Time `json:"expiresAt,omitempty"`
 }
 
 // A message a handler could not process, waiting for an operator.
@@ -128,6 +112,42 @@ type EventEdge struct {
 	Node   *Event `json:"node"`
 }
 
+// The platform's health for operators.
+type IntegrationHealth struct {
+	At       time.Time       `json:"at"`
+	Services []ServiceHealth `json:"services"`
+	Jobs     []JobHealth     `json:"jobs"`
+	Webhooks *WebhookHealth  `json:"webhooks"`
+	// The measures the alerts watch, against their thresholds.
+	Measures []MeasureHealth `json:"measures"`
+}
+
+// One job: its runs in the last 24 hours and its last run.
+type JobHealth struct {
+	Job        string            `json:"job"`
+	Runs       []JobOutcomeCount `json:"runs"`
+	LastStatus string            `json:"lastStatus"`
+	// The last run's counts, for example 'luma_approval: 28 approved'.
+	LastSummary string    `json:"lastSummary"`
+	LastRunAt   time.Time `json:"lastRunAt"`
+}
+
+// A job's runs in the last 24 hours, by outcome.
+type JobOutcomeCount struct {
+	// pending, processing, completed, failed, retrying, dead_letter, replayed or abandoned.
+	Outcome string `json:"outcome"`
+	Count   int32  `json:"count"`
+}
+
+// A watched measure, its value and its level.
+type MeasureHealth struct {
+	Measure  string     `json:"measure"`
+	Value    float64    `json:"value"`
+	Level    AlertLevel `json:"level"`
+	Warning  float64    `json:"warning"`
+	Critical float64    `json:"critical"`
+}
+
 type MemberConnection struct {
 	Edges    []MemberEdge `json:"edges"`
 	PageInfo *PageInfo    `json:"pageInfo"`
@@ -154,14 +174,6 @@ type Membership struct {
 	Alumni            bool             `json:"alumni"`
 }
 
-type MembershipSummary struct {
-	Total    int32         `json:"total"`
-	ByStatus []StatusCount `json:"byStatus"`
-	ByTier   []TierCount   `json:"byTier"`
-	// Every status and tier pair that has members.
-	ByStatusAndTier []StatusTierCount `json:"byStatusAndTier"`
-}
-
 // A membership tier that people can join.
 type MembershipTier struct {
 	ID          string `json:"id"`
@@ -178,14 +190,6 @@ type Mutation struct {
 type PageInfo struct {
 	HasNextPage bool    `json:"hasNextPage"`
 	EndCursor   *string `json:"endCursor,omitempty"`
-}
-
-type PaymentFailure struct {
-	At        time.Time `json:"at"`
-	InvoiceID string    `json:"invoiceId"`
-	// The payment attempt of the invoice (1 for the first).
-	Attempt int32   `json:"attempt"`
-	Person  *Person `json:"person,omitempty"`
 }
 
 // A person. Personal data the caller may not see is null.
@@ -220,13 +224,24 @@ type RSVPCounts struct {
 	LastDecidedAt *time.Time `json:"lastDecidedAt,omitempty"`
 }
 
-type RSVPDecision struct {
-	EventID   string `json:"eventId"`
-	EventName string `json:"eventName"`
-	// approve, decline or leave_pending.
-	Outcome   string    `json:"outcome"`
-	Reason    string    `json:"reason"`
-	DecidedAt time.Time `json:"decidedAt"`
+// One integration: the database or a provider.
+type ServiceHealth struct {
+	// database, stripe, clerk, mailchimp, luma or slack.
+	Name          string       `json:"name"`
+	Configured    bool         `json:"configured"`
+	State         ServiceState `json:"state"`
+	LastSuccessAt *time.Time   `json:"lastSuccessAt,omitempty"`
+	LastFailureAt *time.Time   `json:"lastFailureAt,omitempty"`
+	// The class of the last failure: server_error, rate_limited, timeout, network, circuit_open, unauthorized or unavailable.
+	LastErrorClass *string `json:"lastErrorClass,omitempty"`
+	// Calls in the last hour, over every replica.
+	Calls int32 `json:"calls"`
+	// Failed calls over all calls in the last hour (0 to 1).
+	ErrorRate float64 `json:"errorRate"`
+	// The worst breaker state reported by a replica in the last two minutes.
+	Breaker BreakerState `json:"breaker"`
+	// Rate-limit answers, and calls that waited for a shared limit, in the last hour.
+	RateLimitHits int32 `json:"rateLimitHits"`
 }
 
 // The person's Slack account as the last sync saw it.
@@ -246,31 +261,133 @@ type SlackSummary struct {
 	Deactivated int32 `json:"deactivated"`
 }
 
-type StatusCount struct {
-	Status MembershipStatus `json:"status"`
-	Count  int32            `json:"count"`
+// The billing webhooks over the last 24 hours.
+type WebhookHealth struct {
+	Received int32 `json:"received"`
+	Applied  int32 `json:"applied"`
+	Failed   int32 `json:"failed"`
+	// applied / (applied + failed), 1 without deliveries.
+	SuccessRate float64 `json:"successRate"`
+	// The 95th percentile from receipt to application, in seconds.
+	P95Seconds      float64        `json:"p95Seconds"`
+	Backlog         []BacklogCount `json:"backlog"`
+	OpenDeadLetters int32          `json:"openDeadLetters"`
 }
 
-type StatusTierCount struct {
-	Status MembershipStatus `json:"status"`
-	Tier   string           `json:"tier"`
-	Count  int32            `json:"count"`
+// A watched measure's level against its thresholds.
+type AlertLevel string
+
+const (
+	AlertLevelOk       AlertLevel = "OK"
+	AlertLevelWarning  AlertLevel = "WARNING"
+	AlertLevelCritical AlertLevel = "CRITICAL"
+)
+
+var AllAlertLevel = []AlertLevel{
+	AlertLevelOk,
+	AlertLevelWarning,
+	AlertLevelCritical,
 }
 
-type TierCount struct {
-	// Empty for memberships without a tier (pending).
-	Tier  string `json:"tier"`
-	Count int32  `json:"count"`
+func (e AlertLevel) IsValid() bool {
+	switch e {
+	case AlertLevelOk, AlertLevelWarning, AlertLevelCritical:
+		return true
+	}
+	return false
 }
 
-type TimelineEntry struct {
-	At time.Time `json:"at"`
-	// membership.change, membership.set_visibility, person.sync, chat_status.change, rsvp.approve, ...
-	Kind string `json:"kind"`
-	// success, failure or denied.
-	Outcome string `json:"outcome"`
-	// The details as a JSON object.
-	Details string `json:"details"`
+func (e AlertLevel) String() string {
+	return string(e)
+}
+
+func (e *AlertLevel) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = AlertLevel(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid AlertLevel", str)
+	}
+	return nil
+}
+
+func (e AlertLevel) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *AlertLevel) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e AlertLevel) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// A circuit breaker's state: closed (calls go through), half-open (one trial call), open (calls refused).
+type BreakerState string
+
+const (
+	BreakerStateClosed   BreakerState = "CLOSED"
+	BreakerStateHalfOpen BreakerState = "HALF_OPEN"
+	BreakerStateOpen     BreakerState = "OPEN"
+)
+
+var AllBreakerState = []BreakerState{
+	BreakerStateClosed,
+	BreakerStateHalfOpen,
+	BreakerStateOpen,
+}
+
+func (e BreakerState) IsValid() bool {
+	switch e {
+	case BreakerStateClosed, BreakerStateHalfOpen, BreakerStateOpen:
+		return true
+	}
+	return false
+}
+
+func (e BreakerState) String() string {
+	return string(e)
+}
+
+func (e *BreakerState) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = BreakerState(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid BreakerState", str)
+	}
+	return nil
+}
+
+func (e BreakerState) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *BreakerState) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e BreakerState) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 type DeadLetterStatus string
@@ -566,6 +683,66 @@ func (e *Scope) UnmarshalJSON(b []byte) error {
 }
 
 func (e Scope) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// An integration's state in the health view.
+type ServiceState string
+
+const (
+	ServiceStateOk            ServiceState = "OK"
+	ServiceStateDegraded      ServiceState = "DEGRADED"
+	ServiceStateDown          ServiceState = "DOWN"
+	ServiceStateNotConfigured ServiceState = "NOT_CONFIGURED"
+)
+
+var AllServiceState = []ServiceState{
+	ServiceStateOk,
+	ServiceStateDegraded,
+	ServiceStateDown,
+	ServiceStateNotConfigured,
+}
+
+func (e ServiceState) IsValid() bool {
+	switch e {
+	case ServiceStateOk, ServiceStateDegraded, ServiceStateDown, ServiceStateNotConfigured:
+		return true
+	}
+	return false
+}
+
+func (e ServiceState) String() string {
+	return string(e)
+}
+
+func (e *ServiceState) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ServiceState(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ServiceState", str)
+	}
+	return nil
+}
+
+func (e ServiceState) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ServiceState) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ServiceState) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

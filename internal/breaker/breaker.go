@@ -52,6 +52,33 @@ type Set struct {
 
 	mu       sync.Mutex
 	breakers map[string]*provider
+	observer Observer
+}
+
+// Observer wraps each provider's transport outside its breaker, so that it
+// sees every call, the ones the breaker refuses included.
+type Observer interface {
+	Transport(provider string, base http.RoundTripper) http.RoundTripper
+}
+
+// Observe makes o see every call of the clients and transports made after
+// it.
+func (s *Set) Observe(o Observer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.observer = o
+}
+
+// States returns every provider's breaker state ("closed", "half-open" or
+// "open"), by provider.
+func (s *Set) States() map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]string, len(s.breakers))
+	for name, p := range s.breakers {
+		out[name] = p.cb.State().String()
+	}
+	return out
 }
 
 type provider struct {
@@ -168,7 +195,14 @@ func (s *Set) Transport(name string, base http.RoundTripper) http.RoundTripper {
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	return &transport{name: name, p: s.get(name), openFor: s.cfg.OpenFor, base: base}
+	var rt http.RoundTripper = &transport{name: name, p: s.get(name), openFor: s.cfg.OpenFor, base: base}
+	s.mu.Lock()
+	o := s.observer
+	s.mu.Unlock()
+	if o != nil {
+		rt = o.Transport(name, rt)
+	}
+	return rt
 }
 
 type transport struct {

@@ -149,6 +149,8 @@ type Config struct {
 	// ProviderBreakerOpenFor before it lets a trial call through.
 	ProviderBreakerFailures int           `env:"PROVIDER_BREAKER_FAILURES" envDefault:"5"`
 	ProviderBreakerOpenFor  time.Duration `env:"PROVIDER_BREAKER_OPEN_FOR" envDefault:"30s"`
+	// Ops: the health view, alert thresholds and shared provider limits (ops.go).
+	Ops Ops
 
 	// GraphQLTrustedDocumentsOnly: /graphql runs only the trusted documents
 	// of operations/ (by documentId, Apollo's hash or their exact text).
@@ -204,6 +206,7 @@ func (c Config) validate() []string {
 	for _, check := range []func() []string{
 		c.validateServer, c.validateLogging, c.validateCron, c.validateClerk, c.validateURLs,
 		c.validateStripe, c.validateMailchimp, c.validateSlack, c.validateLuma, c.validateWorker, c.validateRateLimits,
+		c.validateOps,
 	} {
 		p = append(p, check()...)
 	}
