@@ -47,6 +47,7 @@ func rootCommand() *cli.Command {
 			stripeCommand(),
 			mailchimpCommand(),
 			operationsCommand(),
+			devCommand(),
 			agentKeyCommand(),
 		},
 	}

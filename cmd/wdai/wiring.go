@@ -19,6 +19,7 @@ import (
 	"github.com/womendefiningai/platform/internal/breaker"
 	"github.com/womendefiningai/platform/internal/callstats"
 	"github.com/womendefiningai/platform/internal/config"
+	"github.com/womendefiningai/platform/internal/devauth"
 	"github.com/womendefiningai/platform/ports"
 )
 
@@ -212,6 +213,12 @@ func buildProviders(cfg config.Config, breakers *breaker.Set) (providers, error)
 			}
 		}
 	}
+	// Development sign-in (`wdai dev token`): never in production.
+	if cfg.Dev() {
+		if p.signIn, err = devauth.NewVerifier(cfg.DataDir, p.signIn); err != nil {
+			return p, err
+		}
+	}
 	return p, nil
 }
 
@@ -394,6 +401,8 @@ func (b *appBuilder) agents(app *application.App) {
 	c.AgentKeys = keep(application.NewAgentKeys(uow, postgres.NewAgentKeyStore(pool))).into(&b.err)
 	c.AuthenticateAgent = keep(application.NewAuthenticateAgent(postgres.NewAgentKeyStore(pool))).into(&b.err)
 	c.RecordAgentCall = keep(application.NewRecordAgentCall(postgres.NewAuditLog(pool))).into(&b.err)
+	people := postgres.NewPeopleStore(pool)
+	app.Queries.AgentReports = keep(application.NewAgentReports(postgres.NewAgentReports(pool), people, people, people)).into(&b.err)
 }
 
 func (b *appBuilder) deadLetters(app *application.App) {
