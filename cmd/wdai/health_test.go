@@ -32,7 +32,7 @@ type healthHarness struct {
 	ops     access.Principal
 }
 
-func newHealthHarness(t *testing.T, extra ...string) *healthHarness {
+func newHealthHarness(t *testing.T, clock ports.Clock, extra ...string) *healthHarness {
 	t.Helper()
 	fake := mailchimpfake.New(t, healthTestKey, "L1")
 	dbURL := testdb.NewURL(t)
@@ -56,7 +56,7 @@ func newHealthHarness(t *testing.T, extra ...string) *healthHarness {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	sys, err := buildSystemWith(cfg, pool, slog.New(slog.DiscardHandler), ports.SystemClock{})
+	sys, err := buildSystemWith(cfg, pool, slog.New(slog.DiscardHandler), clock)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +142,7 @@ func (h *healthHarness) upsert(t *testing.T, i int) error {
 
 func TestIntegrationHealthShowsStateChangesAndTheBreaker(t *testing.T) {
 	t.Parallel()
-	h := newHealthHarness(t)
+	h := newHealthHarness(t, ports.SystemClock{})
 
 	v, _ := h.read(t)
 	if s := v.service(t, "database"); s.State != "OK" {
@@ -201,7 +201,7 @@ func TestIntegrationHealthShowsStateChangesAndTheBreaker(t *testing.T) {
 
 func TestIntegrationHealthCostsOneStatement(t *testing.T) {
 	t.Parallel()
-	h := newHealthHarness(t)
+	h := newHealthHarness(t, ports.SystemClock{})
 	_, few := h.read(t)
 	// Many rows in every table the view reads.
 	ctx := t.Context()
