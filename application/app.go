@@ -76,4 +76,5 @@ type Queries struct {
 	GetEvent             GetEvent             // one event with its RSVP counts
 	ListAuditLog         ListAuditLog         // leaders and operators read the audit log
 	GetIntegrationHealth GetIntegrationHealth // operators read every integration's, job's and webhook's health
+	AgentReports         AgentReports         // the reads of the agents' starter operations (finance, support, engagement)
 }

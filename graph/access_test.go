@@ -191,6 +191,7 @@ func fakeApp(t *testing.T) *application.App {
 	fakeEvents(t, app)
 	fakeChat(t, app)
 	fakeHealth(t, app)
+	fakeAgents(t, app)
 	return app
 }
 

@@ -43,3 +43,10 @@ func AuthenticateAgents(check AgentAuthenticator, logger *slog.Logger, agent, pe
 		agent.ServeHTTP(w, r.WithContext(application.WithAgentCredential(r.Context(), cred)))
 	})
 }
+
+// AgentKeyRequired answers 401: the route is for agent keys only.
+func AgentKeyRequired() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		unauthenticated(w, "this endpoint needs an agent key: Authorization: Bearer wdai_...")
+	})
+}

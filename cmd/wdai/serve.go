@@ -201,6 +201,9 @@ func buildHTTPAndMetrics(sys *system, migrator *postgres.Migrator) (http.Handler
 		"/webhooks/clerk":  httpapi.NotConfigured("the Clerk webhook (CLERK_WEBHOOK_SECRET)"),
 		"/webhooks/stripe": httpapi.NotConfigured("the Stripe webhook (STRIPE_WEBHOOK_SECRET)"),
 	}
+	// MCP for agents: the same trusted operations and checks as /graphql.
+	routes["/mcp"] = httpapi.AuthenticateAgents(sys.app.Commands.AuthenticateAgent.Handle, logger,
+		graph.MCPHandler(edge.docs, graph.Schema(), gql, graph.MCPOptions{Logger: logger}), httpapi.AgentKeyRequired())
 	if secrets := splitSecrets(cfg.StripeWebhookSecret); len(secrets) > 0 {
 		verifier, err := stripe.NewWebhookVerifier(secrets, stripe.DefaultWebhookTolerance)
 		if err != nil {

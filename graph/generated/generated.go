@@ -68,6 +68,16 @@ type ComplexityRoot struct {
 		Status func(childComplexity int) int
 	}
 
+	CreatedAgentKey struct {
+		AllowMutations func(childComplexity int) int
+		ExpiresAt      func(childComplexity int) int
+		Key            func(childComplexity int) int
+		Name           func(childComplexity int) int
+		Prefix         func(childComplexity int) int
+		RatePerMinute  func(childComplexity int) int
+		Scopes         func(childComplexity int) int
+	}
+
 	DeadLetter struct {
 		Attempts       func(childComplexity int) int
 		FirstFailedAt  func(childComplexity int) int
@@ -157,6 +167,13 @@ type ComplexityRoot struct {
 		Visible           func(childComplexity int) int
 	}
 
+	MembershipSummary struct {
+		ByStatus        func(childComplexity int) int
+		ByStatusAndTier func(childComplexity int) int
+		ByTier          func(childComplexity int) int
+		Total           func(childComplexity int) int
+	}
+
 	MembershipTier struct {
 		Description  func(childComplexity int) int
 		ID           func(childComplexity int) int
@@ -167,6 +184,7 @@ type ComplexityRoot struct {
 
 	Mutation struct {
 		AbandonDeadLetter func(childComplexity int, id string, reason string) int
+		CreateAgentKey    func(childComplexity int, input model.CreateAgentKeyInput) int
 		CreateEvent       func(childComplexity int, input model.CreateEventInput) int
 		OpenBillingPortal func(childComplexity int) int
 		ReplayDeadLetter  func(childComplexity int, id string) int
@@ -181,6 +199,13 @@ type ComplexityRoot struct {
 		HasNextPage func(childComplexity int) int
 	}
 
+	PaymentFailure struct {
+		At        func(childComplexity int) int
+		Attempt   func(childComplexity int) int
+		InvoiceID func(childComplexity int) int
+		Person    func(childComplexity int) int
+	}
+
 	Person struct {
 		Email      func(childComplexity int) int
 		FirstName  func(childComplexity int) int
@@ -192,17 +217,24 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		AuditLog          func(childComplexity int, first *int32, after *string, filter *model.AuditLogFilter) int
-		DeadLetter        func(childComplexity int, id string) int
-		DeadLetters       func(childComplexity int, status *model.DeadLetterStatus, first *int32) int
-		Event             func(childComplexity int, id string) int
-		Events            func(childComplexity int, first *int32, after *string, when *model.EventWhen) int
-		IntegrationHealth func(childComplexity int) int
-		Me                func(childComplexity int) int
-		Member            func(childComplexity int, id string) int
-		Members           func(childComplexity int, first *int32, after *string, filter *model.MemberFilter) int
-		MembershipTiers   func(childComplexity int) int
-		SlackSummary      func(childComplexity int) int
+		AuditLog              func(childComplexity int, first *int32, after *string, filter *model.AuditLogFilter) int
+		DeadLetter            func(childComplexity int, id string) int
+		DeadLetters           func(childComplexity int, status *model.DeadLetterStatus, first *int32) int
+		Event                 func(childComplexity int, id string) int
+		Events                func(childComplexity int, first *int32, after *string, when *model.EventWhen) int
+		IntegrationHealth     func(childComplexity int) int
+		Me                    func(childComplexity int) int
+		Member                func(childComplexity int, id string) int
+		MemberByEmail         func(childComplexity int, email string) int
+		MemberTimeline        func(childComplexity int, personID string, first *int32) int
+		Members               func(childComplexity int, first *int32, after *string, filter *model.MemberFilter) int
+		MembershipSummary     func(childComplexity int) int
+		MembershipTiers       func(childComplexity int) int
+		PastDueMembers        func(childComplexity int, first *int32) int
+		RecentPaymentFailures func(childComplexity int, first *int32) int
+		RecentRsvpDecisions   func(childComplexity int, first *int32) int
+		SlackStatusSummary    func(childComplexity int) int
+		SlackSummary          func(childComplexity int) int
 	}
 
 	RSVPCounts struct {
@@ -210,6 +242,14 @@ type ComplexityRoot struct {
 		Declined      func(childComplexity int) int
 		LastDecidedAt func(childComplexity int) int
 		LeftPending   func(childComplexity int) int
+	}
+
+	RSVPDecision struct {
+		DecidedAt func(childComplexity int) int
+		EventID   func(childComplexity int) int
+		EventName func(childComplexity int) int
+		Outcome   func(childComplexity int) int
+		Reason    func(childComplexity int) int
 	}
 
 	ServiceHealth struct {
@@ -238,6 +278,29 @@ type ComplexityRoot struct {
 		NotFound    func(childComplexity int) int
 	}
 
+	StatusCount struct {
+		Count  func(childComplexity int) int
+		Status func(childComplexity int) int
+	}
+
+	StatusTierCount struct {
+		Count  func(childComplexity int) int
+		Status func(childComplexity int) int
+		Tier   func(childComplexity int) int
+	}
+
+	TierCount struct {
+		Count func(childComplexity int) int
+		Tier  func(childComplexity int) int
+	}
+
+	TimelineEntry struct {
+		At      func(childComplexity int) int
+		Details func(childComplexity int) int
+		Kind    func(childComplexity int) int
+		Outcome func(childComplexity int) int
+	}
+
 	WebhookHealth struct {
 		Applied         func(childComplexity int) int
 		Backlog         func(childComplexity int) int
@@ -261,6 +324,7 @@ type MutationResolver interface {
 	SetPersonRole(ctx context.Context, personID string, role model.Role) (*model.Person, error)
 	ReplayDeadLetter(ctx context.Context, id string) (*model.DeadLetter, error)
 	AbandonDeadLetter(ctx context.Context, id string, reason string) (*model.DeadLetter, error)
+	CreateAgentKey(ctx context.Context, input model.CreateAgentKeyInput) (*model.CreatedAgentKey, error)
 	CreateEvent(ctx context.Context, input model.CreateEventInput) (*model.Event, error)
 }
 type PersonResolver interface {
@@ -274,6 +338,13 @@ type QueryResolver interface {
 	Members(ctx context.Context, first *int32, after *string, filter *model.MemberFilter) (*model.MemberConnection, error)
 	Member(ctx context.Context, id string) (*model.Person, error)
 	DeadLetter(ctx context.Context, id string) (*model.DeadLetter, error)
+	MembershipSummary(ctx context.Context) (*model.MembershipSummary, error)
+	PastDueMembers(ctx context.Context, first *int32) ([]model.Person, error)
+	RecentPaymentFailures(ctx context.Context, first *int32) ([]model.PaymentFailure, error)
+	MemberByEmail(ctx context.Context, email string) (*model.Person, error)
+	MemberTimeline(ctx context.Context, personID string, first *int32) ([]model.TimelineEntry, error)
+	RecentRsvpDecisions(ctx context.Context, first *int32) ([]model.RSVPDecision, error)
+	SlackStatusSummary(ctx context.Context) (*model.SlackSummary, error)
 	AuditLog(ctx context.Context, first *int32, after *string, filter *model.AuditLogFilter) (*model.AuditConnection, error)
 	SlackSummary(ctx context.Context) (*model.SlackSummary, error)
 	Events(ctx context.Context, first *int32, after *string, when *model.EventWhen) (*model.EventConnection, error)
@@ -392,6 +463,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.BacklogCount.Status(childComplexity), true
+
+	case "CreatedAgentKey.allowMutations":
+		if e.ComplexityRoot.CreatedAgentKey.AllowMutations == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreatedAgentKey.AllowMutations(childComplexity), true
+	case "CreatedAgentKey.expiresAt":
+		if e.ComplexityRoot.CreatedAgentKey.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreatedAgentKey.ExpiresAt(childComplexity), true
+	case "CreatedAgentKey.key":
+		if e.ComplexityRoot.CreatedAgentKey.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreatedAgentKey.Key(childComplexity), true
+	case "CreatedAgentKey.name":
+		if e.ComplexityRoot.CreatedAgentKey.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreatedAgentKey.Name(childComplexity), true
+	case "CreatedAgentKey.prefix":
+		if e.ComplexityRoot.CreatedAgentKey.Prefix == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreatedAgentKey.Prefix(childComplexity), true
+	case "CreatedAgentKey.ratePerMinute":
+		if e.ComplexityRoot.CreatedAgentKey.RatePerMinute == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreatedAgentKey.RatePerMinute(childComplexity), true
+	case "CreatedAgentKey.scopes":
+		if e.ComplexityRoot.CreatedAgentKey.Scopes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreatedAgentKey.Scopes(childComplexity), true
 
 	case "DeadLetter.attempts":
 		if e.ComplexityRoot.DeadLetter.Attempts == nil {
@@ -740,6 +854,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Membership.Visible(childComplexity), true
 
+	case "MembershipSummary.byStatus":
+		if e.ComplexityRoot.MembershipSummary.ByStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MembershipSummary.ByStatus(childComplexity), true
+	case "MembershipSummary.byStatusAndTier":
+		if e.ComplexityRoot.MembershipSummary.ByStatusAndTier == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MembershipSummary.ByStatusAndTier(childComplexity), true
+	case "MembershipSummary.byTier":
+		if e.ComplexityRoot.MembershipSummary.ByTier == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MembershipSummary.ByTier(childComplexity), true
+	case "MembershipSummary.total":
+		if e.ComplexityRoot.MembershipSummary.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MembershipSummary.Total(childComplexity), true
+
 	case "MembershipTier.description":
 		if e.ComplexityRoot.MembershipTier.Description == nil {
 			break
@@ -782,6 +921,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AbandonDeadLetter(childComplexity, args["id"].(string), args["reason"].(string)), true
+	case "Mutation.createAgentKey":
+		if e.ComplexityRoot.Mutation.CreateAgentKey == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createAgentKey_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateAgentKey(childComplexity, args["input"].(model.CreateAgentKeyInput)), true
 	case "Mutation.createEvent":
 		if e.ComplexityRoot.Mutation.CreateEvent == nil {
 			break
@@ -867,6 +1017,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PageInfo.HasNextPage(childComplexity), true
+
+	case "PaymentFailure.at":
+		if e.ComplexityRoot.PaymentFailure.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentFailure.At(childComplexity), true
+	case "PaymentFailure.attempt":
+		if e.ComplexityRoot.PaymentFailure.Attempt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentFailure.Attempt(childComplexity), true
+	case "PaymentFailure.invoiceId":
+		if e.ComplexityRoot.PaymentFailure.InvoiceID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentFailure.InvoiceID(childComplexity), true
+	case "PaymentFailure.person":
+		if e.ComplexityRoot.PaymentFailure.Person == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentFailure.Person(childComplexity), true
 
 	case "Person.email":
 		if e.ComplexityRoot.Person.Email == nil {
@@ -990,6 +1165,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Member(childComplexity, args["id"].(string)), true
+	case "Query.memberByEmail":
+		if e.ComplexityRoot.Query.MemberByEmail == nil {
+			break
+		}
+
+		args, err := ec.field_Query_memberByEmail_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.MemberByEmail(childComplexity, args["email"].(string)), true
+	case "Query.memberTimeline":
+		if e.ComplexityRoot.Query.MemberTimeline == nil {
+			break
+		}
+
+		args, err := ec.field_Query_memberTimeline_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.MemberTimeline(childComplexity, args["personId"].(string), args["first"].(*int32)), true
 	case "Query.members":
 		if e.ComplexityRoot.Query.Members == nil {
 			break
@@ -1001,12 +1198,57 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Members(childComplexity, args["first"].(*int32), args["after"].(*string), args["filter"].(*model.MemberFilter)), true
+	case "Query.membershipSummary":
+		if e.ComplexityRoot.Query.MembershipSummary == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.MembershipSummary(childComplexity), true
 	case "Query.membershipTiers":
 		if e.ComplexityRoot.Query.MembershipTiers == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Query.MembershipTiers(childComplexity), true
+	case "Query.pastDueMembers":
+		if e.ComplexityRoot.Query.PastDueMembers == nil {
+			break
+		}
+
+		args, err := ec.field_Query_pastDueMembers_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.PastDueMembers(childComplexity, args["first"].(*int32)), true
+	case "Query.recentPaymentFailures":
+		if e.ComplexityRoot.Query.RecentPaymentFailures == nil {
+			break
+		}
+
+		args, err := ec.field_Query_recentPaymentFailures_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.RecentPaymentFailures(childComplexity, args["first"].(*int32)), true
+	case "Query.recentRsvpDecisions":
+		if e.ComplexityRoot.Query.RecentRsvpDecisions == nil {
+			break
+		}
+
+		args, err := ec.field_Query_recentRsvpDecisions_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.RecentRsvpDecisions(childComplexity, args["first"].(*int32)), true
+	case "Query.slackStatusSummary":
+		if e.ComplexityRoot.Query.SlackStatusSummary == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.SlackStatusSummary(childComplexity), true
 	case "Query.slackSummary":
 		if e.ComplexityRoot.Query.SlackSummary == nil {
 			break
@@ -1038,6 +1280,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RSVPCounts.LeftPending(childComplexity), true
+
+	case "RSVPDecision.decidedAt":
+		if e.ComplexityRoot.RSVPDecision.DecidedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RSVPDecision.DecidedAt(childComplexity), true
+	case "RSVPDecision.eventId":
+		if e.ComplexityRoot.RSVPDecision.EventID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RSVPDecision.EventID(childComplexity), true
+	case "RSVPDecision.eventName":
+		if e.ComplexityRoot.RSVPDecision.EventName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RSVPDecision.EventName(childComplexity), true
+	case "RSVPDecision.outcome":
+		if e.ComplexityRoot.RSVPDecision.Outcome == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RSVPDecision.Outcome(childComplexity), true
+	case "RSVPDecision.reason":
+		if e.ComplexityRoot.RSVPDecision.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RSVPDecision.Reason(childComplexity), true
 
 	case "ServiceHealth.breaker":
 		if e.ComplexityRoot.ServiceHealth.Breaker == nil {
@@ -1144,6 +1417,76 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SlackSummary.NotFound(childComplexity), true
 
+	case "StatusCount.count":
+		if e.ComplexityRoot.StatusCount.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatusCount.Count(childComplexity), true
+	case "StatusCount.status":
+		if e.ComplexityRoot.StatusCount.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatusCount.Status(childComplexity), true
+
+	case "StatusTierCount.count":
+		if e.ComplexityRoot.StatusTierCount.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatusTierCount.Count(childComplexity), true
+	case "StatusTierCount.status":
+		if e.ComplexityRoot.StatusTierCount.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatusTierCount.Status(childComplexity), true
+	case "StatusTierCount.tier":
+		if e.ComplexityRoot.StatusTierCount.Tier == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatusTierCount.Tier(childComplexity), true
+
+	case "TierCount.count":
+		if e.ComplexityRoot.TierCount.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TierCount.Count(childComplexity), true
+	case "TierCount.tier":
+		if e.ComplexityRoot.TierCount.Tier == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TierCount.Tier(childComplexity), true
+
+	case "TimelineEntry.at":
+		if e.ComplexityRoot.TimelineEntry.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TimelineEntry.At(childComplexity), true
+	case "TimelineEntry.details":
+		if e.ComplexityRoot.TimelineEntry.Details == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TimelineEntry.Details(childComplexity), true
+	case "TimelineEntry.kind":
+		if e.ComplexityRoot.TimelineEntry.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TimelineEntry.Kind(childComplexity), true
+	case "TimelineEntry.outcome":
+		if e.ComplexityRoot.TimelineEntry.Outcome == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TimelineEntry.Outcome(childComplexity), true
+
 	case "WebhookHealth.applied":
 		if e.ComplexityRoot.WebhookHealth.Applied == nil {
 			break
@@ -1197,6 +1540,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("AuditLogFilter", ec.unmarshalInputAuditLogFilter),
+			graphql.NewInputUnmarshaler("CreateAgentKeyInput", ec.unmarshalInputCreateAgentKeyInput),
 			graphql.NewInputUnmarshaler("CreateEventInput", ec.unmarshalInputCreateEventInput),
 			graphql.NewInputUnmarshaler("MemberFilter", ec.unmarshalInputMemberFilter),
 			graphql.NewInputUnmarshaler("ProfileInput", ec.unmarshalInputProfileInput),
@@ -1276,6 +1620,113 @@ func newExecutionContext(
 }
 
 var sources = []*ast.Source{
+	{Name: "../schema/agents.graphqls", Input: `# The agent API: keys for agents, and the reads the starter operations of
+# the finance, support and engagement agents need. Every field declares its
+# access like the rest of the schema; an agent key is held to the scopes the
+# trusted documents derive from these directives.
+
+extend type Query {
+  "Memberships counted by status and tier (finance)."
+  membershipSummary: MembershipSummary @requires(scopes: [MEMBERS_READ, BILLING_READ])
+
+  "Members whose last payment failed (past_due), hidden ones included, oldest first (finance)."
+  pastDueMembers(first: Int = 50): [Person!] @requires(scopes: [MEMBERS_READ, BILLING_READ])
+
+  "Failed payment attempts members were told about, newest first (finance)."
+  recentPaymentFailures(first: Int = 50): [PaymentFailure!] @requires(scopes: [MEMBERS_READ, BILLING_READ])
+
+  "The person holding this verified email address (support)."
+  memberByEmail(email: String!): Person @requires(scopes: [MEMBERS_READ, MEMBERS_READ_PII])
+
+  "A person's membership changes, RSVP decisions and syncs, newest first (support)."
+  memberTimeline(personId: ID!, first: Int = 50): [TimelineEntry!] @requires(scopes: [MEMBERS_READ, AUDIT_READ])
+
+  "The approval job's recent RSVP decisions, newest first (engagement)."
+  recentRsvpDecisions(first: Int = 50): [RSVPDecision!] @requires(scopes: [EVENTS_READ])
+
+  "People counted by Slack workspace status: counts only, no person (engagement)."
+  slackStatusSummary: SlackSummary @requires(scopes: [MEMBERS_READ])
+}
+
+extend type Mutation {
+  "Create an agent key. The plaintext key is in this answer once and is never stored."
+  createAgentKey(input: CreateAgentKeyInput!): CreatedAgentKey @requires(scopes: [OPS_WRITE])
+}
+
+type MembershipSummary {
+  total: Int!
+  byStatus: [StatusCount!]!
+  byTier: [TierCount!]!
+  "Every status and tier pair that has members."
+  byStatusAndTier: [StatusTierCount!]!
+}
+
+type StatusCount {
+  status: MembershipStatus!
+  count: Int!
+}
+
+type TierCount {
+  "Empty for memberships without a tier (pending)."
+  tier: String!
+  count: Int!
+}
+
+type StatusTierCount {
+  status: MembershipStatus!
+  tier: String!
+  count: Int!
+}
+
+type PaymentFailure {
+  at: Time!
+  invoiceId: String!
+  "The payment attempt of the invoice (1 for the first)."
+  attempt: Int!
+  person: Person
+}
+
+type TimelineEntry {
+  at: Time!
+  "membership.change, membership.set_visibility, person.sync, chat_status.change, rsvp.approve, ..."
+  kind: String!
+  "success, failure or denied."
+  outcome: String!
+  "The details as a JSON object."
+  details: String!
+}
+
+type RSVPDecision {
+  eventId: ID!
+  eventName: String!
+  "approve, decline or leave_pending."
+  outcome: String!
+  reason: String!
+  decidedAt: Time!
+}
+
+input CreateAgentKeyInput {
+  name: String!
+  scopes: [Scope!]!
+  "Let the key run the mutations its scopes allow; queries only otherwise."
+  allowMutations: Boolean = false
+  "Requests per minute; 60 when omitted."
+  ratePerMinute: Int
+  "Seconds until the key expires; never when omitted."
+  expiresInSeconds: Int
+}
+
+type CreatedAgentKey {
+  "wdai_<prefix>_<secret>: shown once."
+  key: String!
+  prefix: String!
+  name: String!
+  scopes: [Scope!]!
+  allowMutations: Boolean!
+  ratePerMinute: Int!
+  expiresAt: Time
+}
+`, BuiltIn: false},
 	{Name: "../schema/audit.graphqls", Input: `extend type Query {
   """
   The audit log, newest first: leaders read the RSVP decisions
@@ -1778,6 +2229,26 @@ func (ec *executionContext) childFields_BacklogCount(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type BacklogCount", field.Name)
 }
 
+func (ec *executionContext) childFields_CreatedAgentKey(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_CreatedAgentKey_key(ctx, field)
+	case "prefix":
+		return ec.fieldContext_CreatedAgentKey_prefix(ctx, field)
+	case "name":
+		return ec.fieldContext_CreatedAgentKey_name(ctx, field)
+	case "scopes":
+		return ec.fieldContext_CreatedAgentKey_scopes(ctx, field)
+	case "allowMutations":
+		return ec.fieldContext_CreatedAgentKey_allowMutations(ctx, field)
+	case "ratePerMinute":
+		return ec.fieldContext_CreatedAgentKey_ratePerMinute(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_CreatedAgentKey_expiresAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CreatedAgentKey", field.Name)
+}
+
 func (ec *executionContext) childFields_DeadLetter(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -1956,6 +2427,20 @@ func (ec *executionContext) childFields_Membership(ctx context.Context, field gr
 	return nil, fmt.Errorf("no field named %q was found under type Membership", field.Name)
 }
 
+func (ec *executionContext) childFields_MembershipSummary(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "total":
+		return ec.fieldContext_MembershipSummary_total(ctx, field)
+	case "byStatus":
+		return ec.fieldContext_MembershipSummary_byStatus(ctx, field)
+	case "byTier":
+		return ec.fieldContext_MembershipSummary_byTier(ctx, field)
+	case "byStatusAndTier":
+		return ec.fieldContext_MembershipSummary_byStatusAndTier(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MembershipSummary", field.Name)
+}
+
 func (ec *executionContext) childFields_MembershipTier(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -1980,6 +2465,20 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 		return ec.fieldContext_PageInfo_endCursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
+}
+
+func (ec *executionContext) childFields_PaymentFailure(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "at":
+		return ec.fieldContext_PaymentFailure_at(ctx, field)
+	case "invoiceId":
+		return ec.fieldContext_PaymentFailure_invoiceId(ctx, field)
+	case "attempt":
+		return ec.fieldContext_PaymentFailure_attempt(ctx, field)
+	case "person":
+		return ec.fieldContext_PaymentFailure_person(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PaymentFailure", field.Name)
 }
 
 func (ec *executionContext) childFields_Person(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2014,6 +2513,22 @@ func (ec *executionContext) childFields_RSVPCounts(ctx context.Context, field gr
 		return ec.fieldContext_RSVPCounts_lastDecidedAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RSVPCounts", field.Name)
+}
+
+func (ec *executionContext) childFields_RSVPDecision(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "eventId":
+		return ec.fieldContext_RSVPDecision_eventId(ctx, field)
+	case "eventName":
+		return ec.fieldContext_RSVPDecision_eventName(ctx, field)
+	case "outcome":
+		return ec.fieldContext_RSVPDecision_outcome(ctx, field)
+	case "reason":
+		return ec.fieldContext_RSVPDecision_reason(ctx, field)
+	case "decidedAt":
+		return ec.fieldContext_RSVPDecision_decidedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RSVPDecision", field.Name)
 }
 
 func (ec *executionContext) childFields_ServiceHealth(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2066,6 +2581,52 @@ func (ec *executionContext) childFields_SlackSummary(ctx context.Context, field 
 		return ec.fieldContext_SlackSummary_deactivated(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SlackSummary", field.Name)
+}
+
+func (ec *executionContext) childFields_StatusCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "status":
+		return ec.fieldContext_StatusCount_status(ctx, field)
+	case "count":
+		return ec.fieldContext_StatusCount_count(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StatusCount", field.Name)
+}
+
+func (ec *executionContext) childFields_StatusTierCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "status":
+		return ec.fieldContext_StatusTierCount_status(ctx, field)
+	case "tier":
+		return ec.fieldContext_StatusTierCount_tier(ctx, field)
+	case "count":
+		return ec.fieldContext_StatusTierCount_count(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StatusTierCount", field.Name)
+}
+
+func (ec *executionContext) childFields_TierCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "tier":
+		return ec.fieldContext_TierCount_tier(ctx, field)
+	case "count":
+		return ec.fieldContext_TierCount_count(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TierCount", field.Name)
+}
+
+func (ec *executionContext) childFields_TimelineEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "at":
+		return ec.fieldContext_TimelineEntry_at(ctx, field)
+	case "kind":
+		return ec.fieldContext_TimelineEntry_kind(ctx, field)
+	case "outcome":
+		return ec.fieldContext_TimelineEntry_outcome(ctx, field)
+	case "details":
+		return ec.fieldContext_TimelineEntry_details(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TimelineEntry", field.Name)
 }
 
 func (ec *executionContext) childFields_WebhookHealth(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2237,6 +2798,20 @@ func (ec *executionContext) field_Mutation_abandonDeadLetter_args(ctx context.Co
 		return nil, err
 	}
 	args["reason"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createAgentKey_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateAgentKeyInput, error) {
+			return ec.unmarshalNCreateAgentKeyInput2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐCreateAgentKeyInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
 	return args, nil
 }
 
@@ -2456,6 +3031,42 @@ func (ec *executionContext) field_Query_events_args(ctx context.Context, rawArgs
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_memberByEmail_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "email",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["email"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_memberTimeline_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "personId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["personId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int32, error) {
+			return ec.unmarshalOInt2ᚖint32(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_member_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2497,6 +3108,48 @@ func (ec *executionContext) field_Query_members_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["filter"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_pastDueMembers_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int32, error) {
+			return ec.unmarshalOInt2ᚖint32(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_recentPaymentFailures_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int32, error) {
+			return ec.unmarshalOInt2ᚖint32(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_recentRsvpDecisions_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int32, error) {
+			return ec.unmarshalOInt2ᚖint32(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
 	return args, nil
 }
 
@@ -2944,6 +3597,167 @@ func (ec *executionContext) _BacklogCount_count(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_BacklogCount_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("BacklogCount", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CreatedAgentKey_key(ctx context.Context, field graphql.CollectedField, obj *model.CreatedAgentKey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreatedAgentKey_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CreatedAgentKey_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CreatedAgentKey", field, false, false, "String")
+}
+
+func (ec *executionContext) _CreatedAgentKey_prefix(ctx context.Context, field graphql.CollectedField, obj *model.CreatedAgentKey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreatedAgentKey_prefix(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Prefix, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CreatedAgentKey_prefix(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CreatedAgentKey", field, false, false, "String")
+}
+
+func (ec *executionContext) _CreatedAgentKey_name(ctx context.Context, field graphql.CollectedField, obj *model.CreatedAgentKey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreatedAgentKey_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CreatedAgentKey_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CreatedAgentKey", field, false, false, "String")
+}
+
+func (ec *executionContext) _CreatedAgentKey_scopes(ctx context.Context, field graphql.CollectedField, obj *model.CreatedAgentKey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreatedAgentKey_scopes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Scopes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.Scope) graphql.Marshaler {
+			return ec.marshalNScope2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐScopeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CreatedAgentKey_scopes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CreatedAgentKey", field, false, false, "Scope")
+}
+
+func (ec *executionContext) _CreatedAgentKey_allowMutations(ctx context.Context, field graphql.CollectedField, obj *model.CreatedAgentKey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreatedAgentKey_allowMutations(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AllowMutations, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CreatedAgentKey_allowMutations(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CreatedAgentKey", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _CreatedAgentKey_ratePerMinute(ctx context.Context, field graphql.CollectedField, obj *model.CreatedAgentKey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreatedAgentKey_ratePerMinute(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RatePerMinute, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CreatedAgentKey_ratePerMinute(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CreatedAgentKey", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CreatedAgentKey_expiresAt(ctx context.Context, field graphql.CollectedField, obj *model.CreatedAgentKey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreatedAgentKey_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CreatedAgentKey_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CreatedAgentKey", field, false, false, "Time")
 }
 
 func (ec *executionContext) _DeadLetter_id(ctx context.Context, field graphql.CollectedField, obj *model.DeadLetter) (ret graphql.Marshaler) {
@@ -4342,6 +5156,125 @@ func (ec *executionContext) fieldContext_Membership_alumni(_ context.Context, fi
 	return graphql.NewScalarFieldContext("Membership", field, false, false, "Boolean")
 }
 
+func (ec *executionContext) _MembershipSummary_total(ctx context.Context, field graphql.CollectedField, obj *model.MembershipSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MembershipSummary_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MembershipSummary_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MembershipSummary", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MembershipSummary_byStatus(ctx context.Context, field graphql.CollectedField, obj *model.MembershipSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MembershipSummary_byStatus(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ByStatus, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.StatusCount) graphql.Marshaler {
+			return ec.marshalNStatusCount2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐStatusCountᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MembershipSummary_byStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MembershipSummary",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StatusCount(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MembershipSummary_byTier(ctx context.Context, field graphql.CollectedField, obj *model.MembershipSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MembershipSummary_byTier(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ByTier, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.TierCount) graphql.Marshaler {
+			return ec.marshalNTierCount2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐTierCountᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MembershipSummary_byTier(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MembershipSummary",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TierCount(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MembershipSummary_byStatusAndTier(ctx context.Context, field graphql.CollectedField, obj *model.MembershipSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MembershipSummary_byStatusAndTier(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ByStatusAndTier, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.StatusTierCount) graphql.Marshaler {
+			return ec.marshalNStatusTierCount2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐStatusTierCountᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MembershipSummary_byStatusAndTier(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MembershipSummary",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StatusTierCount(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _MembershipTier_id(ctx context.Context, field graphql.CollectedField, obj *model.MembershipTier) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4850,6 +5783,68 @@ func (ec *executionContext) fieldContext_Mutation_abandonDeadLetter(ctx context.
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_createAgentKey(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createAgentKey(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateAgentKey(ctx, fc.Args["input"].(model.CreateAgentKeyInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scopes, err := ec.unmarshalNScope2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐScopeᚄ(ctx, []any{"OPS_WRITE"})
+				if err != nil {
+					var zeroVal *model.CreatedAgentKey
+					return zeroVal, err
+				}
+				if ec.Directives.Requires == nil {
+					var zeroVal *model.CreatedAgentKey
+					return zeroVal, errors.New("directive requires is not implemented")
+				}
+				return ec.Directives.Requires(ctx, nil, directive0, scopes)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CreatedAgentKey) graphql.Marshaler {
+			return ec.marshalOCreatedAgentKey2ᚖgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐCreatedAgentKey(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createAgentKey(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CreatedAgentKey(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createAgentKey_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_createEvent(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4956,6 +5951,107 @@ func (ec *executionContext) _PageInfo_endCursor(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "String")
+}
+
+func (ec *executionContext) _PaymentFailure_at(ctx context.Context, field graphql.CollectedField, obj *model.PaymentFailure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentFailure_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentFailure_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentFailure", field, false, false, "Time")
+}
+
+func (ec *executionContext) _PaymentFailure_invoiceId(ctx context.Context, field graphql.CollectedField, obj *model.PaymentFailure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentFailure_invoiceId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.InvoiceID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentFailure_invoiceId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentFailure", field, false, false, "String")
+}
+
+func (ec *executionContext) _PaymentFailure_attempt(ctx context.Context, field graphql.CollectedField, obj *model.PaymentFailure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentFailure_attempt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Attempt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentFailure_attempt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentFailure", field, false, false, "Int")
+}
+
+func (ec *executionContext) _PaymentFailure_person(ctx context.Context, field graphql.CollectedField, obj *model.PaymentFailure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentFailure_person(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Person, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Person) graphql.Marshaler {
+			return ec.marshalOPerson2ᚖgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐPerson(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentFailure_person(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PaymentFailure",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Person(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Person_id(ctx context.Context, field graphql.CollectedField, obj *model.Person) (ret graphql.Marshaler) {
@@ -5475,6 +6571,416 @@ func (ec *executionContext) fieldContext_Query_deadLetter(ctx context.Context, f
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_membershipSummary(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_membershipSummary(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().MembershipSummary(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scopes, err := ec.unmarshalNScope2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐScopeᚄ(ctx, []any{"MEMBERS_READ", "BILLING_READ"})
+				if err != nil {
+					var zeroVal *model.MembershipSummary
+					return zeroVal, err
+				}
+				if ec.Directives.Requires == nil {
+					var zeroVal *model.MembershipSummary
+					return zeroVal, errors.New("directive requires is not implemented")
+				}
+				return ec.Directives.Requires(ctx, nil, directive0, scopes)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.MembershipSummary) graphql.Marshaler {
+			return ec.marshalOMembershipSummary2ᚖgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐMembershipSummary(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_membershipSummary(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MembershipSummary(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_pastDueMembers(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_pastDueMembers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().PastDueMembers(ctx, fc.Args["first"].(*int32))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scopes, err := ec.unmarshalNScope2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐScopeᚄ(ctx, []any{"MEMBERS_READ", "BILLING_READ"})
+				if err != nil {
+					var zeroVal []model.Person
+					return zeroVal, err
+				}
+				if ec.Directives.Requires == nil {
+					var zeroVal []model.Person
+					return zeroVal, errors.New("directive requires is not implemented")
+				}
+				return ec.Directives.Requires(ctx, nil, directive0, scopes)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []model.Person) graphql.Marshaler {
+			return ec.marshalOPerson2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐPersonᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_pastDueMembers(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Person(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_pastDueMembers_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_recentPaymentFailures(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_recentPaymentFailures(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().RecentPaymentFailures(ctx, fc.Args["first"].(*int32))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scopes, err := ec.unmarshalNScope2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐScopeᚄ(ctx, []any{"MEMBERS_READ", "BILLING_READ"})
+				if err != nil {
+					var zeroVal []model.PaymentFailure
+					return zeroVal, err
+				}
+				if ec.Directives.Requires == nil {
+					var zeroVal []model.PaymentFailure
+					return zeroVal, errors.New("directive requires is not implemented")
+				}
+				return ec.Directives.Requires(ctx, nil, directive0, scopes)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []model.PaymentFailure) graphql.Marshaler {
+			return ec.marshalOPaymentFailure2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐPaymentFailureᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_recentPaymentFailures(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaymentFailure(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_recentPaymentFailures_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_memberByEmail(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_memberByEmail(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().MemberByEmail(ctx, fc.Args["email"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scopes, err := ec.unmarshalNScope2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐScopeᚄ(ctx, []any{"MEMBERS_READ", "MEMBERS_READ_PII"})
+				if err != nil {
+					var zeroVal *model.Person
+					return zeroVal, err
+				}
+				if ec.Directives.Requires == nil {
+					var zeroVal *model.Person
+					return zeroVal, errors.New("directive requires is not implemented")
+				}
+				return ec.Directives.Requires(ctx, nil, directive0, scopes)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Person) graphql.Marshaler {
+			return ec.marshalOPerson2ᚖgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐPerson(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_memberByEmail(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Person(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_memberByEmail_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_memberTimeline(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_memberTimeline(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().MemberTimeline(ctx, fc.Args["personId"].(string), fc.Args["first"].(*int32))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scopes, err := ec.unmarshalNScope2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐScopeᚄ(ctx, []any{"MEMBERS_READ", "AUDIT_READ"})
+				if err != nil {
+					var zeroVal []model.TimelineEntry
+					return zeroVal, err
+				}
+				if ec.Directives.Requires == nil {
+					var zeroVal []model.TimelineEntry
+					return zeroVal, errors.New("directive requires is not implemented")
+				}
+				return ec.Directives.Requires(ctx, nil, directive0, scopes)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []model.TimelineEntry) graphql.Marshaler {
+			return ec.marshalOTimelineEntry2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐTimelineEntryᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_memberTimeline(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TimelineEntry(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_memberTimeline_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_recentRsvpDecisions(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_recentRsvpDecisions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().RecentRsvpDecisions(ctx, fc.Args["first"].(*int32))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scopes, err := ec.unmarshalNScope2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐScopeᚄ(ctx, []any{"EVENTS_READ"})
+				if err != nil {
+					var zeroVal []model.RSVPDecision
+					return zeroVal, err
+				}
+				if ec.Directives.Requires == nil {
+					var zeroVal []model.RSVPDecision
+					return zeroVal, errors.New("directive requires is not implemented")
+				}
+				return ec.Directives.Requires(ctx, nil, directive0, scopes)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []model.RSVPDecision) graphql.Marshaler {
+			return ec.marshalORSVPDecision2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐRSVPDecisionᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_recentRsvpDecisions(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RSVPDecision(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_recentRsvpDecisions_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_slackStatusSummary(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_slackStatusSummary(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().SlackStatusSummary(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scopes, err := ec.unmarshalNScope2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐScopeᚄ(ctx, []any{"MEMBERS_READ"})
+				if err != nil {
+					var zeroVal *model.SlackSummary
+					return zeroVal, err
+				}
+				if ec.Directives.Requires == nil {
+					var zeroVal *model.SlackSummary
+					return zeroVal, errors.New("directive requires is not implemented")
+				}
+				return ec.Directives.Requires(ctx, nil, directive0, scopes)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SlackSummary) graphql.Marshaler {
+			return ec.marshalOSlackSummary2ᚖgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐSlackSummary(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_slackStatusSummary(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SlackSummary(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_auditLog(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5929,6 +7435,121 @@ func (ec *executionContext) fieldContext_RSVPCounts_lastDecidedAt(_ context.Cont
 	return graphql.NewScalarFieldContext("RSVPCounts", field, false, false, "Time")
 }
 
+func (ec *executionContext) _RSVPDecision_eventId(ctx context.Context, field graphql.CollectedField, obj *model.RSVPDecision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RSVPDecision_eventId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EventID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RSVPDecision_eventId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RSVPDecision", field, false, false, "ID")
+}
+
+func (ec *executionContext) _RSVPDecision_eventName(ctx context.Context, field graphql.CollectedField, obj *model.RSVPDecision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RSVPDecision_eventName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EventName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RSVPDecision_eventName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RSVPDecision", field, false, false, "String")
+}
+
+func (ec *executionContext) _RSVPDecision_outcome(ctx context.Context, field graphql.CollectedField, obj *model.RSVPDecision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RSVPDecision_outcome(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Outcome, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RSVPDecision_outcome(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RSVPDecision", field, false, false, "String")
+}
+
+func (ec *executionContext) _RSVPDecision_reason(ctx context.Context, field graphql.CollectedField, obj *model.RSVPDecision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RSVPDecision_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RSVPDecision_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RSVPDecision", field, false, false, "String")
+}
+
+func (ec *executionContext) _RSVPDecision_decidedAt(ctx context.Context, field graphql.CollectedField, obj *model.RSVPDecision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RSVPDecision_decidedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DecidedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RSVPDecision_decidedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RSVPDecision", field, false, false, "Time")
+}
+
 func (ec *executionContext) _ServiceHealth_name(ctx context.Context, field graphql.CollectedField, obj *model.ServiceHealth) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6318,6 +7939,259 @@ func (ec *executionContext) _SlackSummary_deactivated(ctx context.Context, field
 }
 func (ec *executionContext) fieldContext_SlackSummary_deactivated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("SlackSummary", field, false, false, "Int")
+}
+
+func (ec *executionContext) _StatusCount_status(ctx context.Context, field graphql.CollectedField, obj *model.StatusCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatusCount_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.MembershipStatus) graphql.Marshaler {
+			return ec.marshalNMembershipStatus2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐMembershipStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StatusCount_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatusCount", field, false, false, "MembershipStatus")
+}
+
+func (ec *executionContext) _StatusCount_count(ctx context.Context, field graphql.CollectedField, obj *model.StatusCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatusCount_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StatusCount_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatusCount", field, false, false, "Int")
+}
+
+func (ec *executionContext) _StatusTierCount_status(ctx context.Context, field graphql.CollectedField, obj *model.StatusTierCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatusTierCount_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.MembershipStatus) graphql.Marshaler {
+			return ec.marshalNMembershipStatus2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐMembershipStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StatusTierCount_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatusTierCount", field, false, false, "MembershipStatus")
+}
+
+func (ec *executionContext) _StatusTierCount_tier(ctx context.Context, field graphql.CollectedField, obj *model.StatusTierCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatusTierCount_tier(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Tier, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StatusTierCount_tier(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatusTierCount", field, false, false, "String")
+}
+
+func (ec *executionContext) _StatusTierCount_count(ctx context.Context, field graphql.CollectedField, obj *model.StatusTierCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatusTierCount_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StatusTierCount_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatusTierCount", field, false, false, "Int")
+}
+
+func (ec *executionContext) _TierCount_tier(ctx context.Context, field graphql.CollectedField, obj *model.TierCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TierCount_tier(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Tier, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TierCount_tier(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TierCount", field, false, false, "String")
+}
+
+func (ec *executionContext) _TierCount_count(ctx context.Context, field graphql.CollectedField, obj *model.TierCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TierCount_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TierCount_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TierCount", field, false, false, "Int")
+}
+
+func (ec *executionContext) _TimelineEntry_at(ctx context.Context, field graphql.CollectedField, obj *model.TimelineEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TimelineEntry_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TimelineEntry_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TimelineEntry", field, false, false, "Time")
+}
+
+func (ec *executionContext) _TimelineEntry_kind(ctx context.Context, field graphql.CollectedField, obj *model.TimelineEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TimelineEntry_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TimelineEntry_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TimelineEntry", field, false, false, "String")
+}
+
+func (ec *executionContext) _TimelineEntry_outcome(ctx context.Context, field graphql.CollectedField, obj *model.TimelineEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TimelineEntry_outcome(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Outcome, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TimelineEntry_outcome(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TimelineEntry", field, false, false, "String")
+}
+
+func (ec *executionContext) _TimelineEntry_details(ctx context.Context, field graphql.CollectedField, obj *model.TimelineEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TimelineEntry_details(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Details, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TimelineEntry_details(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TimelineEntry", field, false, false, "String")
 }
 
 func (ec *executionContext) _WebhookHealth_received(ctx context.Context, field graphql.CollectedField, obj *model.WebhookHealth) (ret graphql.Marshaler) {
@@ -7626,6 +9500,80 @@ func UnmarshalAuditLogFilter(ctx context.Context, raw any) (model.AuditLogFilter
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputCreateAgentKeyInput(ctx context.Context, obj any) (model.CreateAgentKeyInput, error) {
+	var it model.CreateAgentKeyInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["allowMutations"]; !present {
+		asMap["allowMutations"] = false
+	}
+
+	fieldsInOrder := [...]string{"name", "scopes", "allowMutations", "ratePerMinute", "expiresInSeconds"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "scopes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scopes"))
+			data, err := ec.unmarshalNScope2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐScopeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Scopes = data
+		case "allowMutations":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("allowMutations"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AllowMutations = data
+		case "ratePerMinute":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratePerMinute"))
+			data, err := ec.unmarshalOInt2ᚖint32(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RatePerMinute = data
+		case "expiresInSeconds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expiresInSeconds"))
+			data, err := ec.unmarshalOInt2ᚖint32(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpiresInSeconds = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateAgentKeyInput unmarshals raw into the CreateAgentKeyInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateAgentKeyInput(ctx context.Context, raw any) (model.CreateAgentKeyInput, error) {
+	var out model.CreateAgentKeyInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateAgentKeyInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCreateEventInput(ctx context.Context, obj any) (model.CreateEventInput, error) {
 	var it model.CreateEventInput
 	if obj == nil {
@@ -7984,6 +9932,69 @@ func (ec *executionContext) _BacklogCount(ctx context.Context, sel ast.Selection
 		case "count":
 			out.Values[i] = ec._BacklogCount_count(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var createdAgentKeyImplementors = []string{"CreatedAgentKey"}
+
+func (ec *executionContext) _CreatedAgentKey(ctx context.Context, sel ast.SelectionSet, obj *model.CreatedAgentKey) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, createdAgentKeyImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CreatedAgentKey")
+		case "key":
+			out.Values[i] = ec._CreatedAgentKey_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "prefix":
+			out.Values[i] = ec._CreatedAgentKey_prefix(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._CreatedAgentKey_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "scopes":
+			out.Values[i] = ec._CreatedAgentKey_scopes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "allowMutations":
+			out.Values[i] = ec._CreatedAgentKey_allowMutations(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "ratePerMinute":
+			out.Values[i] = ec._CreatedAgentKey_ratePerMinute(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expiresAt":
+			out.Values[i] = ec._CreatedAgentKey_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -8591,6 +10602,54 @@ func (ec *executionContext) _Membership(ctx context.Context, sel ast.SelectionSe
 	return out
 }
 
+var membershipSummaryImplementors = []string{"MembershipSummary"}
+
+func (ec *executionContext) _MembershipSummary(ctx context.Context, sel ast.SelectionSet, obj *model.MembershipSummary) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, membershipSummaryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MembershipSummary")
+		case "total":
+			out.Values[i] = ec._MembershipSummary_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "byStatus":
+			out.Values[i] = ec._MembershipSummary_byStatus(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "byTier":
+			out.Values[i] = ec._MembershipSummary_byTier(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "byStatusAndTier":
+			out.Values[i] = ec._MembershipSummary_byStatusAndTier(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var membershipTierImplementors = []string{"MembershipTier"}
 
 func (ec *executionContext) _MembershipTier(ctx context.Context, sel ast.SelectionSet, obj *model.MembershipTier) graphql.Marshaler {
@@ -8712,6 +10771,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		case "createAgentKey":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createAgentKey(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "createEvent":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_createEvent(ctx, field)
@@ -8754,6 +10820,54 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 			}
 		case "endCursor":
 			out.Values[i] = ec._PageInfo_endCursor(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var paymentFailureImplementors = []string{"PaymentFailure"}
+
+func (ec *executionContext) _PaymentFailure(ctx context.Context, sel ast.SelectionSet, obj *model.PaymentFailure) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, paymentFailureImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PaymentFailure")
+		case "at":
+			out.Values[i] = ec._PaymentFailure_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "invoiceId":
+			out.Values[i] = ec._PaymentFailure_invoiceId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "attempt":
+			out.Values[i] = ec._PaymentFailure_attempt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "person":
+			out.Values[i] = ec._PaymentFailure_person(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
@@ -8894,6 +11008,48 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_deadLetter(ctx, field)
 				})
+		case "membershipSummary":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_membershipSummary(ctx, field)
+				})
+		case "pastDueMembers":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_pastDueMembers(ctx, field)
+				})
+		case "recentPaymentFailures":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_recentPaymentFailures(ctx, field)
+				})
+		case "memberByEmail":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_memberByEmail(ctx, field)
+				})
+		case "memberTimeline":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_memberTimeline(ctx, field)
+				})
+		case "recentRsvpDecisions":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_recentRsvpDecisions(ctx, field)
+				})
+		case "slackStatusSummary":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_slackStatusSummary(ctx, field)
+				})
 		case "auditLog":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, false,
@@ -8984,6 +11140,59 @@ func (ec *executionContext) _RSVPCounts(ctx context.Context, sel ast.SelectionSe
 		case "lastDecidedAt":
 			out.Values[i] = ec._RSVPCounts_lastDecidedAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var rSVPDecisionImplementors = []string{"RSVPDecision"}
+
+func (ec *executionContext) _RSVPDecision(ctx context.Context, sel ast.SelectionSet, obj *model.RSVPDecision) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, rSVPDecisionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RSVPDecision")
+		case "eventId":
+			out.Values[i] = ec._RSVPDecision_eventId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "eventName":
+			out.Values[i] = ec._RSVPDecision_eventName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "outcome":
+			out.Values[i] = ec._RSVPDecision_outcome(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._RSVPDecision_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "decidedAt":
+			out.Values[i] = ec._RSVPDecision_decidedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -9152,6 +11361,173 @@ func (ec *executionContext) _SlackSummary(ctx context.Context, sel ast.Selection
 			}
 		case "deactivated":
 			out.Values[i] = ec._SlackSummary_deactivated(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var statusCountImplementors = []string{"StatusCount"}
+
+func (ec *executionContext) _StatusCount(ctx context.Context, sel ast.SelectionSet, obj *model.StatusCount) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, statusCountImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StatusCount")
+		case "status":
+			out.Values[i] = ec._StatusCount_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "count":
+			out.Values[i] = ec._StatusCount_count(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var statusTierCountImplementors = []string{"StatusTierCount"}
+
+func (ec *executionContext) _StatusTierCount(ctx context.Context, sel ast.SelectionSet, obj *model.StatusTierCount) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, statusTierCountImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StatusTierCount")
+		case "status":
+			out.Values[i] = ec._StatusTierCount_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "tier":
+			out.Values[i] = ec._StatusTierCount_tier(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "count":
+			out.Values[i] = ec._StatusTierCount_count(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var tierCountImplementors = []string{"TierCount"}
+
+func (ec *executionContext) _TierCount(ctx context.Context, sel ast.SelectionSet, obj *model.TierCount) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, tierCountImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TierCount")
+		case "tier":
+			out.Values[i] = ec._TierCount_tier(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "count":
+			out.Values[i] = ec._TierCount_count(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var timelineEntryImplementors = []string{"TimelineEntry"}
+
+func (ec *executionContext) _TimelineEntry(ctx context.Context, sel ast.SelectionSet, obj *model.TimelineEntry) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, timelineEntryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TimelineEntry")
+		case "at":
+			out.Values[i] = ec._TimelineEntry_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kind":
+			out.Values[i] = ec._TimelineEntry_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "outcome":
+			out.Values[i] = ec._TimelineEntry_outcome(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "details":
+			out.Values[i] = ec._TimelineEntry_details(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -9679,6 +12055,11 @@ func (ec *executionContext) marshalNBreakerState2githubᚗcomᚋwomendefiningai�
 	return v
 }
 
+func (ec *executionContext) unmarshalNCreateAgentKeyInput2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐCreateAgentKeyInput(ctx context.Context, v any) (model.CreateAgentKeyInput, error) {
+	res, err := ec.unmarshalInputCreateAgentKeyInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNCreateEventInput2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐCreateEventInput(ctx context.Context, v any) (model.CreateEventInput, error) {
 	res, err := ec.unmarshalInputCreateEventInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -9886,6 +12267,14 @@ func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋwomendefiningai�
 	return ec._PageInfo(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNPaymentFailure2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐPaymentFailure(ctx context.Context, sel ast.SelectionSet, v model.PaymentFailure) graphql.Marshaler {
+	return ec._PaymentFailure(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNPerson2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐPerson(ctx context.Context, sel ast.SelectionSet, v model.Person) graphql.Marshaler {
+	return ec._Person(ctx, sel, &v)
+}
+
 func (ec *executionContext) marshalNPerson2ᚖgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐPerson(ctx context.Context, sel ast.SelectionSet, v *model.Person) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Person!")
@@ -9905,6 +12294,10 @@ func (ec *executionContext) marshalNRSVPCounts2ᚖgithubᚗcomᚋwomendefiningai
 		return graphql.Null
 	}
 	return ec._RSVPCounts(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNRSVPDecision2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐRSVPDecision(ctx context.Context, sel ast.SelectionSet, v model.RSVPDecision) graphql.Marshaler {
+	return ec._RSVPDecision(ctx, sel, &v)
 }
 
 func (ec *executionContext) unmarshalNRole2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐRole(ctx context.Context, v any) (model.Role, error) {
@@ -9997,6 +12390,46 @@ func (ec *executionContext) marshalNSlackStatus2githubᚗcomᚋwomendefiningai�
 	return v
 }
 
+func (ec *executionContext) marshalNStatusCount2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐStatusCount(ctx context.Context, sel ast.SelectionSet, v model.StatusCount) graphql.Marshaler {
+	return ec._StatusCount(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNStatusCount2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐStatusCountᚄ(ctx context.Context, sel ast.SelectionSet, v []model.StatusCount) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNStatusCount2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐStatusCount(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNStatusTierCount2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐStatusTierCount(ctx context.Context, sel ast.SelectionSet, v model.StatusTierCount) graphql.Marshaler {
+	return ec._StatusTierCount(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNStatusTierCount2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐStatusTierCountᚄ(ctx context.Context, sel ast.SelectionSet, v []model.StatusTierCount) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNStatusTierCount2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐStatusTierCount(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalString(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -10011,6 +12444,26 @@ func (ec *executionContext) marshalNString2string(ctx context.Context, sel ast.S
 	return res
 }
 
+func (ec *executionContext) marshalNTierCount2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐTierCount(ctx context.Context, sel ast.SelectionSet, v model.TierCount) graphql.Marshaler {
+	return ec._TierCount(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNTierCount2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐTierCountᚄ(ctx context.Context, sel ast.SelectionSet, v []model.TierCount) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNTierCount2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐTierCount(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
 	res, err := graphql.UnmarshalTime(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -10023,6 +12476,10 @@ func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel as
 		graphql.AddInvalidNullFromMarshaler(ctx, "Time!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNTimelineEntry2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐTimelineEntry(ctx context.Context, sel ast.SelectionSet, v model.TimelineEntry) graphql.Marshaler {
+	return ec._TimelineEntry(ctx, sel, &v)
 }
 
 func (ec *executionContext) marshalNWebhookHealth2ᚖgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐWebhookHealth(ctx context.Context, sel ast.SelectionSet, v *model.WebhookHealth) graphql.Marshaler {
@@ -10220,6 +12677,13 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	return res
 }
 
+func (ec *executionContext) marshalOCreatedAgentKey2ᚖgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐCreatedAgentKey(ctx context.Context, sel ast.SelectionSet, v *model.CreatedAgentKey) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._CreatedAgentKey(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalODeadLetter2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐDeadLetterᚄ(ctx context.Context, sel ast.SelectionSet, v []model.DeadLetter) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -10375,11 +12839,75 @@ func (ec *executionContext) marshalOMembershipStatus2ᚕgithubᚗcomᚋwomendefi
 	return ret
 }
 
+func (ec *executionContext) marshalOMembershipSummary2ᚖgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐMembershipSummary(ctx context.Context, sel ast.SelectionSet, v *model.MembershipSummary) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._MembershipSummary(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOPaymentFailure2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐPaymentFailureᚄ(ctx context.Context, sel ast.SelectionSet, v []model.PaymentFailure) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPaymentFailure2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐPaymentFailure(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalOPerson2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐPersonᚄ(ctx context.Context, sel ast.SelectionSet, v []model.Person) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPerson2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐPerson(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalOPerson2ᚖgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐPerson(ctx context.Context, sel ast.SelectionSet, v *model.Person) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	return ec._Person(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalORSVPDecision2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐRSVPDecisionᚄ(ctx context.Context, sel ast.SelectionSet, v []model.RSVPDecision) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRSVPDecision2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐRSVPDecision(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalOSlackLink2ᚖgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐSlackLink(ctx context.Context, sel ast.SelectionSet, v *model.SlackLink) graphql.Marshaler {
@@ -10430,6 +12958,25 @@ func (ec *executionContext) marshalOTime2ᚖtimeᚐTime(ctx context.Context, sel
 	_ = ctx
 	res := graphql.MarshalTime(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOTimelineEntry2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐTimelineEntryᚄ(ctx context.Context, sel ast.SelectionSet, v []model.TimelineEntry) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNTimelineEntry2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐTimelineEntry(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValueᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.EnumValue) graphql.Marshaler {

@@ -49,6 +49,17 @@ type BacklogCount struct {
 	Count  int32  `json:"count"`
 }
 
+type CreateAgentKeyInput struct {
+	Name   string  `json:"name"`
+	Scopes []Scope `json:"scopes"`
+	// Let the key run the mutations its scopes allow; queries only otherwise.
+	AllowMutations *bool `json:"allowMutations,omitempty"`
+	// Requests per minute; 60 when omitted.
+	RatePerMinute *int32 `json:"ratePerMinute,omitempty"`
+	// Seconds until the key expires; never when omitted.
+	ExpiresInSeconds *int32 `json:"expiresInSeconds,omitempty"`
+}
+
 type CreateEventInput struct {
 	// Chosen by the client, the same for every retry of one creation (at most 200 bytes).
 	IdempotencyKey string `json:"idempotencyKey"`
@@ -63,6 +74,17 @@ type CreateEventInput struct {
 	TimeZone string `json:"timeZone"`
 	// How many guests may attend: 1 to 100000.
 	Capacity int32 `json:"capacity"`
+}
+
+type CreatedAgentKey struct {
+	// wdai_<prefix>_<secret>: shown once.
+	Key            string     `json:"key"`
+	Prefix         string     `json:"prefix"`
+	Name           string     `json:"name"`
+	Scopes         []Scope    `json:"scopes"`
+	AllowMutations bool       `json:"allowMutations"`
+	RatePerMinute  int32      `json:"ratePerMinute"`
+	ExpiresAt      *time.Time `json:"expiresAt,omitempty"`
 }
 
 // A message a handler could not process, waiting for an operator.
@@ -174,6 +196,14 @@ type Membership struct {
 	Alumni            bool             `json:"alumni"`
 }
 
+type MembershipSummary struct {
+	Total    int32         `json:"total"`
+	ByStatus []StatusCount `json:"byStatus"`
+	ByTier   []TierCount   `json:"byTier"`
+	// Every status and tier pair that has members.
+	ByStatusAndTier []StatusTierCount `json:"byStatusAndTier"`
+}
+
 // A membership tier that people can join.
 type MembershipTier struct {
 	ID          string `json:"id"`
@@ -190,6 +220,14 @@ type Mutation struct {
 type PageInfo struct {
 	HasNextPage bool    `json:"hasNextPage"`
 	EndCursor   *string `json:"endCursor,omitempty"`
+}
+
+type PaymentFailure struct {
+	At        time.Time `json:"at"`
+	InvoiceID string    `json:"invoiceId"`
+	// The payment attempt of the invoice (1 for the first).
+	Attempt int32   `json:"attempt"`
+	Person  *Person `json:"person,omitempty"`
 }
 
 // A person. Personal data the caller may not see is null.
@@ -222,6 +260,15 @@ type RSVPCounts struct {
 	LeftPending int32 `json:"leftPending"`
 	// When the latest decision was made; null before the first.
 	LastDecidedAt *time.Time `json:"lastDecidedAt,omitempty"`
+}
+
+type RSVPDecision struct {
+	EventID   string `json:"eventId"`
+	EventName string `json:"eventName"`
+	// approve, decline or leave_pending.
+	Outcome   string    `json:"outcome"`
+	Reason    string    `json:"reason"`
+	DecidedAt time.Time `json:"decidedAt"`
 }
 
 // One integration: the database or a provider.
@@ -259,6 +306,33 @@ type SlackSummary struct {
 	Active      int32 `json:"active"`
 	Inactive    int32 `json:"inactive"`
 	Deactivated int32 `json:"deactivated"`
+}
+
+type StatusCount struct {
+	Status MembershipStatus `json:"status"`
+	Count  int32            `json:"count"`
+}
+
+type StatusTierCount struct {
+	Status MembershipStatus `json:"status"`
+	Tier   string           `json:"tier"`
+	Count  int32            `json:"count"`
+}
+
+type TierCount struct {
+	// Empty for memberships without a tier (pending).
+	Tier  string `json:"tier"`
+	Count int32  `json:"count"`
+}
+
+type TimelineEntry struct {
+	At time.Time `json:"at"`
+	// membership.change, membership.set_visibility, person.sync, chat_status.change, rsvp.approve, ...
+	Kind string `json:"kind"`
+	// success, failure or denied.
+	Outcome string `json:"outcome"`
+	// The details as a JSON object.
+	Details string `json:"details"`
 }
 
 // The billing webhooks over the last 24 hours.
