@@ -18,7 +18,7 @@ import (
 const DefaultAgentRatePerMinute = 60
 
 // maxAgentRatePerMinute bounds what a key may be given.
-const maxAgentRatePerMinute = 100_000
+const maxAgentRatePerMinute = 1_000_000
 
 // AgentKeyView is a key as operators see it: never its secret or hash.
 type AgentKeyView struct {
