@@ -109,7 +109,7 @@ func agentPost(t *testing.T, addr, key string, body any) (edgeResponse, string) 
 // malformed, unknown, wrong, expired and revoked key; 403
 // TRUSTED_DOCUMENT_REQUIRED for a query text; 400 PERSISTED_QUERY_NOT_FOUND
 // for an unknown id; 403 INSUFFICIENT_SCOPE with WWW-Authenticate; 403
-// MUTATIONS_NOT_GRANTED; 429 with Retry-After. Every call with a valid key
+// MUTATIONS_NOT_GRANTED; 403 SIGNED_IN_ONLY; 429 with Retry-After. Every call with a valid key
 // is in the audit log with its outcome and the hash of its variables, and
 // no variable value is; no plaintext key is in the database dump or any
 // output of the server or the CLI beyond the one line create prints.
@@ -209,6 +209,10 @@ func TestAgentRequestsOverTheBinary(t *testing.T) {
 	if got.Status != http.StatusForbidden || got.codes()["MUTATIONS_NOT_GRANTED"] != 1 {
 		t.Errorf("mutation without the grant: %+v", got)
 	}
+	// 403 SIGNED_IN_ONLY: an operation for signed-in people is never an agent's.
+	if got, _ := agentPost(t, p.addr, admin, map[string]any{"documentId": ids["Me"][0]}); got.Status != http.StatusForbidden || got.codes()["SIGNED_IN_ONLY"] != 1 {
+		t.Errorf("Me as an agent: %+v", got)
+	}
 	// 429 with Retry-After past the key's own allowance.
 	var statuses []int
 	for range 5 {
@@ -251,9 +255,9 @@ func TestAgentRequestsOverTheBinary(t *testing.T) {
 		}
 	}
 	// 3 successes + 3 admitted of the limited key; denied: 2 query texts,
-	// scope, mutation, 2 over the limit; failure: the unknown id.
-	if len(entries) != 13 || outcomes["success"] != 6 || outcomes["denied"] != 6 || outcomes["failure"] != 1 {
-		t.Fatalf("audit: %d entries %v, want 13 (6 success, 6 denied, 1 failure): %+v", len(entries), outcomes, entries)
+	// scope, mutation, signed-in only, 2 over the limit; failure: the unknown id.
+	if len(entries) != 14 || outcomes["success"] != 6 || outcomes["denied"] != 7 || outcomes["failure"] != 1 {
+		t.Fatalf("audit: %d entries %v, want 14 (6 success, 7 denied, 1 failure): %+v", len(entries), outcomes, entries)
 	}
 	if !strings.Contains(entries[0].details, `"variables_sha256"`) || entries[0].op != "Members" || entries[0].key != prefix(finance) {
 		t.Errorf("first entry %+v", entries[0])
