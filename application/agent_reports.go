@@ -56,11 +56,16 @@ func NewAgentReports(reports ports.AgentReports, people ports.PersonReader, find
 	return AgentReports{reports: reports, people: people, finder: finder, directory: directory}, nil
 }
 
-func reportLimit(first int) (int, error) {
-	if first < 1 || first > MaxReportRows {
-		return 0, invalid("first must be between 1 and %d", MaxReportRows)
+// authorizedList checks the caller's scopes, then the list's size.
+func authorizedList(ctx context.Context, first int, scopes ...access.Scope) (access.Principal, int, error) {
+	p := PrincipalFrom(ctx)
+	if err := access.Authorize(p, scopes...); err != nil {
+		return p, 0, err
 	}
-	return first, nil
+	if first < 1 || first > MaxReportRows {
+		return p, 0, invalid("first must be between 1 and %d", MaxReportRows)
+	}
+	return p, first, nil
 }
 
 // MembershipSummary counts memberships (members:read, billing:read).
@@ -89,11 +94,7 @@ func (h AgentReports) MembershipSummary(ctx context.Context) (MembershipSummary,
 // PastDueMembers lists past_due members, hidden ones included (members:read,
 // billing:read), redacted for the caller.
 func (h AgentReports) PastDueMembers(ctx context.Context, first int) ([]Member, error) {
-	p := PrincipalFrom(ctx)
-	if err := access.Authorize(p, access.ScopeMembersRead, access.ScopeBillingRead); err != nil {
-		return nil, err
-	}
-	limit, err := reportLimit(first)
+	p, limit, err := authorizedList(ctx, first, access.ScopeMembersRead, access.ScopeBillingRead)
 	if err != nil {
 		return nil, err
 	}
@@ -111,11 +112,7 @@ func (h AgentReports) PastDueMembers(ctx context.Context, first int) ([]Member, 
 // RecentPaymentFailures lists the newest failure notices with their member
 // (members:read, billing:read).
 func (h AgentReports) RecentPaymentFailures(ctx context.Context, first int) ([]PaymentFailure, error) {
-	p := PrincipalFrom(ctx)
-	if err := access.Authorize(p, access.ScopeMembersRead, access.ScopeBillingRead); err != nil {
-		return nil, err
-	}
-	limit, err := reportLimit(first)
+	p, limit, err := authorizedList(ctx, first, access.ScopeMembersRead, access.ScopeBillingRead)
 	if err != nil {
 		return nil, err
 	}
@@ -163,10 +160,7 @@ func (h AgentReports) MemberByEmail(ctx context.Context, email string) (Member, 
 // MemberTimeline is the person's history, newest first (members:read,
 // audit:read).
 func (h AgentReports) MemberTimeline(ctx context.Context, personID string, first int) ([]ports.TimelineEntry, error) {
-	if err := access.Authorize(PrincipalFrom(ctx), access.ScopeMembersRead, access.ScopeAuditRead); err != nil {
-		return nil, err
-	}
-	limit, err := reportLimit(first)
+	_, limit, err := authorizedList(ctx, first, access.ScopeMembersRead, access.ScopeAuditRead)
 	if err != nil {
 		return nil, err
 	}
@@ -175,10 +169,7 @@ func (h AgentReports) MemberTimeline(ctx context.Context, personID string, first
 
 // RecentRSVPDecisions lists the approval job's newest decisions (events:read).
 func (h AgentReports) RecentRSVPDecisions(ctx context.Context, first int) ([]ports.RSVPDecisionRecord, error) {
-	if err := access.Authorize(PrincipalFrom(ctx), access.ScopeEventsRead); err != nil {
-		return nil, err
-	}
-	limit, err := reportLimit(first)
+	_, limit, err := authorizedList(ctx, first, access.ScopeEventsRead)
 	if err != nil {
 		return nil, err
 	}

@@ -8,14 +8,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -179,57 +177,9 @@ func TestTwoReplicasShareOneRateLimit(t *testing.T) {
 	a.waitReady(t, 30*time.Second) // migrates; the second starts on a migrated database
 	b := start(t, env, "serve", "--no-worker")
 	b.waitReady(t, 30*time.Second)
-	replicas := []*process{a, b}
-
-	var mu sync.Mutex
-	admitted := map[string]int{}
-	refused, badRetry := 0, 0
-	jobs := make(chan int)
-	var wg sync.WaitGroup
-	begin := time.Now()
-	for range 8 {
-		wg.Go(func() {
-			for i := range jobs {
-				p := replicas[i%2]
-				got := postGraphQL(t, p.addr, "", map[string]string{"query": "{ membershipTiers { id } }"})
-				mu.Lock()
-				switch got.Status {
-				case http.StatusOK:
-					admitted[p.addr]++
-				case http.StatusTooManyRequests:
-					refused++
-					if n, err := strconv.Atoi(got.RetryAfter); err != nil || n < 1 || n > 60 || got.codes()["RATE_LIMITED"] != 1 {
-						badRetry++
-					}
-				default:
-					t.Errorf("status %d: %+v", got.Status, got)
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	for i := range 2 * perMinute {
-		jobs <- i
-	}
-	close(jobs)
-	wg.Wait()
-	elapsed := time.Since(begin)
-
-	total := admitted[a.addr] + admitted[b.addr]
-	// The allowance refills evenly: perMinute per minute, on top of the
-	// burst of perMinute.
-	expected := perMinute * (1 + elapsed.Minutes())
-	deviation := math.Abs(float64(total)-expected) / expected
-	t.Logf("admitted %d (a %d, b %d), refused %d in %s; expected %.1f; deviation %.2f%%",
-		total, admitted[a.addr], admitted[b.addr], refused, elapsed.Round(time.Millisecond), expected, 100*deviation)
-	if deviation > 0.05 {
-		t.Fatalf("admitted %d, expected %.1f: off by %.1f%% (separate limits per replica would admit about %d)",
-			total, expected, 100*deviation, 2*perMinute)
-	}
-	if admitted[a.addr] == 0 || admitted[b.addr] == 0 || refused == 0 || badRetry != 0 {
-		t.Fatalf("a %d, b %d admitted, %d refused, %d refusals without a RATE_LIMITED code and a Retry-After of 1..60s",
-			admitted[a.addr], admitted[b.addr], refused, badRetry)
-	}
+	holdsOneLimit(t, []*process{a, b}, perMinute, func(p *process) edgeResponse {
+		return postGraphQL(t, p.addr, "", map[string]string{"query": "{ membershipTiers { id } }"})
+	})
 }
 
 // TestProviderCallsBeyondTheLimitNeverReachTheProvider: a member's aliased
