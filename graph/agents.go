@@ -143,6 +143,13 @@ func (m *TrustedDocuments) serveAgent(w *agentRecorder, r *http.Request, next ht
 			return
 		}
 	}
+	if r.Method == http.MethodGet && d.Kind == ast.Mutation {
+		// GraphQL over HTTP: a GET never changes anything.
+		call.Reason = "MUTATION_OVER_GET"
+		w.Header().Set("Allow", http.MethodPost)
+		writeGraphQLError(w, http.StatusMethodNotAllowed, "send mutations with POST", CodeBadRequest)
+		return
+	}
 	out, err := json.Marshal(trustedRequest{Query: d.Text, OperationName: d.Name, Variables: req.Variables})
 	if err != nil {
 		writeGraphQLError(w, http.StatusBadRequest, "the request could not be re-encoded", CodeBadUserInput)

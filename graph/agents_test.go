@@ -1,7 +1,11 @@
 package graph_test
 
 import (
+	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -126,5 +130,27 @@ func TestAgentMayRunMutationsOnlyWhenGranted(t *testing.T) {
 	}
 	if err := graph.AgentMayRun(agentCredential(t, true, access.AllScopes()...), me); !errors.As(err, &denied) || denied.Code != graph.CodeSignedInOnly {
 		t.Fatalf("signed-in document: %v", err)
+	}
+}
+
+// TestAgentGateRefusesAMutationOverGET: a GET never runs a mutation, even
+// for a key granted it; the refusal is recorded and nothing runs.
+func TestAgentGateRefusesAMutationOverGET(t *testing.T) {
+	t.Parallel()
+	m := projectOperations(t)
+	replay, _ := m.ByName("ReplayDeadLetter")
+	var recorded []application.AgentCall
+	ran := false
+	gate := graph.AgentGate(m, func(_ context.Context, c application.AgentCall) error {
+		recorded = append(recorded, c)
+		return nil
+	}, nil)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { ran = true }))
+	cred := agentCredential(t, true, access.ScopeOpsWrite)
+	r := httptest.NewRequest(http.MethodGet, "/graphql?documentId="+url.QueryEscape(replay.ID)+`&variables={"id":"dl1"}`, nil)
+	w := httptest.NewRecorder()
+	gate.ServeHTTP(w, r.WithContext(application.WithAgentCredential(r.Context(), cred)))
+	if w.Code != http.StatusMethodNotAllowed || ran || len(recorded) != 1 || recorded[0].Operation != "ReplayDeadLetter" ||
+		recorded[0].Outcome != ports.OutcomeFailure || recorded[0].VariablesSHA256 == "" {
+		t.Fatalf("GET mutation: %d, ran %v, recorded %+v", w.Code, ran, recorded)
 	}
 }

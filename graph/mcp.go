@@ -57,7 +57,12 @@ func MCPHandler(m *TrustedDocuments, schema *ast.Schema, graphql http.Handler, o
 			srv.AddTool(toolFor(d, tools[d.Name]), callTool(d, cred, graphql))
 		}
 		return srv
-	}, &mcp.StreamableHTTPOptions{Stateless: true, JSONResponse: true, Logger: opts.Logger})
+	}, &mcp.StreamableHTTPOptions{Stateless: true, JSONResponse: true, Logger: opts.Logger,
+		// The SDK refuses a non-loopback Host on a loopback listener (DNS
+		// rebinding against unauthenticated local servers). Every request
+		// here carries an agent key a rebinding page cannot know, and a
+		// reverse proxy on the same host sends the public Host.
+		DisableLocalhostProtection: true})
 }
 
 func toolFor(d *TrustedDocument, input any) *mcp.Tool {
