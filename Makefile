@@ -5,13 +5,23 @@ LINT := $(GO) tool -modfile=tools/go.mod golangci-lint
 WITHPG := $(GO) run ./internal/testdb/withpg --
 BIN := bin/wdai
 
-.PHONY: run build test vet lint generate check-generated unit bench cover clean tools fuzz graphql-audit
+.PHONY: run dev demo build test vet lint generate check-generated unit bench cover clean tools fuzz graphql-audit
 STRIPE_MOCK_VERSION := v0.203.0
 export STRIPE_MOCK_BIN := $(CURDIR)/bin/stripe-mock
 
 ## run: build wdai and serve it (embedded PostgreSQL under .data/ unless DATABASE_URL is set)
 run: build
 	./$(BIN) serve
+
+## dev: wdai dev: server, worker, embedded PostgreSQL and the provider stand-ins (Stripe, Clerk,
+## Mailchimp, Luma, Slack) on loopback; GraphiQL signed in; `wdai dev simulate ...` drives them
+dev: build
+	./$(BIN) dev
+
+## demo: start wdai dev in a throwaway folder and walk one member through the whole life;
+## exits 0 only if every step happened
+demo: build
+	./scripts/demo.sh
 
 build:
 	$(GO) build -o $(BIN) ./cmd/wdai

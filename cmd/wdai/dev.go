@@ -22,9 +22,14 @@ var errDevOnly = errors.New("development only: WDAI_ENV is production")
 func devCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "dev",
-		Usage: "development helpers (refused when WDAI_ENV=production)",
+		Usage: "run everything locally with provider stand-ins; sign in; simulate provider events (development only)",
+		Description: "`wdai dev` runs the server, the worker and the embedded database with stand-ins for Stripe, Clerk,\n" +
+			"Mailchimp, Luma and Slack as HTTP servers on loopback, wired in. Refused when WDAI_ENV=production.",
+		Action: runDev,
+		Flags:  devFlags(),
 		Commands: []*cli.Command{
 			devTokenCommand(),
+			devSimulateCommand(),
 		},
 	}
 }

@@ -73,6 +73,7 @@ func serve(ctx context.Context, env environment, withWorker bool) error {
 	if err != nil {
 		return err
 	}
+	sys.graphiqlHeaders = env.graphiqlHeaders
 	handler, metrics, err := buildHTTPAndMetrics(sys, migrator)
 	if err != nil {
 		return err
@@ -116,6 +117,9 @@ func serve(ctx context.Context, env environment, withWorker bool) error {
 	go func() { errc <- srv.Serve(ln) }()
 	logger.Info("wdai serving", "addr", ln.Addr().String(), "env", string(cfg.Env))
 	announceGraphiQL(cfg, ln.Addr())
+	if env.onReady != nil {
+		env.onReady(sys, browserURL(ln.Addr()))
+	}
 
 	select {
 	case err := <-errc:
@@ -220,7 +224,7 @@ func buildHTTPAndMetrics(sys *system, migrator *postgres.Migrator) (http.Handler
 	public, err := httpapi.NewHandler(httpapi.Config{
 		GraphQL: httpapi.AuthenticateAgents(sys.app.Commands.AuthenticateAgent.Handle, logger,
 			gql, httpapi.Authenticate(sys.signIn, sys.app.Commands.Authenticate.Handle, logger)(gql)),
-		GraphiQL: cfg.Dev(),
+		GraphiQL: cfg.Dev(), GraphiQLHeaders: sys.graphiqlHeaders,
 		Logger:   logger,
 		Registry: reg,
 		Routes:   routes,

@@ -13,6 +13,10 @@ import (
 type environment struct {
 	cfg    config.Config
 	logger *slog.Logger
+	// graphiqlHeaders and onReady are `wdai dev`'s: GraphiQL's prefilled
+	// headers, and what to run once the server listens (its base URL).
+	graphiqlHeaders map[string]string
+	onReady         func(sys *system, baseURL string)
 }
 
 // setup reads and validates the configuration and builds the logger

@@ -55,6 +55,8 @@ type system struct {
 	// gatherer is the HTTP metrics' registry (nil without HTTP): the
 	// health sampler reads the API latency from it.
 	gatherer prometheus.Gatherer
+	// graphiqlHeaders prefill GraphiQL's headers (`wdai dev`: sign in as).
+	graphiqlHeaders map[string]string
 }
 
 // resyncPageBudget bounds one page of the email-list resync, and
@@ -92,6 +94,9 @@ func buildSystemWith(cfg config.Config, pool *pgxpool.Pool, logger *slog.Logger,
 			providerStripe, providerMailchimp, providerClerk)}
 	s.calls = callstats.New(newProcessID(), s.breakers.States, providerNames...)
 	s.breakers.Observe(s.calls)
+	if err := limitProviders(s); err != nil {
+		return nil, err
+	}
 	p, err := buildProviders(cfg, s.breakers)
 	if err != nil {
 		return nil, err

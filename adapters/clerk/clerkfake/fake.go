@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/go-jose/go-jose/v3"
@@ -43,9 +42,19 @@ type signingKey struct {
 	priv *rsa.PrivateKey
 }
 
+// Owner is what the stand-in needs from whoever runs it: a *testing.T or
+// *testing.B in tests, or a long-running owner outside them (`wdai dev`),
+// where Fatal reports a misuse of the stand-in and Cleanup runs at its end.
+type Owner interface {
+	Helper()
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+	Cleanup(func())
+}
+
 // Server is a fake Clerk backend API. It is safe for concurrent use.
 type Server struct {
-	tb        testing.TB
+	tb        Owner
 	srv       *httptest.Server
 	secretKey string
 
@@ -60,7 +69,7 @@ type Server struct {
 
 // New starts a fake Clerk API with one signing key and no users. It is closed
 // when the test ends.
-func New(tb testing.TB) *Server {
+func New(tb Owner) *Server {
 	tb.Helper()
 	s := &Server{
 		tb:        tb,
@@ -331,7 +340,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-func newRSAKey(tb testing.TB) *rsa.PrivateKey {
+func newRSAKey(tb Owner) *rsa.PrivateKey {
 	tb.Helper()
 	k, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
@@ -340,7 +349,7 @@ func newRSAKey(tb testing.TB) *rsa.PrivateKey {
 	return k
 }
 
-func randomHex(tb testing.TB, n int) string {
+func randomHex(tb Owner, n int) string {
 	tb.Helper()
 	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {

@@ -89,9 +89,19 @@ type Trigger struct {
 	Email     string
 }
 
+// Owner is what the stand-in needs from whoever runs it: a *testing.T or
+// *testing.B in tests, or a long-running owner outside them (`wdai dev`),
+// where Fatal reports a misuse of the stand-in and Cleanup runs at its end.
+type Owner interface {
+	Helper()
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+	Cleanup(func())
+}
+
 // Server is the fake Mailchimp API. Its methods are safe for concurrent use.
 type Server struct {
-	tb      testing.TB
+	tb      Owner
 	srv     *httptest.Server
 	apiKey  string
 	listID  string
@@ -124,7 +134,7 @@ type member struct {
 
 // New starts a fake for one API key and one list; it stops when the test
 // ends. Give its URL() to the client as the API root.
-func New(tb testing.TB, apiKey, listID string) *Server {
+func New(tb Owner, apiKey, listID string) *Server {
 	tb.Helper()
 	s := &Server{
 		tb:      tb,

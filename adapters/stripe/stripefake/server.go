@@ -20,7 +20,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 )
 
@@ -55,10 +54,20 @@ type Request struct {
 	Authorized bool
 }
 
+// Owner is what the stand-in needs from whoever runs it: a *testing.T or
+// *testing.B in tests, or a long-running owner outside them (`wdai dev`),
+// where Fatal reports a misuse of the stand-in and Cleanup runs at its end.
+type Owner interface {
+	Helper()
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+	Cleanup(func())
+}
+
 // Server is the fake Stripe API, an httptest server closed at the test's
 // cleanup. It is safe for concurrent use.
 type Server struct {
-	tb  testing.TB
+	tb  Owner
 	srv *httptest.Server
 	key string
 
@@ -68,6 +77,7 @@ type Server struct {
 	requests []Request
 	failures []int
 	seq      int
+	prefix   string // of event ids: "evt_fake_" unless SetEventIDPrefix
 }
 
 type storedEvent struct {
@@ -78,7 +88,7 @@ type storedEvent struct {
 }
 
 // New starts a fake with no subscriptions and no events.
-func New(tb testing.TB) *Server {
+func New(tb Owner) *Server {
 	tb.Helper()
 	s := &Server{tb: tb, key: "sk_test_stripefake_" + strconv.FormatInt(time.Now().UnixNano(), 36), subs: map[string]Subscription{}}
 	mux := http.NewServeMux()
@@ -166,7 +176,20 @@ func (s *Server) NewEventID() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.seq++
-	return fmt.Sprintf("evt_fake_%06d", s.seq)
+	prefix := s.prefix
+	if prefix == "" {
+		prefix = "evt_fake_"
+	}
+	return fmt.Sprintf("%s%06d", prefix, s.seq)
+}
+
+// SetEventIDPrefix makes later event ids start with prefix, so that a
+// stand-in restarted against the same database (`wdai dev`) never reuses an
+// id the platform has already stored.
+func (s *Server) SetEventIDPrefix(prefix string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.prefix = prefix
 }
 
 // Requests returns the requests received so far, oldest first.
