@@ -146,9 +146,10 @@ func TestAgentGateRefusesAMutationOverGET(t *testing.T) {
 		return nil
 	}, nil)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { ran = true }))
 	cred := agentCredential(t, true, access.ScopeOpsWrite)
-	r := httptest.NewRequest(http.MethodGet, "/graphql?documentId="+url.QueryEscape(replay.ID)+`&variables={"id":"dl1"}`, nil)
+	r := httptest.NewRequestWithContext(application.WithAgentCredential(t.Context(), cred), http.MethodGet,
+		"/graphql?documentId="+url.QueryEscape(replay.ID)+`&variables={"id":"dl1"}`, nil)
 	w := httptest.NewRecorder()
-	gate.ServeHTTP(w, r.WithContext(application.WithAgentCredential(r.Context(), cred)))
+	gate.ServeHTTP(w, r)
 	if w.Code != http.StatusMethodNotAllowed || ran || len(recorded) != 1 || recorded[0].Operation != "ReplayDeadLetter" ||
 		recorded[0].Outcome != ports.OutcomeFailure || recorded[0].VariablesSHA256 == "" {
 		t.Fatalf("GET mutation: %d, ran %v, recorded %+v", w.Code, ran, recorded)
