@@ -10,8 +10,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"net/http"
 	"os"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,6 +26,7 @@ import (
 	"github.com/womendefiningai/platform/domain/access"
 	"github.com/womendefiningai/platform/domain/ops"
 	"github.com/womendefiningai/platform/internal/config"
+	"github.com/womendefiningai/platform/internal/sharedlimit"
 	"github.com/womendefiningai/platform/ports"
 )
 
@@ -314,4 +317,40 @@ func startHealthSampler(ctx context.Context, sys *system, gatherer prometheus.Ga
 		cancel()
 		<-done
 	}
+}
+
+// limitProviders holds each provider to its published limit across every
+// replica, inside its circuit breaker: Mailchimp's simultaneous
+// connections (a semaphore in PostgreSQL), Stripe's requests per second and
+// Slack's tiers (the shared rate limiter). Luma's client spends from the
+// shared limiter itself (LUMA_RATE_LIMIT). A wait counts as a rate-limit
+// hit of the provider.
+func limitProviders(s *system) error {
+	o := s.cfg.Ops
+	leases, err := postgres.NewProviderLeases(s.pool, providerMailchimp, o.MailchimpMaxConnections, s.cfg.MailchimpTimeout+30*time.Second)
+	if err != nil {
+		return err
+	}
+	leases.Waited = func() { s.calls.Waited(providerMailchimp) }
+	s.breakers.Limit(providerMailchimp, func(rt http.RoundTripper) http.RoundTripper { return sharedlimit.Connections(rt, leases) })
+	shared := postgres.NewRateLimiter(s.pool)
+	stripeRate := sharedlimit.Rate{Key: "provider:" + providerStripe, Rate: ports.Rate{Limit: o.StripeRatePerSecond, Period: time.Second}}
+	s.breakers.Limit(providerStripe, func(rt http.RoundTripper) http.RoundTripper {
+		return sharedlimit.Requests(rt, shared, func(*http.Request) sharedlimit.Rate { return stripeRate }, func() { s.calls.Waited(providerStripe) })
+	})
+	// Slack's tiers are sustained rates that allow occasional bursts: each
+	// allowance refills at the tier's rate and holds two minutes of it. Over
+	// it, a call is deferred (a made-up 429), as the chat sync defers on
+	// Slack's own 429: to its next run.
+	tier2 := sharedlimit.Rate{Key: "provider:slack:tier2", Rate: ports.Rate{Limit: 2 * o.SlackTier2PerMinute, Period: 2 * time.Minute}}
+	tier3 := sharedlimit.Rate{Key: "provider:slack:tier3", Rate: ports.Rate{Limit: 2 * o.SlackTier3PerMinute, Period: 2 * time.Minute}}
+	s.breakers.Limit(slack.ProviderName, func(rt http.RoundTripper) http.RoundTripper {
+		return sharedlimit.Deferring(rt, shared, func(r *http.Request) sharedlimit.Rate {
+			if strings.HasSuffix(r.URL.Path, "/users.list") { // Tier 2; users.lookupByEmail and the rest: Tier 3
+				return tier2
+			}
+			return tier3
+		})
+	})
+	return nil
 }

@@ -55,8 +55,6 @@ type system struct {
 	// gatherer is the HTTP metrics' registry (nil without HTTP): the
 	// health sampler reads the API latency from it.
 	gatherer prometheus.Gatherer
-	// graphiqlHeaders prefill GraphiQL's headers (`wdai dev`: sign in as).
-	graphiqlHeaders map[string]string
 }
 
 // resyncPageBudget bounds one page of the email-list resync, and

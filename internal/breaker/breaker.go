@@ -53,6 +53,19 @@ type Set struct {
 	mu       sync.Mutex
 	breakers map[string]*provider
 	observer Observer
+	limits   map[string]func(http.RoundTripper) http.RoundTripper
+}
+
+// Limit makes every later client and transport of provider send its calls
+// through wrap, outside the breaker (and inside the observer): an answer
+// the limit makes up (a deferral) never counts against the breaker.
+func (s *Set) Limit(provider string, wrap func(http.RoundTripper) http.RoundTripper) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.limits == nil {
+		s.limits = map[string]func(http.RoundTripper) http.RoundTripper{}
+	}
+	s.limits[provider] = wrap
 }
 
 // Observer wraps each provider's transport outside its breaker, so that it
@@ -195,10 +208,13 @@ func (s *Set) Transport(name string, base http.RoundTripper) http.RoundTripper {
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	var rt http.RoundTripper = &transport{name: name, p: s.get(name), openFor: s.cfg.OpenFor, base: base}
 	s.mu.Lock()
-	o := s.observer
+	o, limit := s.observer, s.limits[name]
 	s.mu.Unlock()
+	var rt http.RoundTripper = &transport{name: name, p: s.get(name), openFor: s.cfg.OpenFor, base: base}
+	if limit != nil {
+		rt = limit(rt)
+	}
 	if o != nil {
 		rt = o.Transport(name, rt)
 	}
