@@ -113,14 +113,14 @@ func TestCreateAgentKeyStoresOnlyTheHashAndAudits(t *testing.T) {
 		entry = e
 		return nil
 	}).Times(1)
-	keys, err := application.NewAgentKeys(newInlineUoW[ports.AgentKeyTx](tx), store)
+	keys, err := application.NewCreateAgentKey(newInlineUoW[ports.AgentKeyTx](tx))
 	if err != nil {
 		t.Fatal(err)
 	}
 	member, _ := access.NewUser("p1", access.RoleMember, 0)
 	operator, _ := access.NewSystem("cli:test")
 	good := application.CreateAgentKeyInput{Name: "finance", Scopes: access.PresetFinance.Scopes(), ExpiresIn: time.Hour}
-	if _, err := keys.Create(application.WithPrincipal(context.Background(), member), good); !errors.Is(err, access.ErrForbidden) {
+	if _, err := keys.Handle(application.WithPrincipal(context.Background(), member), good); !errors.Is(err, access.ErrForbidden) {
 		t.Fatalf("a member creates a key: %v", err)
 	}
 	opCtx := application.WithPrincipal(context.Background(), operator)
@@ -128,11 +128,11 @@ func TestCreateAgentKeyStoresOnlyTheHashAndAudits(t *testing.T) {
 		"no name": {Scopes: good.Scopes}, "no scope": {Name: "x"}, "control character": {Name: "a\x00b", Scopes: good.Scopes},
 		"rate": {Name: "x", Scopes: good.Scopes, RatePerMinute: -1}, "past expiry": {Name: "x", Scopes: good.Scopes, ExpiresIn: -time.Second},
 	} {
-		if _, err := keys.Create(opCtx, in); !errors.Is(err, application.ErrInvalidInput) {
+		if _, err := keys.Handle(opCtx, in); !errors.Is(err, application.ErrInvalidInput) {
 			t.Errorf("%s: %v, want ErrInvalidInput", name, err)
 		}
 	}
-	created, err := keys.Create(opCtx, good)
+	created, err := keys.Handle(opCtx, good)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package application
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -38,24 +37,6 @@ type PaymentFailure struct {
 	Person    *Member // nil when the person is gone
 }
 
-// AgentReports are the reads behind the agents' starter operations. Each
-// authorizes the scopes its schema field declares, so a use outside GraphQL
-// is held to the same rule.
-type AgentReports struct {
-	reports   ports.AgentReports
-	people    ports.PersonReader
-	finder    ports.PersonFinder
-	directory ports.PeopleDirectory
-}
-
-// NewAgentReports refuses nil dependencies.
-func NewAgentReports(reports ports.AgentReports, people ports.PersonReader, finder ports.PersonFinder, directory ports.PeopleDirectory) (AgentReports, error) {
-	if anyNil(reports, people, finder, directory) {
-		return AgentReports{}, nilDependency("agent reports")
-	}
-	return AgentReports{reports: reports, people: people, finder: finder, directory: directory}, nil
-}
-
 // authorizedList checks the caller's scopes, then the list's size.
 func authorizedList(ctx context.Context, first int, scopes ...access.Scope) (access.Principal, int, error) {
 	p := PrincipalFrom(ctx)
@@ -68,8 +49,20 @@ func authorizedList(ctx context.Context, first int, scopes ...access.Scope) (acc
 	return p, first, nil
 }
 
-// MembershipSummary counts memberships (members:read, billing:read).
-func (h AgentReports) MembershipSummary(ctx context.Context) (MembershipSummary, error) {
+// GetMembershipSummary counts memberships by status and tier for the
+// finance agent (members:read, billing:read).
+type GetMembershipSummary struct{ reports ports.AgentReports }
+
+// NewGetMembershipSummary refuses a nil store.
+func NewGetMembershipSummary(reports ports.AgentReports) (GetMembershipSummary, error) {
+	if anyNil(reports) {
+		return GetMembershipSummary{}, nilDependency("get membership summary")
+	}
+	return GetMembershipSummary{reports: reports}, nil
+}
+
+// Handle counts, in one statement.
+func (h GetMembershipSummary) Handle(ctx context.Context) (MembershipSummary, error) {
 	if err := access.Authorize(PrincipalFrom(ctx), access.ScopeMembersRead, access.ScopeBillingRead); err != nil {
 		return MembershipSummary{}, err
 	}
@@ -91,9 +84,20 @@ func (h AgentReports) MembershipSummary(ctx context.Context) (MembershipSummary,
 	return out, nil
 }
 
-// PastDueMembers lists past_due members, hidden ones included (members:read,
-// billing:read), redacted for the caller.
-func (h AgentReports) PastDueMembers(ctx context.Context, first int) ([]Member, error) {
+// ListPastDueMembers lists past_due members, hidden ones included, for the
+// finance agent (members:read, billing:read), redacted for the caller.
+type ListPastDueMembers struct{ directory ports.PeopleDirectory }
+
+// NewListPastDueMembers refuses a nil directory.
+func NewListPastDueMembers(directory ports.PeopleDirectory) (ListPastDueMembers, error) {
+	if anyNil(directory) {
+		return ListPastDueMembers{}, nilDependency("list past due members")
+	}
+	return ListPastDueMembers{directory: directory}, nil
+}
+
+// Handle returns up to first members.
+func (h ListPastDueMembers) Handle(ctx context.Context, first int) ([]Member, error) {
 	p, limit, err := authorizedList(ctx, first, access.ScopeMembersRead, access.ScopeBillingRead)
 	if err != nil {
 		return nil, err
@@ -107,71 +111,4 @@ func (h AgentReports) PastDueMembers(ctx context.Context, first int) ([]Member, 
 		out = append(out, view(p, person))
 	}
 	return out, nil
-}
-
-// RecentPaymentFailures lists the newest failure notices with their member
-// (members:read, billing:read).
-func (h AgentReports) RecentPaymentFailures(ctx context.Context, first int) ([]PaymentFailure, error) {
-	p, limit, err := authorizedList(ctx, first, access.ScopeMembersRead, access.ScopeBillingRead)
-	if err != nil {
-		return nil, err
-	}
-	notices, err := h.reports.PaymentFailures(ctx, limit)
-	if err != nil {
-		return nil, err
-	}
-	ids := make([]string, 0, len(notices))
-	for _, n := range notices {
-		ids = append(ids, n.PersonID)
-	}
-	people, err := h.people.GetMany(ctx, ids)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]PaymentFailure, 0, len(notices))
-	for _, n := range notices {
-		f := PaymentFailure{At: n.At, InvoiceID: n.InvoiceID, Attempt: n.Attempt}
-		if person, ok := people[n.PersonID]; ok {
-			m := view(p, person)
-			f.Person = &m
-		}
-		out = append(out, f)
-	}
-	return out, nil
-}
-
-// MemberByEmail finds the person with a verified address (members:read,
-// members:read:pii). Nobody, or several people, is ErrNotFound.
-func (h AgentReports) MemberByEmail(ctx context.Context, email string) (Member, error) {
-	p := PrincipalFrom(ctx)
-	if err := access.Authorize(p, access.ScopeMembersRead, access.ScopeMembersReadPII); err != nil {
-		return Member{}, err
-	}
-	person, err := h.finder.GetByEmail(ctx, email)
-	if errors.Is(err, ports.ErrAmbiguous) {
-		return Member{}, fmt.Errorf("%w: several people hold that address", ErrNotFound)
-	}
-	if err != nil {
-		return Member{}, err
-	}
-	return view(p, person), nil
-}
-
-// MemberTimeline is the person's history, newest first (members:read,
-// audit:read).
-func (h AgentReports) MemberTimeline(ctx context.Context, personID string, first int) ([]ports.TimelineEntry, error) {
-	_, limit, err := authorizedList(ctx, first, access.ScopeMembersRead, access.ScopeAuditRead)
-	if err != nil {
-		return nil, err
-	}
-	return h.reports.Timeline(ctx, personID, limit)
-}
-
-// RecentRSVPDecisions lists the approval job's newest decisions (events:read).
-func (h AgentReports) RecentRSVPDecisions(ctx context.Context, first int) ([]ports.RSVPDecisionRecord, error) {
-	_, limit, err := authorizedList(ctx, first, access.ScopeEventsRead)
-	if err != nil {
-		return nil, err
-	}
-	return h.reports.RSVPDecisions(ctx, limit)
 }

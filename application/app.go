@@ -52,9 +52,10 @@ type Commands struct {
 	EvaluateAlerts    EvaluateAlerts    // each minute, on one replica: announce each measure's change of level once
 
 	// Agents.
-	AgentKeys         AgentKeys          // operators create, list and revoke agent keys, audited
-	AuthenticateAgent *AuthenticateAgent // a bearer agent key becomes an agent principal
-	RecordAgentCall   RecordAgentCall    // every agent call to the audit log
+	CreateAgentKey    CreateAgentKey    // operators create an agent key, audited; its plaintext is shown once
+	RevokeAgentKey    RevokeAgentKey    // operators revoke an agent key, audited
+	AuthenticateAgent AuthenticateAgent // a bearer agent key becomes an agent principal
+	RecordAgentCall   RecordAgentCall   // every agent call to the audit log
 }
 
 // Queries read state.
@@ -76,5 +77,11 @@ type Queries struct {
 	GetEvent             GetEvent             // one event with its RSVP counts
 	ListAuditLog         ListAuditLog         // leaders and operators read the audit log
 	GetIntegrationHealth GetIntegrationHealth // operators read every integration's, job's and webhook's health
-	AgentReports         AgentReports         // the reads of the agents' starter operations (finance, support, engagement)
+	ListAgentKeys        ListAgentKeys        // operators list agent keys (never their secrets)
+	GetMembershipSummary GetMembershipSummary // finance agent: memberships by status and tier
+	ListPastDueMembers   ListPastDueMembers   // finance agent: past_due members
+	ListPaymentFailures  ListPaymentFailures  // finance agent: recent payment failure notices
+	FindMemberByEmail    FindMemberByEmail    // support agent: the person with a verified address
+	GetMemberTimeline    GetMemberTimeline    // support agent: a person's membership changes, RSVPs and syncs
+	ListRSVPDecisions    ListRSVPDecisions    // engagement agent: recent RSVP decisions
 }

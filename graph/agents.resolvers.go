@@ -38,7 +38,7 @@ func (r *mutationResolver) CreateAgentKey(ctx context.Context, input model.Creat
 			in.ExpiresIn = time.Duration(*input.ExpiresInSeconds) * time.Second
 		}
 	}
-	created, err := r.App.Commands.AgentKeys.Create(ctx, in)
+	created, err := r.App.Commands.CreateAgentKey.Handle(ctx, in)
 	if err != nil {
 		return nil, err
 	}
@@ -49,7 +49,7 @@ func (r *mutationResolver) CreateAgentKey(ctx context.Context, input model.Creat
 
 // MembershipSummary is the resolver for the membershipSummary field.
 func (r *queryResolver) MembershipSummary(ctx context.Context) (*model.MembershipSummary, error) {
-	s, err := r.App.Queries.AgentReports.MembershipSummary(ctx)
+	s, err := r.App.Queries.GetMembershipSummary.Handle(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +71,7 @@ func (r *queryResolver) MembershipSummary(ctx context.Context) (*model.Membershi
 
 // PastDueMembers is the resolver for the pastDueMembers field.
 func (r *queryResolver) PastDueMembers(ctx context.Context, first *int32) ([]model.Person, error) {
-	members, err := r.App.Queries.AgentReports.PastDueMembers(ctx, intOr(first, 50))
+	members, err := r.App.Queries.ListPastDueMembers.Handle(ctx, intOr(first, 50))
 	if err != nil {
 		return nil, err
 	}
@@ -84,7 +84,7 @@ func (r *queryResolver) PastDueMembers(ctx context.Context, first *int32) ([]mod
 
 // RecentPaymentFailures is the resolver for the recentPaymentFailures field.
 func (r *queryResolver) RecentPaymentFailures(ctx context.Context, first *int32) ([]model.PaymentFailure, error) {
-	failures, err := r.App.Queries.AgentReports.RecentPaymentFailures(ctx, intOr(first, 50))
+	failures, err := r.App.Queries.ListPaymentFailures.Handle(ctx, intOr(first, 50))
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +101,7 @@ func (r *queryResolver) RecentPaymentFailures(ctx context.Context, first *int32)
 
 // MemberByEmail is the resolver for the memberByEmail field.
 func (r *queryResolver) MemberByEmail(ctx context.Context, email string) (*model.Person, error) {
-	m, err := r.App.Queries.AgentReports.MemberByEmail(ctx, email)
+	m, err := r.App.Queries.FindMemberByEmail.Handle(ctx, email)
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +110,7 @@ func (r *queryResolver) MemberByEmail(ctx context.Context, email string) (*model
 
 // MemberTimeline is the resolver for the memberTimeline field.
 func (r *queryResolver) MemberTimeline(ctx context.Context, personID string, first *int32) ([]model.TimelineEntry, error) {
-	entries, err := r.App.Queries.AgentReports.MemberTimeline(ctx, personID, intOr(first, 50))
+	entries, err := r.App.Queries.GetMemberTimeline.Handle(ctx, personID, intOr(first, 50))
 	if err != nil {
 		return nil, err
 	}
@@ -127,7 +127,7 @@ func (r *queryResolver) MemberTimeline(ctx context.Context, personID string, fir
 
 // RecentRsvpDecisions is the resolver for the recentRsvpDecisions field.
 func (r *queryResolver) RecentRsvpDecisions(ctx context.Context, first *int32) ([]model.RSVPDecision, error) {
-	decisions, err := r.App.Queries.AgentReports.RecentRSVPDecisions(ctx, intOr(first, 50))
+	decisions, err := r.App.Queries.ListRSVPDecisions.Handle(ctx, intOr(first, 50))
 	if err != nil {
 		return nil, err
 	}

@@ -51,7 +51,13 @@ func fakeAgents(t *testing.T, app *application.App) {
 	people.EXPECT().GetMany(gomock.Any(), gomock.Any()).Return(map[string]ports.Person{"p2": p2}, nil).AnyTimes()
 	people.EXPECT().GetByEmail(gomock.Any(), "grace@example.test").Return(p2, nil).AnyTimes()
 	people.EXPECT().Directory(gomock.Any(), gomock.Any()).Return(ports.DirectoryPage{People: []ports.Person{p2}, Cursors: []string{"c1"}}, nil).AnyTimes()
-	app.Queries.AgentReports = built(application.NewAgentReports(reports, people, people, people))
+	q := &app.Queries
+	q.GetMembershipSummary = built(application.NewGetMembershipSummary(reports))
+	q.ListPastDueMembers = built(application.NewListPastDueMembers(people))
+	q.ListPaymentFailures = built(application.NewListPaymentFailures(reports, people))
+	q.FindMemberByEmail = built(application.NewFindMemberByEmail(people))
+	q.GetMemberTimeline = built(application.NewGetMemberTimeline(reports))
+	q.ListRSVPDecisions = built(application.NewListRSVPDecisions(reports))
 	keys := mocks.NewMockAgentKeys(ctrl)
 	keys.EXPECT().Create(gomock.Any(), gomock.Any()).DoAndReturn(func(_ any, k ports.AgentKey) (ports.AgentKey, error) { return k, nil }).AnyTimes()
 	audit := mocks.NewMockAuditLog(ctrl)
@@ -59,7 +65,7 @@ func fakeAgents(t *testing.T, app *application.App) {
 	tx := mocks.NewMockAgentKeyTx(ctrl)
 	tx.EXPECT().AgentKeys().Return(keys).AnyTimes()
 	tx.EXPECT().Audit().Return(audit).AnyTimes()
-	app.Commands.AgentKeys = built(application.NewAgentKeys(inline[ports.AgentKeyTx]{tx}, keys))
+	app.Commands.CreateAgentKey = built(application.NewCreateAgentKey(inline[ports.AgentKeyTx]{tx}))
 }
 
 func agentCredential(t *testing.T, mutations bool, scopes ...access.Scope) application.AgentCredential {

@@ -37,7 +37,7 @@ func agentKeyCommand() *cli.Command {
 						return err
 					}
 					in.AllowMutations = cmd.Bool("allow-mutations")
-					created, err := app.Commands.AgentKeys.Create(ctx, in)
+					created, err := app.Commands.CreateAgentKey.Handle(ctx, in)
 					if err != nil {
 						return err
 					}
@@ -51,7 +51,7 @@ func agentKeyCommand() *cli.Command {
 				Name:  "list",
 				Usage: "list keys: prefix, name, scopes, last used, creator",
 				Action: withApp(func(ctx context.Context, app *application.App, cmd *cli.Command) error {
-					keys, err := app.Commands.AgentKeys.List(ctx)
+					keys, err := app.Queries.ListAgentKeys.Handle(ctx)
 					if err != nil {
 						return err
 					}
@@ -73,7 +73,7 @@ func agentKeyCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
-					k, err := app.Commands.AgentKeys.Revoke(ctx, prefix)
+					k, err := app.Commands.RevokeAgentKey.Handle(ctx, prefix)
 					if errors.Is(err, application.ErrNotFound) {
 						return fmt.Errorf("no active agent key with prefix %q", prefix)
 					}

@@ -108,7 +108,7 @@ func BenchmarkAgentStarterQuery(b *testing.B) {
 		b.Fatal(err)
 	}
 	operator, _ := access.NewSystem("bench")
-	created, err := sys.app.Commands.AgentKeys.Create(application.WithPrincipal(ctx, operator), application.CreateAgentKeyInput{
+	created, err := sys.app.Commands.CreateAgentKey.Handle(application.WithPrincipal(ctx, operator), application.CreateAgentKeyInput{
 		Name: "finance bench", Scopes: access.PresetFinance.Scopes(), RatePerMinute: 1_000_000})
 	if err != nil {
 		b.Fatal(err)

@@ -55,6 +55,8 @@ type system struct {
 	// gatherer is the HTTP metrics' registry (nil without HTTP): the
 	// health sampler reads the API latency from it.
 	gatherer prometheus.Gatherer
+	// graphiqlHeaders prefill GraphiQL's headers (`wdai dev`: sign in as).
+	graphiqlHeaders map[string]string
 }
 
 // resyncPageBudget bounds one page of the email-list resync, and
@@ -401,11 +403,19 @@ func (b *appBuilder) jobs(app *application.App) {
 func (b *appBuilder) agents(app *application.App) {
 	c, pool := &app.Commands, b.s.pool
 	uow := keep(postgres.Scope[ports.AgentKeyTx](b.s.uow)).into(&b.err)
-	c.AgentKeys = keep(application.NewAgentKeys(uow, postgres.NewAgentKeyStore(pool))).into(&b.err)
-	c.AuthenticateAgent = keep(application.NewAuthenticateAgent(postgres.NewAgentKeyStore(pool))).into(&b.err)
+	keys, reports, people := postgres.NewAgentKeyStore(pool), postgres.NewAgentReports(pool), postgres.NewPeopleStore(pool)
+	c.CreateAgentKey = keep(application.NewCreateAgentKey(uow)).into(&b.err)
+	c.RevokeAgentKey = keep(application.NewRevokeAgentKey(uow)).into(&b.err)
+	c.AuthenticateAgent = keep(application.NewAuthenticateAgent(keys)).into(&b.err)
 	c.RecordAgentCall = keep(application.NewRecordAgentCall(postgres.NewAuditLog(pool))).into(&b.err)
-	people := postgres.NewPeopleStore(pool)
-	app.Queries.AgentReports = keep(application.NewAgentReports(postgres.NewAgentReports(pool), people, people, people)).into(&b.err)
+	q := &app.Queries
+	q.ListAgentKeys = keep(application.NewListAgentKeys(keys)).into(&b.err)
+	q.GetMembershipSummary = keep(application.NewGetMembershipSummary(reports)).into(&b.err)
+	q.ListPastDueMembers = keep(application.NewListPastDueMembers(people)).into(&b.err)
+	q.ListPaymentFailures = keep(application.NewListPaymentFailures(reports, people)).into(&b.err)
+	q.FindMemberByEmail = keep(application.NewFindMemberByEmail(people)).into(&b.err)
+	q.GetMemberTimeline = keep(application.NewGetMemberTimeline(reports)).into(&b.err)
+	q.ListRSVPDecisions = keep(application.NewListRSVPDecisions(reports)).into(&b.err)
 }
 
 func (b *appBuilder) deadLetters(app *application.App) {
