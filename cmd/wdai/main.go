@@ -49,6 +49,7 @@ func rootCommand() *cli.Command {
 			operationsCommand(),
 			devCommand(),
 			agentKeyCommand(),
+			healthCommand(),
 		},
 	}
 }
