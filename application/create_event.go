@@ -84,7 +84,7 @@ func (h CreateEvent) Handle(ctx context.Context, in CreateEventInput) (ports.Eve
 	}
 	draft.CreatorKind, draft.CreatorID = p.Kind().String(), p.ID()
 	if !h.platform.Configured() {
-		return ports.Event{}, fmt.Errorf("create event: %w", ports.ErrNotConfigured)
+		return ports.Event{}, fmt.Errorf("create event: %w", notConfigured(h.platform))
 	}
 	res, err := h.reservations.Reserve(ctx, draft, creationLease)
 	if err != nil {

@@ -21,6 +21,8 @@ type resyncFixture struct {
 	dir   *mocks.MockPeopleDirectory
 	ms    *mocks.MockMembershipReader
 	store *emailStore
+	// unconfigured: the list says it is not configured.
+	unconfigured bool
 }
 
 func newResyncFixture(t *testing.T) resyncFixture {
@@ -35,6 +37,7 @@ func (f resyncFixture) resync(t *testing.T, integrations ports.Integrations) app
 	if integrations == nil {
 		integrations = f.store
 	}
+	f.list.EXPECT().Configured().Return(!f.unconfigured).AnyTimes()
 	h, err := application.NewResyncEmailList(f.list, f.dir, f.ms, integrations)
 	if err != nil {
 		t.Fatal(err)
@@ -208,6 +211,18 @@ func TestResyncEmailListJob(t *testing.T) {
 		f.page("", ports.DirectoryPage{People: []ports.Person{person("p1", "ada@example.test")}, Cursors: []string{"c1"}, HasMore: true})
 		f.ms.EXPECT().GetMany(gomock.Any(), []string{"p1"}).Return(nil, nil)
 		f.list.EXPECT().BatchUpsert(gomock.Any(), gomock.Any()).Return(nil, ports.ErrNotConfigured)
+		summary, err := f.resync(t, nil).Job()(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := map[string]any{"outcome": "skipped", "reason": "not configured"}; !reflect.DeepEqual(summary, want) {
+			t.Fatalf("summary = %v, want %v", summary, want)
+		}
+	})
+	t.Run("list that says it is not configured: skipped before anything is read, even with nobody to sync", func(t *testing.T) {
+		t.Parallel()
+		f := newResyncFixture(t)
+		f.unconfigured = true // no directory, membership or list call is expected
 		summary, err := f.resync(t, nil).Job()(context.Background())
 		if err != nil {
 			t.Fatal(err)

@@ -51,3 +51,12 @@ func anyNil(deps ...any) bool {
 	}
 	return false
 }
+
+// notConfigured is ErrNotConfigured with the reason port gives, when it
+// gives one: an adapter names the setting an operator must provide.
+func notConfigured(port any) error {
+	if r, ok := port.(interface{ NotConfiguredReason() string }); ok && r.NotConfiguredReason() != "" {
+		return fmt.Errorf("%w: %s", ErrNotConfigured, r.NotConfiguredReason())
+	}
+	return ErrNotConfigured
+}

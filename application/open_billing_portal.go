@@ -28,7 +28,7 @@ func (h OpenBillingPortal) Handle(ctx context.Context) (string, error) {
 		return "", err
 	}
 	if !h.billing.Configured() {
-		return "", ports.ErrNotConfigured
+		return "", notConfigured(h.billing)
 	}
 	person, err := h.people.Get(ctx, p.ID())
 	if err != nil {

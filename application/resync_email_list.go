@@ -49,6 +49,12 @@ func NewResyncEmailList(list ports.EmailList, people ports.PeopleDirectory, memb
 // Handle resyncs everyone, page by page.
 func (h ResyncEmailList) Handle(ctx context.Context, in ResyncEmailListInput) (ResyncResult, error) {
 	var res ResyncResult
+	// Said before anything is read, so that an empty directory is not
+	// reported as synced either.
+	if !h.list.Configured() {
+		res.Skipped = true
+		return res, nil
+	}
 	after := ""
 	for {
 		page, err := h.people.Directory(ctx, ports.DirectoryFilter{IncludeHidden: true, After: after, Limit: ResyncPage})

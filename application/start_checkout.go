@@ -58,7 +58,7 @@ func (h StartCheckout) Handle(ctx context.Context, tierID string) (string, error
 		return "", err
 	}
 	if !h.d.Billing.Configured() {
-		return "", ports.ErrNotConfigured
+		return "", notConfigured(h.d.Billing)
 	}
 	tier, err := h.d.Tiers.GetTier(ctx, tierID)
 	if err != nil {

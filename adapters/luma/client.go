@@ -153,6 +153,14 @@ func (c *Client) takeShared(ctx context.Context) error {
 // Configured reports whether the client has an API key.
 func (c *Client) Configured() bool { return c.configured }
 
+// NotConfiguredReason says, when unconfigured, which setting turns events on.
+func (c *Client) NotConfiguredReason() string {
+	if c.Configured() {
+		return ""
+	}
+	return "the events platform (Luma) is off on this server; set LUMA_API_KEY"
+}
+
 // Error is a non-2xx answer from Luma. It carries the status only: Luma
 // documents no error body, and a body could echo what was sent.
 type Error struct {

@@ -104,6 +104,14 @@ func Unconfigured() *Billing { return &Billing{} }
 // Configured reports whether the Billing has a key.
 func (b *Billing) Configured() bool { return b.api != nil }
 
+// NotConfiguredReason says, when unconfigured, which setting turns billing on.
+func (b *Billing) NotConfiguredReason() string {
+	if b.Configured() {
+		return ""
+	}
+	return "billing (Stripe) is off on this server; set STRIPE_SECRET_KEY"
+}
+
 // GetSubscription fetches the subscription with its latest invoice expanded.
 // An unknown id gives ports.ErrNotFound.
 func (b *Billing) GetSubscription(ctx context.Context, id string) (ports.BillingSubscription, error) {

@@ -26,6 +26,7 @@ func jobCommand() *cli.Command {
 				Name:      "run",
 				Usage:     "enqueue a run of the named job now (a worker runs it) and print the run id",
 				ArgsUsage: "NAME",
+				Before:    needJobName,
 				Action: withApp(func(ctx context.Context, app *application.App, cmd *cli.Command) error {
 					name, err := oneArg(cmd)
 					if err != nil {

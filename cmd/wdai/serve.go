@@ -28,7 +28,7 @@ func serveCommand() *cli.Command {
 		Name:  "serve",
 		Usage: "serve the HTTP API (GraphQL, webhooks, jobs, health, metrics) and, unless --no-worker, the worker",
 		Flags: []cli.Flag{
-			&cli.BoolFlag{Name: "no-worker", Usage: "serve HTTP only; run `wdai worker` separately"},
+			&cli.BoolFlag{Name: "no-worker", Usage: "serve HTTP only; run \"wdai worker\" separately"},
 		},
 		Action: func(ctx context.Context, cmd *cli.Command) error {
 			env, err := setup()
@@ -50,7 +50,7 @@ func serve(ctx context.Context, env environment, withWorker bool) error {
 	// Listen first: a taken port is reported before the database starts.
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", cfg.HTTPAddr)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
+		return listenError(cfg.HTTPAddr, err)
 	}
 	defer func() { _ = ln.Close() }()
 

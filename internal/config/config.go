@@ -476,7 +476,7 @@ func describe(err error) []string {
 	for _, e := range agg.Errors {
 		var pe env.ParseError
 		if errors.As(e, &pe) {
-			out = append(out, fmt.Sprintf("%s: %s", varName(pe.Name), rootCause(pe.Err)))
+			out = append(out, fmt.Sprintf("%s: %s%s", varName(pe.Name), validValues(varName(pe.Name)), rootCause(pe.Err)))
 			continue
 		}
 		out = append(out, e.Error())

@@ -47,3 +47,12 @@ func sameListener(a, b string) bool {
 	any := func(h string) bool { return h == "" || h == "0.0.0.0" || h == "::" }
 	return ha == hb || any(ha) || any(hb)
 }
+
+// validValues names the values a variable accepts, for the message about
+// one it could not parse ("" when the parse error says it already).
+func validValues(name string) string {
+	if name == "LOG_LEVEL" {
+		return "must be debug, info, warn or error (or one with an offset, such as debug-4); "
+	}
+	return ""
+}

@@ -37,3 +37,11 @@ func TestEnvironmentDefaults(t *testing.T) {
 		t.Errorf("LOG_FORMAT=pretty: err = %v", err)
 	}
 }
+
+// LOG_LEVEL=verbose lists the valid values.
+func TestLogLevelNamesValidValues(t *testing.T) {
+	_, err := config.LoadFrom(map[string]string{"LOG_LEVEL": "verbose"})
+	if err == nil || !strings.Contains(err.Error(), "LOG_LEVEL: must be debug, info, warn or error") || !strings.Contains(err.Error(), `"verbose"`) {
+		t.Errorf("LOG_LEVEL=verbose: %v", err)
+	}
+}
