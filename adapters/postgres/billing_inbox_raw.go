@@ -1,9 +1,10 @@
 package postgres
 
 import (
-	"encoding/json"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // jsonbOrRaw splits an event's payload between the jsonb column and the
@@ -15,7 +16,10 @@ func jsonbOrRaw(payload []byte) (jsonb, raw []byte) {
 	if payload == nil {
 		payload = []byte{}
 	}
-	if !utf8.Valid(payload) || !json.Valid(payload) || badEscape(payload) {
+	// One pass checks both UTF-8 and JSON, at about 3 us for a 5.5 KB
+	// event (encoding/json's Valid plus utf8.Valid took 17-21 us, on every
+	// webhook). Repeated names are valid JSON to jsonb.
+	if !jsontext.Value(payload).IsValid(jsontext.AllowDuplicateNames(true)) || badEscape(payload) {
 		return nil, payload
 	}
 	return payload, nil
