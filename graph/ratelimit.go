@@ -119,12 +119,19 @@ func (l RateLimits) callerKey(r *http.Request) (string, ports.Rate) {
 
 // clientAddress is the address of the client: the connection's peer, or
 // with hops trusted proxies in front, the entry they appended to
-// X-Forwarded-For for it. An IPv6 address is cut to its /64.
+// X-Forwarded-For for it. Entries may carry a port (ip:port, [v6]:port);
+// the address alone counts. An entry that is no address (a misconfigured
+// proxy, or more hops trusted than there are) counts as the nearest
+// address to its right, the last being the connection's peer, so such
+// requests never share one bucket with every other. Entries left of the
+// trusted ones are the client's own and never read. An IPv6 address is
+// cut to its /64.
 func clientAddress(r *http.Request, hops int) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr
 	}
+	addr, ok := parseHost(host)
 	if hops > 0 {
 		var entries []string
 		for _, h := range r.Header.Values("X-Forwarded-For") {
@@ -134,21 +141,40 @@ func clientAddress(r *http.Request, hops int) string {
 		}
 		// The last proxy appended the connection it saw last; the client is
 		// hops entries from the right. Fewer entries: the leftmost one.
-		if len(entries) > 0 {
-			host = entries[max(len(entries)-hops, 0)]
+		for i := max(len(entries)-hops, 0); i < len(entries); i++ {
+			if a, ok2 := parseHost(entries[i]); ok2 {
+				addr, ok = a, true
+				break
+			}
 		}
 	}
-	addr, err := netip.ParseAddr(host)
-	if err != nil {
-		return "unknown"
+	if !ok {
+		return "unknown" // the connection's peer is no IP address (a Unix socket)
 	}
-	addr = addr.Unmap()
 	if addr.Is6() {
 		if prefix, err := addr.Prefix(64); err == nil {
 			return prefix.String()
 		}
 	}
 	return addr.String()
+}
+
+// parseHost reads an address written as ip, ip:port, [v6] or [v6]:port.
+func parseHost(s string) (netip.Addr, bool) {
+	if a, err := netip.ParseAddr(s); err == nil {
+		return a.Unmap(), true
+	}
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr().Unmap(), true
+	}
+	if inner, ok := strings.CutPrefix(s, "["); ok {
+		if inner, ok = strings.CutSuffix(inner, "]"); ok {
+			if a, err := netip.ParseAddr(inner); err == nil {
+				return a.Unmap(), true
+			}
+		}
+	}
+	return netip.Addr{}, false
 }
 
 func setRetryAfter(w http.ResponseWriter, d time.Duration) {

@@ -137,6 +137,21 @@ func TestClientAddressBehindProxiesAndIPv6(t *testing.T) {
 		{"one proxy: the entry it appended", 1, "10.0.0.2:5000", "198.51.100.1, 203.0.113.9", "ip:203.0.113.9"},
 		{"two proxies", 2, "10.0.0.2:5000", "198.51.100.1, 203.0.113.9, 10.0.0.9", "ip:203.0.113.9"},
 		{"IPv6 counts by its /64", 0, "[2001:db8:1:2:3:4:5:6]:5000", "", "ip:2001:db8:1:2::/64"},
+		// Proxies that write the port: the address alone, so the client
+		// keeps one allowance whatever port it came from.
+		{"entry with a port", 1, "10.0.0.2:5000", "10.0.0.200:31337", "ip:10.0.0.200"},
+		{"IPv6 entry with a port", 1, "10.0.0.2:5000", "[2001:db8:9:9::1]:443", "ip:2001:db8:9:9::/64"},
+		{"bracketed IPv6 entry without a port", 1, "10.0.0.2:5000", "[2001:db8:9:9::1]", "ip:2001:db8:9:9::/64"},
+		{"IPv4-mapped IPv6 with a port", 1, "10.0.0.2:5000", "[::ffff:198.51.100.4]:80", "ip:198.51.100.4"},
+		// An entry that is no address (a misconfigured proxy, or one hop
+		// too many trusted) never lands in a bucket shared with every
+		// other such request: the nearest address to its right counts.
+		{"garbage entry: the next proxy's entry", 2, "10.0.0.2:5000", "unknown, 10.0.0.7", "ip:10.0.0.7"},
+		{"garbage entry: the connection", 1, "192.0.2.55:5000", "not-an-ip", "ip:192.0.2.55"},
+		{"garbage entry with a port: the connection", 1, "192.0.2.56:5000", "bogus:80", "ip:192.0.2.56"},
+		// Only the trusted hops count: a client's own leftmost entries are
+		// never read while enough entries follow them.
+		{"spoofed left entries are ignored", 1, "10.0.0.2:5000", "1.1.1.1:1, 2.2.2.2, 203.0.113.50:9", "ip:203.0.113.50"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
