@@ -54,6 +54,18 @@ for _ in $(seq 1 600); do
 done
 [ -s "$DATA/dev.json" ] || fail "wdai dev not ready within 60s"
 BASE=$(grep -o '"base":"[^"]*"' "$DATA/dev.json" | cut -d'"' -f4)
+CONTROL=$(grep -o '"url":"[^"]*"' "$DATA/dev.json" | cut -d'"' -f4)
+CONTROL_TOKEN=$(grep -o '"token":"[^"]*"' "$DATA/dev.json" | cut -d'"' -f4)
+NEXT_CALL=0
+# calls: print the provider calls made since the last time it was asked.
+calls() {
+  local out
+  out=$(curl -sS --max-time 10 -D "$DATA/calls.h" -H "Authorization: Bearer $CONTROL_TOKEN" "$CONTROL/calls?from=$NEXT_CALL")
+  NEXT_CALL=$(grep -i '^X-Next-Call:' "$DATA/calls.h" | tr -dc '0-9')
+  echo "   provider calls:"
+  if [ -n "$out" ]; then sed 's/^/     /' <<<"$out"; else echo "     (none)"; fi
+  CALLS_OUT=$out
+}
 echo "wdai dev is up at $BASE (stand-ins and log in $LOG)"
 grep -E '^stand-in|^GraphiQL' "$LOG" || true
 
@@ -71,8 +83,11 @@ step "1. Ada signs up (dev sign-in) and starts a checkout"
 ADA_TOKEN=$("$WDAI" dev token --email "$ADA")
 out=$(gql "$ADA_TOKEN" '{ me { email role } }'); echo "   me: $out"
 expect "$out" "\"email\":\"$ADA\"" "Ada is not signed in"
+calls >/dev/null # from here on
 out=$(gql "$ADA_TOKEN" 'mutation { startCheckout(tierId: "community") }'); echo "   startCheckout: $out"
 expect "$out" '"startCheckout":"https://' "no checkout URL from the Stripe stand-in"
+calls
+expect "$CALLS_OUT" 'stripe +POST +/v1/checkout/sessions -> 200' "the Stripe stand-in received no checkout session"
 
 step "2. Ada pays: the checkout completes (Stripe webhooks), membership active"
 out=$("$WDAI" dev simulate checkout --email "$ADA") || { echo "$out"; fail "checkout"; }
@@ -95,9 +110,12 @@ step "5. Grace, a leader, creates an event; Ada RSVPs; the approval run decides"
 GRACE_TOKEN=$("$WDAI" dev token --email "$GRACE" --role leader)
 START=$(date -u -d '+7 days' +%Y-%m-%dT17:00:00Z 2>/dev/null || date -u -v+7d +%Y-%m-%dT17:00:00Z)
 END=$(date -u -d '+7 days' +%Y-%m-%dT19:00:00Z 2>/dev/null || date -u -v+7d +%Y-%m-%dT19:00:00Z)
+calls >/dev/null # skip the sign-in's calls
 out=$(gql "$GRACE_TOKEN" "mutation { createEvent(input: {idempotencyKey: \"demo-meetup\", name: \"AI meetup\", startAt: \"$START\", endAt: \"$END\", timeZone: \"Europe/Berlin\", capacity: 40}) { id name } }")
 echo "   createEvent: $out"
 expect "$out" '"name":"AI meetup"' "the event was not created"
+calls
+expect "$CALLS_OUT" 'luma +POST +/v1/events/create -> 200' "the Luma stand-in received no event"
 out=$("$WDAI" dev simulate rsvp --email "$ADA") || { echo "$out"; fail "RSVP approval"; }
 echo "$out"
 expect "$out" 'decision: approve' "Ada's RSVP was not approved"

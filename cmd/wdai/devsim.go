@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -376,6 +377,24 @@ func (c *devControl) serveControl(ctx context.Context, dataDir string, token str
 			w.WriteHeader(http.StatusUnprocessableEntity)
 		}
 		_, _ = w.Write(out.Bytes())
+	})
+	// GET /calls?from=N: the provider calls from the Nth on, one a line,
+	// and in X-Next-Call the index to ask from next time.
+	mux.HandleFunc("GET /calls", func(w http.ResponseWriter, r *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte("Bearer "+token)) != 1 {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		from, err := strconv.Atoi(r.URL.Query().Get("from"))
+		next := c.st.calls.mark()
+		if err != nil || from < 0 || from > next {
+			from = next
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("X-Next-Call", strconv.Itoa(next))
+		for _, call := range c.st.calls.since(from)[:next-from] {
+			fmt.Fprintf(w, "%s\n", call)
+		}
 	})
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {
