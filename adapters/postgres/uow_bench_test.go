@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -82,49 +80,10 @@ func BenchmarkIngestTransaction(b *testing.B) {
 	if b.N < 5000 {
 		return // calibration rounds: no baseline
 	}
-	base, ok := pgbenchIngest(b, dbURL, payload)
+	base, ok := testdb.PGBenchIngest(b, dbURL, payload, benchClients)
 	if !ok {
 		return
 	}
 	b.ReportMetric(base, "pgbench-tx/s")
 	b.ReportMetric(tps/base, "ratio")
-}
-
-// pgbenchIngest runs the same transaction with pgbench (16 clients, 5 s),
-// or reports false when pgbench is not installed.
-func pgbenchIngest(b *testing.B, dbURL string, payload []byte) (float64, bool) {
-	b.Helper()
-	bin, err := exec.LookPath("pgbench")
-	if err != nil {
-		matches, _ := filepath.Glob("/usr/lib/postgresql/*/bin/pgbench")
-		if len(matches) == 0 {
-			b.Log("pgbench not found: no baseline")
-			return 0, false
-		}
-		bin = matches[len(matches)-1]
-	}
-	literal := regexp.MustCompile(`\s*\n\s*`).ReplaceAllString(string(payload), " ")
-	literal = regexp.MustCompile(`'`).ReplaceAllString(literal, "''")
-	script := fmt.Sprintf(`\set id random(1, 4000000000000000000)
-BEGIN;
-INSERT INTO billing_inbox (event_id, kind, type, created, payload, source, subscription_id, customer_id)
-  VALUES ('evt_pgb_' || :id, 'subscription_changed', 'customer.subscription.updated', now(), '%s'::jsonb, 'webhook', 'sub_1', 'cus_1') ON CONFLICT (event_id) DO NOTHING;
-INSERT INTO "watermill_billing.event" (uuid, payload, metadata)
-  VALUES (gen_random_uuid()::text, convert_to('{"event_id":"evt_pgb_' || :id || '"}', 'UTF8'), '{}');
-COMMIT;
-`, literal)
-	file := filepath.Join(b.TempDir(), "ingest.sql")
-	if err := os.WriteFile(file, []byte(script), 0o600); err != nil {
-		b.Fatal(err)
-	}
-	out, err := exec.CommandContext(b.Context(), bin, "-n", "-c", strconv.Itoa(benchClients), "-j", "2", "-T", "5", "-f", file, dbURL).CombinedOutput()
-	if err != nil {
-		b.Fatalf("pgbench: %v\n%s", err, out)
-	}
-	m := regexp.MustCompile(`tps = ([0-9.]+)`).FindSubmatch(out)
-	if m == nil {
-		b.Fatalf("pgbench printed no tps:\n%s", out)
-	}
-	tps, _ := strconv.ParseFloat(string(m[1]), 64)
-	return tps, true
 }

@@ -9,12 +9,9 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -128,47 +125,10 @@ func BenchmarkWebhookIngest(b *testing.B) {
 	if b.N < 2000 {
 		return // the calibration rounds: no baseline needed
 	}
-	tps := pgbenchSameTransaction(b, dbURL, template)
+	tps, ok := testdb.PGBenchIngest(b, dbURL, template, ingestClients)
+	if !ok {
+		return
+	}
 	b.ReportMetric(tps, "pgbench-tx/s")
 	b.ReportMetric(rps/tps, "ratio")
-}
-
-// pgbenchSameTransaction runs the ingest transaction (inbox insert, kind
-// included, and outbox insert, in one transaction) with pgbench, 16 clients,
-// 5 seconds.
-func pgbenchSameTransaction(b *testing.B, dbURL string, payload []byte) float64 {
-	b.Helper()
-	bin, err := exec.LookPath("pgbench")
-	if err != nil {
-		matches, _ := filepath.Glob("/usr/lib/postgresql/*/bin/pgbench")
-		if len(matches) == 0 {
-			b.Fatal("pgbench not found: install the Debian package postgresql")
-		}
-		bin = matches[len(matches)-1]
-	}
-	literal := strings.ReplaceAll(string(bytes.TrimSpace(payload)), "'", "''")
-	literal = strings.ReplaceAll(literal, "\n", " ")
-	script := fmt.Sprintf(`\set id random(1, 4000000000000000000)
-BEGIN;
-INSERT INTO billing_inbox (event_id, kind, type, created, payload, source, subscription_id, customer_id)
-  VALUES ('evt_pgb_' || :id, 'subscription_changed', 'customer.subscription.updated', now(), '%s'::jsonb, 'webhook', 'sub_1', 'cus_1') ON CONFLICT (event_id) DO NOTHING;
-INSERT INTO "watermill_billing.event" (uuid, payload, metadata)
-  VALUES (gen_random_uuid()::text, convert_to('{"event_id":"evt_pgb_' || :id || '"}', 'UTF8'), '{"correlation_id":"x"}');
-COMMIT;
-`, literal)
-	file := filepath.Join(b.TempDir(), "ingest.sql")
-	if err := os.WriteFile(file, []byte(script), 0o600); err != nil {
-		b.Fatal(err)
-	}
-	cmd := exec.CommandContext(b.Context(), bin, "-n", "-c", strconv.Itoa(ingestClients), "-j", "2", "-T", "5", "-f", file, dbURL)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		b.Fatalf("pgbench: %v\n%s", err, out)
-	}
-	m := regexp.MustCompile(`tps = ([0-9.]+)`).FindSubmatch(out)
-	if m == nil {
-		b.Fatalf("pgbench printed no tps:\n%s", out)
-	}
-	tps, _ := strconv.ParseFloat(string(m[1]), 64)
-	return tps
 }
