@@ -4,13 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/urfave/cli/v3"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/womendefiningai/platform/adapters/cron"
+	"github.com/womendefiningai/platform/adapters/httpapi"
 	"github.com/womendefiningai/platform/adapters/messaging"
 	"github.com/womendefiningai/platform/application"
 	"github.com/womendefiningai/platform/internal/config"
@@ -27,11 +31,31 @@ func workerCommand() *cli.Command {
 				return err
 			}
 			defer closeSystem()
+			// A pool too small for the consumers stops the start before
+			// anything says the worker runs.
+			if _, err := workerPoolSize(sys.cfg, len(messageHandlers(sys.app.Commands))); err != nil {
+				return err
+			}
+			// The worker's providers and their circuit breakers are its
+			// own: a split deployment scrapes them here.
+			stopMetrics, err := serveMetrics(ctx, sys.cfg.MetricsAddr, workerMetrics(sys), sys.logger)
+			if err != nil {
+				return err
+			}
+			defer stopMetrics()
 			defer startHealthSampler(ctx, sys, nil)() // stops before the pool closes
 			sys.logger.Info("wdai worker running")
 			return runWorker(ctx, sys)
 		},
 	}
+}
+
+// workerMetrics is the worker's /metrics: the Go runtime and process, each
+// provider's circuit breaker and its calls by outcome.
+func workerMetrics(sys *system) http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), sys.breakers, sys.calls)
+	return httpapi.MetricsHandler(reg)
 }
 
 // runWorker runs the router (and the cron scheduler) until ctx ends.
