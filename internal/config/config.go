@@ -53,7 +53,7 @@ type Config struct {
 	DataDir                string        `env:"WDAI_DATA_DIR" envDefault:".data"`
 	DBMaxConns             int32         `env:"DB_MAX_CONNS" envDefault:"8"`
 	ShutdownTimeout        time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"15s"`
-	GraphQLComplexityLimit int           `env:"GRAPHQL_COMPLEXITY_LIMIT" envDefault:"500"`
+	GraphQLComplexityLimit int           `env:"GRAPHQL_COMPLEXITY_LIMIT" envDefault:"5000"`
 	// GraphQL edge limits (docs/graphql-edge.md): the body cap, the parser's
 	// token limit, and the byte bound of the parsed-document cache.
 	GraphQLMaxBodyBytes    int64 `env:"GRAPHQL_MAX_BODY_BYTES" envDefault:"65536"`
