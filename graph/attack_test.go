@@ -87,8 +87,9 @@ func fragmentChain(levels int) string {
 func rep(s string, n int) string { return strings.Repeat(s, n) }
 
 func attacks() []attack {
-	// 30 aliased and 5 plain dead-letter lists of 13 fields, and 2 tier
-	// lists: 502 fields, past the limit of 500 without passing another cap.
+	// 30 aliased and 5 plain dead-letter lists of 13 fields (50 letters
+	// each by default), and 2 tier lists: cost 22,797, past the limit of
+	// 5,000 without passing another cap.
 	letter := "deadLetters { id messageId topic handler reason payload attempts status firstFailedAt lastFailedAt resolvedAt resolvedBy resolutionNote } "
 	costly := "{ " + repeatN("t%d: "+letter, 30) + rep(letter, 5) + rep("membershipTiers { id name description priceDisplay sortOrder } ", 2) + "}"
 	malformed := `{"query": "{ membershipTiers { id } }", "variables": {"x": "` + rep("SECRET-ECHO ", 4000) // never closed

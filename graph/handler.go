@@ -24,7 +24,8 @@ import (
 // Options configure the GraphQL server.
 type Options struct {
 	// ComplexityLimit caps the cost of one operation: its fields once every
-	// fragment is expanded. 0 means Limits.MaxCost, else DefaultComplexityLimit.
+	// fragment is expanded, a list field's selection counted once per item
+	// of its page. 0 means Limits.MaxCost, else DefaultComplexityLimit.
 	ComplexityLimit int
 	// Limits bound the work of a request before any resolver runs; zero
 	// fields take DefaultLimits.
@@ -45,8 +46,11 @@ type Options struct {
 	Middleware []func(http.Handler) http.Handler
 }
 
-// DefaultComplexityLimit is used when Options.ComplexityLimit is zero.
-const DefaultComplexityLimit = 500
+// DefaultComplexityLimit is used when Options.ComplexityLimit is zero. A
+// list field's selection counts once per item of its page, so the project's
+// costliest operation (DeadLetters at its largest page of 500: 4,001) fits,
+// and 30 aliased members(first: 100) pages (9,030 and up) do not.
+const DefaultComplexityLimit = 5000
 
 // Error codes in the "extensions.code" of GraphQL errors.
 const (

@@ -2,7 +2,10 @@ package graph
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"strconv"
+	"sync"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
@@ -114,18 +117,41 @@ var _ interface {
 func (edgeLimits) ExtensionName() string                   { return "EdgeLimits" }
 func (edgeLimits) Validate(graphql.ExecutableSchema) error { return nil }
 func (e edgeLimits) MutateOperationParameters(ctx context.Context, p *graphql.RawParams) *gqlerror.Error {
-	if _, ok := e.cache.Get(ctx, p.Query); ok {
-		return nil
+	if doc, ok := e.cache.Get(ctx, p.Query); ok {
+		if !hasVariables(doc) {
+			return nil // its cost cannot change
+		}
+		// A page size may come from a variable: weigh the cached document
+		// again with this request's values (one pass, no parse).
+		_, err := checkParsed(ctx, doc, p.Variables, e.limits, e.introspection)
+		return err
 	}
-	return CheckDocument(ctx, p.Query, e.limits, e.introspection)
+	return CheckDocumentWithVariables(ctx, p.Query, p.Variables, e.limits, e.introspection)
+}
+
+func hasVariables(doc *ast.QueryDocument) bool {
+	for _, op := range doc.Operations {
+		if len(op.VariableDefinitions) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // CheckDocument parses query with the token limit and checks it against
 // limits in time linear in its length: each fragment definition is
 // measured once, and the pass stops at the first limit passed or when ctx
 // ends. A document that does not parse is left for gqlgen to report. It
-// returns nil for a document within every limit.
+// returns nil for a document within every limit. Page sizes given by
+// variables count at their defaults; CheckDocumentWithVariables uses a
+// request's values.
 func CheckDocument(ctx context.Context, query string, limits Limits, introspection bool) *gqlerror.Error {
+	return CheckDocumentWithVariables(ctx, query, nil, limits, introspection)
+}
+
+// CheckDocumentWithVariables is CheckDocument with the request's variables,
+// which may set the page sizes that weigh list fields.
+func CheckDocumentWithVariables(ctx context.Context, query string, vars map[string]any, limits Limits, introspection bool) *gqlerror.Error {
 	limits = limits.withDefaults()
 	doc, err := parser.ParseQueryWithTokenLimit(&ast.Source{Input: query}, limits.MaxTokens)
 	if err != nil {
@@ -135,31 +161,61 @@ func CheckDocument(ctx context.Context, query string, limits Limits, introspecti
 		}
 		return nil // a syntax error: gqlgen reports it with its position
 	}
-	c := &docChecker{ctx: ctx, limits: limits, introspection: introspection,
-		frags: make(map[string]*ast.FragmentDefinition, len(doc.Fragments)), memo: make(map[string]*setInfo, len(doc.Fragments))}
+	_, gErr := checkParsed(ctx, doc, vars, limits, introspection)
+	return gErr
+}
+
+// DocumentCost is the cost the edge gives the costliest operation of query
+// with vars (fields once fragments are expanded, each list field's
+// selection weighted by its page size), with every other limit lifted.
+func DocumentCost(ctx context.Context, query string, vars map[string]any) (int64, *gqlerror.Error) {
+	doc, err := parser.ParseQuery(&ast.Source{Input: query})
+	if err != nil {
+		return 0, &gqlerror.Error{Message: err.Error()}
+	}
+	return checkParsed(ctx, doc, vars, Limits{MaxTokens: 1, MaxCost: saturation, MaxAliases: saturation,
+		MaxRepeatedKey: saturation, MaxRootMutationFields: saturation}, true)
+}
+
+// checkParsed checks a parsed document and returns the cost of its
+// costliest operation.
+func checkParsed(ctx context.Context, doc *ast.QueryDocument, vars map[string]any, limits Limits, introspection bool) (int64, *gqlerror.Error) {
+	limits = limits.withDefaults()
+	c := &docChecker{ctx: ctx, limits: limits, introspection: introspection, schema: costSchema(), vars: vars,
+		varDefaults: map[string]*ast.Value{},
+		frags:       make(map[string]*ast.FragmentDefinition, len(doc.Fragments)), memo: make(map[string]*setInfo, len(doc.Fragments))}
 	for _, f := range doc.Fragments {
 		if _, dup := c.frags[f.Name]; !dup {
 			c.frags[f.Name] = f
 		}
 	}
 	for _, op := range doc.Operations {
-		info, gErr := c.set(op.SelectionSet)
-		if gErr != nil {
-			return gErr
+		for _, v := range op.VariableDefinitions {
+			if _, seen := c.varDefaults[v.Variable]; !seen && v.DefaultValue != nil {
+				c.varDefaults[v.Variable] = v.DefaultValue
+			}
 		}
+	}
+	var most int64
+	for _, op := range doc.Operations {
+		info, gErr := c.set(c.root(op.Operation), op.SelectionSet)
+		if gErr != nil {
+			return 0, gErr
+		}
+		most = max(most, info.cost)
 		if op.Operation == ast.Mutation {
 			if n := info.fields(); n > int64(limits.MaxRootMutationFields) {
-				return limitError(CodeMutationLimit, "a mutation may have at most %d root fields", limits.MaxRootMutationFields)
+				return 0, limitError(CodeMutationLimit, "a mutation may have at most %d root fields", limits.MaxRootMutationFields)
 			}
 		}
 	}
 	// Fragments no operation uses are validated too, so they are bounded too.
 	for _, f := range doc.Fragments {
 		if _, gErr := c.fragment(f.Name); gErr != nil {
-			return gErr
+			return 0, gErr
 		}
 	}
-	return nil
+	return most, nil
 }
 
 func limitError(code, format string, args ...any) *gqlerror.Error {
@@ -188,6 +244,9 @@ type docChecker struct {
 	ctx           context.Context //nolint:containedctx // lives for one call of CheckDocument
 	limits        Limits
 	introspection bool
+	schema        *ast.Schema
+	vars          map[string]any
+	varDefaults   map[string]*ast.Value
 	frags         map[string]*ast.FragmentDefinition
 	memo          map[string]*setInfo
 	steps         int
@@ -207,7 +266,7 @@ func (c *docChecker) fragment(name string) (*setInfo, *gqlerror.Error) {
 		return &setInfo{done: true}, nil // unknown: the validator reports it
 	}
 	c.memo[name] = &setInfo{}
-	info, err := c.set(def.SelectionSet)
+	info, err := c.set(c.schema.Types[def.TypeCondition], def.SelectionSet)
 	if err != nil {
 		return nil, err
 	}
@@ -217,7 +276,10 @@ func (c *docChecker) fragment(name string) (*setInfo, *gqlerror.Error) {
 
 // set measures one selection set, its children and the fragments it
 // spreads, and refuses it at the first limit it passes.
-func (c *docChecker) set(ss ast.SelectionSet) (*setInfo, *gqlerror.Error) {
+// The type a selection set selects from (nil when the schema does not
+// know it: the validator reports that) lets list fields find their page
+// size argument's default.
+func (c *docChecker) set(parent *ast.Definition, ss ast.SelectionSet) (*setInfo, *gqlerror.Error) {
 	out := &setInfo{keys: make(map[string]int64, len(ss)), done: true}
 	for _, sel := range ss {
 		if err := c.step(); err != nil {
@@ -226,10 +288,14 @@ func (c *docChecker) set(ss ast.SelectionSet) (*setInfo, *gqlerror.Error) {
 		var err *gqlerror.Error
 		switch s := sel.(type) {
 		case *ast.Field:
-			err = c.field(out, s)
+			err = c.field(parent, out, s)
 		case *ast.InlineFragment:
 			var child *setInfo
-			if child, err = c.set(s.SelectionSet); err == nil {
+			typ := parent
+			if s.TypeCondition != "" {
+				typ = c.schema.Types[s.TypeCondition]
+			}
+			if child, err = c.set(typ, s.SelectionSet); err == nil {
 				err = c.merge(out, child)
 			}
 		case *ast.FragmentSpread:
@@ -248,16 +314,24 @@ func (c *docChecker) set(ss ast.SelectionSet) (*setInfo, *gqlerror.Error) {
 	return out, nil
 }
 
-// field adds one field and its subtree to the set it sits in.
-func (c *docChecker) field(out *setInfo, f *ast.Field) *gqlerror.Error {
+// field adds one field and its subtree to the set it sits in. A list field
+// with a page size (first or limit) costs its selection that many times.
+func (c *docChecker) field(parent *ast.Definition, out *setInfo, f *ast.Field) *gqlerror.Error {
 	if !c.introspection && (f.Name == "__schema" || f.Name == "__type") {
 		return limitError(CodeIntrospectionDisabled, "introspection is disabled")
 	}
-	child, err := c.set(f.SelectionSet)
+	var def *ast.FieldDefinition
+	var typ *ast.Definition
+	if parent != nil {
+		if def = parent.Fields.ForName(f.Name); def != nil {
+			typ = c.schema.Types[def.Type.Name()]
+		}
+	}
+	child, err := c.set(typ, f.SelectionSet)
 	if err != nil {
 		return err
 	}
-	out.cost = sat(out.cost, 1+child.cost)
+	out.cost = sat(out.cost, 1+satMul(c.pageSize(def, f), child.cost))
 	out.aliases = sat(out.aliases, child.aliases)
 	if f.Alias != "" && f.Alias != f.Name {
 		out.aliases = sat(out.aliases, 1)
@@ -293,9 +367,21 @@ func (c *docChecker) checkKey(n int64, key string) *gqlerror.Error {
 	return nil
 }
 
+// root is the type an operation selects from.
+func (c *docChecker) root(op ast.Operation) *ast.Definition {
+	switch op {
+	case ast.Mutation:
+		return c.schema.Mutation
+	case ast.Subscription:
+		return c.schema.Subscription
+	default:
+		return c.schema.Query
+	}
+}
+
 func (c *docChecker) checkTotals(s *setInfo) *gqlerror.Error {
 	if s.cost > int64(c.limits.MaxCost) {
-		return limitError(CodeComplexityLimit, "the operation selects more than %d fields once fragments are expanded", c.limits.MaxCost)
+		return limitError(CodeComplexityLimit, "the operation costs more than %d: its fields once fragments are expanded, each list field's counted once per item of its page (first or limit)", c.limits.MaxCost)
 	}
 	if s.aliases > int64(c.limits.MaxAliases) {
 		return limitError(CodeAliasLimit, "the document has more than %d aliased fields", c.limits.MaxAliases)
@@ -313,8 +399,97 @@ func (c *docChecker) step() *gqlerror.Error {
 	return nil
 }
 
+// DefaultPageSize weighs a paged field whose page size is given nowhere:
+// not in the document, the variables, nor as the argument's default.
+const DefaultPageSize = 50
+
+// pageArguments name a list field's page size.
+var pageArguments = [...]string{"first", "limit"}
+
+// pageSize is the number of items a field's selection is counted for: 1
+// for a field without a page argument; else the argument's literal, its
+// variable's value or default, the schema's default, or DefaultPageSize.
+func (c *docChecker) pageSize(def *ast.FieldDefinition, f *ast.Field) int64 {
+	for _, name := range pageArguments {
+		var argDef *ast.ArgumentDefinition
+		if def != nil {
+			argDef = def.Arguments.ForName(name)
+		}
+		arg := f.Arguments.ForName(name)
+		if arg == nil && argDef == nil {
+			continue
+		}
+		if arg != nil {
+			if n, ok := c.intValue(arg.Value); ok {
+				return n
+			}
+		}
+		if argDef != nil && argDef.DefaultValue != nil {
+			if n, ok := c.intValue(argDef.DefaultValue); ok {
+				return n
+			}
+		}
+		return DefaultPageSize
+	}
+	return 1
+}
+
+// intValue reads an Int literal or variable (the request's value, else the
+// variable's default), at least 1 and saturated.
+func (c *docChecker) intValue(v *ast.Value) (int64, bool) {
+	if v == nil {
+		return 0, false
+	}
+	switch v.Kind { //nolint:exhaustive // other kinds name no page size
+	case ast.IntValue:
+		n, err := strconv.ParseInt(v.Raw, 10, 64)
+		if err != nil {
+			return saturation, true // too large for int64
+		}
+		return clampPage(n), true
+	case ast.Variable:
+		if raw, ok := c.vars[v.Raw]; ok {
+			return varInt(raw)
+		}
+		return c.intValue(c.varDefaults[v.Raw])
+	}
+	return 0, false
+}
+
+// varInt reads a variable's JSON value as a page size.
+func varInt(raw any) (int64, bool) {
+	switch n := raw.(type) {
+	case int:
+		return clampPage(int64(n)), true
+	case int64:
+		return clampPage(n), true
+	case float64:
+		return clampPage(int64(min(n, saturation))), true
+	case json.Number:
+		if i, err := n.Int64(); err == nil {
+			return clampPage(i), true
+		}
+		if f, err := n.Float64(); err == nil {
+			return clampPage(int64(min(f, saturation))), true
+		}
+	}
+	return 0, false
+}
+
+func clampPage(n int64) int64 { return min(max(n, 1), saturation) }
+
+// costSchema is the schema the edge serves, parsed once.
+var costSchema = sync.OnceValue(Schema)
+
 // saturation keeps counts far above every limit without overflowing.
 const saturation = 1 << 40
+
+func satMul(a, b int64) int64 {
+	if a != 0 && b > saturation/a {
+		return saturation
+	}
+	return a * b
+}
 
 func sat(a, b int64) int64 {
 	if a+b > saturation {
