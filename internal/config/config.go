@@ -206,7 +206,7 @@ func (c Config) validate() []string {
 	for _, check := range []func() []string{
 		c.validateServer, c.validateLogging, c.validateCron, c.validateClerk, c.validateURLs,
 		c.validateStripe, c.validateMailchimp, c.validateSlack, c.validateLuma, c.validateWorker, c.validateRateLimits,
-		c.validateOps,
+		c.validateOps, c.validateDatabaseTLS,
 	} {
 		p = append(p, check()...)
 	}

@@ -127,7 +127,7 @@ func TestClerkTokenSettings(t *testing.T) {
 
 func TestProductionWithDatabaseIsValid(t *testing.T) {
 	t.Parallel()
-	cfg, err := config.LoadFrom(map[string]string{"WDAI_ENV": "production", "DATABASE_URL": "postgres://db/wdai", "HTTP_ADDR": "127.0.0.1:9000"})
+	cfg, err := config.LoadFrom(map[string]string{"WDAI_ENV": "production", "DATABASE_URL": "postgres://db/wdai?sslmode=verify-full", "HTTP_ADDR": "127.0.0.1:9000"})
 	if err != nil {
 		t.Fatalf("LoadFrom: %v", err)
 	}

@@ -18,7 +18,7 @@ func TestEnvironmentDefaults(t *testing.T) {
 	if dev.HTTPAddr != "127.0.0.1:8080" || dev.LogFormat != config.LogText {
 		t.Errorf("development: HTTP_ADDR %q LOG_FORMAT %q, want 127.0.0.1:8080 text", dev.HTTPAddr, dev.LogFormat)
 	}
-	prod, err := config.LoadFrom(map[string]string{"WDAI_ENV": "production", "DATABASE_URL": "postgres://db/wdai"})
+	prod, err := config.LoadFrom(map[string]string{"WDAI_ENV": "production", "DATABASE_URL": "postgres://db/wdai?sslmode=verify-full"})
 	if err != nil {
 		t.Fatal(err)
 	}
