@@ -100,22 +100,34 @@ const claimSet = `
 // ClaimDue claims the deferred events that are due and the 'received' ones
 // stuck past p.StuckAfter, in one statement, earliest due first (a row that
 // keeps failing moves back, so it cannot starve the others). Rows locked by
-// another reconciliation are skipped.
+// another reconciliation are skipped, and so are events whose processing
+// was dead-lettered while the dead letter is open or abandoned: re-queueing
+// them would only dead-letter them again, with an alert, every run; an
+// operator replays or abandons them (a replayed one is claimed again).
 func (b *BillingInbox) ClaimDue(ctx context.Context, p ports.RequeuePolicy) ([]string, error) {
 	if err := checkPolicy(p); err != nil {
 		return nil, err
 	}
 	return b.claim(ctx, "claim due billing events", `
 	WITH due AS (
-		SELECT event_id FROM billing_inbox
-		WHERE (status = 'deferred' AND coalesce(next_attempt_at, '-infinity') <= now())
-		   OR (status = 'received' AND received_at <= now() - make_interval(secs => $3::float8 / 1e6)
-		       AND coalesce(next_attempt_at, '-infinity') <= now())
+		SELECT event_id FROM billing_inbox b
+		WHERE ((status = 'deferred' AND coalesce(next_attempt_at, '-infinity') <= now())
+		    OR (status = 'received' AND received_at <= now() - make_interval(secs => $3::float8 / 1e6)
+		        AND coalesce(next_attempt_at, '-infinity') <= now()))
+		  AND NOT EXISTS (`+deadLettered+`)
 		ORDER BY coalesce(next_attempt_at, received_at), event_id
 		LIMIT $4
 		FOR UPDATE SKIP LOCKED
 	)`+claimSet, p.Backoff.Microseconds(), p.MaxBackoff.Microseconds(), p.StuckAfter.Microseconds(), p.Limit)
 }
+
+// deadLettered finds an open or abandoned dead letter of the processing of
+// billing_inbox row b: a billing.event message whose body names its id, as
+// ports.BillingEventMessage encodes it. The body is matched as bytes, so a
+// dead letter whose body is not JSON cannot fail the claim.
+const deadLettered = `SELECT 1 FROM dead_letters d
+		WHERE d.topic = '` + ports.TopicBillingEvent + `' AND d.status IN ('open', 'abandoned')
+		  AND position(convert_to('"event_id":' || to_json(b.event_id)::text, 'UTF8') IN d.payload) > 0`
 
 // ClaimCustomer claims every deferred event of the customer, due or not.
 func (b *BillingInbox) ClaimCustomer(ctx context.Context, customerID string, p ports.RequeuePolicy) ([]string, error) {
