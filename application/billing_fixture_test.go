@@ -132,6 +132,14 @@ func newBillingWorld(t *testing.T) *billingWorld {
 			w.marks = append(w.marks, blMark{id, status, note})
 			return nil
 		}).AnyTimes()
+	w.inbox.EXPECT().Defer(gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any()).DoAndReturn(
+		func(_ context.Context, id, _, note string) (bool, error) {
+			if w.markErr != nil {
+				return false, w.markErr
+			}
+			w.marks = append(w.marks, blMark{id, ports.InboxDeferred, note})
+			return false, nil
+		}).AnyTimes()
 	w.memberships.EXPECT().Update(gomock.Any(), gomock.Any(), gomock.Any()).DoAndReturn(
 		func(_ context.Context, personID string, fn func(*membership.Membership) error) error {
 			if w.updateErr != nil {

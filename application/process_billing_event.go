@@ -62,7 +62,27 @@ func (h ProcessBillingEvent) Handle(ctx context.Context, in ProcessBillingEventI
 	if !h.billing.Configured() {
 		return h.inbox.Mark(ctx, ev.ID, ports.InboxDeferred, "billing not configured")
 	}
-	status, note := ports.InboxProcessed, ""
+	// A customer linked while the event was being applied is seen by the
+	// deferral (Defer), which then applies the event again at once.
+	for range 2 {
+		status, note, err := h.apply(ctx, ev)
+		var d deferredError
+		if !errors.As(err, &d) {
+			if err != nil {
+				return err
+			}
+			return h.inbox.Mark(ctx, ev.ID, status, note)
+		}
+		linked, err := h.inbox.Defer(ctx, ev.ID, d.customerID, d.Error())
+		if err != nil || !linked {
+			return err
+		}
+	}
+	return fmt.Errorf("billing event %s: its customer is linked, but its subscription still has no owner", ev.ID)
+}
+
+// apply dispatches the event by its kind and returns the status to record.
+func (h ProcessBillingEvent) apply(ctx context.Context, ev ports.InboxEvent) (status, note string, err error) {
 	switch ev.Kind {
 	case ports.BillingSubscriptionChanged:
 		err = h.sync.Handle(ctx, SyncSubscriptionInput{SubscriptionID: ev.SubscriptionID, Reason: ports.ReasonSubscriptionSync})
@@ -71,13 +91,7 @@ func (h ProcessBillingEvent) Handle(ctx context.Context, in ProcessBillingEventI
 	case ports.BillingPaymentFailed:
 		err = h.failed.Handle(ctx, ev.BillingEvent)
 	case ports.BillingEventOther:
-		status, note = ports.InboxIgnored, "event type not handled"
+		return ports.InboxIgnored, "event type not handled", nil
 	}
-	if errors.Is(err, errDeferred) {
-		status, note, err = ports.InboxDeferred, err.Error(), nil
-	}
-	if err != nil {
-		return err
-	}
-	return h.inbox.Mark(ctx, ev.ID, status, note)
+	return ports.InboxProcessed, "", err
 }

@@ -3,7 +3,6 @@ package application
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/womendefiningai/platform/ports"
 )
@@ -13,6 +12,15 @@ import (
 // checkout links the customer (which re-syncs the subscription) or when
 // reconciliation queues it again.
 var errDeferred = errors.New("deferred")
+
+// deferredError is errDeferred for a customer nobody is linked to yet.
+type deferredError struct{ customerID string }
+
+func (e deferredError) Error() string {
+	return "deferred: no person is linked to customer " + e.customerID + " yet"
+}
+
+func (e deferredError) Is(target error) bool { return target == errDeferred }
 
 // subscriptionOwners finds the person a subscription belongs to: the one
 // whose membership carries it, else the one linked to its customer.
@@ -33,7 +41,7 @@ func (o subscriptionOwners) of(ctx context.Context, subscriptionID, customerID s
 	}
 	p, err := o.people.GetByBillingCustomer(ctx, customerID)
 	if errors.Is(err, ports.ErrNotFound) {
-		return "", fmt.Errorf("%w: no person is linked to customer %s yet", errDeferred, customerID)
+		return "", deferredError{customerID: customerID}
 	}
 	return p.ID, err
 }

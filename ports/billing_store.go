@@ -53,13 +53,21 @@ type BillingInbox interface {
 	// them in the same transaction.
 	ClaimDue(ctx context.Context, p RequeuePolicy) ([]string, error)
 	// ClaimCustomer picks the deferred events of a customer (it has just
-	// been linked to a person) the same way, whenever they are due.
+	// been linked to a person) the same way, whenever they are due. In the
+	// transaction that writes the link, it holds the customer until the
+	// commit (see Defer).
 	ClaimCustomer(ctx context.Context, customerID string, p RequeuePolicy) ([]string, error)
 	// Expire marks expired, with note, the events deferred for longer than
 	// maxAge, and returns their ids.
 	Expire(ctx context.Context, maxAge time.Duration, note string) ([]string, error)
 	// Mark records the outcome of processing.
 	Mark(ctx context.Context, eventID, status, note string) error
+	// Defer marks the event deferred, with note, unless a person is linked
+	// to customerID by then: it reports linked instead, and changes nothing.
+	// The check and the mark are serialized with ClaimCustomer of the same
+	// customer, so an event deferred while its customer is being linked is
+	// either claimed by the link or sees it.
+	Defer(ctx context.Context, eventID, customerID, note string) (linked bool, err error)
 	// NoteFailureNotice records a member notification for (invoice,
 	// attempt) and reports false when one was already sent.
 	NoteFailureNotice(ctx context.Context, invoiceID string, attempt int, personID string) (bool, error)

@@ -137,6 +137,11 @@ func (b *BillingInbox) ClaimCustomer(ctx context.Context, customerID string, p p
 	if customerID == "" {
 		return nil, nil
 	}
+	// Held until the link's transaction ends: a deferral of this customer
+	// running meanwhile waits, then sees the link (Defer).
+	if err := lockCustomer(ctx, b.q, customerID); err != nil {
+		return nil, err
+	}
 	return b.claim(ctx, "claim a customer's deferred billing events", `
 	WITH due AS (
 		SELECT event_id FROM billing_inbox
@@ -191,6 +196,44 @@ func (b *BillingInbox) Mark(ctx context.Context, eventID, status, note string) e
 	}
 	if tag.RowsAffected() == 0 {
 		return ports.ErrNotFound
+	}
+	return nil
+}
+
+// Defer marks the event deferred unless a person is linked to customerID,
+// in a transaction of its own (a savepoint inside one) that first takes the
+// customer's lock: the link's ClaimCustomer takes it too, so either the
+// deferral commits first and the link's claim sees it, or the link commits
+// first and the check below sees the link (READ COMMITTED reads it in the
+// statement after the lock).
+func (b *BillingInbox) Defer(ctx context.Context, eventID, customerID, note string) (bool, error) {
+	linked := false
+	err := pgx.BeginFunc(ctx, b.q, func(tx pgx.Tx) error {
+		if err := lockCustomer(ctx, tx, customerID); err != nil {
+			return err
+		}
+		if customerID != "" {
+			err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM people WHERE billing_customer_id = $1)`, customerID).Scan(&linked)
+			if err != nil || linked {
+				return err
+			}
+		}
+		return NewBillingInbox(tx).Mark(ctx, eventID, ports.InboxDeferred, note)
+	})
+	if err != nil {
+		return false, fmt.Errorf("postgres: defer billing event %s: %w", eventID, err)
+	}
+	return linked, nil
+}
+
+// lockCustomer takes a transaction-level advisory lock on a billing
+// customer (nothing for an empty id).
+func lockCustomer(ctx context.Context, q Querier, customerID string) error {
+	if customerID == "" {
+		return nil
+	}
+	if _, err := q.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('billing_customer'), hashtext($1))`, customerID); err != nil {
+		return fmt.Errorf("postgres: lock billing customer: %w", err)
 	}
 	return nil
 }

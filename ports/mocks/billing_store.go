@@ -72,6 +72,21 @@ func (mr *MockBillingInboxMockRecorder) ClaimDue(ctx, p any) *gomock.Call {
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "ClaimDue", reflect.TypeOf((*MockBillingInbox)(nil).ClaimDue), ctx, p)
 }
 
+// Defer mocks base method.
+func (m *MockBillingInbox) Defer(ctx context.Context, eventID, customerID, note string) (bool, error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "Defer", ctx, eventID, customerID, note)
+	ret0, _ := ret[0].(bool)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
+}
+
+// Defer indicates an expected call of Defer.
+func (mr *MockBillingInboxMockRecorder) Defer(ctx, eventID, customerID, note any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Defer", reflect.TypeOf((*MockBillingInbox)(nil).Defer), ctx, eventID, customerID, note)
+}
+
 // Expire mocks base method.
 func (m *MockBillingInbox) Expire(ctx context.Context, maxAge time.Duration, note string) ([]string, error) {
 	m.ctrl.T.Helper()
