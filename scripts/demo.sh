@@ -3,7 +3,7 @@
 # provider stand-ins) in a throwaway data folder, then walks one member, Ada,
 # through the whole life, printing each step and every call each provider
 # received:
-#   sign-up (dev token) and checkout, the welcome journey, directory
+#   sign-up (Clerk webhook), dev sign-in and checkout, the welcome journey, directory
 #   visibility and the Slack sync, an event created by a leader and Ada's RSVP
 #   with the approval run, a failed payment and its recovery, cancellation at
 #   period end, then the end of the period (alumni, win-back journey).
@@ -79,7 +79,11 @@ gql() {
 ADA=ada@example.com
 GRACE=grace@example.com
 
-step "1. Ada signs up (dev sign-in) and starts a checkout"
+step "1. Ada signs up (Clerk's user.created webhook), signs in (dev token) and starts a checkout"
+out=$("$WDAI" dev simulate signup --email "$ADA") || { echo "$out"; fail "sign-up"; }
+echo "$out"
+expect "$out" 'webhook sent: clerk user.created .* -> 20[0-9]' "wdai did not accept the sign-up webhook"
+expect "$out" "person .* \\($ADA\\), role member" "the sign-up made no person"
 ADA_TOKEN=$("$WDAI" dev token --email "$ADA")
 out=$(gql "$ADA_TOKEN" '{ me { email role } }'); echo "   me: $out"
 expect "$out" "\"email\":\"$ADA\"" "Ada is not signed in"

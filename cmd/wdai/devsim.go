@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/womendefiningai/platform/adapters/clerk/clerkfake"
 	"github.com/womendefiningai/platform/adapters/postgres"
 	"github.com/womendefiningai/platform/adapters/slack/slackfake"
 	"github.com/womendefiningai/platform/adapters/stripe/stripefake"
@@ -41,7 +42,7 @@ type devControlInfo struct {
 
 // simulations are the kinds `wdai dev simulate` accepts, in the order of a
 // member's life.
-var simulations = []string{"checkout", "payment-failed", "recover", "cancel-at-period-end", "period-end", "rsvp", "chat-sync"}
+var simulations = []string{"signup", "checkout", "payment-failed", "recover", "cancel-at-period-end", "period-end", "rsvp", "chat-sync"}
 
 // devControl drives the stand-ins for `wdai dev simulate`, in the `wdai dev`
 // process that runs them. One simulation runs at a time.
@@ -77,6 +78,9 @@ func (c *devControl) simulate(ctx context.Context, kind, email string, w io.Writ
 }
 
 func (c *devControl) run(ctx context.Context, kind, email string, w io.Writer) error {
+	if kind == "signup" {
+		return c.signup(ctx, email, w)
+	}
 	person, err := c.person(ctx, email, kind == "checkout")
 	if err != nil {
 		return err
@@ -149,6 +153,41 @@ func (c *devControl) run(ctx context.Context, kind, email string, w io.Writer) e
 	if err != nil {
 		return err
 	}
+	return c.waitQuiet(ctx)
+}
+
+// signup makes the Clerk stand-in know a user with the address and send
+// the signed user.created webhook, as Clerk does after a sign-up; wdai
+// creates the person from it.
+func (c *devControl) signup(ctx context.Context, email string, w io.Writer) error {
+	u := ports.IdentityUser{ID: devauth.UserID(email), Emails: []ports.IdentityEmail{{Address: email, Verified: true}},
+		PrimaryEmail: email, FirstName: strings.Split(email, "@")[0], LastName: "(dev)"}
+	c.st.clerk.AddUser(u)
+	body := clerkfake.UserEvent(ports.IdentityUserCreated, u)
+	c.seq++
+	msgID := fmt.Sprintf("msg_dev_%d_%d", time.Now().Unix(), c.seq)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"webhooks/clerk", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header = clerkfake.SignWebhook(c.st.clerkWebhookSecret, msgID, body, time.Now())
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("deliver user.created: %w", err)
+	}
+	_ = resp.Body.Close()
+	c.st.calls.add(providerCall{Provider: "clerk->wdai", Method: http.MethodPost, Path: "/webhooks/clerk user.created", Status: resp.StatusCode})
+	c.sys.logger.Info("stand-in sent a webhook", "provider", "clerk", "type", "user.created", "msg_id", msgID, "status", resp.StatusCode)
+	fmt.Fprintf(w, "   webhook sent: clerk user.created %s -> %d\n", msgID, resp.StatusCode)
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("wdai answered the user.created webhook with %d", resp.StatusCode)
+	}
+	p, err := c.sys.peopleStore().GetByIdentityID(ctx, u.ID)
+	if err != nil {
+		return fmt.Errorf("no person for the new user: %w", err)
+	}
+	fmt.Fprintf(w, "   person %s (%s), role %s\n", p.ID, email, p.Role)
 	return c.waitQuiet(ctx)
 }
 
