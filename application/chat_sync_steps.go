@@ -27,18 +27,19 @@ const maxListPages = 1000
 
 // chatCursor is where a chat sync run stands, stored as the run's cursor.
 type chatCursor struct {
-	Sync    string `json:"sync"`              // the run's id, marked on every link it writes
-	Phase   string `json:"phase"`             // list or rest
-	At      string `json:"at,omitempty"`      // the directory's cursor, or the unmatched members' cursor
-	Hidden  int    `json:"hidden,omitempty"`  // accounts listed without an address
-	Lookups int    `json:"lookups,omitempty"` // look-ups spent
-	Pages   int    `json:"pages,omitempty"`   // directory pages read
+	Sync    string    `json:"sync"`              // the run's id, marked on every link it writes
+	Began   time.Time `json:"began,omitzero"`    // when its first page ran (zero in cursors stored before it was kept)
+	Phase   string    `json:"phase"`             // list or rest
+	At      string    `json:"at,omitempty"`      // the directory's cursor, or the unmatched members' cursor
+	Hidden  int       `json:"hidden,omitempty"`  // accounts listed without an address
+	Lookups int       `json:"lookups,omitempty"` // look-ups spent
+	Pages   int       `json:"pages,omitempty"`   // directory pages read
 }
 
-// parseChatCursor reads a stored cursor; "" starts a new sync.
-func parseChatCursor(s string) (chatCursor, error) {
+// parseChatCursor reads a stored cursor; "" starts a new sync at now.
+func parseChatCursor(s string, now time.Time) (chatCursor, error) {
 	if s == "" {
-		return chatCursor{Sync: rand.Text(), Phase: phaseList}, nil
+		return chatCursor{Sync: rand.Text(), Began: now, Phase: phaseList}, nil
 	}
 	if len(s) > maxChatCursor {
 		return chatCursor{}, fmt.Errorf("chat sync cursor of %d bytes; at most %d", len(s), maxChatCursor)

@@ -127,7 +127,8 @@ func TestChatSyncListThenRest(t *testing.T) {
 	if err := json.Unmarshal([]byte(rest), &cur); err != nil || cur.Phase != "rest" {
 		t.Fatalf("cursor after the last list page = %s", rest)
 	}
-	f.reads.EXPECT().Unmatched(gomock.Any(), cur.Sync, "", 3).Return([]ports.ChatMember{{PersonID: "p-new", Emails: []string{"new@example.org"}}}, nil)
+	// The rest leaves out what any run wrote since this one began.
+	f.reads.EXPECT().Unmatched(gomock.Any(), cur.Sync, chatNow, "", 3).Return([]ports.ChatMember{{PersonID: "p-new", Emails: []string{"new@example.org"}}}, nil)
 	counts, _, last, err = f.page(t, rest)
 	if err != nil || !last || counts["not_found"] != 1 || counts["lookups"] != 0 {
 		t.Fatalf("rest page = %v, %v, last %v; want not found without a look-up", counts, err, last)
@@ -153,7 +154,8 @@ func TestChatSyncLooksUpWithinBudgetWhenAddressesAreHidden(t *testing.T) {
 	f := newChatFixture(t, application.ChatSyncOptions{PageSize: 10, Lookups: 2, MaxWait: time.Second})
 	f.dir.EXPECT().Configured().Return(true).AnyTimes()
 	rest := `{"sync":"s1","phase":"rest","hidden":4,"lookups":0}`
-	f.reads.EXPECT().Unmatched(gomock.Any(), "s1", "", 10).Return([]ports.ChatMember{
+	// A cursor stored before runs kept their start: no bound.
+	f.reads.EXPECT().Unmatched(gomock.Any(), "s1", time.Time{}, "", 10).Return([]ports.ChatMember{
 		{PersonID: "p1", Emails: []string{"one@example.org"}},
 		{PersonID: "p2", Emails: []string{"two@example.org"}},
 		{PersonID: "p3", Emails: []string{"three@example.org"}, Cursor: "after-p3"},

@@ -50,6 +50,9 @@ type SyncChatStatusInput struct {
 // Directory calls are reads, so they come before the page begins; a page
 // writes its links in one transaction, marked with the run's sync id so
 // that a page delivered again, or a run racing it, changes nothing twice.
+// The later pages leave out members any run decided since this one began:
+// a run racing this one neither refuses nor looks up again what the other
+// matched, and each run's summary counts what it decided itself.
 type SyncChatStatus struct {
 	directory ports.ChatDirectory
 	reads     ports.ChatStatusReader
@@ -83,7 +86,7 @@ func (h SyncChatStatus) Handle(ctx context.Context, in SyncChatStatusInput) (map
 	if !h.directory.Configured() {
 		return skipped("not configured"), in.Begin("", true)
 	}
-	cur, err := parseChatCursor(in.Cursor)
+	cur, err := parseChatCursor(in.Cursor, h.clock.Now())
 	if err != nil {
 		return nil, ports.Permanent(err)
 	}
@@ -153,7 +156,7 @@ func (h SyncChatStatus) listPage(ctx context.Context, cur chatCursor, begin Begi
 // restPage decides a page of the members the list did not match.
 func (h SyncChatStatus) restPage(ctx context.Context, cur chatCursor, begin BeginPage) (map[string]any, error) {
 	counts := chatCounts()
-	members, err := h.reads.Unmatched(ctx, cur.Sync, cur.At, h.opts.PageSize)
+	members, err := h.reads.Unmatched(ctx, cur.Sync, cur.Began, cur.At, h.opts.PageSize)
 	if err != nil {
 		return nil, err
 	}

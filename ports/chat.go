@@ -69,10 +69,12 @@ type ChatStatusReader interface {
 	// verified address of visible members, those members' person ids.
 	MatchVisible(ctx context.Context, emails []string) (map[string][]string, error)
 	// Unmatched returns up to limit visible members whose link the sync
-	// named sync has not written, those never synced first, then the least
-	// recently synced; after is the Cursor of the previous page's last
-	// member ("" for the first page).
-	Unmatched(ctx context.Context, sync, after string, limit int) ([]ChatMember, error)
+	// named sync has not written and no sync has written at or after since
+	// (when the sync began; zero: no such bound), those never synced first,
+	// then the least recently synced; after is the Cursor of the previous
+	// page's last member ("" for the first page). So a run that overlaps
+	// another neither redoes nor refuses what either already decided.
+	Unmatched(ctx context.Context, sync string, since time.Time, after string, limit int) ([]ChatMember, error)
 	// Links returns the stored links of the people (absent: never synced).
 	Links(ctx context.Context, personIDs []string) (map[string]ChatLinkView, error)
 	// Summary counts the stored links by status.
@@ -85,8 +87,10 @@ type ChatStatuses interface {
 	// Update locks the links of the people, in person-id order, creating
 	// those never synced (status New), calls fn with them and the set of
 	// those this sync already wrote (a person matched on an earlier page),
-	// and writes every one back marked with sync. Two racing updates of a
-	// person run one after the other, so the second sees the first's result.
+	// and writes every one back marked with sync. A link keeps the marks of
+	// the last few syncs that wrote it, so a sync racing another still
+	// knows its own. Two racing updates of a person run one after the
+	// other, so the second sees the first's result.
 	Update(ctx context.Context, sync string, personIDs []string, fn func(links map[string]*chatstatus.Link, written map[string]bool) error) error
 }
 

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -60,18 +61,25 @@ func (s *ChatStatusStore) MatchVisible(ctx context.Context, emails []string) (ma
 // Unmatched pages by (last sync time, person id): members never synced
 // first, so that look-ups cut short by their budget reach everyone over
 // successive runs. The cursor is "<synced_at, RFC 3339, or "-">/<person id>".
-func (s *ChatStatusStore) Unmatched(ctx context.Context, sync, after string, limit int) ([]ports.ChatMember, error) {
+// A link written since the sync began is left out whoever wrote it: a run
+// racing this one decided it, and a link it moved moved past the cursor.
+func (s *ChatStatusStore) Unmatched(ctx context.Context, sync string, since time.Time, after string, limit int) ([]ports.ChatMember, error) {
 	afterAt, afterID, err := parseUnmatchedCursor(after)
 	if err != nil {
 		return nil, err
+	}
+	var began *time.Time
+	if !since.IsZero() {
+		began = &since
 	}
 	rows, err := s.q.Query(ctx, `
 		SELECT p.id::text, p.emails, i.synced_at
 		FROM people p JOIN memberships m ON m.person_id = p.id AND m.visible
 		LEFT JOIN integrations i ON i.person_id = p.id AND i.provider = $4
-		WHERE p.erased_at IS NULL AND (i.state->>'sync') IS DISTINCT FROM $1
+		WHERE p.erased_at IS NULL AND NOT coalesce(`+syncWrote+`, false)
+		AND ($6::timestamptz IS NULL OR i.synced_at IS NULL OR i.synced_at < $6)
 		AND ($5::uuid IS NULL OR (coalesce(i.synced_at, '-infinity'), p.id) > (coalesce($2::timestamptz, '-infinity'), $5::uuid))
-		ORDER BY coalesce(i.synced_at, '-infinity'), p.id LIMIT $3`, sync, afterAt, limit, chatProvider, afterID)
+		ORDER BY coalesce(i.synced_at, '-infinity'), p.id LIMIT $3`, sync, afterAt, limit, chatProvider, afterID, began)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: unmatched chat members: %w", err)
 	}
@@ -186,67 +194,105 @@ func (s *ChatStatusStore) Update(ctx context.Context, sync string, personIDs []s
 		ON CONFLICT (person_id, provider) DO NOTHING`, ids, chatProvider); err != nil {
 		return fmt.Errorf("postgres: create chat links: %w", err)
 	}
-	links, written, err := s.lock(ctx, sync, ids)
+	links, written, marks, err := s.lock(ctx, sync, ids)
 	if err != nil {
 		return err
 	}
 	if err := fn(links, written); err != nil {
 		return err
 	}
-	return s.write(ctx, sync, links)
+	return s.write(ctx, sync, links, marks)
 }
 
-func (s *ChatStatusStore) lock(ctx context.Context, sync string, ids []string) (map[string]*chatstatus.Link, map[string]bool, error) {
+// syncWrote is true when the link i was written by the sync $1: its id is
+// among the link's marks ('syncs'), or is the single mark rows written
+// before marks were kept carry ('sync').
+const syncWrote = `(i.state->'syncs' @> jsonb_build_array($1::text) OR i.state->>'sync' = $1)`
+
+// chatSyncMarks is how many syncs' marks a link keeps, the newest first. A
+// sync recognises its own links unless this many other syncs wrote the same
+// link while it ran.
+const chatSyncMarks = 4
+
+// marked returns the marks of a link that sync writes: sync first, then
+// the newest of the link's others, at most chatSyncMarks in all.
+func marked(sync string, old []string) []string {
+	out := make([]string, 0, chatSyncMarks)
+	out = append(out, sync)
+	for _, m := range old {
+		if len(out) == chatSyncMarks {
+			break
+		}
+		if m != sync && m != "" && !slices.Contains(out, m) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// lock locks the links and returns them, those sync already wrote, and each
+// link's marks.
+func (s *ChatStatusStore) lock(ctx context.Context, sync string, ids []string) (map[string]*chatstatus.Link, map[string]bool, map[string][]string, error) {
 	rows, err := s.q.Query(ctx, `
-		SELECT person_id::text, external_id, status, synced_at, (state->>'sync') IS NOT DISTINCT FROM $3 FROM integrations
-		WHERE provider = $2 AND person_id = ANY($1::uuid[]) ORDER BY person_id FOR UPDATE`, ids, chatProvider, sync)
+		SELECT person_id::text, external_id, status, synced_at,
+			ARRAY(SELECT jsonb_array_elements_text(CASE jsonb_typeof(state->'syncs') WHEN 'array' THEN state->'syncs' ELSE '[]' END))
+				|| coalesce(state->>'sync', '')
+		FROM integrations
+		WHERE provider = $2 AND person_id = ANY($1::uuid[]) ORDER BY person_id FOR UPDATE`, ids, chatProvider)
 	if err != nil {
-		return nil, nil, fmt.Errorf("postgres: lock chat links: %w", err)
+		return nil, nil, nil, fmt.Errorf("postgres: lock chat links: %w", err)
 	}
 	defer rows.Close()
 	links := make(map[string]*chatstatus.Link, len(ids))
 	written := map[string]bool{}
+	marks := make(map[string][]string, len(ids))
 	for rows.Next() {
 		var id, user, status string
 		var at time.Time
-		var mine bool
-		if err := rows.Scan(&id, &user, &status, &at, &mine); err != nil {
-			return nil, nil, fmt.Errorf("postgres: lock chat links: %w", err)
+		var had []string
+		if err := rows.Scan(&id, &user, &status, &at, &had); err != nil {
+			return nil, nil, nil, fmt.Errorf("postgres: lock chat links: %w", err)
 		}
 		l, err := chatstatus.FromStore(status, user, at)
 		if err != nil {
-			return nil, nil, fmt.Errorf("postgres: chat link of %s: %w", id, err)
+			return nil, nil, nil, fmt.Errorf("postgres: chat link of %s: %w", id, err)
 		}
 		links[id] = &l
-		if mine {
+		if slices.Contains(had, sync) {
 			written[id] = true
 		}
+		marks[id] = had
 	}
 	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("postgres: lock chat links: %w", err)
+		return nil, nil, nil, fmt.Errorf("postgres: lock chat links: %w", err)
 	}
 	if len(links) != len(ids) {
-		return nil, nil, errors.New("postgres: lock chat links: a person is missing")
+		return nil, nil, nil, errors.New("postgres: lock chat links: a person is missing")
 	}
-	return links, written, nil
+	return links, written, marks, nil
 }
 
-func (s *ChatStatusStore) write(ctx context.Context, sync string, links map[string]*chatstatus.Link) error {
-	var ids, users, statuses, unset []string
+func (s *ChatStatusStore) write(ctx context.Context, sync string, links map[string]*chatstatus.Link, had map[string][]string) error {
+	var ids, users, statuses, marks, unset []string
 	var at []time.Time
 	for id, l := range links {
 		if l.Status() == chatstatus.New {
 			unset = append(unset, id)
 			continue
 		}
+		m, err := json.Marshal(marked(sync, had[id]))
+		if err != nil {
+			return fmt.Errorf("postgres: write chat links: %w", err)
+		}
 		ids, users, statuses, at = append(ids, id), append(users, l.UserID()), append(statuses, string(l.Status())), append(at, l.SyncedAt())
+		marks = append(marks, string(m))
 	}
 	if len(ids) > 0 {
 		if _, err := s.q.Exec(ctx, `
 			UPDATE integrations i SET external_id = u.user_id, status = u.status, synced_at = u.at,
-				state = i.state || jsonb_build_object('sync', $1::text), version = i.version + 1
-			FROM unnest($2::uuid[], $3::text[], $4::text[], $5::timestamptz[]) AS u(id, user_id, status, at)
-			WHERE i.provider = $6 AND i.person_id = u.id`, sync, ids, users, statuses, at, chatProvider); err != nil {
+				state = (i.state - 'sync') || jsonb_build_object('syncs', u.marks::jsonb), version = i.version + 1
+			FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::text[]) AS u(id, user_id, status, at, marks)
+			WHERE i.provider = $6 AND i.person_id = u.id`, ids, users, statuses, at, marks, chatProvider); err != nil {
 			return fmt.Errorf("postgres: write chat links: %w", err)
 		}
 	}

@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -81,14 +82,14 @@ func TestChatStatusMatchAndUnmatched(t *testing.T) {
 			t.Fatal("the closure's error was lost")
 		}
 	}
-	rest, err := store.Unmatched(ctx, "run-1", "", 10)
+	rest, err := store.Unmatched(ctx, "run-1", time.Time{}, "", 10)
 	if err != nil || len(rest) != 1 || rest[0].PersonID != bea || rest[0].Emails[0] != "bea@example.org" {
 		t.Fatalf("Unmatched(run-1) = %+v, %v; want bea only", rest, err)
 	}
 	// Another sync pages through both, the never-synced member first.
 	var order []string
 	for after := ""; ; {
-		page, err := store.Unmatched(ctx, "run-2", after, 1)
+		page, err := store.Unmatched(ctx, "run-2", time.Time{}, after, 1)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -100,12 +101,82 @@ func TestChatStatusMatchAndUnmatched(t *testing.T) {
 	if len(order) != 2 || order[0] != bea || order[1] != ada {
 		t.Errorf("Unmatched(run-2) pages = %v, want bea (never synced) then ada", order)
 	}
-	if _, err := store.Unmatched(ctx, "run-2", "yesterday/"+ada, 1); err == nil {
+	if _, err := store.Unmatched(ctx, "run-2", time.Time{}, "yesterday/"+ada, 1); err == nil {
 		t.Error("a bad cursor was accepted")
 	}
 	links, err := store.Links(ctx, []string{ada, bea, "not-a-uuid"})
 	if err != nil || len(links) != 1 || links[ada].Status != chatstatus.Active || links[ada].UserID != "U1" || !links[ada].SyncedAt.Equal(now) {
 		t.Fatalf("Links = %+v, %v", links, err)
+	}
+}
+
+// TestChatStatusSyncsKeepTheirMarks: a link written by several syncs in
+// turn is known as written to each of the last four (the first run's own
+// links stay its own when a second run overwrites them), and Unmatched
+// leaves out a link written since the sync began, whoever wrote it.
+func TestChatStatusSyncsKeepTheirMarks(t *testing.T) {
+	t.Parallel()
+	pool := testdb.New(t)
+	ctx := t.Context()
+	store := postgres.NewChatStatusStore(pool)
+	ada := chatMember(t, pool, true, false, "ada@example.org")
+	bea := chatMember(t, pool, true, false, "bea@example.org")
+	uow := chatUoW(t, pool)
+	began := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	write := func(sync string, at time.Time) map[string]bool {
+		t.Helper()
+		var seen map[string]bool
+		err := uow.Do(ctx, func(ctx context.Context, tx ports.ChatStatusTx) error {
+			return tx.ChatStatuses().Update(ctx, sync, []string{ada}, func(links map[string]*chatstatus.Link, written map[string]bool) error {
+				seen = written
+				_, err := links[ada].Observe(chatstatus.Sighting{Account: chatstatus.AccountActive, UserID: "U1"}, at)
+				return err
+			})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return seen
+	}
+	// A row from before marks were kept: one 'sync' key.
+	write("old", began.Add(-time.Hour))
+	if _, err := pool.Exec(ctx, `UPDATE integrations SET state = '{"sync":"old"}' WHERE person_id = $1`, ada); err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		sync string
+		want bool // the sync's mark is still on the link
+	}{{"s1", false}, {"s2", false}, {"old", true}, {"s1", true}, {"s3", false}, {"s4", false}, {"s5", false}, {"s1", true}, {"old", false}}
+	for i, step := range steps {
+		sync, want := step.sync, step.want
+		seen := write(sync, began.Add(time.Duration(i)*time.Minute))
+		if seen[ada] != want {
+			t.Errorf("write %d by %s: written = %v, want %v", i, sync, seen[ada], want)
+		}
+	}
+	var marks string
+	if err := pool.QueryRow(ctx, `SELECT state::text FROM integrations WHERE person_id = $1`, ada).Scan(&marks); err != nil {
+		t.Fatal(err)
+	}
+	if marks != `{"syncs": ["old", "s1", "s5", "s4"]}` {
+		t.Errorf("state = %s; want the four newest marks, newest first, and no old 'sync' key", marks)
+	}
+	for sync, want := range map[string][]string{"s4": {bea}, "s2": {bea}, "s9": {bea, ada}} {
+		since := began
+		if sync == "s9" {
+			since = time.Time{}
+		}
+		rest, err := store.Unmatched(ctx, sync, since, "", 10)
+		var got []string
+		for _, m := range rest {
+			got = append(got, m.PersonID)
+		}
+		if err != nil || !slices.Equal(got, want) {
+			t.Errorf("Unmatched(%s, since %v) = %v, %v; want %v", sync, since, got, err, want)
+		}
+	}
+	if rest, err := store.Unmatched(ctx, "s9", began.Add(time.Hour), "", 10); err != nil || len(rest) != 2 {
+		t.Errorf("Unmatched since after the last write = %+v, %v; want both members", rest, err)
 	}
 }
 

@@ -120,6 +120,28 @@ func workspace(n int) []slackfake.Account {
 	return out
 }
 
+// hiddenWorkspace is a workspace of n accounts whose addresses users.list
+// does not show (a token without users:read.email), and n members with
+// those addresses.
+func hiddenWorkspace(t *testing.T, n int) (*slackfake.Server, *chatHarness) {
+	t.Helper()
+	accounts := workspace(n)
+	for i := range accounts {
+		accounts[i].HideEmail = true
+	}
+	return chatWorkspace(t, n, accounts...)
+}
+
+// chatWorkspace serves the accounts and seeds members visible members.
+func chatWorkspace(t *testing.T, members int, accounts ...slackfake.Account) (*slackfake.Server, *chatHarness) {
+	t.Helper()
+	fake := slackfake.New(accounts...)
+	t.Cleanup(fake.Close)
+	h := newChatHarness(t, fake)
+	h.seedMembers(t, members)
+	return fake, h
+}
+
 // seedMembers inserts n visible members m<i>@example.org (i from 0).
 func (h *chatHarness) seedMembers(t *testing.T, n int) {
 	t.Helper()
@@ -339,10 +361,7 @@ func TestChatSyncRateLimitDefersAndResumes(t *testing.T) {
 // time leave one link per member and audit each change once.
 func TestChatSyncRacingRunsWriteOnce(t *testing.T) {
 	t.Parallel()
-	fake := slackfake.New(workspace(1500)...)
-	t.Cleanup(fake.Close)
-	h := newChatHarness(t, fake)
-	h.seedMembers(t, 2000)
+	_, h := chatWorkspace(t, 2000, workspace(1500)...)
 	a, b := h.enqueue(t), h.enqueue(t)
 	var wg sync.WaitGroup
 	for _, run := range []ports.JobRun{a, b} {
@@ -386,14 +405,7 @@ func TestChatSyncUnconfiguredIsSkipped(t *testing.T) {
 // run are looked up first then, so two runs reach all 50.
 func TestChatSyncLooksUpWithinTheBudgetAndReachesEveryoneOverRuns(t *testing.T) {
 	t.Parallel()
-	accounts := workspace(50)
-	for i := range accounts {
-		accounts[i].HideEmail = true
-	}
-	fake := slackfake.New(accounts...)
-	t.Cleanup(fake.Close)
-	h := newChatHarness(t, fake)
-	h.seedMembers(t, 50)
+	fake, h := hiddenWorkspace(t, 50)
 
 	first := h.run(t)
 	if first.Summary["lookups"] != float64(40) || first.Summary["lookups_deferred"] != float64(10) || first.Summary["active"] != float64(40) ||

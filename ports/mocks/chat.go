@@ -12,6 +12,7 @@ package mocks
 import (
 	context "context"
 	reflect "reflect"
+	time "time"
 
 	chatstatus "github.com/womendefiningai/platform/domain/chatstatus"
 	ports "github.com/womendefiningai/platform/ports"
@@ -156,18 +157,18 @@ func (mr *MockChatStatusReaderMockRecorder) Summary(ctx any) *gomock.Call {
 }
 
 // Unmatched mocks base method.
-func (m *MockChatStatusReader) Unmatched(ctx context.Context, sync, after string, limit int) ([]ports.ChatMember, error) {
+func (m *MockChatStatusReader) Unmatched(ctx context.Context, sync string, since time.Time, after string, limit int) ([]ports.ChatMember, error) {
 	m.ctrl.T.Helper()
-	ret := m.ctrl.Call(m, "Unmatched", ctx, sync, after, limit)
+	ret := m.ctrl.Call(m, "Unmatched", ctx, sync, since, after, limit)
 	ret0, _ := ret[0].([]ports.ChatMember)
 	ret1, _ := ret[1].(error)
 	return ret0, ret1
 }
 
 // Unmatched indicates an expected call of Unmatched.
-func (mr *MockChatStatusReaderMockRecorder) Unmatched(ctx, sync, after, limit any) *gomock.Call {
+func (mr *MockChatStatusReaderMockRecorder) Unmatched(ctx, sync, since, after, limit any) *gomock.Call {
 	mr.mock.ctrl.T.Helper()
-	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Unmatched", reflect.TypeOf((*MockChatStatusReader)(nil).Unmatched), ctx, sync, after, limit)
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Unmatched", reflect.TypeOf((*MockChatStatusReader)(nil).Unmatched), ctx, sync, since, after, limit)
 }
 
 // MockChatStatuses is a mock of ChatStatuses interface.
@@ -240,18 +241,18 @@ func (mr *MockChatStatusesMockRecorder) Summary(ctx any) *gomock.Call {
 }
 
 // Unmatched mocks base method.
-func (m *MockChatStatuses) Unmatched(ctx context.Context, sync, after string, limit int) ([]ports.ChatMember, error) {
+func (m *MockChatStatuses) Unmatched(ctx context.Context, sync string, since time.Time, after string, limit int) ([]ports.ChatMember, error) {
 	m.ctrl.T.Helper()
-	ret := m.ctrl.Call(m, "Unmatched", ctx, sync, after, limit)
+	ret := m.ctrl.Call(m, "Unmatched", ctx, sync, since, after, limit)
 	ret0, _ := ret[0].([]ports.ChatMember)
 	ret1, _ := ret[1].(error)
 	return ret0, ret1
 }
 
 // Unmatched indicates an expected call of Unmatched.
-func (mr *MockChatStatusesMockRecorder) Unmatched(ctx, sync, after, limit any) *gomock.Call {
+func (mr *MockChatStatusesMockRecorder) Unmatched(ctx, sync, since, after, limit any) *gomock.Call {
 	mr.mock.ctrl.T.Helper()
-	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Unmatched", reflect.TypeOf((*MockChatStatuses)(nil).Unmatched), ctx, sync, after, limit)
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Unmatched", reflect.TypeOf((*MockChatStatuses)(nil).Unmatched), ctx, sync, since, after, limit)
 }
 
 // Update mocks base method.
