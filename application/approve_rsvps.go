@@ -15,6 +15,11 @@ import (
 // platform's 200 calls a minute, inside a page budget of 15 s.
 const RSVPPageSize = 25
 
+// MaxGuestPages bounds the guest-list pages one run reads of one event
+// (50,000 pending guests at 25 a page): a guest list whose cursors run in a
+// circle ends there, is recorded unavailable and the run goes on.
+const MaxGuestPages = 2000
+
 // approvalCursor is where the approval job stands: the run's own id (the
 // decisions carry it, so the summary is counted from them), the event in
 // hand, the event list's cursor at it, and the guest list's cursor.
@@ -23,6 +28,8 @@ type approvalCursor struct {
 	Event  string `json:"event"`
 	After  string `json:"after"`
 	Guests string `json:"guests,omitempty"`
+	// Pages counts the guest-list pages read of this event in this run.
+	Pages int `json:"pages,omitempty"`
 }
 
 func (c approvalCursor) encode() string {
@@ -55,15 +62,15 @@ type ApproveRSVPs struct {
 	events   ports.EventReader
 	decide   DecideRSVPs
 	runs     ports.RSVPRuns
-	clock    ports.Clock
+	alerter  ports.Alerter
 }
 
-// NewApproveRSVPs refuses nil dependencies.
-func NewApproveRSVPs(platform ports.EventPlatform, events ports.EventReader, decide DecideRSVPs, runs ports.RSVPRuns, clock ports.Clock) (ApproveRSVPs, error) {
-	if anyNil(platform, events, runs, clock) || decide.uow == nil {
+// NewApproveRSVPs refuses nil dependencies. The clock is decide's.
+func NewApproveRSVPs(platform ports.EventPlatform, events ports.EventReader, decide DecideRSVPs, runs ports.RSVPRuns, alerter ports.Alerter) (ApproveRSVPs, error) {
+	if anyNil(platform, events, runs, alerter) || decide.uow == nil || decide.clock == nil {
 		return ApproveRSVPs{}, nilDependency("approve rsvps")
 	}
-	return ApproveRSVPs{platform: platform, events: events, decide: decide, runs: runs, clock: clock}, nil
+	return ApproveRSVPs{platform: platform, events: events, decide: decide, runs: runs, alerter: alerter}, nil
 }
 
 // Handle runs the page at cursor; it is the job's PageFunc. Unconfigured,
@@ -90,14 +97,22 @@ func (h ApproveRSVPs) Handle(ctx context.Context, cursor string, begin BeginPage
 	if err != nil {
 		return nil, fmt.Errorf("approve rsvps: event %s: %w", c.Event, err)
 	}
-	page, err := h.platform.ListGuests(ctx, ports.GuestQuery{EventID: ev.PlatformID, Status: ports.GuestPendingApproval, Cursor: c.Guests, Limit: RSVPPageSize})
+	var page ports.GuestPage
+	if c.Pages >= MaxGuestPages {
+		err = fmt.Errorf("%d pages read: %w", c.Pages, ports.ErrGuestListBroken)
+	} else {
+		page, err = h.platform.ListGuests(ctx, ports.GuestQuery{EventID: ev.PlatformID, Status: ports.GuestPendingApproval, Cursor: c.Guests, Limit: RSVPPageSize})
+	}
+	if errors.Is(err, ports.ErrNotFound) || errors.Is(err, ports.ErrGuestListBroken) {
+		return h.skip(ctx, c, ev, err, begin)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("approve rsvps: list guests of event %s: %w", ev.ID, err)
 	}
 	next, last := "", false
 	if page.HasMore {
 		n := c
-		n.Guests = page.Next
+		n.Guests, n.Pages = page.Next, c.Pages+1
 		next = n.encode()
 	} else if next, last, err = h.nextEvent(ctx, c); err != nil {
 		return nil, err
@@ -130,7 +145,7 @@ func (h ApproveRSVPs) start(ctx context.Context, begin BeginPage) (map[string]an
 // nextEvent returns the cursor of the upcoming event after c's, or last
 // when there is none.
 func (h ApproveRSVPs) nextEvent(ctx context.Context, c approvalCursor) (next string, last bool, err error) {
-	page, err := h.events.List(ctx, ports.EventFilter{When: ports.EventsUpcoming, Now: h.clock.Now(), After: c.After, Limit: 1})
+	page, err := h.events.List(ctx, ports.EventFilter{When: ports.EventsUpcoming, Now: h.decide.clock.Now(), After: c.After, Limit: 1})
 	if err != nil {
 		return "", false, fmt.Errorf("approve rsvps: next event: %w", err)
 	}

@@ -23,6 +23,14 @@ const maxIdempotencyKey = 200
 // key is creating the event: retry in a moment.
 var ErrEventBusy = ports.ErrEventBusy
 
+// ErrEventUncertain is returned while a creation whose platform answer was
+// lost waits for an operator: the event may exist on the platform.
+var ErrEventUncertain = ports.ErrEventUncertain
+
+// ErrIdempotencyKeyReused is returned for a key already used with another
+// event: the client must choose a new key.
+var ErrIdempotencyKeyReused = errors.New("the idempotencyKey was used for another event")
+
 // FieldError is one problem with one input field.
 type FieldError = event.FieldError
 
@@ -57,14 +65,15 @@ type CreateEvent struct {
 	reservations ports.EventReservations
 	platform     ports.EventPlatform
 	clock        ports.Clock
+	alerter      ports.Alerter
 }
 
 // NewCreateEvent refuses nil dependencies.
-func NewCreateEvent(uow ports.UnitOfWork[ports.EventTx], reservations ports.EventReservations, platform ports.EventPlatform, clock ports.Clock) (CreateEvent, error) {
-	if anyNil(uow, reservations, platform, clock) {
+func NewCreateEvent(uow ports.UnitOfWork[ports.EventTx], reservations ports.EventReservations, platform ports.EventPlatform, clock ports.Clock, alerter ports.Alerter) (CreateEvent, error) {
+	if anyNil(uow, reservations, platform, clock, alerter) {
 		return CreateEvent{}, nilDependency("create event")
 	}
-	return CreateEvent{uow: uow, reservations: reservations, platform: platform, clock: clock}, nil
+	return CreateEvent{uow: uow, reservations: reservations, platform: platform, clock: clock, alerter: alerter}, nil
 }
 
 // Handle validates the input (every problem as a FieldError, nothing
@@ -90,6 +99,9 @@ func (h CreateEvent) Handle(ctx context.Context, in CreateEventInput) (ports.Eve
 	if err != nil {
 		return ports.Event{}, fmt.Errorf("create event: %w", err)
 	}
+	if !sameEvent(res.Event, draft.Event) {
+		return ports.Event{}, fmt.Errorf("create event: %w", ErrIdempotencyKeyReused)
+	}
 	if res.Event.Created {
 		return res.Event, nil
 	}
@@ -100,8 +112,8 @@ func (h CreateEvent) Handle(ctx context.Context, in CreateEventInput) (ports.Eve
 		pe, err = h.platform.GetEvent(ctx, res.Event.PlatformID)
 	}
 	if err != nil {
-		if res.Held && pe.ID != "" {
-			err = errors.Join(err, h.reservations.RecordPlatformID(context.WithoutCancel(ctx), res.Event.ID, pe.ID))
+		if res.Held {
+			err = h.settleFailure(ctx, res.Event, pe, err)
 		}
 		if errors.Is(err, ports.ErrInvalidEvent) { // the platform's own rules refused it: the caller corrects it
 			return ports.Event{}, fmt.Errorf("%w: %w", ErrInvalidInput, err)
@@ -117,6 +129,38 @@ func (h CreateEvent) Handle(ctx context.Context, in CreateEventInput) (ports.Eve
 	e := res.Event
 	e.PlatformID, e.URL, e.Created = pe.ID, pe.URL, true
 	return e, nil
+}
+
+// settleFailure leaves a held creation whose platform call failed as its
+// outcome allows: with the platform's id recorded when the event was made
+// (a retry completes it); blocked for an operator, and alerted, when the
+// answer was lost and the event may exist (a retry must not create a
+// second one); released when the platform certainly made nothing (it
+// refused, or was not reached), so a retry may create at once.
+func (h CreateEvent) settleFailure(ctx context.Context, e ports.Event, pe ports.PlatformEvent, callErr error) error {
+	ctx = context.WithoutCancel(ctx)
+	switch {
+	case pe.ID != "":
+		return errors.Join(callErr, h.reservations.RecordPlatformID(ctx, e.ID, pe.ID))
+	case errors.Is(callErr, ports.ErrOutcomeUnknown):
+		if err := h.reservations.Block(ctx, e.ID); err != nil {
+			return errors.Join(callErr, err)
+		}
+		aerr := h.alerter.Alert(ctx, ports.Alert{Severity: ports.SeverityWarning, Title: "An event creation is uncertain",
+			Detail: "The events platform's answer to createEvent was lost; the event may exist there. Settle the creation (docs/events.md, runbook).",
+			Fields: map[string]string{"event_id": e.ID, "starts_at": e.StartAt.UTC().Format(time.RFC3339)}})
+		return errors.Join(fmt.Errorf("%w: %w", ErrEventUncertain, callErr), aerr)
+	default:
+		return errors.Join(callErr, h.reservations.Release(ctx, e.ID))
+	}
+}
+
+// sameEvent reports whether the stored creation e is the event d asks for,
+// to the microsecond the store keeps.
+func sameEvent(e ports.Event, d ports.NewPlatformEvent) bool {
+	at := func(t time.Time) time.Time { return t.Truncate(time.Microsecond) }
+	return e.Name == d.Name && e.Description == d.Description && at(e.StartAt).Equal(at(d.StartAt)) &&
+		at(e.EndAt).Equal(at(d.EndAt)) && e.TimeZone == d.TimeZone && e.Capacity == d.Capacity
 }
 
 // store completes the event and audits it in one transaction.

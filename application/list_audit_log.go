@@ -24,8 +24,9 @@ type ListAuditLogInput struct {
 }
 
 // ListAuditLog lets leaders and operators read the audit log (the approval
-// job's decisions among it). Needs audit:read; without members:read:pii the
-// details lose every value that holds an email address.
+// job's decisions among it). Needs audit:read; what part is readable is the
+// domain's access.AuditViewFor (leaders: event.* and rsvp.* only). Without
+// members:read:pii the details lose every value that holds an email address.
 type ListAuditLog struct {
 	audit ports.AuditReader
 }
@@ -43,6 +44,7 @@ func (h ListAuditLog) Handle(ctx context.Context, in ListAuditLogInput) (ports.A
 	if err := requireScope(ctx, access.ScopeAuditRead, "reading the audit log"); err != nil {
 		return ports.AuditPage{}, err
 	}
+	view := access.AuditViewFor(PrincipalFrom(ctx))
 	first := in.First
 	if first == 0 {
 		first = DefaultAuditPage
@@ -51,11 +53,18 @@ func (h ListAuditLog) Handle(ctx context.Context, in ListAuditLogInput) (ports.A
 		return ports.AuditPage{}, invalid("first must be between 1 and %d", MaxAuditPage)
 	}
 	f := in.Filter
-	f.After, f.Limit = in.After, first
+	f.After, f.Limit, f.OnlyPrefixes = in.After, first, view.Prefixes()
 	page, err := h.audit.List(ctx, f)
 	if err != nil {
 		return ports.AuditPage{}, cursorError(err)
 	}
+	kept := page.Records[:0]
+	for _, r := range page.Records { // the store filtered already; the policy has the last word
+		if view.Allows(r.Action) {
+			kept = append(kept, r)
+		}
+	}
+	page.Records = kept
 	if !access.Allows(PrincipalFrom(ctx), access.ScopeMembersReadPII) {
 		for i := range page.Records {
 			page.Records[i].Details = withoutEmails(page.Records[i].Details)

@@ -22,14 +22,16 @@ type rsvpMocks struct {
 	platform  *mocks.MockEventPlatform
 	decisions *mocks.MockRSVPDecisions
 	audit     *mocks.MockAuditLog
+	events    *mocks.MockEventStore
 }
 
 func newDecide(t *testing.T, policy approval.Policy) (application.DecideRSVPs, rsvpMocks) {
 	t.Helper()
 	ctrl := gomock.NewController(t)
 	m := rsvpMocks{people: mocks.NewMockRSVPPeople(ctrl), platform: mocks.NewMockEventPlatform(ctrl),
-		decisions: mocks.NewMockRSVPDecisions(ctrl), audit: mocks.NewMockAuditLog(ctrl)}
+		decisions: mocks.NewMockRSVPDecisions(ctrl), audit: mocks.NewMockAuditLog(ctrl), events: mocks.NewMockEventStore(ctrl)}
 	tx := mocks.NewMockEventTx(ctrl)
+	tx.EXPECT().Events().Return(m.events).AnyTimes()
 	tx.EXPECT().RSVPDecisions().Return(m.decisions).AnyTimes()
 	tx.EXPECT().Audit().Return(m.audit).AnyTimes()
 	h, err := application.NewDecideRSVPs(m.people, newInlineUoW[ports.EventTx](tx), m.platform, policy, fixedClock{eventNow})
@@ -166,7 +168,7 @@ func TestApproveRSVPsPages(t *testing.T) {
 	events := mocks.NewMockEventReader(ctrl)
 	runs := mocks.NewMockRSVPRuns(ctrl)
 	decide, dm := newDecide(t, approval.DefaultPolicy())
-	h, err := application.NewApproveRSVPs(platform, events, decide, runs, fixedClock{eventNow})
+	h, err := application.NewApproveRSVPs(platform, events, decide, runs, mocks.NewMockAlerter(ctrl))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,6 +220,52 @@ func TestApproveRSVPsPages(t *testing.T) {
 	}
 	if _, err := h.Handle(context.Background(), "not-a-cursor", begin); !ports.IsPermanent(err) {
 		t.Errorf("a foreign cursor: %v, want a permanent error", err)
+	}
+}
+
+// TestApproveRSVPsEndsACursorCircleAtThePageCap: a guest list whose two
+// cursors point at each other (each page says has_more) is read for
+// MaxGuestPages pages, then the event is recorded unavailable, alerted
+// once, and the run goes on (here: ends, no event is left).
+func TestApproveRSVPsEndsACursorCircleAtThePageCap(t *testing.T) {
+	t.Parallel()
+	ctrl := gomock.NewController(t)
+	platform, events, runs, alerter := mocks.NewMockEventPlatform(ctrl), mocks.NewMockEventReader(ctrl), mocks.NewMockRSVPRuns(ctrl), mocks.NewMockAlerter(ctrl)
+	decide, dm := newDecide(t, approval.DefaultPolicy())
+	h, err := application.NewApproveRSVPs(platform, events, decide, runs, alerter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	platform.EXPECT().Configured().Return(true).AnyTimes()
+	events.EXPECT().List(gomock.Any(), gomock.Cond(func(f ports.EventFilter) bool { return f.After == "" })).
+		Return(ports.EventPage{Events: []ports.Event{rsvpEvent}, Cursors: []string{"c1"}}, nil)
+	events.EXPECT().List(gomock.Any(), gomock.Cond(func(f ports.EventFilter) bool { return f.After == "c1" })).Return(ports.EventPage{}, nil)
+	events.EXPECT().Get(gomock.Any(), "e1").Return(rsvpEvent, nil).AnyTimes()
+	lists := 0
+	platform.EXPECT().ListGuests(gomock.Any(), gomock.Any()).DoAndReturn(func(_ context.Context, q ports.GuestQuery) (ports.GuestPage, error) {
+		lists++
+		next := map[string]string{"": "a", "a": "b", "b": "a"}[q.Cursor]
+		return ports.GuestPage{HasMore: true, Next: next}, nil
+	}).AnyTimes()
+	dm.people.EXPECT().FindByEmails(gomock.Any(), gomock.Any()).Return(map[string]ports.RSVPPerson{}, nil).AnyTimes()
+	runs.EXPECT().RunTally(gomock.Any(), gomock.Any()).Return(map[string]ports.RSVPTally{}, nil).AnyTimes()
+	dm.events.EXPECT().FirstUnavailable(gomock.Any(), "e1").Return(true, nil)
+	dm.audit.EXPECT().Record(gomock.Any(), gomock.Cond(func(e ports.AuditEntry) bool { return e.Action == "event.unavailable" && e.SubjectID == "e1" })).Return(nil)
+	alerter.EXPECT().Alert(gomock.Any(), gomock.Any()).Return(nil)
+	cursor, pages := "", 0
+	for ; pages <= 2*application.MaxGuestPages; pages++ {
+		var next string
+		var last bool
+		if _, err := h.Handle(context.Background(), cursor, func(n string, l bool) error { next, last = n, l; return nil }); err != nil {
+			t.Fatalf("page %d: %v", pages, err)
+		}
+		if last {
+			break
+		}
+		cursor = next
+	}
+	if lists != application.MaxGuestPages {
+		t.Errorf("%d guest-list calls over %d pages, want the cap %d", lists, pages, application.MaxGuestPages)
 	}
 }
 

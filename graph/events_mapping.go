@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/gqlerror"
@@ -71,12 +72,31 @@ func eventError(ctx context.Context, err error) error {
 		}
 		return fieldError(ctx, fields[0])
 	}
-	if errors.Is(err, application.ErrEventBusy) {
-		return &gqlerror.Error{Message: "this event is being created by another request with the same idempotencyKey: retry shortly",
-			Path: graphql.GetPath(ctx), Extensions: map[string]any{"code": CodeConflict}}
+	conflict := func(msg string) error {
+		return &gqlerror.Error{Message: msg, Path: graphql.GetPath(ctx), Extensions: map[string]any{"code": CodeConflict}}
+	}
+	switch {
+	case errors.Is(err, application.ErrEventBusy):
+		return conflict("this event is being created by another request with the same idempotencyKey: retry shortly")
+	case errors.Is(err, application.ErrIdempotencyKeyReused):
+		return conflict("this idempotencyKey was used for another event: use a new key for a new event")
+	case errors.Is(err, application.ErrEventUncertain):
+		return conflict("Luma's answer was lost, so the event may exist there; an operator has been told and will settle it: do not retry with a new key")
+	}
+	if t, ok := ports.AsTransient(err); ok {
+		ext := map[string]any{"code": providerUnavailableCode}
+		if t.RetryAfter > 0 {
+			ext["retryAfterSeconds"] = int(math.Ceil(t.RetryAfter.Seconds()))
+		}
+		return &gqlerror.Error{Message: "the events platform is unavailable or busy: retry later with the same idempotencyKey",
+			Path: graphql.GetPath(ctx), Extensions: ext}
 	}
 	return err
 }
+
+// providerUnavailableCode: a provider behind the field is down or rate
+// limited and certainly did nothing; retrying later can succeed.
+const providerUnavailableCode = "PROVIDER_UNAVAILABLE"
 
 func fieldError(ctx context.Context, f application.FieldError) *gqlerror.Error {
 	return &gqlerror.Error{Message: "input." + f.Field + ": " + f.Message, Path: graphql.GetPath(ctx),

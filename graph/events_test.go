@@ -55,7 +55,7 @@ func fakeEvents(t *testing.T, app *application.App) {
 		ActorKind: "system", ActorID: "rsvp-approval", Action: "rsvp.approve", SubjectKind: "rsvp", SubjectID: "e1/g1",
 		Outcome: ports.OutcomeSuccess, Details: map[string]any{"reason": "active_member"}, At: fakeEvent.StartAt}}}}, nil).AnyTimes()
 	c, q := &app.Commands, &app.Queries
-	c.CreateEvent = built(application.NewCreateEvent(inline[ports.EventTx]{tx}, res, platform, ports.SystemClock{}))
+	c.CreateEvent = built(application.NewCreateEvent(inline[ports.EventTx]{tx}, res, platform, ports.SystemClock{}, mocks.NewMockAlerter(ctrl)))
 	q.ListEvents = built(application.NewListEvents(reader, ports.SystemClock{}))
 	q.GetEvent = built(application.NewGetEvent(reader))
 	q.ListAuditLog = built(application.NewListAuditLog(logs))

@@ -48,8 +48,11 @@ type AuditFilter struct {
 	SubjectKind string
 	SubjectID   string
 	ActorID     string
-	After       string // cursor of the last entry of the previous page
-	Limit       int
+	// OnlyPrefixes, if any, limits the page to actions starting with one of
+	// them (what the reader may see), whatever Action asks.
+	OnlyPrefixes []string
+	After        string // cursor of the last entry of the previous page
+	Limit        int
 }
 
 // AuditPage is one page of the audit log.

@@ -89,6 +89,19 @@ type GuestStatusUpdate struct {
 // platform refused as invalid (a permanent error: retrying cannot help).
 var ErrInvalidEvent = errors.New("the events platform refused the event")
 
+// ErrGuestListBroken is wrapped by a ListGuests error, or raised by its
+// caller, when an event's guest list cannot be paged as the contract says:
+// a page longer than asked for, has_more without a cursor, a cursor that
+// does not move, or more pages than any event can have. Retrying cannot
+// help: the caller skips the event.
+var ErrGuestListBroken = errors.New("the events platform's guest list cannot be paged")
+
+// ErrOutcomeUnknown is wrapped by a CreateEvent error when the call may
+// have taken effect at the platform (no answer came back: a timeout, a
+// broken connection, a gateway's 5xx). Creating again could make a second
+// event.
+var ErrOutcomeUnknown = errors.New("the events platform may have acted: its answer was lost")
+
 // EventPlatform is where community events are published and where guests
 // ask to attend. Unconfigured, every call returns ErrNotConfigured. A rate
 // limit or an outage is a *TransientError (RetryAfter from the platform);

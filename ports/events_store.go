@@ -62,6 +62,12 @@ type Reservation struct {
 // event with the same idempotency key: retry later.
 var ErrEventBusy = errors.New("the event is being created by another request")
 
+// ErrEventUncertain is returned for a creation whose platform call was
+// lost (ports.ErrOutcomeUnknown): the event may exist at the platform, so
+// nothing creates it again until an operator settles it (records the
+// platform's id, or releases the key).
+var ErrEventUncertain = errors.New("the event's creation is uncertain: an operator must settle it")
+
 // EventReservations holds event creations outside any transaction.
 type EventReservations interface {
 	// Reserve returns the creation with the draft's creator and key: new or
@@ -73,6 +79,13 @@ type EventReservations interface {
 	// failed, so that the event is never left without a trace here and a
 	// retry completes it instead of creating it again.
 	RecordPlatformID(ctx context.Context, eventID, platformID string) error
+	// Release drops a held creation the platform certainly did not make
+	// (it refused, or was not reached), so the key is free at once.
+	Release(ctx context.Context, eventID string) error
+	// Block keeps a held creation whose platform call was lost from being
+	// taken over: Reserve answers ErrEventUncertain until an operator
+	// settles it.
+	Block(ctx context.Context, eventID string) error
 }
 
 // EventStore changes events in a transaction.
@@ -81,6 +94,11 @@ type EventStore interface {
 	// It returns false (and changes nothing) when the event is created
 	// already.
 	Complete(ctx context.Context, eventID string, p PlatformEvent) (bool, error)
+	// FirstUnavailable reports whether the event has not been recorded as
+	// unavailable at the platform yet (no "event.unavailable" audit entry),
+	// holding a lock on that question until the transaction ends, so that
+	// racing runs record and alert it once.
+	FirstUnavailable(ctx context.Context, eventID string) (bool, error)
 }
 
 // EventWhen selects upcoming or past events.

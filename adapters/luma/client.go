@@ -220,12 +220,12 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 	}
 	done, err := c.limit.wait(ctx)
 	if err != nil {
-		return fmt.Errorf("waiting for the rate limit: %w", err)
+		return notSent{fmt.Errorf("waiting for the rate limit: %w", err)}
 	}
 	if c.shared != nil {
 		if err := c.takeShared(ctx); err != nil {
 			done()
-			return fmt.Errorf("waiting for the rate limit: %w", err)
+			return notSent{fmt.Errorf("waiting for the rate limit: %w", err)}
 		}
 	}
 	defer done()
@@ -250,6 +250,34 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 		return fmt.Errorf("decode response: %w", err)
 	}
 	return nil
+}
+
+// notSent is an error that stopped a request before it was sent.
+type notSent struct{ err error }
+
+func (e notSent) Error() string { return e.err.Error() }
+func (e notSent) Unwrap() error { return e.err }
+
+// outcomeUnknown reports whether err leaves open whether Luma acted on the
+// request: no answer came back (a timeout, a broken connection) or a
+// gateway answered 500, 502 or 504 in Luma's place. A refusal (4xx), a 503,
+// an open circuit or a request never sent are certain: nothing happened.
+func outcomeUnknown(err error) bool {
+	if err == nil || errors.As(err, new(notSent)) {
+		return false
+	}
+	if t, ok := ports.AsTransient(err); ok && t.CircuitOpen {
+		return false
+	}
+	var apiErr *Error
+	if errors.As(err, &apiErr) {
+		switch apiErr.Status {
+		case http.StatusInternalServerError, http.StatusBadGateway, http.StatusGatewayTimeout:
+			return true
+		}
+		return false
+	}
+	return true
 }
 
 // itoa formats n for a query string.

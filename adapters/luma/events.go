@@ -73,8 +73,11 @@ func (c *Client) CreateEvent(ctx context.Context, e ports.NewPlatformEvent) (por
 	var resp createEventResponse
 	if err := c.do(ctx, "create event", http.MethodPost, PathCreateEvent, nil, req, &resp); err != nil {
 		var apiErr *Error
-		if errors.As(err, &apiErr) && apiErr.Status == http.StatusBadRequest {
+		switch {
+		case errors.As(err, &apiErr) && apiErr.Status == http.StatusBadRequest:
 			return ports.PlatformEvent{}, fmt.Errorf("%w: %w", err, ports.ErrInvalidEvent)
+		case outcomeUnknown(err):
+			return ports.PlatformEvent{}, fmt.Errorf("%w: %w", err, ports.ErrOutcomeUnknown)
 		}
 		return ports.PlatformEvent{}, err
 	}
@@ -118,11 +121,14 @@ func (c *Client) ListGuests(ctx context.Context, q ports.GuestQuery) (ports.Gues
 		return ports.GuestPage{}, err
 	}
 	if len(resp.Entries) > q.Limit {
-		return ports.GuestPage{}, fmt.Errorf("luma: list guests: %d entries for a limit of %d", len(resp.Entries), q.Limit)
+		return ports.GuestPage{}, ports.Permanent(fmt.Errorf("luma: list guests: %d entries for a limit of %d: %w", len(resp.Entries), q.Limit, ports.ErrGuestListBroken))
 	}
 	page := ports.GuestPage{Guests: make([]ports.PlatformGuest, 0, len(resp.Entries)), Next: resp.NextCursor, HasMore: resp.HasMore}
-	if page.HasMore && page.Next == "" {
-		return ports.GuestPage{}, errors.New("luma: list guests: has_more without a next_cursor")
+	switch {
+	case page.HasMore && page.Next == "":
+		return ports.GuestPage{}, ports.Permanent(fmt.Errorf("luma: list guests: has_more without a next_cursor: %w", ports.ErrGuestListBroken))
+	case page.HasMore && page.Next == q.Cursor:
+		return ports.GuestPage{}, ports.Permanent(fmt.Errorf("luma: list guests: the next_cursor is the one sent: %w", ports.ErrGuestListBroken))
 	}
 	for _, g := range resp.Entries {
 		st, err := ports.ParseGuestStatus(g.ApprovalStatus)

@@ -203,3 +203,76 @@ func TestRateWindowIsNeverExceeded(t *testing.T) {
 		t.Errorf("65 calls at 20 per 300ms took %s; the limit did not hold", took)
 	}
 }
+
+// TestGuestListThatCannotBePagedIsRefused: a page longer than asked for,
+// has_more without a cursor, and has_more with the cursor just sent (a
+// list that would loop without end) are each a permanent
+// ports.ErrGuestListBroken, which the approval job skips the event for.
+func TestGuestListThatCannotBePagedIsRefused(t *testing.T) {
+	t.Parallel()
+	entry := map[string]any{"id": "gst-1", "user_email": "a@example.test", "approval_status": "pending_approval"}
+	tests := []struct {
+		name   string
+		cursor string
+		body   map[string]any
+	}{
+		{"20,000 entries for a limit of 25", "", map[string]any{"entries": func() []any {
+			out := make([]any, 20000)
+			for i := range out {
+				out[i] = entry
+			}
+			return out
+		}(), "has_more": false}},
+		{"has_more without a cursor", "", map[string]any{"entries": []any{entry}, "has_more": true, "next_cursor": ""}},
+		{"has_more with the cursor sent", "c-7", map[string]any{"entries": []any{entry}, "has_more": true, "next_cursor": "c-7"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := lumafake.New()
+			defer srv.Close()
+			srv.Inject(func(int, *http.Request) *lumafake.Fault { return &lumafake.Fault{Body: tt.body} })
+			c := newClient(t, srv, luma.Config{})
+			_, err := c.ListGuests(t.Context(), ports.GuestQuery{EventID: "evt-1", Cursor: tt.cursor, Limit: 25})
+			if !errors.Is(err, ports.ErrGuestListBroken) || !ports.IsPermanent(err) {
+				t.Fatalf("err = %v, want a permanent ErrGuestListBroken", err)
+			}
+		})
+	}
+}
+
+// TestCreateEventOutcome: a lost answer (Luma acted, the client timed out)
+// and a gateway's 502 are ErrOutcomeUnknown; a 503, a 429 and a refusal
+// are certain (not ErrOutcomeUnknown): Luma made nothing.
+func TestCreateEventOutcome(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		fault   lumafake.Fault
+		unknown bool
+		created int
+	}{
+		{"answer lost after the creation", lumafake.Fault{Lost: time.Second}, true, 1},
+		{"502 from a gateway", lumafake.Fault{Status: http.StatusBadGateway}, true, 0},
+		{"503", lumafake.Fault{Status: http.StatusServiceUnavailable, RetryAfter: 3}, false, 0},
+		{"429", lumafake.Fault{Status: http.StatusTooManyRequests, RetryAfter: 3}, false, 0},
+		{"403", lumafake.Fault{Status: http.StatusForbidden}, false, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := lumafake.New()
+			defer srv.Close()
+			srv.Inject(func(int, *http.Request) *lumafake.Fault { f := tt.fault; return &f })
+			c := newClient(t, srv, luma.Config{HTTPClient: &http.Client{Timeout: 200 * time.Millisecond}})
+			start := time.Now().Add(48 * time.Hour).UTC().Truncate(time.Second)
+			_, err := c.CreateEvent(t.Context(), ports.NewPlatformEvent{Name: "night", StartAt: start, EndAt: start.Add(time.Hour), TimeZone: "UTC", Capacity: 5})
+			if err == nil || errors.Is(err, ports.ErrOutcomeUnknown) != tt.unknown {
+				t.Fatalf("err = %v; outcome unknown %v, want %v", err, errors.Is(err, ports.ErrOutcomeUnknown), tt.unknown)
+			}
+			if n := len(srv.Events()); n != tt.created {
+				t.Errorf("%d events at the stand-in, want %d", n, tt.created)
+			}
+		})
+	}
+}

@@ -24,7 +24,8 @@ var _ ports.AuditReader = (*AuditReader)(nil)
 func NewAuditReader(q Querier) *AuditReader { return &AuditReader{q: q} }
 
 // List returns one page of entries matching f. An action ending in "."
-// matches every action with that prefix.
+// matches every action with that prefix; f.OnlyPrefixes limits the page to
+// the actions with one of its prefixes.
 func (r *AuditReader) List(ctx context.Context, f ports.AuditFilter) (ports.AuditPage, error) {
 	if f.Limit < 1 {
 		return ports.AuditPage{}, errors.New("postgres: list audit log: limit must be positive")
@@ -41,6 +42,10 @@ func (r *AuditReader) List(ctx context.Context, f ports.AuditFilter) (ports.Audi
 	if strings.HasSuffix(action, ".") {
 		action, prefix = "", likePrefix(f.Action)
 	}
+	only := make([]string, 0, len(f.OnlyPrefixes))
+	for _, p := range f.OnlyPrefixes {
+		only = append(only, likePrefix(p))
+	}
 	rows, err := r.q.Query(ctx, `
 		SELECT id, at, actor_kind, actor_id, action, subject_kind, subject_id, outcome, details
 		FROM audit_log
@@ -50,8 +55,9 @@ func (r *AuditReader) List(ctx context.Context, f ports.AuditFilter) (ports.Audi
 		  AND ($4 = '' OR subject_id = $4)
 		  AND ($5 = '' OR actor_id = $5)
 		  AND ($6::bigint IS NULL OR id < $6)
+		  AND (cardinality($8::text[]) = 0 OR action LIKE ANY ($8::text[]))
 		ORDER BY id DESC
-		LIMIT $7`, action, prefix, f.SubjectKind, f.SubjectID, f.ActorID, after, f.Limit+1)
+		LIMIT $7`, action, prefix, f.SubjectKind, f.SubjectID, f.ActorID, after, f.Limit+1, only)
 	if err != nil {
 		return ports.AuditPage{}, fmt.Errorf("postgres: list audit log: %w", err)
 	}

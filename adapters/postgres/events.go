@@ -86,9 +86,53 @@ func (s *EventStore) Reserve(ctx context.Context, d ports.EventDraft, lease time
 		return ports.Reservation{}, fmt.Errorf("postgres: reserve event: %w", err)
 	}
 	if !e.Created && e.PlatformID == "" {
+		var blocked bool
+		if err := s.q.QueryRow(ctx, `SELECT held_until = 'infinity' FROM events WHERE id = $1`, e.ID).Scan(&blocked); err != nil {
+			return ports.Reservation{}, fmt.Errorf("postgres: reserve event: %w", err)
+		}
+		if blocked {
+			return ports.Reservation{Event: e}, ports.ErrEventUncertain
+		}
 		return ports.Reservation{}, ports.ErrEventBusy
 	}
 	return ports.Reservation{Event: e}, nil
+}
+
+// Release deletes a creation still held without a platform id: nothing
+// refers to it yet (decisions need a created event).
+func (s *EventStore) Release(ctx context.Context, eventID string) error {
+	if _, err := s.q.Exec(ctx, `DELETE FROM events WHERE id = $1 AND status = 'creating' AND platform_id IS NULL`, eventID); err != nil {
+		return fmt.Errorf("postgres: release event %s: %w", eventID, err)
+	}
+	return nil
+}
+
+// Block holds a creation without a platform id for good (held_until is
+// infinity): Reserve answers ErrEventUncertain until an operator records
+// the platform's id or sets held_until back (see docs/events.md).
+func (s *EventStore) Block(ctx context.Context, eventID string) error {
+	tag, err := s.q.Exec(ctx, `UPDATE events SET held_until = 'infinity', updated_at = now()
+		WHERE id = $1 AND status = 'creating' AND platform_id IS NULL`, eventID)
+	if err != nil {
+		return fmt.Errorf("postgres: block event %s: %w", eventID, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("postgres: block event %s: %w", eventID, ports.ErrNotFound)
+	}
+	return nil
+}
+
+// FirstUnavailable takes a transaction lock on the event's unavailability
+// and reports whether no "event.unavailable" audit entry names it yet.
+func (s *EventStore) FirstUnavailable(ctx context.Context, eventID string) (bool, error) {
+	var first bool
+	err := s.q.QueryRow(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('event.unavailable:' || $1, 0)),
+		NOT EXISTS (SELECT 1 FROM audit_log WHERE subject_kind = 'event' AND subject_id = $1 AND action = 'event.unavailable')`,
+		eventID).Scan(nil, &first)
+	if err != nil {
+		return false, fmt.Errorf("postgres: event %s unavailable: %w", eventID, err)
+	}
+	return first, nil
 }
 
 // RecordPlatformID records the platform's id on a creation not yet created.

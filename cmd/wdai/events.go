@@ -37,9 +37,9 @@ func (b *appBuilder) events(app *application.App) {
 	}
 	c, q := &app.Commands, &app.Queries
 	store, decisions := postgres.NewEventStore(b.s.pool), postgres.NewRSVPDecisions(b.s.pool)
-	c.CreateEvent = keep(application.NewCreateEvent(uow, store, b.p.events, b.s.clock)).into(&b.err)
+	c.CreateEvent = keep(application.NewCreateEvent(uow, store, b.p.events, b.s.clock, b.s.alerter)).into(&b.err)
 	c.DecideRSVPs = keep(application.NewDecideRSVPs(decisions, uow, b.p.events, approval.DefaultPolicy(), b.s.clock)).into(&b.err)
-	c.ApproveRSVPs = keep(application.NewApproveRSVPs(b.p.events, store, c.DecideRSVPs, decisions, b.s.clock)).into(&b.err)
+	c.ApproveRSVPs = keep(application.NewApproveRSVPs(b.p.events, store, c.DecideRSVPs, decisions, b.s.alerter)).into(&b.err)
 	q.ListEvents = keep(application.NewListEvents(store, b.s.clock)).into(&b.err)
 	q.GetEvent = keep(application.NewGetEvent(store)).into(&b.err)
 	q.ListAuditLog = keep(application.NewListAuditLog(postgres.NewAuditReader(b.s.pool))).into(&b.err)

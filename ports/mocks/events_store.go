@@ -42,6 +42,20 @@ func (m *MockEventReservations) EXPECT() *MockEventReservationsMockRecorder {
 	return m.recorder
 }
 
+// Block mocks base method.
+func (m *MockEventReservations) Block(ctx context.Context, eventID string) error {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "Block", ctx, eventID)
+	ret0, _ := ret[0].(error)
+	return ret0
+}
+
+// Block indicates an expected call of Block.
+func (mr *MockEventReservationsMockRecorder) Block(ctx, eventID any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Block", reflect.TypeOf((*MockEventReservations)(nil).Block), ctx, eventID)
+}
+
 // RecordPlatformID mocks base method.
 func (m *MockEventReservations) RecordPlatformID(ctx context.Context, eventID, platformID string) error {
 	m.ctrl.T.Helper()
@@ -54,6 +68,20 @@ func (m *MockEventReservations) RecordPlatformID(ctx context.Context, eventID, p
 func (mr *MockEventReservationsMockRecorder) RecordPlatformID(ctx, eventID, platformID any) *gomock.Call {
 	mr.mock.ctrl.T.Helper()
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "RecordPlatformID", reflect.TypeOf((*MockEventReservations)(nil).RecordPlatformID), ctx, eventID, platformID)
+}
+
+// Release mocks base method.
+func (m *MockEventReservations) Release(ctx context.Context, eventID string) error {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "Release", ctx, eventID)
+	ret0, _ := ret[0].(error)
+	return ret0
+}
+
+// Release indicates an expected call of Release.
+func (mr *MockEventReservationsMockRecorder) Release(ctx, eventID any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Release", reflect.TypeOf((*MockEventReservations)(nil).Release), ctx, eventID)
 }
 
 // Reserve mocks base method.
@@ -108,6 +136,21 @@ func (m *MockEventStore) Complete(ctx context.Context, eventID string, p ports.P
 func (mr *MockEventStoreMockRecorder) Complete(ctx, eventID, p any) *gomock.Call {
 	mr.mock.ctrl.T.Helper()
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Complete", reflect.TypeOf((*MockEventStore)(nil).Complete), ctx, eventID, p)
+}
+
+// FirstUnavailable mocks base method.
+func (m *MockEventStore) FirstUnavailable(ctx context.Context, eventID string) (bool, error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "FirstUnavailable", ctx, eventID)
+	ret0, _ := ret[0].(bool)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
+}
+
+// FirstUnavailable indicates an expected call of FirstUnavailable.
+func (mr *MockEventStoreMockRecorder) FirstUnavailable(ctx, eventID any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "FirstUnavailable", reflect.TypeOf((*MockEventStore)(nil).FirstUnavailable), ctx, eventID)
 }
 
 // MockEventReader is a mock of EventReader interface.

@@ -27,10 +27,17 @@ const DefaultKey = "luma-test-key"
 
 // Fault is an injected answer: Status (429, 500, ...) with RetryAfter
 // seconds, after Delay. A zero Status with a Delay answers normally, late.
+// Body, with a zero Status, is answered as 200 with that JSON instead of
+// the stand-in's own answer (an oversized page, a cursor that never
+// moves). Lost makes the stand-in act on the call at once and hold its
+// answer that long: a client that gives up sooner never learns that the
+// call took effect.
 type Fault struct {
 	Status     int
 	RetryAfter int
 	Delay      time.Duration
+	Body       any
+	Lost       time.Duration
 }
 
 // Guest is a guest as the stand-in stores it.
@@ -99,6 +106,14 @@ func (s *Server) AddEvent(id, name string, start time.Time) {
 	s.order = append(s.order, id)
 }
 
+// RemoveEvent deletes an event, as a leader deleting it on Luma does: the
+// stand-in then answers 404 for it.
+func (s *Server) RemoveEvent(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.events, id)
+}
+
 // AddGuest registers a guest pending approval and returns its id.
 func (s *Server) AddGuest(eventID, email, name string) string {
 	s.mu.Lock()
@@ -121,13 +136,15 @@ func (s *Server) Guest(eventID, guestID string) (Guest, bool) {
 	return Guest{}, false
 }
 
-// Events returns the events created, in order.
+// Events returns the events created and not removed, in order.
 func (s *Server) Events() []Event {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]Event, 0, len(s.order))
 	for _, id := range s.order {
-		out = append(out, *s.events[id])
+		if e, ok := s.events[id]; ok {
+			out = append(out, *e)
+		}
 	}
 	return out
 }
@@ -202,24 +219,48 @@ func (s *Server) guard(next http.Handler) http.Handler {
 			f = s.fault(n, r)
 		}
 		s.mu.Unlock()
-		if f != nil {
-			if f.Delay > 0 {
-				select {
-				case <-time.After(f.Delay):
-				case <-r.Context().Done():
-					return
-				}
-			}
-			if f.Status != 0 {
-				if f.RetryAfter > 0 {
-					w.Header().Set("Retry-After", strconv.Itoa(f.RetryAfter))
-				}
-				problem(w, f.Status, http.StatusText(f.Status))
-				return
-			}
+		if f != nil && s.answerFault(w, r, f, next) {
+			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// answerFault applies the injected fault f and reports whether it answered
+// the call; false lets the call through, answered normally.
+func (s *Server) answerFault(w http.ResponseWriter, r *http.Request, f *Fault, next http.Handler) bool {
+	if f.Delay > 0 {
+		select {
+		case <-time.After(f.Delay):
+		case <-r.Context().Done():
+			return true
+		}
+	}
+	switch {
+	case f.Status != 0:
+		if f.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(f.RetryAfter))
+		}
+		problem(w, f.Status, http.StatusText(f.Status))
+	case f.Body != nil:
+		reply(w, f.Body)
+	case f.Lost > 0:
+		rec := httptest.NewRecorder()
+		next.ServeHTTP(rec, r)
+		select {
+		case <-time.After(f.Lost):
+		case <-r.Context().Done():
+			return true
+		}
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(rec.Body.Bytes())
+	default:
+		return false
+	}
+	return true
 }
 
 func problem(w http.ResponseWriter, status int, msg string) {
