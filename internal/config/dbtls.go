@@ -22,7 +22,8 @@ func (c Config) validateDatabaseTLS() []string {
 	pc, err := pgconn.ParseConfig(c.DatabaseURL)
 	if err != nil {
 		// The message may quote the URL and its password: name the problem only.
-		return []string{"DATABASE_URL: not a PostgreSQL URL or connection string"}
+		return []string{"DATABASE_URL: not a PostgreSQL URL or connection string" + urlProblem(err) +
+			"; expected postgres://USER:PASSWORD@HOST:5432/DBNAME?sslmode=verify-full, or host=HOST dbname=DBNAME user=USER"}
 	}
 	type target struct {
 		host      string

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net"
+	"strings"
 )
 
 // Log formats (LOG_FORMAT).
@@ -55,4 +56,20 @@ func validValues(name string) string {
 		return "must be debug, info, warn or error (or one with an offset, such as debug-4); "
 	}
 	return ""
+}
+
+// urlProblem is " (reason)" for a DATABASE_URL pgx could not parse, taken
+// from pgx's message after the URL it quotes (with the password masked),
+// or "" when the reason could still hold credentials.
+func urlProblem(err error) string {
+	msg := err.Error()
+	i := strings.LastIndex(msg, "`: ")
+	if i < 0 {
+		return ""
+	}
+	reason := msg[i+3:]
+	if reason == "" || strings.ContainsAny(reason, "@`") || strings.Contains(reason, "://") {
+		return ""
+	}
+	return " (" + reason + ")"
 }

@@ -45,3 +45,12 @@ func TestLogLevelNamesValidValues(t *testing.T) {
 		t.Errorf("LOG_LEVEL=verbose: %v", err)
 	}
 }
+
+// A malformed DATABASE_URL: the reason and the expected form, never the URL.
+func TestMalformedDatabaseURLShowsTheForm(t *testing.T) {
+	_, err := config.LoadFrom(map[string]string{"DATABASE_URL": "postgres://ada:s3cret@db:notaport/x"})
+	if err == nil || !strings.Contains(err.Error(), "(invalid port)") ||
+		!strings.Contains(err.Error(), "expected postgres://USER:PASSWORD@HOST:5432/DBNAME") || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("malformed DATABASE_URL: %v", err)
+	}
+}
