@@ -29,6 +29,9 @@ func (h GetEvent) Handle(ctx context.Context, id string) (ports.Event, error) {
 		return ports.Event{}, err
 	}
 	e, err := h.events.Get(ctx, id)
+	if errors.Is(err, ports.ErrNotFound) { // the store's words stay out of the answer
+		return ports.Event{}, fmt.Errorf("no event with this id: %w", ports.ErrNotFound)
+	}
 	if err != nil {
 		return ports.Event{}, fmt.Errorf("event %q: %w", id, err)
 	}

@@ -7,6 +7,7 @@ package graph
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/womendefiningai/platform/application"
 	"github.com/womendefiningai/platform/graph/model"
@@ -28,6 +29,9 @@ func (r *mutationResolver) CreateEvent(ctx context.Context, input model.CreateEv
 func (r *queryResolver) Events(ctx context.Context, first *int32, after *string, when *model.EventWhen) (*model.EventConnection, error) {
 	in := application.ListEventsInput{First: application.DefaultEventPage, After: deref(after), When: eventWhen(when)}
 	if first != nil {
+		if *first < 1 { // 0 would mean the default page below the resolver
+			return nil, fmt.Errorf("%w: first must be between 1 and %d", application.ErrInvalidInput, application.MaxEventPage)
+		}
 		in.First = int(*first)
 	}
 	page, err := r.App.Queries.ListEvents.Handle(ctx, in)

@@ -18,11 +18,14 @@ import (
 	"github.com/womendefiningai/platform/ports/mocks"
 )
 
-const createEventOp = `mutation { createEvent(input: {idempotencyKey: "k1", name: "AI night", startAt: "2099-03-01T18:00:00Z",
-	endAt: "2099-03-01T20:00:00Z", timeZone: "Europe/Berlin", capacity: 40}) { id url creatorKind rsvps { approved } } }`
+// fakeStart is a year ahead: an event may start at most five years ahead.
+var fakeStart = time.Now().AddDate(1, 0, 0).UTC().Truncate(time.Hour)
+
+var createEventOp = `mutation { createEvent(input: {idempotencyKey: "k1", name: "AI night", startAt: "` + fakeStart.Format(time.RFC3339) + `",
+	endAt: "` + fakeStart.Add(2*time.Hour).Format(time.RFC3339) + `", timeZone: "Europe/Berlin", capacity: 40}) { id url creatorKind rsvps { approved } } }`
 
 var fakeEvent = ports.Event{ID: "e1", PlatformID: "evt-1", URL: "https://lu.ma/evt-1", Name: "AI night", Created: true,
-	StartAt: time.Date(2099, 3, 1, 18, 0, 0, 0, time.UTC), EndAt: time.Date(2099, 3, 1, 20, 0, 0, 0, time.UTC),
+	StartAt: fakeStart, EndAt: fakeStart.Add(2 * time.Hour),
 	TimeZone: "Europe/Berlin", Capacity: 40, CreatorKind: "user", CreatorID: "p1",
 	RSVPs: ports.RSVPCounts{Approved: 3, Declined: 1, LeftPending: 2, DecidedAt: time.Date(2099, 2, 1, 9, 0, 0, 0, time.UTC)}}
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"reflect"
+	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/gqlerror"
@@ -84,13 +85,48 @@ func walkText(v reflect.Value, depth int) error {
 			}
 		}
 	case reflect.Struct:
-		for i := range v.NumField() {
-			if v.Type().Field(i).IsExported() {
-				if err := walkText(v.Field(i), depth+1); err != nil {
-					return err
-				}
-			}
+		return walkFields(v, depth)
+	}
+	return nil
+}
+
+// walkFields checks an input object's exported fields.
+func walkFields(v reflect.Value, depth int) error {
+	for i := range v.NumField() {
+		f := v.Type().Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		var err error
+		if multiLineFields[f.Name] {
+			err = walkMultiLine(v.Field(i))
+		} else {
+			err = walkText(v.Field(i), depth+1)
+		}
+		if err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// multiLineFields are the input fields whose text is Markdown written over
+// several lines (an event's description): line breaks and tabs are text
+// there, every other control character is still refused.
+var multiLineFields = map[string]bool{"Description": true}
+
+var lineBreaks = strings.NewReplacer("\r\n", " ", "\n", " ", "\t", " ")
+
+// walkMultiLine checks a string or *string field of multiLineFields.
+func walkMultiLine(v reflect.Value) error {
+	if v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			return nil
+		}
+		v = v.Elem()
+	}
+	if v.Kind() != reflect.String {
+		return walkText(v, 1)
+	}
+	return usertext.Check(lineBreaks.Replace(v.String()), math.MaxInt)
 }

@@ -322,3 +322,42 @@ func TestLeadersReadOnlyEventAndRSVPAudit(t *testing.T) {
 		t.Errorf("admin reads %v, want all four", got)
 	}
 }
+
+// TestEventInputAndReadEdges: a Markdown description over several lines is
+// accepted and reaches Luma as written, while a NUL in it is refused; a
+// start in year 9999 is a field error; events(first: 0) is BAD_USER_INPUT,
+// not the default page; an unknown event is NOT_FOUND without the store's
+// words.
+func TestEventInputAndReadEdges(t *testing.T) {
+	t.Parallel()
+	f := newReviewFixture(t, nil)
+	start := time.Now().Add(72 * time.Hour).UTC().Truncate(time.Second)
+	md := "# Agenda\n\n- talks\n\t- demos\r\n"
+	in := eventInput("k-md", "AI night", start)
+	in["description"] = md
+	var resp struct{ CreateEvent map[string]any }
+	f.gql.MustPost(createEventMutation, &resp, client.Var("input", in), as(reviewLeader))
+	if evs := f.luma.Events(); len(evs) != 1 || evs[0].Description != strings.TrimSpace(md) {
+		t.Errorf("stand-in holds %+v, want the description with its lines", evs)
+	}
+	var raw json.RawMessage
+	bad := eventInput("k-nul", "AI night", start)
+	bad["description"] = "a\x00b"
+	if err := f.gql.Post(createEventMutation, &raw, client.Var("input", bad), as(reviewLeader)); err == nil || !strings.Contains(err.Error(), graph.CodeBadUserInput) {
+		t.Errorf("a NUL in the description: %v, want BAD_USER_INPUT", err)
+	}
+	far := eventInput("k-far", "AI night", time.Date(9999, 1, 1, 18, 0, 0, 0, time.UTC))
+	if err := f.gql.Post(createEventMutation, &raw, client.Var("input", far), as(reviewLeader)); err == nil || !strings.Contains(err.Error(), `"field":"input.startAt"`) {
+		t.Errorf("a start in 9999: %v, want BAD_USER_INPUT on input.startAt", err)
+	}
+	if err := f.gql.Post(`{ events(first: 0) { edges { node { id } } } }`, &raw, as(reviewLeader)); err == nil || !strings.Contains(err.Error(), graph.CodeBadUserInput) {
+		t.Errorf("events(first: 0): %v, want BAD_USER_INPUT", err)
+	}
+	err := f.gql.Post(`{ event(id: "7d3c1a52-0000-4000-8000-00000000ffff") { id } }`, &raw, as(reviewLeader))
+	if err == nil || !strings.Contains(err.Error(), graph.CodeNotFound) || strings.Contains(err.Error(), "postgres") {
+		t.Errorf("an unknown event: %v, want NOT_FOUND without the store's words", err)
+	}
+	if len(f.luma.Events()) != 1 || f.rows(t) != 1 {
+		t.Errorf("%d events at the stand-in, %d here; want 1 and 1", len(f.luma.Events()), f.rows(t))
+	}
+}

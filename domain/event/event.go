@@ -19,6 +19,8 @@ const (
 	MaxDescription = 10000
 	MaxCapacity    = 100000
 	MaxDuration    = 31 * 24 * time.Hour
+	// MaxLeadTime is how far ahead an event may start (about five years).
+	MaxLeadTime = 5 * 366 * 24 * time.Hour
 )
 
 // ErrInvalid is matched (errors.Is) by every *InvalidError.
@@ -98,6 +100,8 @@ func NewDraft(p Params, now time.Time) (Draft, error) {
 		add("startAt", "is required")
 	case !p.StartAt.After(now):
 		add("startAt", "must be in the future")
+	case p.StartAt.Sub(now) > MaxLeadTime:
+		add("startAt", "must be within five years from now")
 	}
 	switch {
 	case p.EndAt.IsZero():

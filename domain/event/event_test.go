@@ -30,6 +30,15 @@ func TestNewDraft(t *testing.T) {
 		{"long description", func(p *event.Params) { p.Description = strings.Repeat("d", 10001) }, []string{"description"}},
 		{"no start", func(p *event.Params) { p.StartAt = time.Time{} }, []string{"startAt"}},
 		{"start now", func(p *event.Params) { p.StartAt = now }, []string{"startAt"}},
+		{"start in year 9999", func(p *event.Params) {
+			p.StartAt = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+			p.EndAt = p.StartAt.Add(time.Hour)
+		}, []string{"startAt"}},
+		{"start five years ahead", func(p *event.Params) {
+			p.StartAt = now.AddDate(5, 0, 0)
+			p.EndAt = p.StartAt.Add(time.Hour)
+		}, nil},
+		{"a description over lines", func(p *event.Params) { p.Description = "# Agenda\n\n- talks\n\t- demos" }, nil},
 		{"end before start", func(p *event.Params) { p.EndAt = p.StartAt.Add(-time.Minute) }, []string{"endAt"}},
 		{"end at start", func(p *event.Params) { p.EndAt = p.StartAt }, []string{"endAt"}},
 		{"no end", func(p *event.Params) { p.EndAt = time.Time{} }, []string{"endAt"}},
