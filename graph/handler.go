@@ -116,7 +116,7 @@ func newHandler(app *application.App, opts Options) (http.Handler, *queryCache) 
 	for i := len(opts.Middleware) - 1; i >= 0; i-- {
 		h = opts.Middleware[i](h)
 	}
-	return limitBody(limits.MaxBodyBytes, h), cache
+	return limitBody(limits.MaxBodyBytes, requireJSON(h)), cache
 }
 
 // rulesWithoutSuggestions is gqlparser's default rule set with every rule
@@ -157,6 +157,9 @@ func presenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
 			out.Message = cause.Error()
 			out.Extensions = map[string]any{"code": code}
 			return out
+		}
+		if unavailable, ok := providerUnavailable(ctx, logger, cause, out); ok {
+			return unavailable // WARN: the provider's outage, not the server's fault
 		}
 		if errors.Is(cause, context.Canceled) && ctx.Err() != nil {
 			// The client hung up: nobody reads this answer, and it is not a fault.

@@ -56,6 +56,8 @@ type callState struct {
 	mu         sync.Mutex
 	refused    bool
 	retryAfter time.Duration
+	// unavailableFor > 0: a provider call failed transiently (503).
+	unavailableFor time.Duration
 }
 
 type callStateKey struct{}
@@ -64,6 +66,18 @@ func (s *callState) refuse(after time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.refused, s.retryAfter = true, max(s.retryAfter, after)
+}
+
+func (s *callState) unavailable(after time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.unavailableFor = max(s.unavailableFor, after)
+}
+
+func (s *callState) unavailableAfter() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.unavailableFor
 }
 
 func (s *callState) refusedFor() (bool, time.Duration) {
@@ -95,6 +109,25 @@ func (l RateLimits) Middleware() func(http.Handler) http.Handler {
 			next.ServeHTTP(&limitedWriter{ResponseWriter: w, st: st}, r.WithContext(context.WithValue(r.Context(), callStateKey{}, st)))
 		})
 	}
+}
+
+// RefuseFailedAuthentication spends one unit of the client address's
+// anonymous allowance for a request whose credentials were refused, and
+// answers 429 RATE_LIMITED with Retry-After (returning true) once it is
+// spent; otherwise the caller answers 401. A limiter that fails lets the
+// 401 go out: a failure of the limit never locks a person out.
+func (l RateLimits) RefuseFailedAuthentication(w http.ResponseWriter, r *http.Request) bool {
+	d, err := l.Limiter.Take(r.Context(), "ip:"+clientAddress(r, l.ProxyHops), 1, l.Anonymous)
+	if err != nil {
+		l.logger().WarnContext(r.Context(), "graphql: rate limit of a failed authentication", "error", err.Error())
+		return false
+	}
+	if d.Allowed {
+		return false
+	}
+	setRetryAfter(w, d.RetryAfter)
+	writeGraphQLError(w, http.StatusTooManyRequests, "too many requests: retry after the time in Retry-After", CodeRateLimited)
+	return true
 }
 
 func (l RateLimits) logger() *slog.Logger {
@@ -187,7 +220,8 @@ func retrySeconds(d time.Duration) int {
 }
 
 // limitedWriter turns a 200 into 429 with Retry-After when a provider call
-// of the request was refused. gqlgen writes the response after executing,
+// of the request was refused, or into 503 with Retry-After when one failed
+// because its provider is unavailable. gqlgen writes the response after executing,
 // so the decision is known by then.
 type limitedWriter struct {
 	http.ResponseWriter
@@ -201,6 +235,9 @@ func (w *limitedWriter) WriteHeader(code int) {
 		if refused, after := w.st.refusedFor(); refused && code == http.StatusOK {
 			setRetryAfter(w.ResponseWriter, after)
 			code = http.StatusTooManyRequests
+		} else if after := w.st.unavailableAfter(); after > 0 && code == http.StatusOK {
+			setRetryAfter(w.ResponseWriter, after)
+			code = http.StatusServiceUnavailable
 		}
 	}
 	w.ResponseWriter.WriteHeader(code)
@@ -240,13 +277,10 @@ func (p providerCallLimit) Validate(graphql.ExecutableSchema) error {
 }
 
 func (p providerCallLimit) InterceptRootField(ctx context.Context, next graphql.RootResolver) graphql.Marshaler {
-	// gqlgen names the field, not its type, in RootFieldContext.Object; the
-	// operation says whether this is a mutation.
-	fc := graphql.GetRootFieldContext(ctx)
-	if fc == nil || !ProviderMutations[fc.Field.Name] || !graphql.HasOperationContext(ctx) ||
-		graphql.GetOperationContext(ctx).Operation == nil || graphql.GetOperationContext(ctx).Operation.Operation != ast.Mutation {
+	if !isProviderMutation(ctx) {
 		return next(ctx)
 	}
+	fc := graphql.GetRootFieldContext(ctx)
 	st, _ := ctx.Value(callStateKey{}).(*callState)
 	if st == nil { // outside the middleware (in-process tests): the principal alone
 		pr := application.PrincipalFrom(ctx)

@@ -243,3 +243,50 @@ func TestProviderMutationsAreMutations(t *testing.T) {
 		}
 	}
 }
+
+// A failed authentication spends one unit of the client address's
+// anonymous allowance, the one its anonymous requests spend: once it is
+// gone, forged tokens get 429 with Retry-After instead of 401, and so do
+// anonymous requests from that address.
+func TestFailedAuthenticationSpendsTheAddressAllowance(t *testing.T) {
+	t.Parallel()
+	lim := &countingLimiter{}
+	limits := graph.RateLimits{Limiter: lim, SignedIn: ports.Rate{Limit: 50, Period: time.Minute},
+		Anonymous: ports.Rate{Limit: 3, Period: time.Minute}, ProviderCalls: ports.Rate{Limit: 1, Period: time.Minute}}
+	for i := range 4 {
+		req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/graphql", nil)
+		req.RemoteAddr = "198.51.100.23:4000"
+		rec := httptest.NewRecorder()
+		answered := limits.RefuseFailedAuthentication(rec, req)
+		if i < 3 {
+			if answered {
+				t.Fatalf("failure %d answered %d within the allowance of 3", i+1, rec.Code)
+			}
+			continue
+		}
+		var body struct {
+			Errors []struct {
+				Extensions map[string]any `json:"extensions"`
+			} `json:"errors"`
+		}
+		_ = json.Unmarshal(rec.Body.Bytes(), &body)
+		if !answered || rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") == "" ||
+			len(body.Errors) != 1 || body.Errors[0].Extensions["code"] != graph.CodeRateLimited {
+			t.Fatalf("failure 4: answered %v %d Retry-After %q %s, want 429 RATE_LIMITED", answered, rec.Code, rec.Header().Get("Retry-After"), rec.Body)
+		}
+	}
+	// The address's anonymous requests share the spent allowance.
+	h := limits.Middleware()(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+	req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/graphql", strings.NewReader("{}"))
+	req.RemoteAddr = "198.51.100.23:4001"
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusTooManyRequests {
+		t.Fatalf("anonymous request after the failures: %d, want 429", rec.Code)
+	}
+	for _, k := range lim.keys() {
+		if k != "ip:198.51.100.23" {
+			t.Fatalf("limiter keys %v, want only ip:198.51.100.23", lim.keys())
+		}
+	}
+}

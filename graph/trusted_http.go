@@ -51,7 +51,8 @@ func TrustedDocumentsMiddleware(m *TrustedDocuments, opts TrustedOptions) func(h
 		opts.MaxBody = defaultTrustedMaxBody
 	}
 	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// A body it cannot read as JSON is 415, as at the edge.
+		return requireJSON(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			o := opts
 			// An agent runs only the project's operations (it must run after
 			// authentication to know).
@@ -64,7 +65,7 @@ func TrustedDocumentsMiddleware(m *TrustedDocuments, opts TrustedOptions) func(h
 			default:
 				next.ServeHTTP(w, r)
 			}
-		})
+		}))
 	}
 }
 
@@ -91,7 +92,7 @@ func (m *TrustedDocuments) servePost(w http.ResponseWriter, r *http.Request, nex
 			writeGraphQLError(w, http.StatusRequestEntityTooLarge, "the request body is too large", "REQUEST_TOO_LARGE")
 			return
 		}
-		writeGraphQLError(w, http.StatusBadRequest, "the request body could not be read", CodeBadUserInput)
+		writeGraphQLError(w, http.StatusBadRequest, "the request body could not be read", CodeBadRequest)
 		return
 	}
 	// Without the marks there is nothing to resolve. (A "DOCUMENTID" key
@@ -105,7 +106,7 @@ func (m *TrustedDocuments) servePost(w http.ResponseWriter, r *http.Request, nex
 	var req trustedRequest
 	if err := json.Unmarshal(body, &req); err != nil {
 		if opts.Only {
-			writeGraphQLError(w, http.StatusBadRequest, "the request body is not a GraphQL request object", CodeBadUserInput)
+			writeGraphQLError(w, http.StatusBadRequest, "the request body is not a GraphQL request object", CodeBadRequest)
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body)) // gqlgen reports its own parse error
@@ -118,7 +119,7 @@ func (m *TrustedDocuments) servePost(w http.ResponseWriter, r *http.Request, nex
 	}
 	rewritten, err := json.Marshal(req)
 	if err != nil {
-		writeGraphQLError(w, http.StatusBadRequest, "the request could not be re-encoded", CodeBadUserInput)
+		writeGraphQLError(w, http.StatusBadRequest, "the request could not be re-encoded", CodeBadRequest)
 		return
 	}
 	r.Body = io.NopCloser(bytes.NewReader(rewritten))
@@ -131,7 +132,7 @@ func (m *TrustedDocuments) serveGet(w http.ResponseWriter, r *http.Request, next
 	req := trustedRequest{Query: q.Get("query"), OperationName: q.Get("operationName"), DocumentID: q.Get("documentId")}
 	if ext := q.Get("extensions"); ext != "" {
 		if err := json.Unmarshal([]byte(ext), &req.Extensions); err != nil && (opts.Only || req.DocumentID != "") {
-			writeGraphQLError(w, http.StatusBadRequest, "extensions is not a JSON object", CodeBadUserInput)
+			writeGraphQLError(w, http.StatusBadRequest, "extensions is not a JSON object", CodeBadRequest)
 			return
 		}
 	}

@@ -16,10 +16,36 @@ import (
 // application's AuthenticateHandler).
 type Authenticator func(ctx context.Context, s ports.Session) (access.Principal, error)
 
+// AuthOption configures Authenticate.
+type AuthOption func(*authOptions)
+
+type authOptions struct {
+	onFailure func(http.ResponseWriter, *http.Request) bool
+}
+
+// OnFailedAuthentication runs hook for every request whose credentials are
+// refused (a forged or expired token, a header that is no Bearer token),
+// before the 401. When the hook answered the request itself (the client
+// address's rate limit: 429), it returns true and no 401 is written. So
+// guessing tokens costs a client the same allowance as anonymous requests.
+func OnFailedAuthentication(hook func(http.ResponseWriter, *http.Request) bool) AuthOption {
+	return func(o *authOptions) { o.onFailure = hook }
+}
+
 // Authenticate answers an invalid bearer token with 401 before any GraphQL
 // runs; a request without one goes on as anonymous; a valid one goes on as
 // the session's person.
-func Authenticate(verifier ports.SessionVerifier, authenticate Authenticator, logger *slog.Logger) func(http.Handler) http.Handler {
+func Authenticate(verifier ports.SessionVerifier, authenticate Authenticator, logger *slog.Logger, opts ...AuthOption) func(http.Handler) http.Handler {
+	var o authOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	unauthenticated := func(w http.ResponseWriter, r *http.Request, msg string) {
+		if o.onFailure != nil && o.onFailure(w, r) {
+			return
+		}
+		unauthenticated(w, msg)
+	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			header := r.Header.Get("Authorization")
@@ -29,7 +55,7 @@ func Authenticate(verifier ports.SessionVerifier, authenticate Authenticator, lo
 			}
 			token, ok := strings.CutPrefix(header, "Bearer ")
 			if !ok || strings.TrimSpace(token) == "" {
-				unauthenticated(w, "the Authorization header must be a Bearer token")
+				unauthenticated(w, r, "the Authorization header must be a Bearer token")
 				return
 			}
 			session, err := verifier.Verify(r.Context(), strings.TrimSpace(token))
@@ -42,13 +68,13 @@ func Authenticate(verifier ports.SessionVerifier, authenticate Authenticator, lo
 					http.Error(w, "authentication is unavailable", http.StatusServiceUnavailable)
 					return
 				}
-				unauthenticated(w, "invalid or expired session token")
+				unauthenticated(w, r, "invalid or expired session token")
 				return
 			}
 			p, err := authenticate(r.Context(), session)
 			switch {
 			case errors.Is(err, application.ErrAccountErased), errors.Is(err, ports.ErrNotFound):
-				unauthenticated(w, "this account was deleted")
+				unauthenticated(w, r, "this account was deleted")
 				return
 			case err != nil:
 				logger.ErrorContext(r.Context(), "authenticate session", "error", err.Error())

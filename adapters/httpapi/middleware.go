@@ -161,8 +161,16 @@ func (h requestIDHandler) WithGroup(name string) slog.Handler {
 	return requestIDHandler{h.Handler.WithGroup(name)}
 }
 
+// levelFor: a 503 says "unavailable, retry later" (a provider down or cut
+// at its deadline, an integration not configured); it is WARN, so that an
+// outage or an anonymous POST to an unconfigured webhook does not write an
+// ERROR line per request. Faults behind a 503 (the database) log their own
+// ERROR line. Every other 5xx is ERROR.
 func levelFor(status int) slog.Level {
-	if status >= 500 {
+	switch {
+	case status == http.StatusServiceUnavailable:
+		return slog.LevelWarn
+	case status >= 500:
 		return slog.LevelError
 	}
 	return slog.LevelInfo

@@ -36,6 +36,9 @@ type graphEdge struct {
 	docs       *graph.TrustedDocuments
 	middleware []func(http.Handler) http.Handler
 	extensions []graphql.HandlerExtension
+	// refuseFailedAuth spends the client address's anonymous allowance for
+	// a refused token and answers 429 once it is gone.
+	refuseFailedAuth func(http.ResponseWriter, *http.Request) bool
 }
 
 func buildGraphEdge(sys *system) (graphEdge, error) {
@@ -61,7 +64,8 @@ func buildGraphEdge(sys *system) (graphEdge, error) {
 			limits.Middleware(),
 			graph.TrustedDocumentsMiddleware(docs, graph.TrustedOptions{Only: cfg.GraphQLTrustedDocumentsOnly}),
 		},
-		extensions: []graphql.HandlerExtension{limits.ProviderCallLimit()},
+		extensions:       []graphql.HandlerExtension{limits.ProviderCallLimit(), graph.ProviderCallDeadline(cfg.ProviderCallTimeout)},
+		refuseFailedAuth: limits.RefuseFailedAuthentication,
 	}, nil
 }
 

@@ -18,8 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/womendefiningai/platform/adapters/clerk/clerkfake"
 	"github.com/womendefiningai/platform/adapters/stripe/stripefake"
 	"github.com/womendefiningai/platform/internal/testdb"
@@ -201,14 +199,7 @@ func TestProviderCallsBeyondTheLimitNeverReachTheProvider(t *testing.T) {
 		"RATE_LIMIT_PROVIDER_CALLS_PER_MINUTE": "2",
 	}, "serve", "--no-worker")
 	p.waitReady(t, 30*time.Second)
-	pool, err := pgxpool.New(context.Background(), dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	if _, err := pool.Exec(context.Background(), `UPDATE membership_tiers SET stripe_price_id = 'price_community_test' WHERE id = 'community'`); err != nil {
-		t.Fatal(err)
-	}
+	pool := priceCommunityTier(t, dbURL)
 	calls := func(path string) int {
 		n := 0
 		for _, r := range stripe.Requests() {

@@ -223,7 +223,8 @@ func buildHTTPAndMetrics(sys *system, migrator *postgres.Migrator) (http.Handler
 	}
 	public, err := httpapi.NewHandler(httpapi.Config{
 		GraphQL: httpapi.AuthenticateAgents(sys.app.Commands.AuthenticateAgent.Handle, logger,
-			gql, httpapi.Authenticate(sys.signIn, sys.app.Commands.Authenticate.Handle, logger)(gql)),
+			gql, httpapi.Authenticate(sys.signIn, sys.app.Commands.Authenticate.Handle, logger,
+				httpapi.OnFailedAuthentication(edge.refuseFailedAuth))(gql)),
 		GraphiQL: cfg.Dev(), GraphiQLHeaders: sys.graphiqlHeaders,
 		Logger:   logger,
 		Registry: reg,

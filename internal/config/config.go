@@ -167,6 +167,10 @@ type Config struct {
 	// append to X-Forwarded-For; 0 limits anonymous callers by the
 	// connection's address.
 	RateLimitProxyHops int `env:"RATE_LIMIT_PROXY_HOPS" envDefault:"0"`
+	// ProviderCallTimeout bounds each provider call a GraphQL request makes
+	// (startCheckout, openBillingPortal, createEvent); past it the caller
+	// gets PROVIDER_UNAVAILABLE with Retry-After.
+	ProviderCallTimeout time.Duration `env:"PROVIDER_CALL_TIMEOUT" envDefault:"10s"`
 }
 
 // Dev reports whether development conveniences (GraphiQL, introspection,
@@ -430,6 +434,9 @@ func (c Config) validateRateLimits() []string {
 	}
 	if c.RateLimitProxyHops < 0 || c.RateLimitProxyHops > 10 {
 		p = append(p, fmt.Sprintf("RATE_LIMIT_PROXY_HOPS: must be between 0 and 10, got %d", c.RateLimitProxyHops))
+	}
+	if c.ProviderCallTimeout < 100*time.Millisecond || c.ProviderCallTimeout > 2*time.Minute {
+		p = append(p, fmt.Sprintf("PROVIDER_CALL_TIMEOUT: must be between 100ms and 2m, got %s", c.ProviderCallTimeout))
 	}
 	return p
 }
