@@ -8,6 +8,13 @@
 // (is_restricted or is_ultra_restricted) → restricted, anyone else → active.
 // Bots and Slackbot are marked as bots, which no person owns.
 //
+// A users.list page is refused, before slack-go decodes it, when it holds
+// more accounts than the limit asked for, and any answer past
+// MaxResponseBytes is refused after reading that much. Both are permanent:
+// Slack's contract is broken, another attempt would fetch the same answer,
+// and the run's dead letter tells an operator (the next scheduled run
+// starts afresh). The Luma client refuses a guest page the same way.
+//
 // Errors name what was being done and never carry the token or an address.
 // A 429 (*slack.RateLimitedError) becomes a *ports.TransientError with the
 // Retry-After wait; 5xx answers, Slack's own internal errors and failed
@@ -19,7 +26,9 @@
 package slack
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -90,14 +99,30 @@ func New(cfg Config) (*Directory, error) {
 	return &Directory{api: slack.New(cfg.Token, slack.OptionAPIURL(root), slack.OptionHTTPClient(client))}, nil
 }
 
-// MaxResponseBytes bounds one answer: a users.list page of 1,000 accounts
-// is a few MiB; past this the call fails (permanently) instead of reading on.
-const MaxResponseBytes = 32 << 20
+// MaxResponseBytes bounds one answer. A users.list page of 1,000 accounts
+// whose owners filled in every profile field is about 2.7 MiB
+// (TestARealisticPageFitsTheCapWithHeadroom); the cap is over four times
+// that. Past it the call fails (permanently) instead of reading on.
+const MaxResponseBytes = 12 << 20
 
-// limitedBody fails a response body read past max bytes.
+// limitedBody fails a response body read past max bytes. An answer to a
+// request whose context carries a page limit (pageLimitKey) is read whole
+// (within max) and its accounts counted before anything decodes it, so a
+// page of more accounts than asked for costs the bytes read and no more:
+// decoding 100,000 accounts into slack-go's users took over 450 MiB.
 type limitedBody struct {
 	base http.RoundTripper
 	max  int64
+}
+
+// pageLimitKey is the context key of a users.list call's limit.
+type pageLimitKey struct{}
+
+// tooManyError is a page that holds more accounts than the limit asked for.
+type tooManyError struct{ got, limit int }
+
+func (e tooManyError) Error() string {
+	return fmt.Sprintf("%d accounts in one page, more than the %d asked for", e.got, e.limit)
 }
 
 func (t limitedBody) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -110,11 +135,50 @@ func (t limitedBody) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	resp.Body = &cappedReader{rc: resp.Body, left: t.max}
+	limit, ok := req.Context().Value(pageLimitKey{}).(int)
+	if !ok || resp.StatusCode != http.StatusOK {
+		return resp, nil
+	}
+	raw, err := readAll(resp.Body, resp.ContentLength, t.max)
+	_ = resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	if n := countMembers(raw); n > limit {
+		return nil, tooManyError{got: n, limit: limit}
+	}
+	resp.Body, resp.ContentLength = io.NopCloser(bytes.NewReader(raw)), int64(len(raw))
 	return resp, nil
 }
 
+// readAll reads a body of size bytes (-1: unknown), which the body's cap
+// holds to at most most bytes: into a buffer of that size when it is known.
+func readAll(body io.Reader, size, most int64) ([]byte, error) {
+	if size <= 0 || size > most {
+		return io.ReadAll(body) //nolint:wrapcheck // the capped reader's own error, classified by the caller
+	}
+	buf := make([]byte, size)
+	if _, err := io.ReadFull(body, buf); err != nil {
+		return nil, err //nolint:wrapcheck // as above
+	}
+	return buf, nil
+}
+
+// countMembers counts the accounts of a users.list answer without keeping
+// any (each decodes into an empty struct); 0 for an answer that is not
+// JSON, which slack-go then reports.
+func countMembers(raw []byte) int {
+	var probe struct {
+		Members []struct{} `json:"members"`
+	}
+	if json.Unmarshal(raw, &probe) != nil {
+		return 0
+	}
+	return len(probe.Members)
+}
+
 // errTooLarge is returned by a body read past MaxResponseBytes.
-var errTooLarge = fmt.Errorf("slack: answer larger than %d bytes", MaxResponseBytes)
+var errTooLarge = fmt.Errorf("answer larger than %d bytes", MaxResponseBytes)
 
 type cappedReader struct {
 	rc   io.ReadCloser
@@ -147,7 +211,7 @@ func (d *Directory) ListUsers(ctx context.Context, cursor string, limit int) (po
 		return ports.ChatUserPage{}, ports.Permanent(fmt.Errorf("slack: list users: limit %d is outside 1..%d", limit, ports.ChatPageMax))
 	}
 	p := d.api.GetUsersPaginated(slack.GetUsersOptionLimit(limit), slack.GetUsersOptionCursor(cursor))
-	p, err := p.Next(ctx)
+	p, err := p.Next(context.WithValue(ctx, pageLimitKey{}, limit))
 	if err != nil {
 		return ports.ChatUserPage{}, classify("list users", err)
 	}
@@ -201,8 +265,12 @@ var (
 // classify turns a slack-go error into the port's classes. No address or
 // token is in any of them: slack-go's errors carry neither.
 func classify(doing string, err error) error {
-	if errors.Is(err, errTooLarge) {
-		return ports.Permanent(fmt.Errorf("slack: %s: %w", doing, err))
+	if errors.Is(err, errTooLarge) { // not the URL-wrapped text
+		return ports.Permanent(fmt.Errorf("slack: %s: %w", doing, errTooLarge))
+	}
+	var many tooManyError
+	if errors.As(err, &many) {
+		return ports.Permanent(fmt.Errorf("slack: %s: %w", doing, many))
 	}
 	if t, ok := ports.AsTransient(err); ok { // an open circuit breaker
 		return ports.Transient(ProviderName, fmt.Errorf("slack: %s: %w", doing, err), t.RetryAfter)

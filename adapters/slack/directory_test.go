@@ -173,7 +173,7 @@ func TestAnswersAreBounded(t *testing.T) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"ok":true,"members":[{"id":"U1","profile":{"email":"`))
 		chunk := []byte(strings.Repeat("a", 1<<20))
-		for range 64 { // 64 MiB, twice the bound
+		for range 64 { // 64 MiB, over five times the bound
 			n, err := w.Write(chunk)
 			sent.Add(int64(n))
 			if err != nil {
