@@ -55,6 +55,29 @@ func TestIngestBillingEvent(t *testing.T) {
 			wantErr: blIs(application.ErrInvalidInput),
 		},
 		{
+			// Provider ids are plain ASCII; one with a NUL would be stored as
+			// another id (PostgreSQL text cannot hold NUL) and dedupe with it.
+			name:    "event id with a NUL is invalid input and touches nothing",
+			in:      application.IngestBillingEventInput{Event: ports.BillingEvent{ID: "evt_\x00x", Kind: ports.BillingEventOther}, Source: application.SourceWebhook},
+			wantErr: blIs(application.ErrInvalidInput),
+		},
+		{
+			name:    "event id with a control character is invalid input",
+			in:      application.IngestBillingEventInput{Event: ports.BillingEvent{ID: "evt_\x1bx", Kind: ports.BillingEventOther}, Source: application.SourceWebhook},
+			wantErr: blIs(application.ErrInvalidInput),
+		},
+		{
+			name:    "event id that is not UTF-8 is invalid input",
+			in:      application.IngestBillingEventInput{Event: ports.BillingEvent{ID: "evt_\xffx", Kind: ports.BillingEventOther}, Source: application.SourceWebhook},
+			wantErr: blIs(application.ErrInvalidInput),
+		},
+		{
+			name: "subscription id with a NUL is invalid input",
+			in: application.IngestBillingEventInput{Event: ports.BillingEvent{ID: "evt_3", Kind: ports.BillingSubscriptionChanged,
+				SubscriptionID: "sub_\x00a"}, Source: application.SourceWebhook},
+			wantErr: blIs(application.ErrInvalidInput),
+		},
+		{
 			name:    "event without kind is invalid input and touches nothing",
 			in:      application.IngestBillingEventInput{Event: ports.BillingEvent{ID: "evt_2"}, Source: application.SourceWebhook},
 			wantErr: blIs(application.ErrInvalidInput),

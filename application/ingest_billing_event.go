@@ -3,6 +3,7 @@ package application
 import (
 	"context"
 
+	"github.com/womendefiningai/platform/domain/usertext"
 	"github.com/womendefiningai/platform/ports"
 )
 
@@ -40,6 +41,9 @@ func (h IngestBillingEvent) Handle(ctx context.Context, in IngestBillingEventInp
 	if ev.ID == "" || ev.Kind == "" {
 		return false, invalid("billing event without id or kind")
 	}
+	if err := billingIDs(ev); err != nil {
+		return false, err
+	}
 	msg, err := ports.NewMessage(ports.TopicBillingEvent, ports.BillingEventMessage{EventID: ev.ID})
 	if err != nil {
 		return false, err
@@ -53,4 +57,23 @@ func (h IngestBillingEvent) Handle(ctx context.Context, in IngestBillingEventInp
 		return tx.Publisher().Publish(ctx, msg)
 	})
 	return inserted && err == nil, err
+}
+
+// maxBillingID bounds an id a billing event names (the provider's are under 100).
+const maxBillingID = 255
+
+// billingIDs refuses an event whose ids hold a control or invisible
+// character or bytes that are not UTF-8. Stored as they are, such ids
+// would be changed to fit a text column (a NUL dropped), so two different
+// events could dedupe as one; refused, nothing is stored.
+func billingIDs(ev ports.BillingEvent) error {
+	for _, f := range []struct{ name, v string }{
+		{"id", ev.ID}, {"subscription", ev.SubscriptionID}, {"customer", ev.CustomerID},
+		{"invoice", ev.InvoiceID}, {"client_reference_id", ev.ClientReferenceID}, {"type", ev.Type},
+	} {
+		if err := usertext.Check(f.v, maxBillingID); err != nil {
+			return invalid("billing event %s: %v", f.name, err)
+		}
+	}
+	return nil
 }

@@ -2,7 +2,6 @@ package application
 
 import (
 	"context"
-	"strings"
 
 	"github.com/womendefiningai/platform/domain/usertext"
 	"github.com/womendefiningai/platform/ports"
@@ -25,15 +24,16 @@ func NewUpdateMyProfile(uow ports.UnitOfWork[ports.PeopleTx]) (UpdateMyProfile, 
 	return UpdateMyProfile{uow: uow}, nil
 }
 
-// Handle trims the names; the first name is required, and each is at most
-// usertext.MaxNameLength characters without control characters.
+// Handle trims spaces and invisible characters around the names; the first
+// name is required (one that shows nothing is missing), and each is at most
+// usertext.MaxNameLength characters without control or invisible characters.
 func (h UpdateMyProfile) Handle(ctx context.Context, in PersonProfile) (Member, error) {
 	p, err := SignedInUser(ctx)
 	if err != nil {
 		return Member{}, err
 	}
-	in.FirstName, in.LastName = strings.TrimSpace(in.FirstName), strings.TrimSpace(in.LastName)
-	if in.FirstName == "" {
+	in.FirstName, in.LastName = usertext.Trim(in.FirstName), usertext.Trim(in.LastName)
+	if usertext.Blank(in.FirstName) {
 		return Member{}, invalid("firstName: required")
 	}
 	if err := usertext.Check(in.FirstName, usertext.MaxNameLength); err != nil {

@@ -6,7 +6,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 
+	"github.com/womendefiningai/platform/application"
 	"github.com/womendefiningai/platform/ports"
 )
 
@@ -94,6 +96,12 @@ func BillingWebhookHandler(parse func(body []byte, signature string) (ports.Bill
 			return
 		}
 		if err := ingest(r.Context(), ev); err != nil {
+			if errors.Is(err, application.ErrInvalidInput) {
+				// Signed but unusable (an id with a NUL): refused, nothing stored.
+				logger.WarnContext(r.Context(), "refused billing webhook", "event_id", strconv.Quote(ev.ID), "type", ev.Type, "error", err.Error())
+				http.Error(w, "the event is not valid: "+err.Error(), http.StatusBadRequest)
+				return
+			}
 			logger.ErrorContext(r.Context(), "store billing webhook", "event_id", ev.ID, "type", ev.Type, "error", err.Error())
 			http.Error(w, "could not store the event; retry later", http.StatusInternalServerError)
 			return
