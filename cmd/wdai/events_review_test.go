@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,9 +30,32 @@ import (
 	"github.com/womendefiningai/platform/internal/testdb"
 )
 
+// alertCounter is a slog handler that counts the records of each message
+// (the log alerter writes "alert: <title>").
+type alertCounter struct {
+	mu *sync.Mutex
+	n  map[string]int
+}
+
+func (a alertCounter) Enabled(context.Context, slog.Level) bool { return true }
+func (a alertCounter) WithAttrs([]slog.Attr) slog.Handler       { return a }
+func (a alertCounter) WithGroup(string) slog.Handler            { return a }
+func (a alertCounter) Handle(_ context.Context, r slog.Record) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.n[r.Message]++
+	return nil
+}
+
+func (a alertCounter) count(title string) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.n["alert: "+title]
+}
+
 type reviewFixture struct {
 	eventsFixture
-	logs *lockedBuffer
+	alerts alertCounter
 }
 
 // newReviewFixture is newEventsFixture with more settings and the log
@@ -53,12 +77,12 @@ func newReviewFixture(t *testing.T, env map[string]string) reviewFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &lockedBuffer{}
-	sys, err := buildSystem(cfg, pool, slog.New(slog.NewTextHandler(logs, nil)))
+	alerts := alertCounter{mu: &sync.Mutex{}, n: map[string]int{}}
+	sys, err := buildSystem(cfg, pool, slog.New(alerts))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return reviewFixture{eventsFixture: eventsFixture{sys: sys, pool: pool, luma: srv, gql: client.New(graph.NewHandler(sys.app, graph.Options{}))}, logs: logs}
+	return reviewFixture{eventsFixture: eventsFixture{sys: sys, pool: pool, luma: srv, gql: client.New(graph.NewHandler(sys.app, graph.Options{}))}, alerts: alerts}
 }
 
 var reviewLeader, _ = access.NewUser("7d3c1a52-0000-4000-8000-0000000000a1", access.RoleLeader, membership.StatusActive)
@@ -171,7 +195,7 @@ func TestApprovalSkipsEventsWhoseGuestsCannotBeRead(t *testing.T) {
 			t.Errorf("event %d: %d event.unavailable entries saying %q, want 1", i, n, why)
 		}
 	}
-	if n := strings.Count(f.logs.String(), "alert: RSVP approval skips an event"); n != 3 {
+	if n := f.alerts.count("RSVP approval skips an event"); n != 3 {
 		t.Errorf("%d alerts about skipped events over two runs, want 3 (one per event)", n)
 	}
 	if n := f.count(t, `SELECT count(*) FROM rsvp_decisions WHERE event_id = $1 AND state = 'applied' AND outcome = 'approve'`, ids[3]); n != 30 {
@@ -208,7 +232,7 @@ func TestCreateEventLostAnswerNeverCreatesTwice(t *testing.T) {
 	if n := len(f.luma.Events()); n != 1 {
 		t.Fatalf("%d events at the stand-in after three attempts, want 1", n)
 	}
-	if n := strings.Count(f.logs.String(), "alert: An event creation is uncertain"); n != 1 {
+	if n := f.alerts.count("An event creation is uncertain"); n != 1 {
 		t.Errorf("%d alerts about the uncertain creation, want 1", n)
 	}
 	f.luma.Inject(nil)
