@@ -179,11 +179,12 @@ func tallySummary(byEvent map[string]ports.RSVPTally) map[string]any {
 		total.LeftPending += t.LeftPending
 		total.Errors += t.Errors
 		total.Deferred += t.Deferred
+		total.Deferrals += t.Deferrals
 		events[id] = tallyMap(t)
 	}
 	return map[string]any{"rsvps": tallyMap(total), "events": events}
 }
 
 func tallyMap(t ports.RSVPTally) map[string]any {
-	return map[string]any{"approved": t.Approved, "declined": t.Declined, "left_pending": t.LeftPending, "errors": t.Errors, "deferred": t.Deferred}
+	return map[string]any{"approved": t.Approved, "declined": t.Declined, "left_pending": t.LeftPending, "errors": t.Errors, "deferred": t.Deferred, "deferrals": t.Deferrals}
 }

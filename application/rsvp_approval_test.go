@@ -207,7 +207,7 @@ func TestApproveRSVPsPages(t *testing.T) {
 		if r != run || r == "" {
 			t.Errorf("tally of run %q, decisions made by %q", r, run)
 		}
-		return map[string]ports.RSVPTally{"e1": {LeftPending: 1, Deferred: 2}}, nil
+		return map[string]ports.RSVPTally{"e1": {LeftPending: 1, Deferred: 2, Deferrals: 3}}, nil
 	})
 	sum, err = h.Handle(context.Background(), pages[0].next, begin)
 	if err != nil || len(pages) != 2 || !pages[1].last {
@@ -215,7 +215,7 @@ func TestApproveRSVPsPages(t *testing.T) {
 	}
 	total, _ := sum["rsvps"].(map[string]any)
 	perEvent, _ := sum["events"].(map[string]any)
-	if total["left_pending"] != 1 || total["deferred"] != 2 || total["approved"] != 0 || perEvent["e1"] == nil {
+	if total["left_pending"] != 1 || total["deferred"] != 2 || total["deferrals"] != 3 || total["approved"] != 0 || perEvent["e1"] == nil {
 		t.Errorf("summary %v", sum)
 	}
 	if _, err := h.Handle(context.Background(), "not-a-cursor", begin); !ports.IsPermanent(err) {

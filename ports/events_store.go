@@ -151,9 +151,13 @@ type RSVPTally struct {
 	// Errors are guests whose update the platform refused; a later run
 	// decides them again.
 	Errors int
-	// Deferred counts the updates put off by a rate limit or an outage,
-	// each time; the run takes them up again when it resumes.
+	// Deferred counts the guests whose update is put off (a rate limit,
+	// an outage) and not decided since: each guest is counted once, in
+	// one of the counts above or here.
 	Deferred int
+	// Deferrals counts every time the run put an update off, even of a
+	// guest it (or a racing run) then decided.
+	Deferrals int
 }
 
 // RSVPDecisions records each guest's decision once, under the unique key

@@ -229,8 +229,8 @@ func TestRSVPClaimDecidesEachGuestOnceUnderRaces(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := tally[ev]; got != (ports.RSVPTally{Approved: 1, Errors: 1, Deferred: 1}) {
-		t.Errorf("run x tally %+v, want 1 approved, 1 error, 1 deferral", got)
+	if got := tally[ev]; got != (ports.RSVPTally{Approved: 1, Errors: 1, Deferrals: 1}) {
+		t.Errorf("run x tally %+v, want 1 approved, 1 error, 1 deferral and no guest left deferred (each guest counted once)", got)
 	}
 	// A deferral stays the deferring run's when a racing run takes the guest.
 	if !claim("s", approval.Approve, "x") {
@@ -239,8 +239,18 @@ func TestRSVPClaimDecidesEachGuestOnceUnderRaces(t *testing.T) {
 	if err := d.Defer(ctx, ev, "s", "x"); err != nil || !claim("s", approval.Approve, "z") {
 		t.Fatal("run z could not take over the deferred guest")
 	}
-	if tally, err = d.RunTally(ctx, "x"); err != nil || tally[ev].Deferred != 2 {
-		t.Errorf("run x tally %+v (%v), want its 2 deferrals", tally[ev], err)
+	if tally, err = d.RunTally(ctx, "x"); err != nil || tally[ev].Deferrals != 2 || tally[ev].Deferred != 0 {
+		t.Errorf("run x tally %+v (%v), want its 2 deferrals and no guest of its own left deferred", tally[ev], err)
+	}
+	// A guest deferred and not yet decided again is counted as deferred.
+	if !claim("w", approval.Approve, "x") {
+		t.Fatal("claim w")
+	}
+	if err := d.Defer(ctx, ev, "w", "x"); err != nil {
+		t.Fatal(err)
+	}
+	if tally, err = d.RunTally(ctx, "x"); err != nil || tally[ev].Deferred != 1 || tally[ev].Deferrals != 3 || tally[ev].Approved != 1 {
+		t.Errorf("run x tally %+v (%v), want 1 guest deferred, 3 deferrals, 1 approved", tally[ev], err)
 	}
 	if tally, err = d.RunTally(ctx, "z"); err != nil || tally[ev] != (ports.RSVPTally{}) {
 		t.Errorf("run z tally %+v (%v), want nothing applied or deferred yet", tally[ev], err)

@@ -104,8 +104,8 @@ func (s *RSVPDecisions) Fail(ctx context.Context, eventID, guestID, runID, why s
 }
 
 // RunTally counts the decisions of runID by event: applied ones by
-// outcome, failed ones as errors, and every deferral the run made (even of
-// a guest a racing run then decided).
+// outcome, failed ones as errors, deferred ones still waiting, and every
+// deferral the run made (even of a guest it or a racing run then decided).
 func (s *RSVPDecisions) RunTally(ctx context.Context, runID string) (map[string]ports.RSVPTally, error) {
 	rows, err := s.q.Query(ctx, `
 		WITH d AS (
@@ -113,11 +113,12 @@ func (s *RSVPDecisions) RunTally(ctx context.Context, runID string) (map[string]
 			       count(*) FILTER (WHERE state = 'applied' AND outcome = 'approve') AS approved,
 			       count(*) FILTER (WHERE state = 'applied' AND outcome = 'decline') AS declined,
 			       count(*) FILTER (WHERE state = 'applied' AND outcome = 'leave_pending') AS left_pending,
-			       count(*) FILTER (WHERE state = 'failed') AS errors
+			       count(*) FILTER (WHERE state = 'failed') AS errors,
+			       count(*) FILTER (WHERE state = 'deferred') AS deferred
 			FROM rsvp_decisions WHERE run_id = $1 GROUP BY event_id
 		)
 		SELECT coalesce(d.event_id, f.event_id)::text, coalesce(d.approved, 0), coalesce(d.declined, 0),
-		       coalesce(d.left_pending, 0), coalesce(d.errors, 0), coalesce(f.deferrals, 0)
+		       coalesce(d.left_pending, 0), coalesce(d.errors, 0), coalesce(d.deferred, 0), coalesce(f.deferrals, 0)
 		FROM d FULL JOIN (SELECT event_id, deferrals FROM rsvp_run_deferrals WHERE run_id = $1) f ON f.event_id = d.event_id`, runID)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: rsvp run tally: %w", err)
@@ -127,7 +128,7 @@ func (s *RSVPDecisions) RunTally(ctx context.Context, runID string) (map[string]
 	for rows.Next() {
 		var id string
 		var t ports.RSVPTally
-		if err := rows.Scan(&id, &t.Approved, &t.Declined, &t.LeftPending, &t.Errors, &t.Deferred); err != nil {
+		if err := rows.Scan(&id, &t.Approved, &t.Declined, &t.LeftPending, &t.Errors, &t.Deferred, &t.Deferrals); err != nil {
 			return nil, fmt.Errorf("postgres: rsvp run tally: %w", err)
 		}
 		out[id] = t
