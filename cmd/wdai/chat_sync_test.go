@@ -135,11 +135,7 @@ func hiddenWorkspace(t *testing.T, n int) (*slackfake.Server, *chatHarness) {
 // chatWorkspace serves the accounts and seeds members visible members.
 func chatWorkspace(t *testing.T, members int, accounts ...slackfake.Account) (*slackfake.Server, *chatHarness) {
 	t.Helper()
-	fake := slackfake.New(accounts...)
-	t.Cleanup(fake.Close)
-	h := newChatHarness(t, fake)
-	h.seedMembers(t, members)
-	return fake, h
+	return pacedWorkspace(t, accounts, members)
 }
 
 // seedMembers inserts n visible members m<i>@example.org (i from 0).

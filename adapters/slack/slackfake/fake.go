@@ -53,6 +53,7 @@ type Server struct {
 	calls    map[string]int
 	pages    []string // cursors of the users.list pages answered with ok
 	limited  []limit
+	endless  bool
 }
 
 type limit struct {
@@ -99,6 +100,14 @@ func (s *Server) RateLimit(method, cursor string, retryAfter int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.limited = append(s.limited, limit{method: method, cursor: cursor, retryAfter: retryAfter})
+}
+
+// Endless makes users.list misbehave: its last page hands out the first
+// page's cursor instead of "", so a client that follows it never ends.
+func (s *Server) Endless() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.endless = true
 }
 
 // Calls counts the requests of method ("" for all of them), the rate
@@ -194,11 +203,14 @@ func (s *Server) usersList(w http.ResponseWriter, r *http.Request, method string
 		members = append(members, a.user(!a.HideEmail))
 	}
 	s.pages = append(s.pages, cursor)
-	s.mu.Unlock()
 	next := ""
-	if to < len(s.accounts) {
+	switch {
+	case to < len(s.accounts):
 		next = encodeCursor(to)
+	case s.endless:
+		next = encodeCursor(0)
 	}
+	s.mu.Unlock()
 	answer(w, map[string]any{"ok": true, "members": members, "response_metadata": map[string]string{"next_cursor": next}})
 }
 
