@@ -75,8 +75,8 @@ func (h CreateAgentKey) Handle(ctx context.Context, in CreateAgentKeyInput) (Cre
 	if err := access.Authorize(p, access.ScopeOpsWrite); err != nil {
 		return CreatedAgentKey{}, err
 	}
-	name := strings.TrimSpace(in.Name)
-	if err := usertext.Check(name, 100); err != nil || name == "" {
+	name := usertext.Trim(in.Name)
+	if err := usertext.Check(name, 100); err != nil || usertext.Blank(name) {
 		return CreatedAgentKey{}, invalid("a key needs a name of 1 to 100 characters without control characters")
 	}
 	if len(in.Scopes) == 0 {

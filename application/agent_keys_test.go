@@ -126,7 +126,8 @@ func TestCreateAgentKeyStoresOnlyTheHashAndAudits(t *testing.T) {
 	opCtx := application.WithPrincipal(context.Background(), operator)
 	for name, in := range map[string]application.CreateAgentKeyInput{
 		"no name": {Scopes: good.Scopes}, "no scope": {Name: "x"}, "control character": {Name: "a\x00b", Scopes: good.Scopes},
-		"rate": {Name: "x", Scopes: good.Scopes, RatePerMinute: -1}, "past expiry": {Name: "x", Scopes: good.Scopes, ExpiresIn: -time.Second},
+		"only invisible characters": {Name: "\u200D\u3164", Scopes: good.Scopes},
+		"rate":                      {Name: "x", Scopes: good.Scopes, RatePerMinute: -1}, "past expiry": {Name: "x", Scopes: good.Scopes, ExpiresIn: -time.Second},
 	} {
 		if _, err := keys.Handle(opCtx, in); !errors.Is(err, application.ErrInvalidInput) {
 			t.Errorf("%s: %v, want ErrInvalidInput", name, err)

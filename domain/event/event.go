@@ -84,10 +84,10 @@ func (d Draft) Capacity() int { return d.p.Capacity }
 // NewDraft validates p at now. The error is an *InvalidError listing every
 // problem, in field order.
 func NewDraft(p Params, now time.Time) (Draft, error) {
-	p.Name, p.Description, p.TimeZone = strings.TrimSpace(p.Name), strings.TrimSpace(p.Description), strings.TrimSpace(p.TimeZone)
+	p.Name, p.Description, p.TimeZone = usertext.Trim(p.Name), strings.TrimSpace(p.Description), strings.TrimSpace(p.TimeZone)
 	var errs []FieldError
 	add := func(field, msg string) { errs = append(errs, FieldError{Field: field, Message: msg}) }
-	if p.Name == "" {
+	if usertext.Blank(p.Name) { // a name that shows nothing is missing
 		add("name", "is required")
 	} else if err := usertext.Check(p.Name, MaxName); err != nil {
 		add("name", err.Error())

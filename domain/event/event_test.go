@@ -25,6 +25,8 @@ func TestNewDraft(t *testing.T) {
 		{"valid", func(*event.Params) {}, nil},
 		{"UTC is a zone", func(p *event.Params) { p.TimeZone = "UTC" }, nil},
 		{"blank name", func(p *event.Params) { p.Name = "  " }, []string{"name"}},
+		{"name of only invisible characters", func(p *event.Params) { p.Name = "\u200D\u3164 " }, []string{"name"}},
+		{"name with a right-to-left override", func(p *event.Params) { p.Name = "Meetup\u202E" + "x" }, []string{"name"}},
 		{"long name", func(p *event.Params) { p.Name = strings.Repeat("a", 201) }, []string{"name"}},
 		{"name with a newline", func(p *event.Params) { p.Name = "a\nb" }, []string{"name"}},
 		{"long description", func(p *event.Params) { p.Description = strings.Repeat("d", 10001) }, []string{"description"}},
