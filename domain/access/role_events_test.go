@@ -7,9 +7,11 @@ import (
 	"github.com/womendefiningai/platform/domain/membership"
 )
 
-// Who may do what with events and the audit log: members read events,
-// leaders also create them and read the audit log (the RSVP decisions),
-// admins do everything; anonymous callers nothing.
+// Who may do what with events and the audit log: members read events
+// while their membership is current (as the directory), leaders also
+// create them and read the audit log (the RSVP decisions), admins do
+// everything; anonymous callers, and people who never paid or whose
+// membership ended, nothing.
 func TestEventAndAuditScopesByRole(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -20,7 +22,9 @@ func TestEventAndAuditScopesByRole(t *testing.T) {
 	}{
 		{"active member", access.RoleMember, membership.StatusActive, true, false, false},
 		{"past_due member", access.RoleMember, membership.StatusPastDue, true, false, false},
-		{"canceled member (alumni)", access.RoleMember, membership.StatusCanceled, true, false, false},
+		{"canceled member (alumni)", access.RoleMember, membership.StatusCanceled, false, false, false},
+		{"signed up, never paid", access.RoleMember, 0, false, false, false},
+		{"checkout pending", access.RoleMember, membership.StatusPending, false, false, false},
 		{"leader", access.RoleLeader, membership.StatusActive, true, true, true},
 		{"leader without a membership", access.RoleLeader, 0, true, true, true},
 		{"admin", access.RoleAdmin, 0, true, true, true},
