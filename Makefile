@@ -5,7 +5,7 @@ LINT := $(GO) tool -modfile=tools/go.mod golangci-lint
 WITHPG := $(GO) run ./internal/testdb/withpg --
 BIN := bin/wdai
 
-.PHONY: run dev demo build test vet lint generate check-generated unit bench cover clean tools fuzz graphql-audit
+.PHONY: run dev demo build test vet lint generate check-generated unit plain bench cover clean tools fuzz graphql-audit
 STRIPE_MOCK_VERSION := v0.203.0
 export STRIPE_MOCK_BIN := $(CURDIR)/bin/stripe-mock
 
@@ -27,7 +27,7 @@ build:
 	$(GO) build -o $(BIN) ./cmd/wdai
 
 ## test: vet, lint, stale-generated-code check, then every test with -race on a real PostgreSQL
-test: vet lint check-generated unit
+test: vet lint check-generated unit plain
 
 vet:
 	$(GO) vet ./...
@@ -53,6 +53,12 @@ bin/stripe-mock:
 ## unit: go test -race ./... against TEST_DATABASE_URL, or a throwaway embedded cluster
 unit: tools
 	$(WITHPG) $(GO) test -race -count=1 -timeout 8m ./...
+
+## plain: a plain `go test` with no TEST_DATABASE_URL still reaches a database
+## (the test binary starts its own throwaway cluster)
+plain:
+	env -u TEST_DATABASE_URL $(GO) test -count=1 -v -run '^TestAgentKeyStoreKeepsOnlyTheHash$$' ./adapters/postgres/ \
+		| grep -- '--- PASS: TestAgentKeyStoreKeepsOnlyTheHash'
 
 ## bench: the benchmarks (messaging throughput, webhook ingest, ...)
 bench: tools
