@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"math"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/gqlerror"
@@ -83,20 +82,8 @@ func eventError(ctx context.Context, err error) error {
 	case errors.Is(err, application.ErrEventUncertain):
 		return conflict("Luma's answer was lost, so the event may exist there; an operator has been told and will settle it: do not retry with a new key")
 	}
-	if t, ok := ports.AsTransient(err); ok {
-		ext := map[string]any{"code": providerUnavailableCode}
-		if t.RetryAfter > 0 {
-			ext["retryAfterSeconds"] = int(math.Ceil(t.RetryAfter.Seconds()))
-		}
-		return &gqlerror.Error{Message: "the events platform is unavailable or busy: retry later with the same idempotencyKey",
-			Path: graphql.GetPath(ctx), Extensions: ext}
-	}
-	return err
+	return err // a transient failure: the presenter answers PROVIDER_UNAVAILABLE with Retry-After
 }
-
-// providerUnavailableCode: a provider behind the field is down or rate
-// limited and certainly did nothing; retrying later can succeed.
-const providerUnavailableCode = "PROVIDER_UNAVAILABLE"
 
 func fieldError(ctx context.Context, f application.FieldError) *gqlerror.Error {
 	return &gqlerror.Error{Message: "input." + f.Field + ": " + f.Message, Path: graphql.GetPath(ctx),
