@@ -328,14 +328,16 @@ func TestRunJobFailureRecordsRetryingOrDeadLetter(t *testing.T) {
 		attempts int
 		jobErr   error
 		want     ports.JobStatus
+		label    string // how the error names the attempt
 	}{
-		{"first attempt", 1, boom, ports.JobRetrying},
-		{"second to last attempt", 3, boom, ports.JobRetrying},
-		{"last attempt", 4, boom, ports.JobDeadLetter},
-		{"past the last attempt", 5, boom, ports.JobDeadLetter},
-		{"permanent error on the first attempt", 1, ports.Permanent(boom), ports.JobDeadLetter},
-		{"transient error past the last attempt", 7, ports.Transient("events", boom, time.Minute), ports.JobRetrying},
-		{"transient error marked permanent", 1, ports.Permanent(ports.Transient("events", boom, 0)), ports.JobDeadLetter},
+		{"first attempt", 1, boom, ports.JobRetrying, "attempt 1 of 4:"},
+		{"second to last attempt", 3, boom, ports.JobRetrying, "attempt 3 of 4:"},
+		{"last attempt", 4, boom, ports.JobDeadLetter, "attempt 4 of 4:"},
+		// Past the count (after transient attempts): never "5 of 4".
+		{"past the last attempt", 5, boom, ports.JobDeadLetter, "attempt 5:"},
+		{"permanent error on the first attempt", 1, ports.Permanent(boom), ports.JobDeadLetter, "attempt 1 of 4:"},
+		{"transient error past the last attempt", 7, ports.Transient("events", boom, time.Minute), ports.JobRetrying, "attempt 7 (a transient failure"},
+		{"transient error marked permanent", 1, ports.Permanent(ports.Transient("events", boom, 0)), ports.JobDeadLetter, "attempt 1 of 4:"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -344,7 +346,7 @@ func TestRunJobFailureRecordsRetryingOrDeadLetter(t *testing.T) {
 			partial := map[string]any{"approved": 1}
 			m.runs.EXPECT().Start(gomock.Any(), "run-1").Return(startedRun("events_approval", tt.attempts), nil)
 			m.runs.EXPECT().Finish(gomock.Any(), "run-1", tt.want, partial, gomock.Cond(func(s string) bool {
-				return strings.Contains(s, "events platform: 503") && strings.Contains(s, "run run-1") && strings.Contains(s, "of 4")
+				return strings.Contains(s, "events platform: 503") && strings.Contains(s, "run run-1") && strings.Contains(s, tt.label)
 			})).Return(nil)
 			h := newRunJob(t, m, map[string]application.JobFunc{
 				"events_approval": func(context.Context) (map[string]any, error) { return partial, tt.jobErr },

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"maps"
+	"sync"
 
 	"github.com/womendefiningai/platform/ports"
 )
@@ -46,6 +47,18 @@ func NewResyncEmailList(list ports.EmailList, people ports.PeopleDirectory, memb
 	return ResyncEmailList{list: list, people: people, memberships: memberships, states: emailStates{store: integrations}}, nil
 }
 
+// ResyncTagCalls is the most tag updates one page makes, and
+// ResyncParallel how many of them run at once (Mailchimp allows 10
+// connections per account; the provider limit holds them across replicas).
+// A page stops before the person whose tag update would exceed it, so a
+// page of never-synced people (every one needs its tags) is 120 people and
+// takes 15 rounds of calls, about 5 s at 300 ms a call, within its 15 s
+// budget; a page of people already synced is still 500.
+const (
+	ResyncTagCalls = 120
+	ResyncParallel = 8
+)
+
 // Handle resyncs everyone, page by page.
 func (h ResyncEmailList) Handle(ctx context.Context, in ResyncEmailListInput) (ResyncResult, error) {
 	var res ResyncResult
@@ -55,22 +68,25 @@ func (h ResyncEmailList) Handle(ctx context.Context, in ResyncEmailListInput) (R
 		res.Skipped = true
 		return res, nil
 	}
-	after := ""
+	cursor := ""
 	for {
-		page, err := h.people.Directory(ctx, ports.DirectoryFilter{IncludeHidden: true, After: after, Limit: ResyncPage})
+		plan, err := h.planPage(ctx, cursor)
 		if err != nil {
 			return res, err
 		}
-		if err := h.resyncPage(ctx, page.People, in.DryRun, &res); err != nil || res.Skipped {
-			return res, err
+		res.People += len(plan.entries)
+		if !in.DryRun {
+			if err := h.sendPage(ctx, plan, &res); err != nil || res.Skipped {
+				return res, err
+			}
 		}
 		if in.Progress != nil {
 			in.Progress(res)
 		}
-		if !page.HasMore {
+		if plan.last {
 			return res, nil
 		}
-		after = page.Cursors[len(page.Cursors)-1]
+		cursor = plan.next
 	}
 }
 
@@ -87,74 +103,96 @@ func (h ResyncEmailList) Job() JobFunc {
 }
 
 // Page runs one page of the nightly resync as a paged job: the people after
-// cursor, one batch call and the tag updates that differ. Its counts are
-// the run's summary; without a configured list the run completes at once,
-// recorded as skipped.
+// cursor (up to ResyncPage, fewer when their tag updates would exceed
+// ResyncTagCalls), one batch call and the tag updates that differ. Its
+// counts are the run's summary; without a configured list the run
+// completes at once, recorded as skipped.
 func (h ResyncEmailList) Page(ctx context.Context, cursor string, begin BeginPage) (map[string]any, error) {
 	if !h.list.Configured() {
 		return skipped("not configured"), begin("", true)
 	}
-	page, err := h.people.Directory(ctx, ports.DirectoryFilter{IncludeHidden: true, After: cursor, Limit: ResyncPage})
+	plan, err := h.planPage(ctx, cursor)
 	if err != nil {
 		return nil, err
 	}
-	next := cursor
-	if n := len(page.Cursors); n > 0 {
-		next = page.Cursors[n-1]
-	}
-	if err := begin(next, !page.HasMore); err != nil {
+	if err := begin(plan.next, plan.last); err != nil {
 		return nil, err
 	}
-	var res ResyncResult
-	err = h.resyncPage(ctx, page.People, false, &res)
+	res := ResyncResult{People: len(plan.entries)}
+	err = h.sendPage(ctx, plan, &res)
 	return map[string]any{"outcome": "synced", "people": res.People, "batch_calls": res.BatchCalls,
 		"tag_calls": res.TagCalls, "unsubscribed": res.Unsubscribed, "errors": res.Errors}, err
 }
 
-// desiredPage computes the desired state of each person of a page who has
-// an address, with one membership query for the page.
-func (h ResyncEmailList) desiredPage(ctx context.Context, people []ports.Person) (map[string]emailState, []ports.Subscriber, error) {
-	ids := make([]string, 0, len(people))
-	for _, p := range people {
+// resyncEntry is one person of a page with an address: what they should be
+// and what was last synced.
+type resyncEntry struct {
+	personID string
+	want     emailState
+	last     lastSynced
+}
+
+// resyncPlan is one page: its people with an address, the cursor after its
+// last person, and whether it is the last page.
+type resyncPlan struct {
+	entries []resyncEntry
+	next    string
+	last    bool
+}
+
+// planPage reads the people after cursor, their memberships and their last
+// synced states (one query each), and cuts the page before the person whose
+// tag update would be the (ResyncTagCalls+1)th.
+func (h ResyncEmailList) planPage(ctx context.Context, cursor string) (resyncPlan, error) {
+	page, err := h.people.Directory(ctx, ports.DirectoryFilter{IncludeHidden: true, After: cursor, Limit: ResyncPage})
+	if err != nil {
+		return resyncPlan{}, err
+	}
+	ids := make([]string, 0, len(page.People))
+	for _, p := range page.People {
 		if p.PrimaryEmail != "" {
 			ids = append(ids, p.ID)
 		}
 	}
 	ms, err := h.memberships.GetMany(ctx, ids)
 	if err != nil {
-		return nil, nil, err
-	}
-	wants := make(map[string]emailState, len(ids))
-	subs := make([]ports.Subscriber, 0, len(ids))
-	for _, p := range people {
-		if p.PrimaryEmail == "" {
-			continue
-		}
-		w := desired(p, ms[p.ID])
-		wants[p.ID] = w
-		subs = append(subs, w.subscriber())
-	}
-	return wants, subs, nil
-}
-
-// resyncPage resyncs one page: the people's memberships and last synced
-// states in one query each, one batch call, and the tag updates that differ.
-func (h ResyncEmailList) resyncPage(ctx context.Context, people []ports.Person, dryRun bool, res *ResyncResult) error {
-	wants, subs, err := h.desiredPage(ctx, people)
-	if err != nil {
-		return err
-	}
-	ids := make([]string, 0, len(wants))
-	for id := range wants {
-		ids = append(ids, id)
+		return resyncPlan{}, err
 	}
 	states, err := h.states.store.GetMany(ctx, EmailListIntegration, ids)
 	if err != nil {
-		return err
+		return resyncPlan{}, err
 	}
-	res.People += len(subs)
-	if len(subs) == 0 || dryRun {
+	plan := resyncPlan{next: cursor, last: !page.HasMore}
+	tagCalls := 0
+	for i, p := range page.People {
+		if p.PrimaryEmail != "" {
+			st, found := states[p.ID]
+			e := resyncEntry{personID: p.ID, want: desired(p, ms[p.ID]), last: decodeLast(st, found)}
+			if len(tagChanges(e.want.Tags, e.last.state.Tags)) > 0 {
+				if tagCalls == ResyncTagCalls {
+					plan.last = false // the rest is the next page's
+					break
+				}
+				tagCalls++
+			}
+			plan.entries = append(plan.entries, e)
+		}
+		if i < len(page.Cursors) {
+			plan.next = page.Cursors[i]
+		}
+	}
+	return plan, nil
+}
+
+// sendPage sends a planned page: one batch call, then the tag updates that
+// differ, ResyncParallel at a time.
+func (h ResyncEmailList) sendPage(ctx context.Context, plan resyncPlan, res *ResyncResult) error {
+	if len(plan.entries) == 0 {
 		return nil
+	}
+	subs := make([]ports.Subscriber, len(plan.entries))
+	for i, e := range plan.entries {
+		subs[i] = e.want.subscriber()
 	}
 	results, err := h.list.BatchUpsert(ctx, subs)
 	if errors.Is(err, ports.ErrNotConfigured) {
@@ -169,17 +207,48 @@ func (h ResyncEmailList) resyncPage(ctx context.Context, people []ports.Person, 
 	for _, r := range results {
 		byEmail[r.Email] = r
 	}
-	for _, p := range people {
-		want, ok := wants[p.ID]
-		if !ok {
-			continue
+	return h.tagAll(ctx, plan.entries, byEmail, res)
+}
+
+// tagAll runs resyncOne for every entry, ResyncParallel at a time; the
+// first error stops the ones not started and is returned.
+func (h ResyncEmailList) tagAll(ctx context.Context, entries []resyncEntry, byEmail map[string]ports.SubscriberResult, res *ResyncResult) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu    sync.Mutex
+		first error
+		wg    sync.WaitGroup
+	)
+	slots := make(chan struct{}, ResyncParallel)
+	for _, e := range entries {
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
 		}
-		st, found := states[p.ID]
-		if err := h.resyncOne(ctx, p.ID, want, byEmail[want.Email], decodeLast(st, found), res); err != nil {
-			return err
+		if ctx.Err() != nil {
+			break
 		}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			var one ResyncResult
+			err := h.resyncOne(ctx, e.personID, e.want, byEmail[e.want.Email], e.last, &one)
+			mu.Lock()
+			defer mu.Unlock()
+			res.TagCalls += one.TagCalls
+			res.Unsubscribed += one.Unsubscribed
+			res.Errors += one.Errors
+			if err != nil && first == nil {
+				first = err
+				cancel()
+			}
+		})
 	}
-	return nil
+	wg.Wait()
+	if first != nil {
+		return first
+	}
+	return context.Cause(ctx) // the caller's deadline, if it ended the loop
 }
 
 // resyncOne fixes one person's tags where they differ and records what

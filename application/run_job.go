@@ -105,7 +105,7 @@ var errStalePage = errors.New("job run message for another page")
 func (h RunJob) record(ctx context.Context, run ports.JobRun, summary map[string]any, jobErr error) error {
 	status, errText := ports.JobCompleted, ""
 	if jobErr != nil {
-		jobErr = fmt.Errorf("job %s, run %s, attempt %d of %d: %w", run.Job, run.ID, run.Attempts, h.maxAttempts, jobErr)
+		jobErr = fmt.Errorf("job %s, run %s, %s: %w", run.Job, run.ID, h.attemptLabel(run.Attempts, jobErr), jobErr)
 		status, errText = ports.JobRetrying, jobErr.Error()
 		// A transient failure (a rate limit, an outage) is not counted
 		// against the attempts: the router re-delivers it after its wait,
@@ -128,6 +128,20 @@ func (h RunJob) record(ctx context.Context, run ports.JobRun, summary map[string
 		return err
 	}
 	return jobErr
+}
+
+// attemptLabel names an attempt. A transient failure is re-delivered later,
+// within the router's retry budget rather than a count of attempts, so its
+// attempts have no "of N"; neither has an attempt past the count (after
+// transient ones).
+func (h RunJob) attemptLabel(attempt int, err error) string {
+	if ports.IsTransient(err) {
+		return fmt.Sprintf("attempt %d (a transient failure: retried until the retry budget runs out)", attempt)
+	}
+	if attempt > h.maxAttempts {
+		return fmt.Sprintf("attempt %d", attempt)
+	}
+	return fmt.Sprintf("attempt %d of %d", attempt, h.maxAttempts)
 }
 
 // runWhole calls a whole job's runner, turning a panic into an error so

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -201,10 +202,13 @@ func (r *Router) recordDeadLetter(msg *message.Message, d *delivery, cause error
 	}
 	var id string
 	var inserted bool
+	hook := r.onDeadLetter[d.handler] // written before Run only
 	err = stx.within(ctx, func(tx pgx.Tx) error {
 		var err error
-		id, inserted, err = insertDeadLetter(ctx, tx, rec)
-		return err
+		if id, inserted, err = insertDeadLetter(ctx, tx, rec); err != nil || hook == nil {
+			return err
+		}
+		return hook(ctx, tx, ports.Message{ID: msg.UUID, Topic: d.topic, Payload: msg.Payload, Metadata: maps.Clone(map[string]string(msg.Metadata))})
 	})
 	if err != nil {
 		return err

@@ -186,8 +186,22 @@ type HandlerFunc func(ctx context.Context, msg ports.Message) error
 type HandlerOption func(*handlerOptions)
 
 type handlerOptions struct {
-	consumers int
-	timeout   time.Duration
+	consumers    int
+	timeout      time.Duration
+	onDeadLetter DeadLetterHook
+}
+
+// DeadLetterHook is called when one of the handler's messages is
+// dead-lettered, in the transaction that writes the dead letter and acks
+// the message: what it writes commits with them (the state of the work the
+// message carried, say). Its error rolls both back, and the message is
+// delivered again.
+type DeadLetterHook func(ctx context.Context, tx pgx.Tx, msg ports.Message) error
+
+// WithDeadLetterHook calls fn in the transaction of each dead letter of the
+// handler's messages.
+func WithDeadLetterHook(fn DeadLetterHook) HandlerOption {
+	return func(o *handlerOptions) { o.onDeadLetter = fn }
 }
 
 // WithConsumers runs n consumers of the handler's topic in this router, each
@@ -221,9 +235,10 @@ type Router struct {
 
 	mu            sync.Mutex
 	subs          []*wsql.Subscriber
-	timeouts      map[string]time.Duration // handler name → its timeout
-	started       bool                     // Run was called
-	running       bool                     // Watermill's router was started
+	timeouts      map[string]time.Duration  // handler name → its timeout
+	onDeadLetter  map[string]DeadLetterHook // handler name → its hook, if any
+	started       bool                      // Run was called
+	running       bool                      // Watermill's router was started
 	names         map[string]bool
 	topics        map[string]string // topic → handler name
 	subscriptions int
@@ -248,6 +263,7 @@ func NewRouter(pool *pgxpool.Pool, logger *slog.Logger, alerter ports.Alerter, c
 	r := &Router{
 		pool: pool, logger: logger, alerter: alerter, cfg: cfg, wr: wr, wlog: wlog,
 		names: map[string]bool{}, topics: map[string]string{}, timeouts: map[string]time.Duration{},
+		onDeadLetter: map[string]DeadLetterHook{},
 	}
 	// Defect 4 (docs/messaging.md): the timeout sits outside the settle
 	// step, so a handler's return does not cancel the context the dead
@@ -338,6 +354,9 @@ func (r *Router) registerLocked(name, topic string, o handlerOptions, h message.
 	r.names[name] = true
 	r.topics[topic] = name
 	r.timeouts[name] = o.timeout
+	if o.onDeadLetter != nil {
+		r.onDeadLetter[name] = o.onDeadLetter
+	}
 	for i := 1; i <= o.consumers; i++ {
 		wname := name
 		if i > 1 {

@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -16,6 +18,7 @@ import (
 	"github.com/womendefiningai/platform/adapters/cron"
 	"github.com/womendefiningai/platform/adapters/httpapi"
 	"github.com/womendefiningai/platform/adapters/messaging"
+	"github.com/womendefiningai/platform/adapters/postgres"
 	"github.com/womendefiningai/platform/application"
 	"github.com/womendefiningai/platform/internal/config"
 	"github.com/womendefiningai/platform/ports"
@@ -90,6 +93,9 @@ func runWorker(ctx context.Context, sys *system) error {
 		opts := []messaging.HandlerOption{messaging.WithConsumers(sys.cfg.WorkerConsumers)}
 		if d, ok := handlerTimeouts[h.name]; ok {
 			opts = append(opts, messaging.WithTimeout(d))
+		}
+		if hook, ok := deadLetterHooks[h.name]; ok {
+			opts = append(opts, messaging.WithDeadLetterHook(hook))
 		}
 		if err := router.AddHandler(h.name, h.topic, h.fn, opts...); err != nil { //nolint:contextcheck // false positive: the handler closure gets msg.Context() per delivery
 			return err
@@ -197,6 +203,32 @@ type messageHandler struct {
 // handlerTimeouts are the handlers whose delivery has its own time instead
 // of the router's HandlerTimeout: a job.run message is one page of a job.
 var handlerTimeouts = map[string]time.Duration{"jobs.run": jobPageTimeout}
+
+// deadLetterHooks write, with a dead letter of the handler's message, what
+// it means for the work the message carried.
+var deadLetterHooks = map[string]messaging.DeadLetterHook{"jobs.run": jobRunDeadLettered}
+
+// jobRunDeadLettered moves the run of a dead-lettered job.run message to
+// dead_letter: a page that failed transiently until the retry budget ran out
+// was recorded as retrying, and would read so for ever. A run that has
+// moved on (completed, abandoned) keeps its status.
+func jobRunDeadLettered(ctx context.Context, tx pgx.Tx, msg ports.Message) error {
+	var p ports.JobRunPayload
+	if err := json.Unmarshal(msg.Payload, &p); err != nil || p.RunID == "" {
+		return nil //nolint:nilerr // a body that names no run is dead-lettered all the same
+	}
+	runs := postgres.NewJobRuns(tx)
+	run, err := runs.Get(ctx, p.RunID)
+	switch {
+	case errors.Is(err, ports.ErrNotFound):
+		return nil // a body naming no run is dead-lettered all the same
+	case err != nil:
+		return err
+	case run.Status != ports.JobRetrying && run.Status != ports.JobProcessing:
+		return nil
+	}
+	return runs.SetStatus(ctx, p.RunID, ports.JobDeadLetter)
+}
 
 // messageHandlers lists every topic the worker handles, with its use case.
 func messageHandlers(c application.Commands) []messageHandler {
