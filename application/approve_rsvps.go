@@ -30,6 +30,9 @@ type approvalCursor struct {
 	Guests string `json:"guests,omitempty"`
 	// Pages counts the guest-list pages read of this event in this run.
 	Pages int `json:"pages,omitempty"`
+	// Prev is the guest-list cursor before Guests: a next cursor equal to
+	// it is a list running in a circle of two.
+	Prev string `json:"prev,omitempty"`
 }
 
 func (c approvalCursor) encode() string {
@@ -102,6 +105,9 @@ func (h ApproveRSVPs) Handle(ctx context.Context, cursor string, begin BeginPage
 		err = fmt.Errorf("%d pages read: %w", c.Pages, ports.ErrGuestListBroken)
 	} else {
 		page, err = h.platform.ListGuests(ctx, ports.GuestQuery{EventID: ev.PlatformID, Status: ports.GuestPendingApproval, Cursor: c.Guests, Limit: RSVPPageSize})
+		if err == nil && page.HasMore && c.Prev != "" && page.Next == c.Prev {
+			err = fmt.Errorf("the next cursor is the one before: %w", ports.ErrGuestListBroken)
+		}
 	}
 	if errors.Is(err, ports.ErrNotFound) || errors.Is(err, ports.ErrGuestListBroken) {
 		return h.skip(ctx, c, ev, err, begin)
@@ -112,7 +118,7 @@ func (h ApproveRSVPs) Handle(ctx context.Context, cursor string, begin BeginPage
 	next, last := "", false
 	if page.HasMore {
 		n := c
-		n.Guests, n.Pages = page.Next, c.Pages+1
+		n.Guests, n.Pages, n.Prev = page.Next, c.Pages+1, c.Guests
 		next = n.encode()
 	} else if next, last, err = h.nextEvent(ctx, c); err != nil {
 		return nil, err
