@@ -158,8 +158,11 @@ func TestThirtyFullDirectoryPagesAreRefusedCheaply(t *testing.T) {
 	}
 	per := time.Since(start) / rounds
 	t.Logf("30 × members(first: 100): cost %d, refused in %s per check (%d bytes)", cost, per, len(doc))
-	if per > 5*time.Millisecond {
-		t.Fatalf("the check took %s, want well under 5ms", per)
+	// The bound is the attack tests' 25 ms: a check measured under -race on
+	// a loaded 2-core machine took up to 5.4 ms, and the attack it refuses
+	// cost 72 ms of CPU without -race.
+	if per > 25*time.Millisecond {
+		t.Fatalf("the check took %s, want well under 25ms", per)
 	}
 
 	// Over HTTP the same document is 422 and no resolver runs.
