@@ -93,6 +93,9 @@ func desired(p ports.Person, m *membership.Membership) emailState {
 	s.Tags["member"] = status.IsMember()
 	s.Tags["active"] = status == membership.StatusActive
 	s.Tags["past_due"] = status == membership.StatusPastDue
+	if status == membership.StatusSuspended {
+		s.Tags["suspended"] = true // only while suspended: no tag churn for everyone else
+	}
 	s.Tags["alumni"] = alumni
 	if tier != "" {
 		s.Tags[tier] = status.IsMember()

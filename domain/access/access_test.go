@@ -363,6 +363,7 @@ func TestTheDirectoryNeedsACurrentMembership(t *testing.T) {
 		{"member who is active", access.RoleMember, membership.StatusActive, true},
 		{"member whose payment is being retried", access.RoleMember, membership.StatusPastDue, true},
 		{"member whose membership was canceled", access.RoleMember, membership.StatusCanceled, false},
+		{"member whose membership is suspended (unpaid, paused)", access.RoleMember, membership.StatusSuspended, false},
 		{"member with an invalid status", access.RoleMember, membership.Status(42), false},
 		{"leader without a membership", access.RoleLeader, none, true},
 		{"leader whose membership was canceled", access.RoleLeader, membership.StatusCanceled, true},

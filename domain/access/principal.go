@@ -83,13 +83,14 @@ func UserScopes(role Role, status membership.Status) []Scope {
 // userScopes is the policy for people. Access starts with a paid
 // membership: a member reads the directory (members:read) and the
 // community's events (events:read) only while their membership is current,
-// active or past_due (membership.Status.IsMember). Someone who signed up
-// and never paid, whose checkout is still pending, or whose membership was
-// canceled sees only themselves. Leaders and admins are appointed by an
+// active or past_due (membership.Status.HasAccess). Someone who signed up
+// and never paid, whose checkout is still pending, whose membership was
+// canceled, or whose membership is suspended (unpaid or paused at the
+// billing provider) sees only themselves. Leaders and admins are appointed by an
 // operator and keep every scope of their role.
 func userScopes(role Role, status membership.Status) scopeSet {
 	set := role.scopeSet()
-	if role == RoleMember && !status.IsMember() {
+	if role == RoleMember && !status.HasAccess() {
 		set = set.without(ScopeMembersRead).without(ScopeEventsRead)
 	}
 	return set

@@ -107,6 +107,8 @@ func Decide(guest Guest, person *Person, policy Policy, now time.Time) Decision 
 		return policy.nonMember(ReasonPendingMembership)
 	case membership.StatusCanceled:
 		return policy.nonMember(ReasonCanceledMembership)
+	case membership.StatusSuspended:
+		return policy.nonMember(ReasonSuspendedMembership)
 	default:
 		return policy.nonMember(ReasonNoMembership)
 	}

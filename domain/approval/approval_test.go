@@ -65,6 +65,8 @@ func TestDecide(t *testing.T) {
 			approval.Decision{Outcome: approval.Decline, Reason: approval.ReasonPendingMembership}},
 		{"canceled membership is declined by a strict policy", guest, person(access.RoleMember, membership.StatusCanceled), strict,
 			approval.Decision{Outcome: approval.Decline, Reason: approval.ReasonCanceledMembership}},
+		{"suspended membership (unpaid, paused) is declined by a strict policy", guest, person(access.RoleMember, membership.StatusSuspended), strict,
+			approval.Decision{Outcome: approval.Decline, Reason: approval.ReasonSuspendedMembership}},
 		{"canceled membership under an invalid rule is left pending", guest, person(access.RoleMember, membership.StatusCanceled), approval.Policy{NonMember: 9},
 			approval.Decision{Outcome: approval.LeavePending, Reason: approval.ReasonCanceledMembership}},
 		{"a person without a membership is declined by a strict policy", guest, person(0, 0), strict,
@@ -134,7 +136,7 @@ func TestEnumsParseWhatTheyPrint(t *testing.T) {
 			t.Errorf("ParseOutcome(%q) = %v, %v", o.String(), got, err)
 		}
 	}
-	for r := approval.ReasonAdmin; r <= approval.ReasonNoMatchingPerson; r++ {
+	for r := approval.ReasonAdmin; r <= approval.ReasonSuspendedMembership; r++ {
 		if got, err := approval.ParseReason(r.String()); err != nil || got != r {
 			t.Errorf("ParseReason(%q) = %v, %v", r.String(), got, err)
 		}

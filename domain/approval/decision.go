@@ -53,6 +53,7 @@ const (
 	ReasonCanceledMembership                     // the membership has ended
 	ReasonNoMembership                           // a person with no membership
 	ReasonNoMatchingPerson                       // no person has the guest's email verified
+	ReasonSuspendedMembership                    // the billing provider stopped collecting (unpaid, paused)
 )
 
 var reasonNames = [...]string{
@@ -67,11 +68,12 @@ var reasonNames = [...]string{
 	ReasonCanceledMembership:   "canceled_membership",
 	ReasonNoMembership:         "no_membership",
 	ReasonNoMatchingPerson:     "no_matching_person",
+	ReasonSuspendedMembership:  "suspended_membership",
 }
 
 // ParseReason returns the reason named by s, e.g. "past_due_grace".
 func ParseReason(s string) (Reason, error) {
-	for r := ReasonAdmin; r <= ReasonNoMatchingPerson; r++ {
+	for r := ReasonAdmin; r <= ReasonSuspendedMembership; r++ {
 		if reasonNames[r] == s {
 			return r, nil
 		}
@@ -81,7 +83,7 @@ func ParseReason(s string) (Reason, error) {
 
 // String returns the reason's name.
 func (r Reason) String() string {
-	if r < ReasonAdmin || r > ReasonNoMatchingPerson {
+	if r < ReasonAdmin || r > ReasonSuspendedMembership {
 		return fmt.Sprintf("Reason(%d)", uint8(r))
 	}
 	return reasonNames[r]

@@ -4,7 +4,7 @@
 // A Membership is derived from all of a person's subscriptions (a double
 // checkout can leave two), each known through its newest billing Snapshot.
 // The membership follows the subscription in the best standing
-// (active > past_due > pending > canceled), flags duplicates for an operator
+// (active > past_due > suspended > pending > canceled), flags duplicates for an operator
 // to refund, and reports every change as domain events (Activated,
 // PaymentFailed, CancellationScheduled, Canceled, Reactivated, ...).
 //
@@ -20,12 +20,15 @@
 //
 // # Statuses
 //
-// Provider statuses map as follows: trialing and active → active; past_due,
-// unpaid and paused → past_due; canceled and incomplete_expired → canceled;
-// incomplete → pending. Paused is read as past_due because, like unpaid, the
-// subscription still exists and resumes once a payment method works, but no
-// payment is being collected: the person is not in good standing, and not
-// gone either.
+// Provider statuses map as follows: trialing and active → active; past_due →
+// past_due; unpaid and paused → suspended; canceled and incomplete_expired →
+// canceled; incomplete → pending. A past_due member keeps access while the
+// provider retries the payment. Unpaid (the retries are exhausted) and paused
+// (collection stopped) are suspended: the subscription still exists and
+// resumes once a payment works, so the person is still a member and not
+// alumni, but their access is suspended (Status.HasAccess), they are hidden
+// from the directory, and Suspended is reported. A later active snapshot
+// restores access and reports PaymentRecovered.
 //
 // A snapshot is read at its own time: an active or past_due subscription
 // with a scheduled cancellation whose period end is not after the

@@ -33,6 +33,11 @@ type PaymentFailed struct {
 // PaymentRecovered means a past_due membership is paid up and active again.
 type PaymentRecovered struct{}
 
+// Suspended means the provider stopped collecting (unpaid or paused): the
+// person is still a member but their access is suspended until the
+// subscription is active again (which reports PaymentRecovered).
+type Suspended struct{}
+
 // CancellationScheduled means the membership will end at At unless the member
 // withdraws the cancellation; schedule ReachPeriodEnd for At. Emitted again
 // with the new time if the period end moves.
@@ -47,8 +52,8 @@ type CancellationWithdrawn struct{}
 // and is now alumni.
 type Canceled struct{}
 
-// DuplicateSubscriptions means the person holds more than one current (active or
-// past_due) subscription; an operator should refund and cancel all but one.
+// DuplicateSubscriptions means the person holds more than one current (active,
+// past_due or suspended) subscription; an operator should refund and cancel all but one.
 // SubscriptionIDs lists all of them, sorted. Emitted when a subscription
 // joins the set, not again while the set only shrinks.
 type DuplicateSubscriptions struct {
@@ -62,6 +67,7 @@ const (
 	NameTierChanged            = "tier_changed"
 	NamePaymentFailed          = "payment_failed"
 	NamePaymentRecovered       = "payment_recovered"
+	NameSuspended              = "suspended"
 	NameCancellationScheduled  = "cancellation_scheduled"
 	NameCancellationWithdrawn  = "cancellation_withdrawn"
 	NameCanceled               = "canceled"
@@ -73,6 +79,7 @@ func (Reactivated) Name() string            { return NameReactivated }
 func (TierChanged) Name() string            { return NameTierChanged }
 func (PaymentFailed) Name() string          { return NamePaymentFailed }
 func (PaymentRecovered) Name() string       { return NamePaymentRecovered }
+func (Suspended) Name() string              { return NameSuspended }
 func (CancellationScheduled) Name() string  { return NameCancellationScheduled }
 func (CancellationWithdrawn) Name() string  { return NameCancellationWithdrawn }
 func (Canceled) Name() string               { return NameCanceled }
@@ -83,6 +90,7 @@ func (Reactivated) membershipEvent()            {}
 func (TierChanged) membershipEvent()            {}
 func (PaymentFailed) membershipEvent()          {}
 func (PaymentRecovered) membershipEvent()       {}
+func (Suspended) membershipEvent()              {}
 func (CancellationScheduled) membershipEvent()  {}
 func (CancellationWithdrawn) membershipEvent()  {}
 func (Canceled) membershipEvent()               {}

@@ -77,7 +77,7 @@ func (m *Membership) DuplicateSubscriptionIDs() []string {
 }
 
 // Visible reports whether the member appears in the member directory.
-// A membership that is not current is never visible.
+// A membership without access (not current, or suspended) is never visible.
 func (m *Membership) Visible() bool { return m.visible }
 
 // EverActive reports whether the person has ever been a current member
@@ -180,7 +180,8 @@ func (m *Membership) rederive() []Event {
 	events := changes(before, m.standing, m.everActive)
 	if m.standing.status.IsMember() {
 		m.everActive = true
-	} else {
+	}
+	if !m.standing.status.HasAccess() {
 		m.visible = false
 	}
 	return events
@@ -234,14 +235,19 @@ func changes(a, b standing, everActive bool) []Event {
 		if b.status == StatusPastDue {
 			events = append(events, PaymentFailed{Attempt: b.paymentAttempt})
 		}
+		if b.status == StatusSuspended {
+			events = append(events, Suspended{})
+		}
 	case wasMember && !isMember:
 		events = append(events, Canceled{})
 	case a.status == StatusActive && b.status == StatusPastDue:
 		events = append(events, PaymentFailed{Attempt: b.paymentAttempt})
-	case a.status == StatusPastDue && b.status == StatusActive:
+	case (a.status == StatusPastDue || a.status == StatusSuspended) && b.status == StatusActive:
 		events = append(events, PaymentRecovered{})
 	case a.status == StatusPastDue && b.status == StatusPastDue && b.paymentAttempt > a.paymentAttempt:
 		events = append(events, PaymentFailed{Attempt: b.paymentAttempt})
+	case a.status != StatusSuspended && b.status == StatusSuspended:
+		events = append(events, Suspended{})
 	}
 
 	if wasMember && isMember && a.tier != b.tier {

@@ -10,20 +10,21 @@ type Status uint8
 
 // The membership statuses.
 const (
-	StatusPending  Status = iota + 1 // checkout begun, not paid
-	StatusActive                     // paid up (including a trial, and a scheduled cancellation before its period end)
-	StatusPastDue                    // a payment failed; the provider is retrying
-	StatusCanceled                   // the membership has ended, or never began
+	StatusPending   Status = iota + 1 // checkout begun, not paid
+	StatusActive                      // paid up (including a trial, and a scheduled cancellation before its period end)
+	StatusPastDue                     // a payment failed; the provider is retrying
+	StatusCanceled                    // the membership has ended, or never began
+	StatusSuspended                   // the provider stopped collecting (unpaid, paused): still a member, access suspended
 )
 
 // ErrUnknownStatus is wrapped by the errors ParseStatus and
 // ParseProviderStatus return.
 var ErrUnknownStatus = errors.New("membership: unknown status")
 
-// ParseStatus returns the status named by s: "pending", "active", "past_due"
-// or "canceled".
+// ParseStatus returns the status named by s: "pending", "active", "past_due",
+// "suspended" or "canceled".
 func ParseStatus(s string) (Status, error) {
-	for _, st := range []Status{StatusPending, StatusActive, StatusPastDue, StatusCanceled} {
+	for _, st := range []Status{StatusPending, StatusActive, StatusPastDue, StatusSuspended, StatusCanceled} {
 		if st.String() == s {
 			return st, nil
 		}
@@ -42,16 +43,20 @@ func (s Status) String() string {
 		return "past_due"
 	case StatusCanceled:
 		return "canceled"
+	case StatusSuspended:
+		return "suspended"
 	default:
 		return fmt.Sprintf("Status(%d)", uint8(s))
 	}
 }
 
 // IsMember reports whether the status is that of a current member: active,
-// or past_due while the provider retries the payment.
+// past_due while the provider retries the payment, or suspended while the
+// subscription exists but nothing is collected. A suspended member is not
+// alumni; they lack access (HasAccess) until the subscription is active again.
 func (s Status) IsMember() bool {
 	switch s {
-	case StatusActive, StatusPastDue:
+	case StatusActive, StatusPastDue, StatusSuspended:
 		return true
 	case StatusPending, StatusCanceled:
 		return false
@@ -60,15 +65,31 @@ func (s Status) IsMember() bool {
 	}
 }
 
-func (s Status) valid() bool { return s >= StatusPending && s <= StatusCanceled }
+// HasAccess reports whether a member of this status holds a member's access
+// (the directory, events): active, or past_due during the provider's retries.
+// A suspended member does not.
+func (s Status) HasAccess() bool {
+	switch s {
+	case StatusActive, StatusPastDue:
+		return true
+	case StatusPending, StatusCanceled, StatusSuspended:
+		return false
+	default:
+		return false
+	}
+}
+
+func (s Status) valid() bool { return s >= StatusPending && s <= StatusSuspended }
 
 // standingRank orders statuses by standing, best highest. A membership
 // follows the subscription with the best standing.
 func (s Status) standingRank() int {
 	switch s {
 	case StatusActive:
-		return 4
+		return 5
 	case StatusPastDue:
+		return 4
+	case StatusSuspended:
 		return 3
 	case StatusPending:
 		return 2
@@ -89,8 +110,10 @@ func (s Status) lifecycleRank() int {
 		return 2
 	case StatusPastDue:
 		return 3
-	case StatusCanceled:
+	case StatusSuspended:
 		return 4
+	case StatusCanceled:
+		return 5
 	default:
 		return 0
 	}
@@ -158,8 +181,10 @@ func (p ProviderStatus) Status() Status {
 	switch p {
 	case ProviderTrialing, ProviderActive:
 		return StatusActive
-	case ProviderPastDue, ProviderUnpaid, ProviderPaused:
+	case ProviderPastDue:
 		return StatusPastDue
+	case ProviderUnpaid, ProviderPaused:
+		return StatusSuspended
 	case ProviderCanceled, ProviderIncompleteExpired:
 		return StatusCanceled
 	case ProviderIncomplete:

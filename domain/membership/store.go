@@ -46,7 +46,7 @@ func FromStore(r Record) (*Membership, error) {
 	if m.standing.status.IsMember() && !m.everActive {
 		return nil, fmt.Errorf("%w: person %s: %s but never active", ErrInvalidRecord, r.PersonID, m.standing.status)
 	}
-	if m.visible && !m.standing.status.IsMember() {
+	if m.visible && !m.standing.status.HasAccess() {
 		return nil, fmt.Errorf("%w: person %s: visible while %s", ErrInvalidRecord, r.PersonID, m.standing.status)
 	}
 	return m, nil

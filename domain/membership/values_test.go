@@ -56,8 +56,8 @@ func TestProviderStatusMapping(t *testing.T) {
 		{"active", membership.StatusActive},
 		{"past_due", membership.StatusPastDue},
 		{"canceled", membership.StatusCanceled},
-		{"unpaid", membership.StatusPastDue},
-		{"paused", membership.StatusPastDue},
+		{"unpaid", membership.StatusSuspended},
+		{"paused", membership.StatusSuspended},
 	}
 	for _, tt := range tests {
 		t.Run(tt.provider, func(t *testing.T) {

@@ -2024,7 +2024,10 @@ type DeadLetter {
 enum MembershipStatus {
   PENDING
   ACTIVE
+  "A payment failed; access continues while the billing provider retries."
   PAST_DUE
+  "The billing provider stopped collecting (unpaid after its retries, or paused): still a member, not alumni, but without a member's access and hidden from the directory until the subscription is active again."
+  SUSPENDED
   CANCELED
 }
 

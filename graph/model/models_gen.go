@@ -579,22 +579,26 @@ func (e EventWhen) MarshalJSON() ([]byte, error) {
 type MembershipStatus string
 
 const (
-	MembershipStatusPending  MembershipStatus = "PENDING"
-	MembershipStatusActive   MembershipStatus = "ACTIVE"
-	MembershipStatusPastDue  MembershipStatus = "PAST_DUE"
-	MembershipStatusCanceled MembershipStatus = "CANCELED"
+	MembershipStatusPending MembershipStatus = "PENDING"
+	MembershipStatusActive  MembershipStatus = "ACTIVE"
+	// A payment failed; access continues while the billing provider retries.
+	MembershipStatusPastDue MembershipStatus = "PAST_DUE"
+	// The billing provider stopped collecting (unpaid after its retries, or paused): still a member, not alumni, but without a member's access and hidden from the directory until the subscription is active again.
+	MembershipStatusSuspended MembershipStatus = "SUSPENDED"
+	MembershipStatusCanceled  MembershipStatus = "CANCELED"
 )
 
 var AllMembershipStatus = []MembershipStatus{
 	MembershipStatusPending,
 	MembershipStatusActive,
 	MembershipStatusPastDue,
+	MembershipStatusSuspended,
 	MembershipStatusCanceled,
 }
 
 func (e MembershipStatus) IsValid() bool {
 	switch e {
-	case MembershipStatusPending, MembershipStatusActive, MembershipStatusPastDue, MembershipStatusCanceled:
+	case MembershipStatusPending, MembershipStatusActive, MembershipStatusPastDue, MembershipStatusSuspended, MembershipStatusCanceled:
 		return true
 	}
 	return false

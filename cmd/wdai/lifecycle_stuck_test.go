@@ -1,0 +1,126 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/womendefiningai/platform/adapters/clerk/clerkfake"
+)
+
+// withClerk starts the Clerk stand-in and returns the settings that point
+// the service at it, so that a lifecycle test can sign people in and
+// deliver Clerk webhooks.
+func withClerk(t *testing.T) (*clerkfake.Server, string, map[string]string) {
+	t.Helper()
+	clerk := clerkfake.New(t)
+	secret := clerkfake.NewWebhookSecret()
+	return clerk, secret, map[string]string{
+		"CLERK_SECRET_KEY": clerk.SecretKey(), "CLERK_API_URL": clerk.URL(), "CLERK_WEBHOOK_SECRET": secret,
+		"CLERK_ISSUER": clerkfake.DefaultIssuer, "CLERK_AUTHORIZED_PARTIES": clerkfake.DefaultAuthorizedParty,
+	}
+}
+
+// graphql posts query with the bearer token and returns the decoded body.
+func (l *lifecycle) graphql(token, query string) map[string]any {
+	l.t.Helper()
+	body, _ := json.Marshal(map[string]string{"query": query})
+	req, _ := http.NewRequestWithContext(l.t.Context(), http.MethodPost, l.http.URL+"/graphql", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	raw, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	if err := json.Unmarshal(raw, &out); err != nil {
+		l.t.Fatalf("response %d is not JSON: %s", resp.StatusCode, raw)
+	}
+	return out
+}
+
+// access reads, through the API as the member, their membership status and
+// whether the member directory is open to them.
+func (l *lifecycle) access(token string) (status string, directory bool) {
+	l.t.Helper()
+	out := l.graphql(token, `{ me { membership { status } } members(first: 1) { pageInfo { hasNextPage } } }`)
+	data, _ := out["data"].(map[string]any)
+	me, _ := data["me"].(map[string]any)
+	m, _ := me["membership"].(map[string]any)
+	status, _ = m["status"].(string)
+	raw, _ := json.Marshal(out["errors"])
+	return status, data["members"] != nil && !strings.Contains(string(raw), "FORBIDDEN")
+}
+
+func TestUnpaidSuspendsAccessAndActiveRestoresIt(t *testing.T) {
+	t.Parallel()
+	clerk, _, vars := withClerk(t)
+	l := newLifecycle(t, true, vars)
+	const email = "ida@example.test"
+	person := l.newPerson(email)
+	token := clerk.MintToken("user_ida")
+	events, sub := signUp(l, person, email, "30")
+	deliverShuffled(t, l, rand.New(rand.NewPCG(30, 31)), 1, events...)
+	l.waitIdle()
+	if st, dir := l.access(token); st != "ACTIVE" || !dir {
+		t.Fatalf("paid member: status %q, directory %t; want ACTIVE with the directory", st, dir)
+	}
+	if _, err := l.pool.Exec(t.Context(), `UPDATE memberships SET visible = true WHERE person_id = $1`, person); err != nil {
+		t.Fatal(err)
+	}
+
+	// Stripe gives up retrying: the subscription is unpaid.
+	sub.Status = "unpaid"
+	deliverShuffled(t, l, rand.New(rand.NewPCG(32, 33)), 3, l.stripe.ChangeSubscription("customer.subscription.updated", time.Now(), sub))
+	l.waitIdle()
+	if m := l.membership(person); m.Status != "suspended" || m.Visible || m.Alumni {
+		t.Fatalf("unpaid: %+v, want suspended, hidden, not alumni", m)
+	}
+	if st, dir := l.access(token); st != "SUSPENDED" || dir {
+		t.Fatalf("unpaid: status %q, directory %t; want SUSPENDED without the directory", st, dir)
+	}
+	if n := l.eventCount(person, "suspended"); n != 1 {
+		t.Fatalf("Suspended applied %d times, want 1", n)
+	}
+	if tags, _ := l.tags(email); !tags["suspended"] || tags["active"] {
+		t.Errorf("tags while suspended = %v, want suspended on, active off", tags)
+	}
+
+	// The member pays: a later active restores access.
+	sub.Status = "active"
+	deliverShuffled(t, l, rand.New(rand.NewPCG(34, 35)), 2, l.stripe.ChangeSubscription("customer.subscription.updated", time.Now().Add(time.Second), sub))
+	l.waitIdle()
+	if st, dir := l.access(token); st != "ACTIVE" || !dir {
+		t.Fatalf("paid again: status %q, directory %t; want ACTIVE with the directory", st, dir)
+	}
+	if n := l.eventCount(person, "payment_recovered"); n != 1 {
+		t.Fatalf("PaymentRecovered = %d, want 1", n)
+	}
+	if tags, _ := l.tags(email); tags["suspended"] || !tags["active"] {
+		t.Errorf("tags after paying = %v, want suspended off, active on", tags)
+	}
+	l.mc.AssertNoViolations(t)
+}
+
+func TestPausedSuspendsAccess(t *testing.T) {
+	t.Parallel()
+	l := newLifecycle(t, true)
+	const email = "mary@example.test"
+	person := l.newPerson(email)
+	events, sub := signUp(l, person, email, "31")
+	deliverShuffled(t, l, rand.New(rand.NewPCG(36, 37)), 1, events...)
+	l.waitIdle()
+	sub.Status = "paused"
+	deliverShuffled(t, l, rand.New(rand.NewPCG(38, 39)), 2, l.stripe.ChangeSubscription("customer.subscription.updated", time.Now(), sub))
+	l.waitIdle()
+	if m := l.membership(person); m.Status != "suspended" || m.Alumni {
+		t.Fatalf("paused: %+v, want suspended, not alumni", m)
+	}
+}
