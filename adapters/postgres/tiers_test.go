@@ -13,6 +13,7 @@ func TestTierStoreListsSeededTiersInDisplayOrder(t *testing.T) {
 	t.Parallel()
 	pool := testdb.New(t)
 	ctx := context.Background()
+	priceSeededTiers(t, pool)
 
 	tiers, err := postgres.NewTierStore(pool).ListTiers(ctx)
 	if err != nil {
@@ -40,10 +41,11 @@ func TestTierStoreHidesInactiveAndHonoursSortOrder(t *testing.T) {
 	t.Parallel()
 	pool := testdb.New(t)
 	ctx := context.Background()
+	priceSeededTiers(t, pool)
 	if _, err := pool.Exec(ctx, `UPDATE membership_tiers SET active = false WHERE id = 'professional'`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := pool.Exec(ctx, `INSERT INTO membership_tiers (id, name, price_display, sort_order) VALUES ('student', 'Student', '$5 / month', 1)`); err != nil {
+	if _, err := pool.Exec(ctx, `INSERT INTO membership_tiers (id, name, price_display, sort_order, stripe_price_id) VALUES ('student', 'Student', '$5 / month', 1, 'price_student')`); err != nil {
 		t.Fatal(err)
 	}
 	tiers, err := postgres.NewTierStore(pool).ListTiers(ctx)
@@ -58,7 +60,7 @@ func TestTierStoreHidesInactiveAndHonoursSortOrder(t *testing.T) {
 	if j := strings.Join(got, ","); j != want {
 		t.Fatalf("tiers = %s, want %s", j, want)
 	}
-	if tiers[0].PriceID != "" {
-		t.Errorf("a tier without a price id reads as %q, want empty", tiers[0].PriceID)
+	if tiers[0].PriceID != "price_student" {
+		t.Errorf("student's price id reads as %q, want price_student", tiers[0].PriceID)
 	}
 }

@@ -271,7 +271,7 @@ func TestServeAgainstDatabaseURLInProduction(t *testing.T) {
 
 func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
 	t.Parallel()
-	p := start(t, map[string]string{"DATABASE_URL": testdb.NewURL(t)}, "serve")
+	p := start(t, map[string]string{"DATABASE_URL": pricedTiersURL(t, testdb.NewURL(t))}, "serve")
 	p.waitReady(t, 30*time.Second)
 
 	// Hold a connection mid-request: headers sent, body not yet complete.

@@ -144,7 +144,7 @@ func postGraphQL(t *testing.T, addr, token string, body any) edgeResponse {
 func TestTrustedDocumentsOnlyOverTheBinary(t *testing.T) {
 	t.Parallel()
 	ids := operationsList(t)
-	p := start(t, map[string]string{"DATABASE_URL": testdb.NewURL(t), "GRAPHQL_TRUSTED_DOCUMENTS_ONLY": "true"}, "serve", "--no-worker")
+	p := start(t, map[string]string{"DATABASE_URL": pricedTiersURL(t, testdb.NewURL(t)), "GRAPHQL_TRUSTED_DOCUMENTS_ONLY": "true"}, "serve", "--no-worker")
 	p.waitReady(t, 30*time.Second)
 
 	got := postGraphQL(t, p.addr, "", map[string]string{"query": "{ membershipTiers { id name } }"})

@@ -70,7 +70,7 @@ func browser(t *testing.T) (context.Context, func() []string) {
 func TestGraphiQLOffline(t *testing.T) {
 	t.Parallel()
 	chromium(t)
-	p := start(t, map[string]string{"DATABASE_URL": testdb.NewURL(t)}, "serve")
+	p := start(t, map[string]string{"DATABASE_URL": pricedTiersURL(t, testdb.NewURL(t))}, "serve")
 	p.waitReady(t, 60*time.Second)
 	base := "http://" + p.addr + "/"
 

@@ -107,6 +107,7 @@ func TestSessionTokens(t *testing.T) {
 	}
 
 	// Anonymous: public fields work, protected ones are FORBIDDEN on their path.
+	pricedTiersURL(t, e.dbURL)
 	code, _, body := e.graphql(t, "", `{ membershipTiers { id } me { id } }`)
 	if code != http.StatusOK || !strings.Contains(mustJSON(body), "FORBIDDEN") || !strings.Contains(mustJSON(body), "community") {
 		t.Fatalf("anonymous: %d %v", code, body)

@@ -77,7 +77,8 @@ type Server struct {
 	requests []Request
 	failures []int
 	seq      int
-	prefix   string // of event ids: "evt_fake_" unless SetEventIDPrefix
+	prefix   string  // of event ids: "evt_fake_" unless SetEventIDPrefix
+	prices   []Price // in the order set (prices.go)
 }
 
 type storedEvent struct {
@@ -94,6 +95,7 @@ func New(tb Owner) *Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/subscriptions/{id}", s.getSubscription)
 	mux.HandleFunc("GET /v1/events", s.listEvents)
+	mux.HandleFunc("GET /v1/prices", s.listPrices)
 	mux.HandleFunc("POST /v1/checkout/sessions", s.createCheckoutSession)
 	mux.HandleFunc("POST /v1/billing_portal/sessions", s.createPortalSession)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

@@ -3,6 +3,7 @@ package stripefake
 import (
 	"bytes"
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"net/http"
@@ -31,6 +32,35 @@ const stripeMockStartTimeout = 30 * time.Second
 // for request shapes, and Server for state.
 func StartStripeMock(tb testing.TB) string {
 	tb.Helper()
+	return startStripeMock(tb)
+}
+
+// catalogFixtures are stripe-mock's own fixtures (v0.203.0) for the
+// balance, a price, its product and a checkout session, with the price's
+// lookup key set to wdai_tier_community and the product named Community.
+//
+//go:embed stripemock_catalog.json
+var catalogFixtures []byte
+
+// StripeMockCatalogPriceID is the id of the one price
+// StartStripeMockCatalog serves ($20 a month, lookup key
+// wdai_tier_community).
+const StripeMockCatalogPriceID = "price_1PgafmB7WZ01zgkW6dKueIc5"
+
+// StartStripeMockCatalog starts stripe-mock serving a catalogue whose one
+// active price names the community tier. It serves only the balance,
+// prices, products and checkout sessions.
+func StartStripeMockCatalog(tb testing.TB) string {
+	tb.Helper()
+	path := filepath.Join(tb.TempDir(), "fixtures.json")
+	if err := os.WriteFile(path, catalogFixtures, 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	return startStripeMock(tb, "-fixtures", path)
+}
+
+func startStripeMock(tb testing.TB, extra ...string) string {
+	tb.Helper()
 	bin, tried := findStripeMock()
 	if bin == "" {
 		tb.Fatalf("stripefake: no stripe-mock binary (tried %s): run `make tools`", strings.Join(tried, ", "))
@@ -42,7 +72,8 @@ func StartStripeMock(tb testing.TB) string {
 	// run: the process lives until the cleanup below kills it, so cleanups
 	// registered after this call can still use it.
 	procCtx := context.WithoutCancel(tb.Context())
-	cmd := exec.CommandContext(procCtx, bin, "-http-addr", "127.0.0.1:0", "-https-addr", "127.0.0.1:0") //nolint:gosec // running the test peer named by $STRIPE_MOCK_BIN is the point
+	args := append([]string{"-http-addr", "127.0.0.1:0", "-https-addr", "127.0.0.1:0"}, extra...)
+	cmd := exec.CommandContext(procCtx, bin, args...) //nolint:gosec // running the test peer named by $STRIPE_MOCK_BIN is the point
 	cmd.Stdout = out
 	cmd.Stderr = out
 	if err := cmd.Start(); err != nil {
