@@ -84,4 +84,6 @@ type Queries struct {
 	FindMemberByEmail    FindMemberByEmail    // support agent: the person with a verified address
 	GetMemberTimeline    GetMemberTimeline    // support agent: a person's membership changes, RSVPs and syncs
 	ListRSVPDecisions    ListRSVPDecisions    // engagement agent: recent RSVP decisions
+	// ListDuplicateSubscriptions: operators list people holding more than one current subscription.
+	ListDuplicateSubscriptions ListDuplicateSubscriptions
 }

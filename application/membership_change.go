@@ -61,6 +61,11 @@ func publishChanges(ctx context.Context, tx ports.MembershipTx, ch change, event
 				return err
 			}
 		}
+		if dup, ok := e.(membership.DuplicateSubscriptions); ok {
+			if err := tx.Duplicates().Record(ctx, ch.personID, dup.SubscriptionIDs); err != nil {
+				return err
+			}
+		}
 	}
 	msg, err := ports.NewMessage(ports.TopicMemberChanged, ports.MemberChangedMessage{PersonID: ch.personID, Reason: ch.reason, Events: names})
 	if err != nil {

@@ -93,15 +93,27 @@ func (h SyncSubscription) Handle(ctx context.Context, in SyncSubscriptionInput) 
 		return ports.Permanent(fmt.Errorf("subscription %s: %w", sub.ID, err))
 	}
 	ch := change{personID: personID, subscriptionID: sub.ID, reason: in.Reason, details: map[string]any{"status": sub.Status.String()}}
+	duplicates := false
 	applied, err := h.change.apply(ctx, ch, func(m *membership.Membership) ([]membership.Event, error) {
 		events, err := m.ApplySnapshot(snap)
+		duplicates = m.DuplicateSubscriptionIDs() != nil
 		if stale := (membership.StaleSnapshotError{}); errors.As(err, &stale) {
 			return nil, nil
 		}
 		return events, err
 	})
-	if err != nil || !unknownPrice || !applied {
+	if err != nil {
 		return err
+	}
+	if duplicates {
+		// Checked on every sync while the person holds duplicates, so that
+		// an alert that failed is sent by the retry.
+		if err := alertDuplicates(ctx, h.change.uow, h.alerter, personID); err != nil {
+			return err
+		}
+	}
+	if !unknownPrice || !applied {
+		return nil
 	}
 	err = h.alerter.Alert(ctx, ports.Alert{Severity: ports.SeverityWarning, Title: "Subscription price maps to no tier",
 		Detail: "A membership was recorded with tier \"unknown\". Map the price to a tier in membership_tiers.",

@@ -32,6 +32,7 @@ type MembershipTx interface {
 	Outbox
 	Audited
 	Memberships() Memberships
+	Duplicates() DuplicateSubscriptions
 }
 
 // PeopleTx changes people, queues what follows and audits it. WebhookInbox

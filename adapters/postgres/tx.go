@@ -110,6 +110,11 @@ func (t *Tx) People() ports.People { return NewPeopleStore(txQuerier{t}) }
 // Memberships returns the memberships in the transaction.
 func (t *Tx) Memberships() ports.Memberships { return NewMembershipStore(txQuerier{t}) }
 
+// Duplicates returns the duplicate subscription sets in the transaction.
+func (t *Tx) Duplicates() ports.DuplicateSubscriptions {
+	return NewDuplicateSubscriptions(txQuerier{t})
+}
+
 // WebhookInbox returns the webhook inbox in the transaction.
 func (t *Tx) WebhookInbox() ports.WebhookInbox { return NewWebhookInbox(txQuerier{t}) }
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -122,5 +123,56 @@ func TestPausedSuspendsAccess(t *testing.T) {
 	l.waitIdle()
 	if m := l.membership(person); m.Status != "suspended" || m.Alumni {
 		t.Fatalf("paused: %+v, want suspended, not alumni", m)
+	}
+}
+
+func TestTwoCurrentSubscriptionsRaiseOneAlertAndShowInTheOperatorsView(t *testing.T) {
+	t.Parallel()
+	slack := newSlackWebhook(t)
+	clerk, _, vars := withClerk(t)
+	vars["ALERT_SLACK_WEBHOOK_URL"] = slack.srv.URL
+	l := newLifecycle(t, true, vars)
+	const email = "joan@example.test"
+	person := l.newPerson(email)
+	events, first := signUp(l, person, email, "40")
+	deliverShuffled(t, l, rand.New(rand.NewPCG(40, 41)), 1, events...)
+	l.waitIdle()
+
+	// A second checkout on the same customer: two active subscriptions,
+	// each delivered three times, shuffled.
+	second := first
+	second.ID, second.Status = "sub_40b", "active"
+	created := l.stripe.ChangeSubscription("customer.subscription.created", time.Now(), second)
+	renewed := l.stripe.ChangeSubscription("customer.subscription.updated", time.Now().Add(time.Second), first)
+	deliverShuffled(t, l, rand.New(rand.NewPCG(42, 43)), 3, created, renewed)
+	l.waitIdle()
+
+	var named int
+	slack.mu.Lock()
+	texts := slices.Clone(slack.texts)
+	slack.mu.Unlock()
+	for _, text := range texts {
+		if strings.Contains(text, "more than one current subscription") {
+			named++
+			if !strings.Contains(text, person) || !strings.Contains(text, "sub_40, sub_40b") {
+				t.Errorf("alert does not name the person and both subscriptions: %s", text)
+			}
+			if strings.Contains(text, email) {
+				t.Error("the alert carries the email")
+			}
+		}
+	}
+	if named != 1 {
+		t.Fatalf("duplicate alerts = %d, want exactly 1", named)
+	}
+
+	// The operators' view lists the set.
+	if _, err := l.pool.Exec(t.Context(), `UPDATE people SET role = 'admin' WHERE id = $1`, person); err != nil {
+		t.Fatal(err)
+	}
+	out := l.graphql(clerk.MintToken("user_joan"), `{ duplicateSubscriptions { personId subscriptionIds alertedAt } }`)
+	raw, _ := json.Marshal(out)
+	if !strings.Contains(string(raw), `"subscriptionIds":["sub_40","sub_40b"]`) || !strings.Contains(string(raw), person) || strings.Contains(string(raw), `"alertedAt":null`) {
+		t.Fatalf("operators' view = %s, want the person's two subscriptions, alerted", raw)
 	}
 }

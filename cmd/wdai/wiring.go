@@ -423,4 +423,5 @@ func (b *appBuilder) deadLetters(app *application.App) {
 	app.Commands.AbandonDeadLetter = keep(application.NewAbandonDeadLetter(b.sc.deadLetters)).into(&b.err)
 	app.Queries.ListDeadLetters = keep(application.NewListDeadLetters(b.st.deadLetters)).into(&b.err)
 	app.Queries.GetDeadLetter = keep(application.NewGetDeadLetter(b.st.deadLetters)).into(&b.err)
+	app.Queries.ListDuplicateSubscriptions = keep(application.NewListDuplicateSubscriptions(postgres.NewDuplicateSubscriptions(b.s.pool))).into(&b.err)
 }

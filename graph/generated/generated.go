@@ -94,6 +94,13 @@ type ComplexityRoot struct {
 		Topic          func(childComplexity int) int
 	}
 
+	DuplicateSubscription struct {
+		AlertedAt       func(childComplexity int) int
+		DetectedAt      func(childComplexity int) int
+		PersonID        func(childComplexity int) int
+		SubscriptionIds func(childComplexity int) int
+	}
+
 	Event struct {
 		Capacity    func(childComplexity int) int
 		CreatedAt   func(childComplexity int) int
@@ -217,24 +224,25 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		AuditLog              func(childComplexity int, first *int32, after *string, filter *model.AuditLogFilter) int
-		DeadLetter            func(childComplexity int, id string) int
-		DeadLetters           func(childComplexity int, status *model.DeadLetterStatus, first *int32) int
-		Event                 func(childComplexity int, id string) int
-		Events                func(childComplexity int, first *int32, after *string, when *model.EventWhen) int
-		IntegrationHealth     func(childComplexity int) int
-		Me                    func(childComplexity int) int
-		Member                func(childComplexity int, id string) int
-		MemberByEmail         func(childComplexity int, email string) int
-		MemberTimeline        func(childComplexity int, personID string, first *int32) int
-		Members               func(childComplexity int, first *int32, after *string, filter *model.MemberFilter) int
-		MembershipSummary     func(childComplexity int) int
-		MembershipTiers       func(childComplexity int) int
-		PastDueMembers        func(childComplexity int, first *int32) int
-		RecentPaymentFailures func(childComplexity int, first *int32) int
-		RecentRsvpDecisions   func(childComplexity int, first *int32) int
-		SlackStatusSummary    func(childComplexity int) int
-		SlackSummary          func(childComplexity int) int
+		AuditLog               func(childComplexity int, first *int32, after *string, filter *model.AuditLogFilter) int
+		DeadLetter             func(childComplexity int, id string) int
+		DeadLetters            func(childComplexity int, status *model.DeadLetterStatus, first *int32) int
+		DuplicateSubscriptions func(childComplexity int, first *int32) int
+		Event                  func(childComplexity int, id string) int
+		Events                 func(childComplexity int, first *int32, after *string, when *model.EventWhen) int
+		IntegrationHealth      func(childComplexity int) int
+		Me                     func(childComplexity int) int
+		Member                 func(childComplexity int, id string) int
+		MemberByEmail          func(childComplexity int, email string) int
+		MemberTimeline         func(childComplexity int, personID string, first *int32) int
+		Members                func(childComplexity int, first *int32, after *string, filter *model.MemberFilter) int
+		MembershipSummary      func(childComplexity int) int
+		MembershipTiers        func(childComplexity int) int
+		PastDueMembers         func(childComplexity int, first *int32) int
+		RecentPaymentFailures  func(childComplexity int, first *int32) int
+		RecentRsvpDecisions    func(childComplexity int, first *int32) int
+		SlackStatusSummary     func(childComplexity int) int
+		SlackSummary           func(childComplexity int) int
 	}
 
 	RSVPCounts struct {
@@ -350,6 +358,7 @@ type QueryResolver interface {
 	Events(ctx context.Context, first *int32, after *string, when *model.EventWhen) (*model.EventConnection, error)
 	Event(ctx context.Context, id string) (*model.Event, error)
 	IntegrationHealth(ctx context.Context) (*model.IntegrationHealth, error)
+	DuplicateSubscriptions(ctx context.Context, first *int32) ([]model.DuplicateSubscription, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -585,6 +594,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DeadLetter.Topic(childComplexity), true
+
+	case "DuplicateSubscription.alertedAt":
+		if e.ComplexityRoot.DuplicateSubscription.AlertedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DuplicateSubscription.AlertedAt(childComplexity), true
+	case "DuplicateSubscription.detectedAt":
+		if e.ComplexityRoot.DuplicateSubscription.DetectedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DuplicateSubscription.DetectedAt(childComplexity), true
+	case "DuplicateSubscription.personId":
+		if e.ComplexityRoot.DuplicateSubscription.PersonID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DuplicateSubscription.PersonID(childComplexity), true
+	case "DuplicateSubscription.subscriptionIds":
+		if e.ComplexityRoot.DuplicateSubscription.SubscriptionIds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DuplicateSubscription.SubscriptionIds(childComplexity), true
 
 	case "Event.capacity":
 		if e.ComplexityRoot.Event.Capacity == nil {
@@ -1119,6 +1153,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.DeadLetters(childComplexity, args["status"].(*model.DeadLetterStatus), args["first"].(*int32)), true
+	case "Query.duplicateSubscriptions":
+		if e.ComplexityRoot.Query.DuplicateSubscriptions == nil {
+			break
+		}
+
+		args, err := ec.field_Query_duplicateSubscriptions_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.DuplicateSubscriptions(childComplexity, args["first"].(*int32)), true
 	case "Query.event":
 		if e.ComplexityRoot.Query.Event == nil {
 			break
@@ -1990,6 +2035,21 @@ extend type Query {
   integrationHealth: IntegrationHealth @requires(scopes: [OPS_READ])
 }
 `, BuiltIn: false},
+	{Name: "../schema/lifecycle.graphqls", Input: `"A person who held more than one current subscription at once (a double checkout): refund and cancel all but one at the billing provider."
+type DuplicateSubscription {
+  personId: ID!
+  "The current subscriptions, sorted."
+  subscriptionIds: [String!]!
+  detectedAt: Time!
+  "When the alert naming them was sent; null until then."
+  alertedAt: Time
+}
+
+extend type Query {
+  "Operators: people holding more than one current subscription, newest first (first: 1 to 200)."
+  duplicateSubscriptions(first: Int = 50): [DuplicateSubscription!]! @requires(scopes: [OPS_READ])
+}
+`, BuiltIn: false},
 	{Name: "../schema/ops.graphqls", Input: `enum DeadLetterStatus {
   OPEN
   REPLAYED
@@ -2282,6 +2342,20 @@ func (ec *executionContext) childFields_DeadLetter(ctx context.Context, field gr
 		return ec.fieldContext_DeadLetter_resolutionNote(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DeadLetter", field.Name)
+}
+
+func (ec *executionContext) childFields_DuplicateSubscription(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "personId":
+		return ec.fieldContext_DuplicateSubscription_personId(ctx, field)
+	case "subscriptionIds":
+		return ec.fieldContext_DuplicateSubscription_subscriptionIds(ctx, field)
+	case "detectedAt":
+		return ec.fieldContext_DuplicateSubscription_detectedAt(ctx, field)
+	case "alertedAt":
+		return ec.fieldContext_DuplicateSubscription_alertedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DuplicateSubscription", field.Name)
 }
 
 func (ec *executionContext) childFields_Event(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2987,6 +3061,20 @@ func (ec *executionContext) field_Query_deadLetters_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["first"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_duplicateSubscriptions_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int32, error) {
+			return ec.unmarshalOInt2ᚖint32(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
 	return args, nil
 }
 
@@ -4060,6 +4148,98 @@ func (ec *executionContext) _DeadLetter_resolutionNote(ctx context.Context, fiel
 }
 func (ec *executionContext) fieldContext_DeadLetter_resolutionNote(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DeadLetter", field, false, false, "String")
+}
+
+func (ec *executionContext) _DuplicateSubscription_personId(ctx context.Context, field graphql.CollectedField, obj *model.DuplicateSubscription) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DuplicateSubscription_personId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PersonID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DuplicateSubscription_personId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DuplicateSubscription", field, false, false, "ID")
+}
+
+func (ec *executionContext) _DuplicateSubscription_subscriptionIds(ctx context.Context, field graphql.CollectedField, obj *model.DuplicateSubscription) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DuplicateSubscription_subscriptionIds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SubscriptionIds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DuplicateSubscription_subscriptionIds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DuplicateSubscription", field, false, false, "String")
+}
+
+func (ec *executionContext) _DuplicateSubscription_detectedAt(ctx context.Context, field graphql.CollectedField, obj *model.DuplicateSubscription) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DuplicateSubscription_detectedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DetectedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DuplicateSubscription_detectedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DuplicateSubscription", field, false, false, "Time")
+}
+
+func (ec *executionContext) _DuplicateSubscription_alertedAt(ctx context.Context, field graphql.CollectedField, obj *model.DuplicateSubscription) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DuplicateSubscription_alertedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AlertedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DuplicateSubscription_alertedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DuplicateSubscription", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Event_id(ctx context.Context, field graphql.CollectedField, obj *model.Event) (ret graphql.Marshaler) {
@@ -7270,6 +7450,68 @@ func (ec *executionContext) fieldContext_Query_integrationHealth(_ context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_duplicateSubscriptions(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_duplicateSubscriptions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().DuplicateSubscriptions(ctx, fc.Args["first"].(*int32))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scopes, err := ec.unmarshalNScope2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐScopeᚄ(ctx, []any{"OPS_READ"})
+				if err != nil {
+					var zeroVal []model.DuplicateSubscription
+					return zeroVal, err
+				}
+				if ec.Directives.Requires == nil {
+					var zeroVal []model.DuplicateSubscription
+					return zeroVal, errors.New("directive requires is not implemented")
+				}
+				return ec.Directives.Requires(ctx, nil, directive0, scopes)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []model.DuplicateSubscription) graphql.Marshaler {
+			return ec.marshalNDuplicateSubscription2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐDuplicateSubscriptionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_duplicateSubscriptions(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DuplicateSubscription(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_duplicateSubscriptions_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10110,6 +10352,54 @@ func (ec *executionContext) _DeadLetter(ctx context.Context, sel ast.SelectionSe
 	return out
 }
 
+var duplicateSubscriptionImplementors = []string{"DuplicateSubscription"}
+
+func (ec *executionContext) _DuplicateSubscription(ctx context.Context, sel ast.SelectionSet, obj *model.DuplicateSubscription) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, duplicateSubscriptionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DuplicateSubscription")
+		case "personId":
+			out.Values[i] = ec._DuplicateSubscription_personId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "subscriptionIds":
+			out.Values[i] = ec._DuplicateSubscription_subscriptionIds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "detectedAt":
+			out.Values[i] = ec._DuplicateSubscription_detectedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "alertedAt":
+			out.Values[i] = ec._DuplicateSubscription_alertedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var eventImplementors = []string{"Event"}
 
 func (ec *executionContext) _Event(ctx context.Context, sel ast.SelectionSet, obj *model.Event) graphql.Marshaler {
@@ -11082,6 +11372,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_integrationHealth(ctx, field)
+				})
+		case "duplicateSubscriptions":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_duplicateSubscriptions(ctx, field)
 				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
@@ -12082,6 +12378,26 @@ func (ec *executionContext) marshalNDeadLetterStatus2githubᚗcomᚋwomendefinin
 	return v
 }
 
+func (ec *executionContext) marshalNDuplicateSubscription2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐDuplicateSubscription(ctx context.Context, sel ast.SelectionSet, v model.DuplicateSubscription) graphql.Marshaler {
+	return ec._DuplicateSubscription(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNDuplicateSubscription2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐDuplicateSubscriptionᚄ(ctx context.Context, sel ast.SelectionSet, v []model.DuplicateSubscription) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNDuplicateSubscription2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐDuplicateSubscription(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNEvent2ᚖgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐEvent(ctx context.Context, sel ast.SelectionSet, v *model.Event) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Event!")
@@ -12445,6 +12761,35 @@ func (ec *executionContext) marshalNString2string(ctx context.Context, sel ast.S
 		graphql.AddInvalidNullFromMarshaler(ctx, "String!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNString2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNString2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNTierCount2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐTierCount(ctx context.Context, sel ast.SelectionSet, v model.TierCount) graphql.Marshaler {

@@ -106,6 +106,16 @@ type DeadLetter struct {
 	ResolutionNote *string          `json:"resolutionNote,omitempty"`
 }
 
+// A person who held more than one current subscription at once (a double checkout): refund and cancel all but one at the billing provider.
+type DuplicateSubscription struct {
+	PersonID string `json:"personId"`
+	// The current subscriptions, sorted.
+	SubscriptionIds []string  `json:"subscriptionIds"`
+	DetectedAt      time.Time `json:"detectedAt"`
+	// When the alert naming them was sent; null until then.
+	AlertedAt *time.Time `json:"alertedAt,omitempty"`
+}
+
 // A community event, published on the events platform.
 type Event struct {
 	ID          string    `json:"id"`

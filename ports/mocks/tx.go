@@ -93,6 +93,20 @@ func (mr *MockMembershipTxMockRecorder) Audit() *gomock.Call {
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Audit", reflect.TypeOf((*MockMembershipTx)(nil).Audit))
 }
 
+// Duplicates mocks base method.
+func (m *MockMembershipTx) Duplicates() ports.DuplicateSubscriptions {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "Duplicates")
+	ret0, _ := ret[0].(ports.DuplicateSubscriptions)
+	return ret0
+}
+
+// Duplicates indicates an expected call of Duplicates.
+func (mr *MockMembershipTxMockRecorder) Duplicates() *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Duplicates", reflect.TypeOf((*MockMembershipTx)(nil).Duplicates))
+}
+
 // Memberships mocks base method.
 func (m *MockMembershipTx) Memberships() ports.Memberships {
 	m.ctrl.T.Helper()
