@@ -19,11 +19,16 @@ func NewGetMe(people ports.PersonReader) (GetMe, error) {
 	return GetMe{people: people}, nil
 }
 
-// Handle returns the signed-in person as they see themselves.
+// Handle returns the signed-in person as they see themselves: as this
+// request's authentication read them when it did (WithSignInMemo),
+// otherwise from the store.
 func (h GetMe) Handle(ctx context.Context) (Member, error) {
 	p, err := SignedInUser(ctx)
 	if err != nil {
 		return Member{}, err
+	}
+	if person, ok := signedInPerson(ctx, p.ID()); ok {
+		return view(p, person), nil
 	}
 	person, err := h.people.Get(ctx, p.ID())
 	if err != nil {

@@ -77,6 +77,18 @@ func loadersFrom(ctx context.Context) *loaders {
 // edges.node.membership.
 func selectsMembership(ctx context.Context) bool { return selectsNodeField(ctx, "membership") }
 
+// selectsOwnMembership reports whether the person field being resolved
+// (me, member) asks for its membership: such a resolver loads it at once
+// (primeMemberships) rather than after the loader's batching wait.
+func selectsOwnMembership(ctx context.Context) bool {
+	for _, f := range graphql.CollectFieldsCtx(ctx, nil) {
+		if f.Name == "membership" {
+			return true
+		}
+	}
+	return false
+}
+
 // selectsNodeField reports whether the members query asks for
 // edges.node.<field>.
 func selectsNodeField(ctx context.Context, field string) bool {

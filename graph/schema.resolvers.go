@@ -112,6 +112,11 @@ func (r *queryResolver) Me(ctx context.Context) (*model.Person, error) {
 	if err != nil {
 		return nil, err
 	}
+	if selectsOwnMembership(ctx) {
+		if err := primeMemberships(ctx, r.App, []string{m.ID}); err != nil {
+			return nil, err
+		}
+	}
 	return mapMember(m), nil
 }
 

@@ -2,6 +2,7 @@ package clerk
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/clerk/clerk-sdk-go/v2/jwt"
 	"github.com/go-jose/go-jose/v3"
 	josejwt "github.com/go-jose/go-jose/v3/jwt"
+	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/womendefiningai/platform/ports"
 )
@@ -29,6 +31,11 @@ const (
 	jwksFetchTimeout = 10 * time.Second
 	// maxTokenLen rejects absurd inputs before any parsing.
 	maxTokenLen = 16 << 10
+	// verifiedTokens is how many verified tokens are remembered (by their
+	// SHA-256, with the session they prove: about 150 bytes each), so a
+	// signed-in page's requests pay the signature check once per token,
+	// not once per request.
+	verifiedTokens = 8192
 )
 
 // Verifier verifies Clerk session tokens (JWTs signed with a key from the
@@ -49,6 +56,13 @@ type Verifier struct {
 	fetchedAt   time.Time                       // last successful fetch
 	attemptedAt time.Time                       // last fetch, successful or not
 	fetchErr    error                           // the last fetch's error
+
+	// verified remembers tokens that passed every check, until their own
+	// expiry (plus the leeway the full check allows): within that time the
+	// full check would accept them again. A revoked session's token stops
+	// when it expires, as without the memory (Clerk tokens are short-lived
+	// and revocation reaches them only through expiry).
+	verified *lru.Cache[[sha256.Size]byte, ports.Session]
 }
 
 var _ ports.SessionVerifier = (*Verifier)(nil)
@@ -68,7 +82,12 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 	for _, p := range cfg.AuthorizedParties {
 		parties[p] = true
 	}
+	verified, err := lru.New[[sha256.Size]byte, ports.Session](verifiedTokens)
+	if err != nil {
+		return nil, fmt.Errorf("clerk verifier: %w", err)
+	}
 	return &Verifier{
+		verified:    verified,
 		jwks:        jwks.NewClient(cfg.clientConfig()),
 		leeway:      cfg.Leeway,
 		now:         cfg.Clock,
@@ -107,6 +126,23 @@ func (v *Verifier) Verify(ctx context.Context, token string) (ports.Session, err
 	if len(token) > maxTokenLen || strings.Count(token, ".") != 2 {
 		return ports.Session{}, invalid("malformed")
 	}
+	sum := sha256.Sum256([]byte(token))
+	if s, ok := v.verified.Get(sum); ok {
+		if v.now().Before(s.ExpiresAt.Add(v.leeway)) {
+			return s, nil
+		}
+		v.verified.Remove(sum)
+	}
+	s, err := v.verify(ctx, token)
+	if err == nil {
+		v.verified.Add(sum, s)
+	}
+	return s, err
+}
+
+// verify is the full check of token: its key, signature, times, issuer,
+// party and session status.
+func (v *Verifier) verify(ctx context.Context, token string) (ports.Session, error) {
 	unverified, err := jwt.Decode(ctx, &jwt.DecodeParams{Token: token})
 	if err != nil {
 		return ports.Session{}, invalid("malformed")

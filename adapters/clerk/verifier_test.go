@@ -463,3 +463,29 @@ func TestVerifierKeepsUsingCachedKeysWhileClerkIsDown(t *testing.T) {
 		t.Errorf("after recovery: Verify: %v", err)
 	}
 }
+
+// TestVerifierRemembersATokenOnlyUntilItExpires: a verified token is
+// remembered (the signature is checked once), yet it stops working at its
+// expiry plus the leeway exactly as without the memory, so a revoked
+// session still ends within its token's lifetime.
+func TestVerifierRemembersATokenOnlyUntilItExpires(t *testing.T) {
+	t.Parallel()
+	fake := clerkfake.New(t)
+	clock := newFakeClock()
+	v := newVerifier(t, fake, clock) // default leeway 5s
+	now := clock.Now()
+	token := fake.MintToken("user_1", clerkfake.WithIssuedAt(now), clerkfake.WithExpiry(now.Add(time.Minute)))
+	for _, step := range []struct {
+		advance time.Duration
+		valid   bool
+	}{{0, true}, {30 * time.Second, true}, {34 * time.Second, true}, {2 * time.Second, false}, {0, false}} {
+		clock.Advance(step.advance)
+		got, err := v.Verify(context.Background(), token)
+		if step.valid && (err != nil || got.UserID != "user_1") {
+			t.Fatalf("at %s: Verify = %+v, %v; want user_1", clock.Now().Sub(now), got, err)
+		}
+		if !step.valid && !errors.Is(err, ports.ErrInvalidToken) {
+			t.Fatalf("at %s: Verify error = %v, want ErrInvalidToken", clock.Now().Sub(now), err)
+		}
+	}
+}

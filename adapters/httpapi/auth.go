@@ -71,7 +71,8 @@ func Authenticate(verifier ports.SessionVerifier, authenticate Authenticator, lo
 				unauthenticated(w, r, "invalid or expired session token")
 				return
 			}
-			p, err := authenticate(r.Context(), session)
+			ctx := application.WithSignInMemo(r.Context())
+			p, err := authenticate(ctx, session)
 			switch {
 			case errors.Is(err, application.ErrAccountErased), errors.Is(err, ports.ErrNotFound):
 				unauthenticated(w, r, "this account was deleted")
@@ -81,7 +82,7 @@ func Authenticate(verifier ports.SessionVerifier, authenticate Authenticator, lo
 				http.Error(w, "authentication is unavailable", http.StatusServiceUnavailable)
 				return
 			}
-			next.ServeHTTP(w, r.WithContext(application.WithPrincipal(r.Context(), p)))
+			next.ServeHTTP(w, r.WithContext(application.WithPrincipal(ctx, p)))
 		})
 	}
 }

@@ -89,46 +89,36 @@ func (s *MembershipStore) PersonForSubscription(ctx context.Context, subscriptio
 func loadMemberships(ctx context.Context, q Querier, personIDs []string, forUpdate bool) (map[string]*membership.Membership, error) {
 	lock := ""
 	if forUpdate {
-		lock = " FOR UPDATE"
+		lock = " FOR UPDATE OF m" // the membership row, as before: its subscriptions change only under it
 	}
-	rows, err := q.Query(ctx, `SELECT person_id::text, visible, ever_active FROM memberships WHERE person_id = ANY($1::uuid[])`+lock, validUUIDs(personIDs))
+	// One statement for a membership and its subscriptions (one round trip
+	// on every signed-in read): a membership without any has one row of
+	// NULL subscription columns.
+	rows, err := q.Query(ctx, `
+		SELECT m.person_id::text, m.visible, m.ever_active,
+		       s.subscription_id, coalesce(s.status, ''), coalesce(s.tier, ''), coalesce(s.cancel_at_period_end, false),
+		       s.current_period_end, coalesce(s.payment_attempt, 0), s.snapshot_at
+		FROM memberships m LEFT JOIN membership_subscriptions s ON s.person_id = m.person_id
+		WHERE m.person_id = ANY($1::uuid[])`+lock, validUUIDs(personIDs))
 	if err != nil {
 		return nil, fmt.Errorf("postgres: load memberships: %w", err)
-	}
-	records := map[string]*membership.Record{}
-	for rows.Next() {
-		var r membership.Record
-		if err := rows.Scan(&r.PersonID, &r.Visible, &r.EverActive); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("postgres: load memberships: %w", err)
-		}
-		records[r.PersonID] = &r
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("postgres: load memberships: %w", err)
-	}
-	if len(records) == 0 {
-		return map[string]*membership.Membership{}, nil
-	}
-	rows, err = q.Query(ctx, `
-		SELECT person_id::text, subscription_id, status, tier, cancel_at_period_end, current_period_end, payment_attempt, snapshot_at
-		FROM membership_subscriptions WHERE person_id = ANY($1::uuid[])`, validUUIDs(personIDs))
-	if err != nil {
-		return nil, fmt.Errorf("postgres: load subscriptions: %w", err)
 	}
 	defer rows.Close()
+	records := map[string]*membership.Record{}
 	for rows.Next() {
-		personID, st, err := scanSubscription(rows)
+		personID, r, st, err := scanMembershipRow(rows)
 		if err != nil {
 			return nil, err
 		}
-		if r := records[personID]; r != nil {
-			r.Subscriptions = append(r.Subscriptions, st)
+		if records[personID] == nil {
+			records[personID] = &r
+		}
+		if st != nil {
+			records[personID].Subscriptions = append(records[personID].Subscriptions, *st)
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("postgres: load subscriptions: %w", err)
+		return nil, fmt.Errorf("postgres: load memberships: %w", err)
 	}
 	out := make(map[string]*membership.Membership, len(records))
 	for id, r := range records {
@@ -141,28 +131,39 @@ func loadMemberships(ctx context.Context, q Querier, personIDs []string, forUpda
 	return out, nil
 }
 
-func scanSubscription(rows pgx.Rows) (string, membership.SubscriptionState, error) {
+// scanMembershipRow scans one row of loadMemberships: the membership, and
+// the subscription of the row or nil when it has none.
+func scanMembershipRow(rows pgx.Rows) (string, membership.Record, *membership.SubscriptionState, error) {
 	var (
-		personID, status, tier string
-		st                     membership.SubscriptionState
-		periodEnd              *time.Time
+		r                 membership.Record
+		subID             *string
+		st                membership.SubscriptionState
+		status, tier      string
+		periodEnd, snapAt *time.Time
 	)
-	if err := rows.Scan(&personID, &st.ID, &status, &tier, &st.CancelAtPeriodEnd, &periodEnd, &st.PaymentAttempt, &st.SnapshotAt); err != nil {
-		return "", st, fmt.Errorf("postgres: load subscriptions: %w", err)
+	if err := rows.Scan(&r.PersonID, &r.Visible, &r.EverActive, &subID, &status, &tier, &st.CancelAtPeriodEnd, &periodEnd, &st.PaymentAttempt, &snapAt); err != nil {
+		return "", r, nil, fmt.Errorf("postgres: load memberships: %w", err)
 	}
+	if subID == nil {
+		return r.PersonID, r, nil, nil
+	}
+	st.ID = *subID
 	var err error
 	if st.Status, err = membership.ParseStatus(status); err != nil {
-		return "", st, fmt.Errorf("postgres: subscription %s: %w", st.ID, err)
+		return "", r, nil, fmt.Errorf("postgres: subscription %s: %w", st.ID, err)
 	}
 	if tier != "" {
 		if st.Tier, err = membership.NewTier(tier); err != nil {
-			return "", st, fmt.Errorf("postgres: subscription %s: %w", st.ID, err)
+			return "", r, nil, fmt.Errorf("postgres: subscription %s: %w", st.ID, err)
 		}
 	}
 	if periodEnd != nil {
 		st.CurrentPeriodEnd = *periodEnd
 	}
-	return personID, st, nil
+	if snapAt != nil {
+		st.SnapshotAt = *snapAt
+	}
+	return r.PersonID, r, &st, nil
 }
 
 func saveMembership(ctx context.Context, tx pgx.Tx, m *membership.Membership) error {

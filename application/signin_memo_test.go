@@ -1,0 +1,61 @@
+package application_test
+
+import (
+	"context"
+	"testing"
+
+	"go.uber.org/mock/gomock"
+
+	"github.com/womendefiningai/platform/application"
+	"github.com/womendefiningai/platform/domain/membership"
+	"github.com/womendefiningai/platform/ports"
+	"github.com/womendefiningai/platform/ports/mocks"
+)
+
+// TestMeAnswersFromTheRequestsSignIn: with WithSignInMemo, `me` is the
+// person the request's authentication read (no second read of the same
+// row); without it, or for another person, it reads the store.
+func TestMeAnswersFromTheRequestsSignIn(t *testing.T) {
+	t.Parallel()
+	ctrl := gomock.NewController(t)
+	people := mocks.NewMockIdentityPeople(ctrl)
+	people.EXPECT().GetByIdentityID(gomock.Any(), "user_ada").Return(ports.SignedInPerson{Person: me, MembershipStatus: membership.StatusActive}, nil).Times(2)
+	auth, err := application.NewAuthenticate(people, mocks.NewMockIdentityDirectory(ctrl))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := mocks.NewMockPersonReader(ctrl)
+	getMe, err := application.NewGetMe(store)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	ctx := application.WithSignInMemo(context.Background())
+	p, err := auth.Handle(ctx, ports.Session{UserID: "user_ada"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := getMe.Handle(application.WithPrincipal(ctx, p)) // store: no call expected
+	if err != nil || got.ID != "p1" || got.Email != "ada@example.test" || got.FirstName != "Ada" {
+		t.Fatalf("me from the sign-in = %+v, %v", got, err)
+	}
+
+	// Without the memo: the store is read.
+	p, err = auth.Handle(context.Background(), ports.Session{UserID: "user_ada"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	renamed := me
+	renamed.FirstName = "Augusta"
+	store.EXPECT().Get(gomock.Any(), "p1").Return(renamed, nil)
+	if got, err = getMe.Handle(application.WithPrincipal(context.Background(), p)); err != nil || got.FirstName != "Augusta" {
+		t.Fatalf("me without the memo = %+v, %v", got, err)
+	}
+
+	// An empty memo (authentication read nobody here) is not used.
+	store.EXPECT().Get(gomock.Any(), "p1").Return(renamed, nil)
+	other := application.WithSignInMemo(context.Background())
+	if got, err = getMe.Handle(application.WithPrincipal(other, p)); err != nil || got.FirstName != "Augusta" {
+		t.Fatalf("me with an empty memo = %+v, %v", got, err)
+	}
+}
