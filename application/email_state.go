@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"slices"
 
 	"github.com/womendefiningai/platform/domain/membership"
 	"github.com/womendefiningai/platform/ports"
@@ -12,19 +11,6 @@ import (
 
 // EmailListIntegration names the email list in the integrations store.
 const EmailListIntegration = "email_list"
-
-// Journey names.
-const (
-	JourneyWelcome       = "welcome"
-	JourneyPaymentFailed = "payment_failed"
-	JourneyWinBack       = "win_back"
-)
-
-// Journey is a customer-journey step to trigger; an empty one is skipped.
-type Journey struct{ JourneyID, StepID string }
-
-// Journeys maps journey names to their ids.
-type Journeys map[string]Journey
 
 // emailState is what we last synced for a person (the integration state).
 type emailState struct {
@@ -35,9 +21,12 @@ type emailState struct {
 	Tags      map[string]bool `json:"tags"`
 	// Journeys lists "<journey>:<message id>" already triggered, newest last.
 	Journeys []string `json:"journeys,omitempty"`
+	// SkippedJourneys lists "<journey>:<message id>" a change called for
+	// but that is not configured (skipped), newest last, for operators.
+	SkippedJourneys []string `json:"skipped_journeys_not_configured,omitempty"`
 }
 
-// maxJourneyMemory bounds emailState.Journeys.
+// maxJourneyMemory bounds emailState.Journeys and SkippedJourneys.
 const maxJourneyMemory = 20
 
 // noteUnreadable is recorded on a state that could not be decoded: the
@@ -121,20 +110,6 @@ func tagChanges(want, had map[string]bool) map[string]bool {
 	return out
 }
 
-// journeyFor picks the journey a member change calls for.
-func journeyFor(reason string, events []string) string {
-	switch {
-	case reason == ports.ReasonPaymentFailed:
-		return JourneyPaymentFailed
-	case slices.Contains(events, membership.NameActivated):
-		return JourneyWelcome
-	case slices.Contains(events, membership.NameCanceled):
-		return JourneyWinBack
-	default:
-		return ""
-	}
-}
-
 // emailStates reads and writes the integration state of the email list;
 // uow (nil for the bulk resync) saves a state with a side effect's intent.
 type emailStates struct {
@@ -145,24 +120,29 @@ type emailStates struct {
 // journeyEffect is the kind of a journey trigger's intent.
 const journeyEffect = "email_journey"
 
-// decide saves a state on version and, when intend is true, records the
-// intent of key in the same transaction. It returns the new version and
+// decide saves a state on version and records the intent of each key in
+// the same transaction. It returns the new version and, for each key,
 // whether the caller holds the intent (false when the key was taken).
-func (s emailStates) decide(ctx context.Context, personID string, version int64, status ports.SubscriberStatus, st emailState, note, key string, intend bool) (int64, bool, error) {
+func (s emailStates) decide(ctx context.Context, personID string, version int64, status ports.SubscriberStatus, st emailState, note string, keys []string) (int64, []bool, error) {
 	body, err := json.Marshal(st)
 	if err != nil {
-		return 0, false, err
+		return 0, nil, err
 	}
-	var held bool
+	var held []bool
 	err = s.uow.Do(ctx, func(ctx context.Context, tx ports.EmailSyncTx) error {
+		held = held[:0]
 		if version, err = tx.Integrations().Put(ctx, ports.IntegrationState{PersonID: personID, Provider: EmailListIntegration,
 			ExternalID: st.Email, Status: string(status), State: body, Note: note, Version: version}); err != nil {
 			return err
 		}
-		if intend {
-			held, err = tx.SideEffects().Intend(ctx, key, journeyEffect)
+		for _, key := range keys {
+			ok, err := tx.SideEffects().Intend(ctx, key, journeyEffect)
+			if err != nil {
+				return err
+			}
+			held = append(held, ok)
 		}
-		return err
+		return nil
 	})
 	return version, held, err
 }

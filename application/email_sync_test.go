@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -110,6 +111,7 @@ type syncedEmail struct {
 	Tier      string          `json:"tier"`
 	Tags      map[string]bool `json:"tags"`
 	Journeys  []string        `json:"journeys,omitempty"`
+	Skipped   []string        `json:"skipped_journeys_not_configured,omitempty"`
 }
 
 var emailT0 = time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
@@ -416,6 +418,13 @@ func TestSyncMemberEmailPicksTheJourneyTheChangeCallsFor(t *testing.T) {
 		{"tier changed: none", ports.ReasonSubscriptionSync, []string{membership.NameTierChanged}, testJourneys, ""},
 		{"activated but no welcome journey configured", ports.ReasonSubscriptionSync, []string{membership.NameActivated},
 			application.Journeys{application.JourneyWinBack: {JourneyID: "j_back"}}, ""},
+		{"rejoined without a welcome-back journey: welcome", ports.ReasonSubscriptionSync, []string{membership.NameReactivated}, testJourneys, "j_welcome"},
+		{"rejoined: welcome back", ports.ReasonSubscriptionSync, []string{membership.NameReactivated},
+			application.Journeys{application.JourneyWelcome: {JourneyID: "j_welcome"}, application.JourneyWelcomeBack: {JourneyID: "j_wb"}}, "j_wb"},
+		{"recovered", ports.ReasonSubscriptionSync, []string{membership.NamePaymentRecovered},
+			application.Journeys{application.JourneyRecovered: {JourneyID: "j_rec"}}, "j_rec"},
+		{"became alumni, win-back unset", ports.ReasonPeriodEnd, []string{membership.NameCanceled},
+			application.Journeys{application.JourneyAlumni: {JourneyID: "j_alumni"}}, "j_alumni"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -439,6 +448,15 @@ func TestSyncMemberEmailPicksTheJourneyTheChangeCallsFor(t *testing.T) {
 			_, st := f.store.row(t, "p1")
 			if (len(st.Journeys) == 1) != (tt.want != "") {
 				t.Errorf("journeys remembered = %v", st.Journeys)
+			}
+			// Every journey the change called for is either sent or recorded as skipped.
+			if called := len(st.Journeys) + len(st.Skipped); called == 0 && tt.want == "" && len(tt.events) > 0 && tt.events[0] != membership.NameTierChanged {
+				t.Errorf("an unset journey was not recorded as skipped: %+v", st)
+			}
+			for _, k := range st.Skipped {
+				if !strings.HasSuffix(k, ":m9") {
+					t.Errorf("skipped journey key %q, want <journey>:m9", k)
+				}
 			}
 		})
 	}

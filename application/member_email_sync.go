@@ -41,12 +41,19 @@ func newMemberEmailSync(d EmailSyncDeps, useCase string) (memberEmailSync, error
 }
 
 // syncRequest is one sync of a person: previousEmail moves the subscriber,
-// journey (with the key that marks it sent) is triggered once.
+// each of journeys is triggered once for messageID (the key
+// "<journey>:<message id>" marks it sent).
 type syncRequest struct {
 	personID      string
 	previousEmail string
-	journey       string
-	journeyKey    string
+	journeys      []string
+	messageID     string
+}
+
+// plannedJourney is a configured journey to trigger under key.
+type plannedJourney struct {
+	Journey
+	key string
 }
 
 // syncPlan is what one sync has to do.
@@ -54,7 +61,8 @@ type syncPlan struct {
 	want          emailState
 	last          lastSynced
 	previousEmail string
-	journey       Journey // zero: none
+	journeys      []plannedJourney
+	skipped       []string // keys of journeys the change calls for that are not configured
 	needUpsert    bool
 	tags          map[string]bool
 }
@@ -74,7 +82,7 @@ func (s memberEmailSync) sync(ctx context.Context, r syncRequest) error {
 	if err != nil {
 		return err
 	}
-	if !plan.needUpsert && len(plan.tags) == 0 && plan.journey.JourneyID == "" {
+	if !plan.needUpsert && len(plan.tags) == 0 && len(plan.journeys) == 0 && len(plan.skipped) == 0 {
 		return nil // nothing changed: no API call
 	}
 	return s.apply(ctx, r, plan)
@@ -94,8 +102,16 @@ func (s memberEmailSync) plan(ctx context.Context, p ports.Person, r syncRequest
 	if plan.previousEmail == "" && last.synced && had.Email != "" && had.Email != plan.want.Email {
 		plan.previousEmail = had.Email // the address moved since we last synced
 	}
-	if jt, ok := s.journeys[r.journey]; ok && r.journey != "" && !slices.Contains(had.Journeys, r.journeyKey) {
-		plan.journey = jt
+	for _, name := range r.journeys {
+		key := name + ":" + r.messageID
+		if slices.Contains(had.Journeys, key) || slices.Contains(had.SkippedJourneys, key) {
+			continue
+		}
+		if jt, ok := s.journeys.resolve(name); ok {
+			plan.journeys = append(plan.journeys, plannedJourney{Journey: jt, key: key})
+		} else {
+			plan.skipped = append(plan.skipped, key)
+		}
 	}
 	plan.needUpsert = !last.synced || plan.previousEmail != "" || !had.sameFields(plan.want)
 	plan.tags = tagChanges(plan.want.Tags, had.Tags)
@@ -124,6 +140,7 @@ func (s memberEmailSync) apply(ctx context.Context, r syncRequest, plan syncPlan
 		want.Tags = had.Tags // not applied: try again next time
 	}
 	want.Journeys = had.Journeys
+	want.SkippedJourneys = remember(slices.Clone(had.SkippedJourneys), plan.skipped...)
 	note := ""
 	if plan.last.unreadable {
 		note = noteUnreadable
@@ -134,25 +151,36 @@ func (s memberEmailSync) apply(ctx context.Context, r syncRequest, plan syncPlan
 	// save fail (ErrStaleState is retried: it reads the newer state and
 	// redoes the idempotent calls); a retry or a concurrent delivery of the
 	// same message finds the key taken and never triggers again.
-	send := plan.journey.JourneyID != "" && status == ports.SubscriberSubscribed // consent belongs to the list
-	key := journeyIntentKey(r)
-	version, send, err := s.states.decide(ctx, r.personID, plan.last.stored.Version, status, want, note, key, send)
-	if err != nil || !send {
+	var keys []string
+	if status == ports.SubscriberSubscribed { // consent belongs to the list
+		for _, j := range plan.journeys {
+			keys = append(keys, journeyIntentKey(r.personID, j.key))
+		}
+	}
+	version, held, err := s.states.decide(ctx, r.personID, plan.last.stored.Version, status, want, note, keys)
+	if err != nil {
 		return err
 	}
-	if err := s.list.TriggerJourney(ctx, plan.journey.JourneyID, plan.journey.StepID, want.Email); err != nil {
-		// The list refused: forget the intent so that the retry may send.
-		return errors.Join(err, s.states.effect(ctx, key, false))
+	var sent []string
+	for i, j := range plan.journeys {
+		if i >= len(held) || !held[i] {
+			continue
+		}
+		if err := s.list.TriggerJourney(ctx, j.JourneyID, j.StepID, want.Email); err != nil {
+			// The list refused: forget the intent so that the retry may send.
+			return errors.Join(err, s.states.effect(ctx, keys[i], false))
+		}
+		if err := s.states.effect(ctx, keys[i], true); err != nil {
+			return err
+		}
+		sent = append(sent, j.key)
 	}
-	if err := s.states.effect(ctx, key, true); err != nil {
-		return err
+	if len(sent) == 0 {
+		return nil
 	}
 	// Remembered in the state too, so that a later sync skips the journey
 	// without reaching the intent; a stale save loses only that shortcut.
-	want.Journeys = append(want.Journeys, r.journeyKey)
-	if n := len(want.Journeys); n > maxJourneyMemory {
-		want.Journeys = want.Journeys[n-maxJourneyMemory:]
-	}
+	want.Journeys = remember(want.Journeys, sent...)
 	if _, err = s.states.save(ctx, r.personID, version, status, want, note); errors.Is(err, ports.ErrStaleState) {
 		return nil
 	}
@@ -161,6 +189,16 @@ func (s memberEmailSync) apply(ctx context.Context, r syncRequest, plan syncPlan
 
 // journeyIntentKey names a journey of a person for one message: a
 // redelivery or a replay of the message uses the same key.
-func journeyIntentKey(r syncRequest) string {
-	return "email_journey:" + r.personID + ":" + r.journeyKey
+func journeyIntentKey(personID, journeyKey string) string {
+	return "email_journey:" + personID + ":" + journeyKey
+}
+
+// remember appends keys to a journey memory, keeping the newest
+// maxJourneyMemory.
+func remember(memory []string, keys ...string) []string {
+	memory = append(memory, keys...)
+	if n := len(memory); n > maxJourneyMemory {
+		memory = memory[n-maxJourneyMemory:]
+	}
+	return memory
 }

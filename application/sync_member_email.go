@@ -18,7 +18,9 @@ type SyncMemberEmailInput struct {
 }
 
 // SyncMemberEmail syncs the email list for a person whose membership
-// changed, and triggers the journey the change calls for, once.
+// changed, and triggers each journey the change calls for, once; a journey
+// the change calls for that is not configured is recorded on the person's
+// email state as skipped (not configured).
 type SyncMemberEmail struct {
 	sync memberEmailSync
 }
@@ -34,6 +36,5 @@ func (h SyncMemberEmail) Handle(ctx context.Context, in SyncMemberEmailInput) er
 	if in.PersonID == "" {
 		return malformed(ports.TopicMemberChanged, "a person")
 	}
-	journey := journeyFor(in.Reason, in.Events)
-	return h.sync.sync(ctx, syncRequest{personID: in.PersonID, journey: journey, journeyKey: journey + ":" + in.MessageID})
+	return h.sync.sync(ctx, syncRequest{personID: in.PersonID, journeys: journeysFor(in.Reason, in.Events), messageID: in.MessageID})
 }

@@ -361,6 +361,9 @@ func (b *appBuilder) email(app *application.App) {
 			application.JourneyWelcome:       {JourneyID: cfg.MailchimpWelcomeJourneyID, StepID: cfg.MailchimpWelcomeStepID},
 			application.JourneyPaymentFailed: {JourneyID: cfg.MailchimpPaymentFailedJourneyID, StepID: cfg.MailchimpPaymentFailedStepID},
 			application.JourneyWinBack:       {JourneyID: cfg.MailchimpWinBackJourneyID, StepID: cfg.MailchimpWinBackStepID},
+			application.JourneyWelcomeBack:   {JourneyID: cfg.MailchimpWelcomeBackJourneyID, StepID: cfg.MailchimpWelcomeBackStepID},
+			application.JourneyRecovered:     {JourneyID: cfg.MailchimpRecoveredJourneyID, StepID: cfg.MailchimpRecoveredStepID},
+			application.JourneyAlumni:        {JourneyID: cfg.MailchimpAlumniJourneyID, StepID: cfg.MailchimpAlumniStepID},
 		}}
 	c.SyncMemberEmail = keep(application.NewSyncMemberEmail(deps)).into(&b.err)
 	c.MoveMemberEmail = keep(application.NewMoveMemberEmail(deps)).into(&b.err)

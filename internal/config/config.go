@@ -118,6 +118,14 @@ type Config struct {
 	MailchimpPaymentFailedStepID    string        `env:"MAILCHIMP_PAYMENT_FAILED_STEP_ID"`
 	MailchimpWinBackJourneyID       string        `env:"MAILCHIMP_WIN_BACK_JOURNEY_ID"`
 	MailchimpWinBackStepID          string        `env:"MAILCHIMP_WIN_BACK_STEP_ID"`
+	// Rejoined (falls back to the welcome journey when unset), recovered
+	// (paid up again) and became alumni (the membership ended).
+	MailchimpWelcomeBackJourneyID string `env:"MAILCHIMP_WELCOME_BACK_JOURNEY_ID"`
+	MailchimpWelcomeBackStepID    string `env:"MAILCHIMP_WELCOME_BACK_STEP_ID"`
+	MailchimpRecoveredJourneyID   string `env:"MAILCHIMP_RECOVERED_JOURNEY_ID"`
+	MailchimpRecoveredStepID      string `env:"MAILCHIMP_RECOVERED_STEP_ID"`
+	MailchimpAlumniJourneyID      string `env:"MAILCHIMP_ALUMNI_JOURNEY_ID"`
+	MailchimpAlumniStepID         string `env:"MAILCHIMP_ALUMNI_STEP_ID"`
 	// CronMailchimpResync and CronStripeReconcile are "HH:MM" UTC times.
 	CronMailchimpResync string `env:"CRON_MAILCHIMP_RESYNC" envDefault:"04:00"`
 	CronStripeReconcile string `env:"CRON_STRIPE_RECONCILE" envDefault:"03:00"`
@@ -368,6 +376,9 @@ func (c Config) validateMailchimp() []string {
 		"MAILCHIMP_WELCOME":        {c.MailchimpWelcomeJourneyID, c.MailchimpWelcomeStepID},
 		"MAILCHIMP_PAYMENT_FAILED": {c.MailchimpPaymentFailedJourneyID, c.MailchimpPaymentFailedStepID},
 		"MAILCHIMP_WIN_BACK":       {c.MailchimpWinBackJourneyID, c.MailchimpWinBackStepID},
+		"MAILCHIMP_WELCOME_BACK":   {c.MailchimpWelcomeBackJourneyID, c.MailchimpWelcomeBackStepID},
+		"MAILCHIMP_RECOVERED":      {c.MailchimpRecoveredJourneyID, c.MailchimpRecoveredStepID},
+		"MAILCHIMP_ALUMNI":         {c.MailchimpAlumniJourneyID, c.MailchimpAlumniStepID},
 	} {
 		if (pair[0] == "") != (pair[1] == "") {
 			p = append(p, name+"_JOURNEY_ID and "+name+"_STEP_ID: set both or neither")
