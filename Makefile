@@ -5,7 +5,7 @@ LINT := $(GO) tool -modfile=tools/go.mod golangci-lint
 WITHPG := $(GO) run ./internal/testdb/withpg --
 BIN := bin/wdai
 
-.PHONY: run dev demo build test vet lint generate check-generated unit plain bench cover clean tools fuzz graphql-audit
+.PHONY: run dev demo build test vet lint generate check-generated unit plain bench cover clean tools fuzz graphql-audit chaos chaos-short
 STRIPE_MOCK_VERSION := v0.203.0
 export STRIPE_MOCK_BIN := $(CURDIR)/bin/stripe-mock
 
@@ -63,6 +63,16 @@ plain:
 ## bench: the benchmarks (messaging throughput, webhook ingest, ...)
 bench: tools
 	$(WITHPG) $(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 20m ./...
+
+## chaos: every fault the platform must survive (R1–R10 in docs/reliability.md) against the real
+## binary, a real PostgreSQL and the provider stand-ins, one figure each; writes docs/reliability.md
+## (about 10 minutes; CHAOS_FUZZTIME sets R7's time per fuzz target, default 60s)
+chaos: tools
+	$(WITHPG) ./scripts/chaos.sh
+
+## chaos-short: R1, R3 and R4 at a smaller scale, then the log scan (R10); CI runs it
+chaos-short: tools
+	CHAOS_SCALE=short $(WITHPG) ./scripts/chaos.sh
 
 ## fuzz: explore the GraphQL request path (document and variables) for FUZZTIME (default 2m);
 ## `make test` runs only the seed corpus

@@ -29,6 +29,7 @@ type Commands struct {
 	StartCheckout       StartCheckout       // a hosted checkout for the signed-in person
 	OpenBillingPortal   OpenBillingPortal   // the billing portal for the signed-in person
 	ReconcileBilling    ReconcileBilling    // fetch the billing events the webhooks missed
+	SyncTiers           SyncTiers           // keep the tiers in step with the billing catalogue
 
 	// The email list.
 	SyncMemberEmail    SyncMemberEmail    // message: a member changed; sync the list, trigger a journey once

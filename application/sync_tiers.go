@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/womendefiningai/platform/domain/access"
 	"github.com/womendefiningai/platform/domain/membership"
 	"github.com/womendefiningai/platform/ports"
 )
@@ -76,7 +77,18 @@ func (h SyncTiers) Page(ctx context.Context, _ string, begin BeginPage) (map[str
 	return res.Counts(), nil
 }
 
-// Handle syncs the tiers once.
+var tiersSystem = systemPrincipal("tiers-sync")
+
+// HandleAsAdmin is the admin mutation's entry: it needs ops:write.
+func (h SyncTiers) HandleAsAdmin(ctx context.Context) (TierSyncResult, error) {
+	if err := requireScope(ctx, access.ScopeOpsWrite, "sync tiers"); err != nil {
+		return TierSyncResult{}, err
+	}
+	return h.Handle(ctx)
+}
+
+// Handle syncs the tiers once. A sync that changes tiers is audited in the
+// same transaction, as the signed-in caller or else as the system.
 func (h SyncTiers) Handle(ctx context.Context) (TierSyncResult, error) {
 	if !h.prices.Configured() {
 		return TierSyncResult{}, notConfigured(h.prices)
@@ -93,7 +105,13 @@ func (h SyncTiers) Handle(ctx context.Context) (TierSyncResult, error) {
 	if len(upserts)+len(retire) == 0 {
 		return res, nil
 	}
-	if err := h.tiers.ApplyTierChanges(ctx, upserts, retire); err != nil {
+	who := PrincipalFrom(ctx)
+	if who.IsAnonymous() {
+		who = tiersSystem
+	}
+	audit := actor(who, ports.AuditEntry{Action: "tiers.sync", SubjectKind: "membership_tiers", Outcome: ports.OutcomeSuccess,
+		Details: map[string]any{"created": res.Created, "updated": res.Updated, "retired": res.Retired, "prices": res.Prices}})
+	if err := h.tiers.ApplyTierChanges(ctx, upserts, retire, audit); err != nil {
 		return TierSyncResult{}, fmt.Errorf("sync tiers: %w", err)
 	}
 	return res, nil

@@ -9,6 +9,7 @@ import (
 	"go.uber.org/mock/gomock"
 
 	"github.com/womendefiningai/platform/application"
+	"github.com/womendefiningai/platform/domain/access"
 	"github.com/womendefiningai/platform/ports"
 	"github.com/womendefiningai/platform/ports/mocks"
 )
@@ -54,7 +55,10 @@ func TestSyncTiersCreatesUpdatesAndRetires(t *testing.T) {
 		{ID: "student", Name: "Tier student", Description: "About student", PriceDisplay: "$5.50 / month", PriceID: "price_s",
 			UnitAmount: 550, Currency: "usd", Interval: "month", IntervalCount: 1, SortOrder: 40, Active: true},
 	}
-	store.EXPECT().ApplyTierChanges(gomock.Any(), wantUpserts, []string{"professional"}).Return(nil)
+	store.EXPECT().ApplyTierChanges(gomock.Any(), wantUpserts, []string{"professional"}, gomock.Cond(func(e ports.AuditEntry) bool {
+		return e.Action == "tiers.sync" && e.ActorKind == "system" && e.ActorID == "tiers-sync" &&
+			reflect.DeepEqual(e.Details["created"], []string{"student"}) && reflect.DeepEqual(e.Details["retired"], []string{"professional"})
+	})).Return(nil)
 	res, err := h.Handle(context.Background())
 	if err != nil {
 		t.Fatalf("Handle: %v", err)
@@ -94,7 +98,7 @@ func TestSyncTiersSkipsWhatItCannotUse(t *testing.T) {
 	prices := []ports.CatalogPrice{other, bad, oneTime, archivedProduct, monthly("price_l1", "leader", 7500), monthly("price_l2", "leader", 8000)}
 	stored := []ports.TierRecord{{ID: "community", PriceID: "price_c", Active: true}, {ID: "leader", PriceID: "price_l1", Active: true}}
 	h, store := newSyncTiers(t, prices, stored)
-	store.EXPECT().ApplyTierChanges(gomock.Any(), nil, []string{"community"}).Return(nil)
+	store.EXPECT().ApplyTierChanges(gomock.Any(), nil, []string{"community"}, gomock.Any()).Return(nil)
 	res, err := h.Handle(context.Background())
 	if err != nil {
 		t.Fatalf("Handle: %v", err)
@@ -159,6 +163,9 @@ func TestSyncTiersUnconfiguredAndFailures(t *testing.T) {
 	catalog.EXPECT().ListActivePrices(gomock.Any()).Return(nil, boom)
 	if _, err := h.Handle(context.Background()); !errors.Is(err, boom) {
 		t.Fatalf("failed read = %v, want %v", err, boom)
+	}
+	if _, err := h.HandleAsAdmin(context.Background()); !errors.Is(err, access.ErrForbidden) {
+		t.Fatalf("anonymous HandleAsAdmin = %v, want forbidden (ops:write)", err)
 	}
 	if _, err := application.NewSyncTiers(nil, store); err == nil {
 		t.Fatal("NewSyncTiers(nil, ...) succeeded")

@@ -107,22 +107,23 @@ func TestEveryGraphQLScopeIsADomainScope(t *testing.T) {
 // fails when a protected field has no case, so a new field cannot ship
 // without its denial and success being shown.
 var protectedCases = map[string]string{
-	"Query.deadLetters":          `{ deadLetters(status: OPEN, first: 5) { id status } }`,
-	"Query.deadLetter":           `{ deadLetter(id: "dl1") { id topic } }`,
-	"Mutation.replayDeadLetter":  `mutation { replayDeadLetter(id: "dl1") { id status } }`,
-	"Mutation.abandonDeadLetter": `mutation { abandonDeadLetter(id: "dl1", reason: "refunded") { id status } }`,
-	"Query.members":              `{ members(first: 5) { edges { cursor node { id } } pageInfo { hasNextPage } } }`,
-	"Query.member":               `{ member(id: "p2") { id firstName } }`,
-	"Mutation.setPersonRole":     `mutation { setPersonRole(personId: "p2", role: LEADER) { id role } }`,
-	"Query.me":                   `{ me { id email } }`,
-	"Mutation.updateMyProfile":   `mutation { updateMyProfile(input: {firstName: "Ada", lastName: "L"}) { id firstName } }`,
-	"Mutation.setMyVisibility":   `mutation { setMyVisibility(visible: true) { visible status } }`,
-	"Mutation.startCheckout":     `mutation { startCheckout(tierId: "community") }`,
-	"Mutation.openBillingPortal": `mutation { openBillingPortal }`,
-	"Query.events":               `{ events(first: 5) { edges { cursor node { id rsvps { approved } } } pageInfo { hasNextPage } } }`,
-	"Query.event":                `{ event(id: "e1") { id name } }`,
-	"Query.auditLog":             `{ auditLog(first: 5) { edges { node { id action } } } }`,
-	"Mutation.createEvent":       createEventOp,
+	"Query.deadLetters":            `{ deadLetters(status: OPEN, first: 5) { id status } }`,
+	"Query.deadLetter":             `{ deadLetter(id: "dl1") { id topic } }`,
+	"Mutation.replayDeadLetter":    `mutation { replayDeadLetter(id: "dl1") { id status } }`,
+	"Mutation.abandonDeadLetter":   `mutation { abandonDeadLetter(id: "dl1", reason: "refunded") { id status } }`,
+	"Query.members":                `{ members(first: 5) { edges { cursor node { id } } pageInfo { hasNextPage } } }`,
+	"Query.member":                 `{ member(id: "p2") { id firstName } }`,
+	"Mutation.setPersonRole":       `mutation { setPersonRole(personId: "p2", role: LEADER) { id role } }`,
+	"Query.me":                     `{ me { id email } }`,
+	"Mutation.updateMyProfile":     `mutation { updateMyProfile(input: {firstName: "Ada", lastName: "L"}) { id firstName } }`,
+	"Mutation.setMyVisibility":     `mutation { setMyVisibility(visible: true) { visible status } }`,
+	"Mutation.startCheckout":       `mutation { startCheckout(tierId: "community") }`,
+	"Mutation.openBillingPortal":   `mutation { openBillingPortal }`,
+	"Query.events":                 `{ events(first: 5) { edges { cursor node { id rsvps { approved } } } pageInfo { hasNextPage } } }`,
+	"Query.event":                  `{ event(id: "e1") { id name } }`,
+	"Query.auditLog":               `{ auditLog(first: 5) { edges { node { id action } } } }`,
+	"Mutation.createEvent":         createEventOp,
+	"Mutation.syncMembershipTiers": `mutation { syncMembershipTiers { prices updated } }`,
 }
 
 func fakeApp(t *testing.T) *application.App {
@@ -192,6 +193,7 @@ func fakeApp(t *testing.T) *application.App {
 	fakeChat(t, app)
 	fakeHealth(t, app)
 	fakeAgents(t, app)
+	fakeTiers(t, app)
 	return app
 }
 

@@ -68,6 +68,8 @@ func mapMembership(v application.MembershipView) *model.Membership {
 		Status:            model.MembershipStatus(strings.ToUpper(v.Status.String())),
 		CancelAtPeriodEnd: v.CancelAtPeriodEnd,
 		Visible:           v.Visible,
+		VisibleByDefault:  membership.VisibleByDefault,
+		DirectoryListing:  directoryListings[membership.ListingOf(v.Status, v.Visible)],
 		Alumni:            v.Alumni,
 	}
 	if v.Tier != "" {

@@ -79,7 +79,8 @@ type TierSyncStore interface {
 	// ListAllTiers returns every tier, retired ones and those without a
 	// price included, ordered by id.
 	ListAllTiers(ctx context.Context) ([]TierRecord, error)
-	// ApplyTierChanges writes the upserts (by id, Active as given) and
-	// retires the tiers with the ids in retire, in one transaction.
-	ApplyTierChanges(ctx context.Context, upserts []TierRecord, retire []string) error
+	// ApplyTierChanges writes the upserts (by id, Active as given),
+	// retires the tiers with the ids in retire and records the audit entry,
+	// in one transaction.
+	ApplyTierChanges(ctx context.Context, upserts []TierRecord, retire []string, audit AuditEntry) error
 }

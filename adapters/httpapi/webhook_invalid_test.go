@@ -37,3 +37,21 @@ func TestRefusedBillingEventIs400AndWarn(t *testing.T) {
 		t.Fatalf("logs %q: want one WARN line without the raw id", out)
 	}
 }
+
+// A billing event the service cannot store (its database down or
+// restarting) is answered 503 with Retry-After, so the sender retries it.
+func TestUnstorableBillingEventIs503WithRetryAfter(t *testing.T) {
+	t.Parallel()
+	h := httpapi.BillingWebhookHandler(func([]byte, string) (ports.BillingEvent, error) {
+		return ports.BillingEvent{ID: "evt_1", Type: "customer.subscription.updated"}, nil
+	}, func(context.Context, ports.BillingEvent) error {
+		return fmt.Errorf("begin: %w", context.DeadlineExceeded)
+	}, slog.New(slog.DiscardHandler))
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/webhooks/stripe", strings.NewReader("{}"))
+	req.Header.Set("Stripe-Signature", "t=1,v1=abc")
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" {
+		t.Fatalf("status %d, Retry-After %q: want 503 with Retry-After", rec.Code, rec.Header().Get("Retry-After"))
+	}
+}

@@ -66,9 +66,9 @@ func IdentityWebhookHandler(parse func([]byte, http.Header) (ports.IdentityEvent
 			return
 		}
 		if err := apply(r.Context(), ev); err != nil {
-			// 5xx makes the sender retry; the delivery id keeps it idempotent.
+			// 503 makes the sender retry; the delivery id keeps it idempotent.
 			logger.ErrorContext(r.Context(), "apply identity webhook", "delivery", ev.ID, "type", string(ev.Type), "error", err.Error())
-			http.Error(w, "could not apply the event; retry later", http.StatusInternalServerError)
+			unavailable(w, "could not apply the event; retry later")
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -103,12 +103,20 @@ func BillingWebhookHandler(parse func(body []byte, signature string) (ports.Bill
 				return
 			}
 			logger.ErrorContext(r.Context(), "store billing webhook", "event_id", ev.ID, "type", ev.Type, "error", err.Error())
-			http.Error(w, "could not store the event; retry later", http.StatusInternalServerError)
+			unavailable(w, "could not store the event; retry later")
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"received":true}`))
 	})
+}
+
+// unavailable answers a delivery the service could not store or apply
+// (its database down or restarting, say): 503 with Retry-After, so the
+// sender retries it later. Nothing was acknowledged, so nothing is lost.
+func unavailable(w http.ResponseWriter, msg string) {
+	w.Header().Set("Retry-After", "5")
+	http.Error(w, msg, http.StatusServiceUnavailable)
 }
 
 // NotConfigured answers 503 for a route whose integration has no

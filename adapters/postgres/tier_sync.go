@@ -34,10 +34,11 @@ func (s *TierStore) ListAllTiers(ctx context.Context) ([]ports.TierRecord, error
 	return tiers, nil
 }
 
-// ApplyTierChanges retires and upserts tiers in one transaction. A retired
+// ApplyTierChanges retires and upserts tiers, and records the audit entry,
+// in one transaction. A retired
 // tier keeps its row and price id (members on that price keep their tier);
 // a price id that moves to another tier is taken from the one that had it.
-func (s *TierStore) ApplyTierChanges(ctx context.Context, upserts []ports.TierRecord, retire []string) error {
+func (s *TierStore) ApplyTierChanges(ctx context.Context, upserts []ports.TierRecord, retire []string, audit ports.AuditEntry) error {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if len(retire) > 0 {
 			if _, err := tx.Exec(ctx, `
@@ -67,7 +68,7 @@ func (s *TierStore) ApplyTierChanges(ctx context.Context, upserts []ports.TierRe
 				return fmt.Errorf("tier %s: %w", t.ID, err)
 			}
 		}
-		return nil
+		return NewAuditLog(tx).Record(ctx, audit)
 	})
 	if err != nil {
 		return fmt.Errorf("postgres: apply tier changes: %w", err)

@@ -60,7 +60,7 @@ func TestTierStoreAppliesSyncChanges(t *testing.T) {
 		PriceID: "price_student", UnitAmount: 500, Currency: "usd", Interval: "month", IntervalCount: 1, SortOrder: 5, Active: true}
 	community := ports.TierRecord{ID: "community", Name: "Community", Description: "Members.", PriceDisplay: "$15 / month",
 		PriceID: "price_comm", UnitAmount: 1500, Currency: "usd", Interval: "month", IntervalCount: 1, SortOrder: 10, Active: true}
-	if err := store.ApplyTierChanges(ctx, []ports.TierRecord{student, community}, nil); err != nil {
+	if err := store.ApplyTierChanges(ctx, []ports.TierRecord{student, community}, nil, syncAudit); err != nil {
 		t.Fatalf("ApplyTierChanges: %v", err)
 	}
 	all, err := store.ListAllTiers(ctx)
@@ -85,7 +85,7 @@ func TestTierStoreAppliesSyncChanges(t *testing.T) {
 	// Retire student; move community's price to leader.
 	leader := community
 	leader.ID, leader.Name, leader.SortOrder = "leader", "Leader", 30
-	if err := store.ApplyTierChanges(ctx, []ports.TierRecord{leader}, []string{"student"}); err != nil {
+	if err := store.ApplyTierChanges(ctx, []ports.TierRecord{leader}, []string{"student"}, syncAudit); err != nil {
 		t.Fatalf("ApplyTierChanges: %v", err)
 	}
 	offered, err = store.ListTiers(ctx)
@@ -106,4 +106,10 @@ func TestTierStoreAppliesSyncChanges(t *testing.T) {
 	if !retiredAt || active {
 		t.Fatalf("student retired_at set %v, active %v; want retired", retiredAt, active)
 	}
+	var audited int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE action = 'tiers.sync'`).Scan(&audited); err != nil || audited != 2 {
+		t.Fatalf("audit entries = %d, %v; want one per sync", audited, err)
+	}
 }
+
+var syncAudit = ports.AuditEntry{ActorKind: "system", ActorID: "tiers-sync", Action: "tiers.sync", SubjectKind: "membership_tiers", Outcome: ports.OutcomeSuccess}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/url"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -44,6 +46,9 @@ func TestShuffledDuplicatedDeliveriesConverge(t *testing.T) {
 	seeds := 200
 	if testing.Short() {
 		seeds = 20
+	}
+	if v, err := strconv.Atoi(os.Getenv("WDAI_CHAOS_SEEDS")); err == nil && v > 0 {
+		seeds = v // make chaos (R2): 1,000 seeds
 	}
 	for seed := range seeds {
 		rng := rand.New(rand.NewPCG(uint64(seed), 42))

@@ -46,7 +46,7 @@ func listenError(addr string, err error) error {
 }
 
 // jobNames are the jobs `wdai job run` accepts.
-var jobNames = []string{jobEventApproval, jobChatSync, jobEmailListResync, jobBillingRecon}
+var jobNames = []string{jobEventApproval, jobChatSync, jobEmailListResync, jobBillingRecon, jobTiersSync}
 
 // needJobName refuses `wdai job run` without exactly one job name, listing
 // them, before anything is opened.

@@ -45,6 +45,7 @@ func rootCommand() *cli.Command {
 			jobCommand(),
 			personCommand(),
 			stripeCommand(),
+			tiersCommand(),
 			mailchimpCommand(),
 			operationsCommand(),
 			devCommand(),

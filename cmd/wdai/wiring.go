@@ -31,6 +31,7 @@ const (
 	jobChatSync        = "slack_sync"
 	jobEmailListResync = "mailchimp_resync"
 	jobBillingRecon    = "stripe_reconcile"
+	jobTiersSync       = "stripe_tiers_sync"
 )
 
 // system holds every concrete part, built once per process.
@@ -347,6 +348,7 @@ func (b *appBuilder) billing(app *application.App) {
 		Checkouts: postgres.NewOpenCheckoutStore(b.s.pool), Clock: b.s.clock,
 		URLs: application.CheckoutURLs{Success: cfg.StripeCheckoutSuccessURL, Cancel: cfg.StripeCheckoutCancelURL}})).into(&b.err)
 	c.OpenBillingPortal = keep(application.NewOpenBillingPortal(b.p.billing, st.people, cfg.StripePortalReturnURL)).into(&b.err)
+	c.SyncTiers = keep(application.NewSyncTiers(b.p.billing, st.tiers)).into(&b.err)
 	requeue := application.DefaultRequeue
 	requeue.StuckAfter, requeue.ExpireAfter = cfg.ReconcileStuckAfter, cfg.ReconcileExpireAfter
 	c.ReconcileBilling = keep(application.NewReconcileBilling(application.ReconcileBillingDeps{
@@ -380,6 +382,9 @@ func (b *appBuilder) jobs(app *application.App) {
 		// wall clock, not a test's. A page only reads and ingests
 		// idempotently, so one in flight at a crash runs again.
 		jobBillingRecon: {Page: c.ReconcileBilling.Page(ports.SystemClock{}), Budget: reconcilePageBudget, Repeatable: true},
+		// The only page reads up to 1,000 prices (10 calls) and writes the
+		// tiers idempotently; unconfigured, the run is recorded as skipped.
+		jobTiersSync: {Page: c.SyncTiers.Page, Budget: reconcilePageBudget, Repeatable: true},
 		// One page is one batch call of up to 500 people and their tag
 		// updates; its budget stays inside the router's handler timeout.
 		jobEmailListResync: {Page: c.ResyncEmailList.Page, Budget: resyncPageBudget},

@@ -175,6 +175,7 @@ func buildCron(sys *system) (*cron.Scheduler, error) {
 		jobChatSync:        sys.cfg.CronSlackSync,
 		jobEmailListResync: sys.cfg.CronMailchimpResync,
 		jobBillingRecon:    sys.cfg.CronStripeReconcile,
+		jobTiersSync:       sys.cfg.CronTiersSync,
 	} {
 		parsed, err := cron.ParseTimes(times)
 		if err != nil {

@@ -169,9 +169,11 @@ type ComplexityRoot struct {
 		Alumni            func(childComplexity int) int
 		CancelAtPeriodEnd func(childComplexity int) int
 		CurrentPeriodEnd  func(childComplexity int) int
+		DirectoryListing  func(childComplexity int) int
 		Status            func(childComplexity int) int
 		Tier              func(childComplexity int) int
 		Visible           func(childComplexity int) int
+		VisibleByDefault  func(childComplexity int) int
 	}
 
 	MembershipSummary struct {
@@ -190,15 +192,16 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		AbandonDeadLetter func(childComplexity int, id string, reason string) int
-		CreateAgentKey    func(childComplexity int, input model.CreateAgentKeyInput) int
-		CreateEvent       func(childComplexity int, input model.CreateEventInput) int
-		OpenBillingPortal func(childComplexity int) int
-		ReplayDeadLetter  func(childComplexity int, id string) int
-		SetMyVisibility   func(childComplexity int, visible bool) int
-		SetPersonRole     func(childComplexity int, personID string, role model.Role) int
-		StartCheckout     func(childComplexity int, tierID string) int
-		UpdateMyProfile   func(childComplexity int, input model.ProfileInput) int
+		AbandonDeadLetter   func(childComplexity int, id string, reason string) int
+		CreateAgentKey      func(childComplexity int, input model.CreateAgentKeyInput) int
+		CreateEvent         func(childComplexity int, input model.CreateEventInput) int
+		OpenBillingPortal   func(childComplexity int) int
+		ReplayDeadLetter    func(childComplexity int, id string) int
+		SetMyVisibility     func(childComplexity int, visible bool) int
+		SetPersonRole       func(childComplexity int, personID string, role model.Role) int
+		StartCheckout       func(childComplexity int, tierID string) int
+		SyncMembershipTiers func(childComplexity int) int
+		UpdateMyProfile     func(childComplexity int, input model.ProfileInput) int
 	}
 
 	PageInfo struct {
@@ -302,6 +305,21 @@ type ComplexityRoot struct {
 		Tier  func(childComplexity int) int
 	}
 
+	TierSyncResult struct {
+		Created   func(childComplexity int) int
+		Prices    func(childComplexity int) int
+		Retired   func(childComplexity int) int
+		Skipped   func(childComplexity int) int
+		Unchanged func(childComplexity int) int
+		Updated   func(childComplexity int) int
+	}
+
+	TierSyncSkip struct {
+		PriceID func(childComplexity int) int
+		Reason  func(childComplexity int) int
+		TierID  func(childComplexity int) int
+	}
+
 	TimelineEntry struct {
 		At      func(childComplexity int) int
 		Details func(childComplexity int) int
@@ -334,6 +352,7 @@ type MutationResolver interface {
 	AbandonDeadLetter(ctx context.Context, id string, reason string) (*model.DeadLetter, error)
 	CreateAgentKey(ctx context.Context, input model.CreateAgentKeyInput) (*model.CreatedAgentKey, error)
 	CreateEvent(ctx context.Context, input model.CreateEventInput) (*model.Event, error)
+	SyncMembershipTiers(ctx context.Context) (*model.TierSyncResult, error)
 }
 type PersonResolver interface {
 	Membership(ctx context.Context, obj *model.Person) (*model.Membership, error)
@@ -869,6 +888,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Membership.CurrentPeriodEnd(childComplexity), true
+	case "Membership.directoryListing":
+		if e.ComplexityRoot.Membership.DirectoryListing == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Membership.DirectoryListing(childComplexity), true
 	case "Membership.status":
 		if e.ComplexityRoot.Membership.Status == nil {
 			break
@@ -887,6 +912,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Membership.Visible(childComplexity), true
+	case "Membership.visibleByDefault":
+		if e.ComplexityRoot.Membership.VisibleByDefault == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Membership.VisibleByDefault(childComplexity), true
 
 	case "MembershipSummary.byStatus":
 		if e.ComplexityRoot.MembershipSummary.ByStatus == nil {
@@ -1027,6 +1058,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.StartCheckout(childComplexity, args["tierId"].(string)), true
+	case "Mutation.syncMembershipTiers":
+		if e.ComplexityRoot.Mutation.SyncMembershipTiers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Mutation.SyncMembershipTiers(childComplexity), true
 	case "Mutation.updateMyProfile":
 		if e.ComplexityRoot.Mutation.UpdateMyProfile == nil {
 			break
@@ -1506,6 +1543,62 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.TierCount.Tier(childComplexity), true
+
+	case "TierSyncResult.created":
+		if e.ComplexityRoot.TierSyncResult.Created == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TierSyncResult.Created(childComplexity), true
+	case "TierSyncResult.prices":
+		if e.ComplexityRoot.TierSyncResult.Prices == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TierSyncResult.Prices(childComplexity), true
+	case "TierSyncResult.retired":
+		if e.ComplexityRoot.TierSyncResult.Retired == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TierSyncResult.Retired(childComplexity), true
+	case "TierSyncResult.skipped":
+		if e.ComplexityRoot.TierSyncResult.Skipped == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TierSyncResult.Skipped(childComplexity), true
+	case "TierSyncResult.unchanged":
+		if e.ComplexityRoot.TierSyncResult.Unchanged == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TierSyncResult.Unchanged(childComplexity), true
+	case "TierSyncResult.updated":
+		if e.ComplexityRoot.TierSyncResult.Updated == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TierSyncResult.Updated(childComplexity), true
+
+	case "TierSyncSkip.priceId":
+		if e.ComplexityRoot.TierSyncSkip.PriceID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TierSyncSkip.PriceID(childComplexity), true
+	case "TierSyncSkip.reason":
+		if e.ComplexityRoot.TierSyncSkip.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TierSyncSkip.Reason(childComplexity), true
+	case "TierSyncSkip.tierId":
+		if e.ComplexityRoot.TierSyncSkip.TierID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TierSyncSkip.TierID(childComplexity), true
 
 	case "TimelineEntry.at":
 		if e.ComplexityRoot.TimelineEntry.At == nil {
@@ -2108,8 +2201,29 @@ type Membership {
   tier: String
   cancelAtPeriodEnd: Boolean!
   currentPeriodEnd: Time
+  """
+  Whether the member appears in the member directory (members:read). The
+  directory is opt-in: every new member is hidden (false) until they call
+  setMyVisibility(visible: true), which only an active member can do. A
+  member who loses access is hidden again and opts in anew once active.
+  directoryListing says which of these applies.
+  """
   visible: Boolean!
+  "Whether a new member appears in the directory without opting in: always false (the directory is opt-in)."
+  visibleByDefault: Boolean!
+  "Why the member is, or is not, in the directory, for a client to prompt the opt-in."
+  directoryListing: DirectoryListing!
   alumni: Boolean!
+}
+
+"Whether a member appears in the member directory, and why not. The directory is opt-in."
+enum DirectoryListing {
+  "Shown in the directory: the member opted in and has access."
+  LISTED
+  "Hidden, and may opt in with setMyVisibility(visible: true): an active member who has not opted in (every new member) or opted out."
+  OPT_IN_AVAILABLE
+  "Hidden, and cannot be shown until the membership is active (pending, past due after hiding, canceled)."
+  NOT_ELIGIBLE
 }
 
 input MemberFilter {
@@ -2177,7 +2291,11 @@ enum Scope {
 scalar Time
 
 type Query {
-  "The membership tiers on offer, in display order."
+  """
+  The membership tiers that can be bought, in display order: tiers with a
+  billing price (set by ` + "`" + `wdai tiers sync` + "`" + `); retired tiers and tiers without
+  a price are not listed.
+  """
   membershipTiers: [MembershipTier!]! @public
 
   "Dead letters, newest first; all statuses when status is omitted."
@@ -2186,7 +2304,11 @@ type Query {
   "The signed-in person, with their role and membership."
   me: Person @authenticated
 
-  "The member directory: visible members; admins also see hidden ones and can filter by status."
+  """
+  The member directory: members who opted in (Membership.visible; new
+  members are hidden until they do); admins also see hidden ones and can
+  filter by status.
+  """
   members(first: Int = 20, after: String, filter: MemberFilter): MemberConnection @requires(scopes: [MEMBERS_READ])
 
   "One member."
@@ -2200,7 +2322,11 @@ type Mutation {
   "Change your own name."
   updateMyProfile(input: ProfileInput!): Person @authenticated
 
-  "Show or hide yourself in the member directory (only an active member can be shown)."
+  """
+  Show or hide yourself in the member directory (only an active member can
+  be shown). The directory is opt-in: new members are hidden until they
+  call this with visible: true.
+  """
   setMyVisibility(visible: Boolean!): Membership @authenticated
 
   "Start joining a tier: the URL of a hosted checkout page (subscription mode)."
@@ -2229,6 +2355,36 @@ type MembershipTier {
   "Human-readable price, for example \"$15 / month\"."
   priceDisplay: String!
   sortOrder: Int!
+}
+
+extend type Mutation {
+  """
+  Bring the tiers in step with Stripe's active recurring prices, like
+  ` + "`" + `wdai tiers sync` + "`" + ` and the stripe_tiers_sync job. A price names its tier by
+  lookup key wdai_tier_<id>, else by metadata wdai_tier=<id> on the price,
+  else on its product; wdai_order (price or product metadata) sets the
+  order. Tiers whose price is no longer active are retired (kept, not
+  offered). Audited.
+  """
+  syncMembershipTiers: TierSyncResult @requires(scopes: [OPS_WRITE])
+}
+
+"What a tier sync did; a second run over the same catalogue only lists unchanged tiers."
+type TierSyncResult {
+  "Active recurring prices read."
+  prices: Int!
+  created: [ID!]!
+  updated: [ID!]!
+  retired: [ID!]!
+  unchanged: [ID!]!
+  skipped: [TierSyncSkip!]!
+}
+
+"A price or tier the sync left alone."
+type TierSyncSkip {
+  priceId: String
+  tierId: String
+  reason: String!
 }
 `, BuiltIn: false},
 }
@@ -2498,6 +2654,10 @@ func (ec *executionContext) childFields_Membership(ctx context.Context, field gr
 		return ec.fieldContext_Membership_currentPeriodEnd(ctx, field)
 	case "visible":
 		return ec.fieldContext_Membership_visible(ctx, field)
+	case "visibleByDefault":
+		return ec.fieldContext_Membership_visibleByDefault(ctx, field)
+	case "directoryListing":
+		return ec.fieldContext_Membership_directoryListing(ctx, field)
 	case "alumni":
 		return ec.fieldContext_Membership_alumni(ctx, field)
 	}
@@ -2690,6 +2850,36 @@ func (ec *executionContext) childFields_TierCount(ctx context.Context, field gra
 		return ec.fieldContext_TierCount_count(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type TierCount", field.Name)
+}
+
+func (ec *executionContext) childFields_TierSyncResult(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "prices":
+		return ec.fieldContext_TierSyncResult_prices(ctx, field)
+	case "created":
+		return ec.fieldContext_TierSyncResult_created(ctx, field)
+	case "updated":
+		return ec.fieldContext_TierSyncResult_updated(ctx, field)
+	case "retired":
+		return ec.fieldContext_TierSyncResult_retired(ctx, field)
+	case "unchanged":
+		return ec.fieldContext_TierSyncResult_unchanged(ctx, field)
+	case "skipped":
+		return ec.fieldContext_TierSyncResult_skipped(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TierSyncResult", field.Name)
+}
+
+func (ec *executionContext) childFields_TierSyncSkip(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "priceId":
+		return ec.fieldContext_TierSyncSkip_priceId(ctx, field)
+	case "tierId":
+		return ec.fieldContext_TierSyncSkip_tierId(ctx, field)
+	case "reason":
+		return ec.fieldContext_TierSyncSkip_reason(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TierSyncSkip", field.Name)
 }
 
 func (ec *executionContext) childFields_TimelineEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5316,6 +5506,52 @@ func (ec *executionContext) fieldContext_Membership_visible(_ context.Context, f
 	return graphql.NewScalarFieldContext("Membership", field, false, false, "Boolean")
 }
 
+func (ec *executionContext) _Membership_visibleByDefault(ctx context.Context, field graphql.CollectedField, obj *model.Membership) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Membership_visibleByDefault(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.VisibleByDefault, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Membership_visibleByDefault(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Membership", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Membership_directoryListing(ctx context.Context, field graphql.CollectedField, obj *model.Membership) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Membership_directoryListing(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DirectoryListing, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.DirectoryListing) graphql.Marshaler {
+			return ec.marshalNDirectoryListing2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐDirectoryListing(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Membership_directoryListing(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Membership", field, false, false, "DirectoryListing")
+}
+
 func (ec *executionContext) _Membership_alumni(ctx context.Context, field graphql.CollectedField, obj *model.Membership) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6086,6 +6322,56 @@ func (ec *executionContext) fieldContext_Mutation_createEvent(ctx context.Contex
 	if fc.Args, err = ec.field_Mutation_createEvent_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_syncMembershipTiers(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_syncMembershipTiers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Mutation().SyncMembershipTiers(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scopes, err := ec.unmarshalNScope2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐScopeᚄ(ctx, []any{"OPS_WRITE"})
+				if err != nil {
+					var zeroVal *model.TierSyncResult
+					return zeroVal, err
+				}
+				if ec.Directives.Requires == nil {
+					var zeroVal *model.TierSyncResult
+					return zeroVal, errors.New("directive requires is not implemented")
+				}
+				return ec.Directives.Requires(ctx, nil, directive0, scopes)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.TierSyncResult) graphql.Marshaler {
+			return ec.marshalOTierSyncResult2ᚖgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐTierSyncResult(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_syncMembershipTiers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TierSyncResult(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -8345,6 +8631,222 @@ func (ec *executionContext) _TierCount_count(ctx context.Context, field graphql.
 }
 func (ec *executionContext) fieldContext_TierCount_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("TierCount", field, false, false, "Int")
+}
+
+func (ec *executionContext) _TierSyncResult_prices(ctx context.Context, field graphql.CollectedField, obj *model.TierSyncResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TierSyncResult_prices(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Prices, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TierSyncResult_prices(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TierSyncResult", field, false, false, "Int")
+}
+
+func (ec *executionContext) _TierSyncResult_created(ctx context.Context, field graphql.CollectedField, obj *model.TierSyncResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TierSyncResult_created(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Created, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNID2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TierSyncResult_created(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TierSyncResult", field, false, false, "ID")
+}
+
+func (ec *executionContext) _TierSyncResult_updated(ctx context.Context, field graphql.CollectedField, obj *model.TierSyncResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TierSyncResult_updated(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Updated, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNID2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TierSyncResult_updated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TierSyncResult", field, false, false, "ID")
+}
+
+func (ec *executionContext) _TierSyncResult_retired(ctx context.Context, field graphql.CollectedField, obj *model.TierSyncResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TierSyncResult_retired(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Retired, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNID2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TierSyncResult_retired(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TierSyncResult", field, false, false, "ID")
+}
+
+func (ec *executionContext) _TierSyncResult_unchanged(ctx context.Context, field graphql.CollectedField, obj *model.TierSyncResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TierSyncResult_unchanged(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Unchanged, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNID2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TierSyncResult_unchanged(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TierSyncResult", field, false, false, "ID")
+}
+
+func (ec *executionContext) _TierSyncResult_skipped(ctx context.Context, field graphql.CollectedField, obj *model.TierSyncResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TierSyncResult_skipped(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Skipped, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.TierSyncSkip) graphql.Marshaler {
+			return ec.marshalNTierSyncSkip2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐTierSyncSkipᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TierSyncResult_skipped(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TierSyncResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TierSyncSkip(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TierSyncSkip_priceId(ctx context.Context, field graphql.CollectedField, obj *model.TierSyncSkip) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TierSyncSkip_priceId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PriceID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TierSyncSkip_priceId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TierSyncSkip", field, false, false, "String")
+}
+
+func (ec *executionContext) _TierSyncSkip_tierId(ctx context.Context, field graphql.CollectedField, obj *model.TierSyncSkip) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TierSyncSkip_tierId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TierID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TierSyncSkip_tierId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TierSyncSkip", field, false, false, "String")
+}
+
+func (ec *executionContext) _TierSyncSkip_reason(ctx context.Context, field graphql.CollectedField, obj *model.TierSyncSkip) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TierSyncSkip_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TierSyncSkip_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TierSyncSkip", field, false, false, "String")
 }
 
 func (ec *executionContext) _TimelineEntry_at(ctx context.Context, field graphql.CollectedField, obj *model.TimelineEntry) (ret graphql.Marshaler) {
@@ -10873,6 +11375,16 @@ func (ec *executionContext) _Membership(ctx context.Context, sel ast.SelectionSe
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "visibleByDefault":
+			out.Values[i] = ec._Membership_visibleByDefault(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "directoryListing":
+			out.Values[i] = ec._Membership_directoryListing(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "alumni":
 			out.Values[i] = ec._Membership_alumni(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -11074,6 +11586,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "createEvent":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_createEvent(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "syncMembershipTiers":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_syncMembershipTiers(ctx, field)
 			})
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
@@ -11799,6 +12318,107 @@ func (ec *executionContext) _TierCount(ctx context.Context, sel ast.SelectionSet
 	return out
 }
 
+var tierSyncResultImplementors = []string{"TierSyncResult"}
+
+func (ec *executionContext) _TierSyncResult(ctx context.Context, sel ast.SelectionSet, obj *model.TierSyncResult) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, tierSyncResultImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TierSyncResult")
+		case "prices":
+			out.Values[i] = ec._TierSyncResult_prices(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "created":
+			out.Values[i] = ec._TierSyncResult_created(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updated":
+			out.Values[i] = ec._TierSyncResult_updated(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "retired":
+			out.Values[i] = ec._TierSyncResult_retired(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unchanged":
+			out.Values[i] = ec._TierSyncResult_unchanged(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "skipped":
+			out.Values[i] = ec._TierSyncResult_skipped(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var tierSyncSkipImplementors = []string{"TierSyncSkip"}
+
+func (ec *executionContext) _TierSyncSkip(ctx context.Context, sel ast.SelectionSet, obj *model.TierSyncSkip) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, tierSyncSkipImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TierSyncSkip")
+		case "priceId":
+			out.Values[i] = ec._TierSyncSkip_priceId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "tierId":
+			out.Values[i] = ec._TierSyncSkip_tierId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._TierSyncSkip_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var timelineEntryImplementors = []string{"TimelineEntry"}
 
 func (ec *executionContext) _TimelineEntry(ctx context.Context, sel ast.SelectionSet, obj *model.TimelineEntry) graphql.Marshaler {
@@ -12378,6 +12998,16 @@ func (ec *executionContext) marshalNDeadLetterStatus2githubᚗcomᚋwomendefinin
 	return v
 }
 
+func (ec *executionContext) unmarshalNDirectoryListing2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐDirectoryListing(ctx context.Context, v any) (model.DirectoryListing, error) {
+	var res model.DirectoryListing
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDirectoryListing2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐDirectoryListing(ctx context.Context, sel ast.SelectionSet, v model.DirectoryListing) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNDuplicateSubscription2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐDuplicateSubscription(ctx context.Context, sel ast.SelectionSet, v model.DuplicateSubscription) graphql.Marshaler {
 	return ec._DuplicateSubscription(ctx, sel, &v)
 }
@@ -12452,6 +13082,35 @@ func (ec *executionContext) marshalNID2string(ctx context.Context, sel ast.Selec
 		graphql.AddInvalidNullFromMarshaler(ctx, "ID!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNID2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNID2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNID2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNID2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalNInt2int32(ctx context.Context, v any) (int32, error) {
@@ -12801,6 +13460,26 @@ func (ec *executionContext) marshalNTierCount2ᚕgithubᚗcomᚋwomendefiningai�
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNTierCount2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐTierCount(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNTierSyncSkip2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐTierSyncSkip(ctx context.Context, sel ast.SelectionSet, v model.TierSyncSkip) graphql.Marshaler {
+	return ec._TierSyncSkip(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNTierSyncSkip2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐTierSyncSkipᚄ(ctx context.Context, sel ast.SelectionSet, v []model.TierSyncSkip) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNTierSyncSkip2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐTierSyncSkip(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -13288,6 +13967,13 @@ func (ec *executionContext) marshalOString2ᚖstring(ctx context.Context, sel as
 	_ = ctx
 	res := graphql.MarshalString(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOTierSyncResult2ᚖgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐTierSyncResult(ctx context.Context, sel ast.SelectionSet, v *model.TierSyncResult) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._TierSyncResult(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOTime2ᚖtimeᚐTime(ctx context.Context, v any) (*time.Time, error) {

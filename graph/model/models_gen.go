@@ -202,8 +202,17 @@ type Membership struct {
 	Tier              *string          `json:"tier,omitempty"`
 	CancelAtPeriodEnd bool             `json:"cancelAtPeriodEnd"`
 	CurrentPeriodEnd  *time.Time       `json:"currentPeriodEnd,omitempty"`
-	Visible           bool             `json:"visible"`
-	Alumni            bool             `json:"alumni"`
+	// Whether the member appears in the member directory (members:read). The
+	// directory is opt-in: every new member is hidden (false) until they call
+	// setMyVisibility(visible: true), which only an active member can do. A
+	// member who loses access is hidden again and opts in anew once active.
+	// directoryListing says which of these applies.
+	Visible bool `json:"visible"`
+	// Whether a new member appears in the directory without opting in: always false (the directory is opt-in).
+	VisibleByDefault bool `json:"visibleByDefault"`
+	// Why the member is, or is not, in the directory, for a client to prompt the opt-in.
+	DirectoryListing DirectoryListing `json:"directoryListing"`
+	Alumni           bool             `json:"alumni"`
 }
 
 type MembershipSummary struct {
@@ -333,6 +342,24 @@ type TierCount struct {
 	// Empty for memberships without a tier (pending).
 	Tier  string `json:"tier"`
 	Count int32  `json:"count"`
+}
+
+// What a tier sync did; a second run over the same catalogue only lists unchanged tiers.
+type TierSyncResult struct {
+	// Active recurring prices read.
+	Prices    int32          `json:"prices"`
+	Created   []string       `json:"created"`
+	Updated   []string       `json:"updated"`
+	Retired   []string       `json:"retired"`
+	Unchanged []string       `json:"unchanged"`
+	Skipped   []TierSyncSkip `json:"skipped"`
+}
+
+// A price or tier the sync left alone.
+type TierSyncSkip struct {
+	PriceID *string `json:"priceId,omitempty"`
+	TierID  *string `json:"tierId,omitempty"`
+	Reason  string  `json:"reason"`
 }
 
 type TimelineEntry struct {
@@ -526,6 +553,67 @@ func (e *DeadLetterStatus) UnmarshalJSON(b []byte) error {
 }
 
 func (e DeadLetterStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Whether a member appears in the member directory, and why not. The directory is opt-in.
+type DirectoryListing string
+
+const (
+	// Shown in the directory: the member opted in and has access.
+	DirectoryListingListed DirectoryListing = "LISTED"
+	// Hidden, and may opt in with setMyVisibility(visible: true): an active member who has not opted in (every new member) or opted out.
+	DirectoryListingOptInAvailable DirectoryListing = "OPT_IN_AVAILABLE"
+	// Hidden, and cannot be shown until the membership is active (pending, past due after hiding, canceled).
+	DirectoryListingNotEligible DirectoryListing = "NOT_ELIGIBLE"
+)
+
+var AllDirectoryListing = []DirectoryListing{
+	DirectoryListingListed,
+	DirectoryListingOptInAvailable,
+	DirectoryListingNotEligible,
+}
+
+func (e DirectoryListing) IsValid() bool {
+	switch e {
+	case DirectoryListingListed, DirectoryListingOptInAvailable, DirectoryListingNotEligible:
+		return true
+	}
+	return false
+}
+
+func (e DirectoryListing) String() string {
+	return string(e)
+}
+
+func (e *DirectoryListing) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = DirectoryListing(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid DirectoryListing", str)
+	}
+	return nil
+}
+
+func (e DirectoryListing) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *DirectoryListing) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e DirectoryListing) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -129,6 +129,8 @@ type Config struct {
 	// CronMailchimpResync and CronStripeReconcile are "HH:MM" UTC times.
 	CronMailchimpResync string `env:"CRON_MAILCHIMP_RESYNC" envDefault:"04:00"`
 	CronStripeReconcile string `env:"CRON_STRIPE_RECONCILE" envDefault:"03:00"`
+	// CronTiersSync are the UTC times of stripe_tiers_sync.
+	CronTiersSync string `env:"CRON_TIERS_SYNC" envDefault:"02:30"`
 	// ReconcileStuckAfter: reconciliation re-queues a billing event still
 	// 'received' after this long; ReconcileExpireAfter: a deferred event
 	// older than this expires with one alert.
@@ -275,7 +277,7 @@ func (c Config) validateCron() []string {
 		p = append(p, "CRON_SECRET: must be at least 16 characters")
 	}
 	for name, v := range map[string]string{"CRON_LUMA_APPROVAL": c.CronLumaApproval, "CRON_SLACK_SYNC": c.CronSlackSync,
-		"CRON_MAILCHIMP_RESYNC": c.CronMailchimpResync, "CRON_STRIPE_RECONCILE": c.CronStripeReconcile} {
+		"CRON_MAILCHIMP_RESYNC": c.CronMailchimpResync, "CRON_STRIPE_RECONCILE": c.CronStripeReconcile, "CRON_TIERS_SYNC": c.CronTiersSync} {
 		if _, err := schedule.ParseTimes(v); err != nil {
 			p = append(p, name+": "+err.Error())
 		}

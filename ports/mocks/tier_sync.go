@@ -95,17 +95,17 @@ func (m *MockTierSyncStore) EXPECT() *MockTierSyncStoreMockRecorder {
 }
 
 // ApplyTierChanges mocks base method.
-func (m *MockTierSyncStore) ApplyTierChanges(ctx context.Context, upserts []ports.TierRecord, retire []string) error {
+func (m *MockTierSyncStore) ApplyTierChanges(ctx context.Context, upserts []ports.TierRecord, retire []string, audit ports.AuditEntry) error {
 	m.ctrl.T.Helper()
-	ret := m.ctrl.Call(m, "ApplyTierChanges", ctx, upserts, retire)
+	ret := m.ctrl.Call(m, "ApplyTierChanges", ctx, upserts, retire, audit)
 	ret0, _ := ret[0].(error)
 	return ret0
 }
 
 // ApplyTierChanges indicates an expected call of ApplyTierChanges.
-func (mr *MockTierSyncStoreMockRecorder) ApplyTierChanges(ctx, upserts, retire any) *gomock.Call {
+func (mr *MockTierSyncStoreMockRecorder) ApplyTierChanges(ctx, upserts, retire, audit any) *gomock.Call {
 	mr.mock.ctrl.T.Helper()
-	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "ApplyTierChanges", reflect.TypeOf((*MockTierSyncStore)(nil).ApplyTierChanges), ctx, upserts, retire)
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "ApplyTierChanges", reflect.TypeOf((*MockTierSyncStore)(nil).ApplyTierChanges), ctx, upserts, retire, audit)
 }
 
 // ListAllTiers mocks base method.
