@@ -158,7 +158,7 @@ func TestSyncTiersUnconfiguredAndFailures(t *testing.T) {
 	if _, err := h.Handle(context.Background()); !errors.Is(err, ports.ErrNotConfigured) {
 		t.Fatalf("unconfigured Handle = %v, want ErrNotConfigured", err)
 	}
-	boom := errors.New("stripe: HTTP 500")
+	boom := errors.New("billing: HTTP 500")
 	catalog.EXPECT().Configured().Return(true)
 	catalog.EXPECT().ListActivePrices(gomock.Any()).Return(nil, boom)
 	if _, err := h.Handle(context.Background()); !errors.Is(err, boom) {
