@@ -5,7 +5,7 @@ LINT := $(GO) tool -modfile=tools/go.mod golangci-lint
 WITHPG := $(GO) run ./internal/testdb/withpg --
 BIN := bin/wdai
 
-.PHONY: run dev demo build test vet lint generate check-generated unit plain bench cover clean tools fuzz graphql-audit chaos chaos-short
+.PHONY: run dev demo build test vet lint generate check-generated unit plain bench cover clean tools fuzz graphql-audit chaos chaos-short bench-all
 STRIPE_MOCK_VERSION := v0.203.0
 export STRIPE_MOCK_BIN := $(CURDIR)/bin/stripe-mock
 
@@ -60,8 +60,13 @@ plain:
 	env -u TEST_DATABASE_URL $(GO) test -count=1 -v -run '^TestAgentKeyStoreKeepsOnlyTheHash$$' ./adapters/postgres/ \
 		| grep -- '--- PASS: TestAgentKeyStoreKeepsOnlyTheHash'
 
-## bench: the benchmarks (messaging throughput, webhook ingest, ...)
+## bench: P1–P8 (docs/performance.md), each figure beside a baseline measured in the same run, as one
+## table; writes it to docs/performance.md with the date and the machine (about 5 minutes)
 bench: tools
+	$(WITHPG) $(GO) run ./cmd/benchtable -out docs/performance.md
+
+## bench-all: every benchmark of every package, as `go test -bench` prints them
+bench-all: tools
 	$(WITHPG) $(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 20m ./...
 
 ## chaos: every fault the platform must survive (R1–R10 in docs/reliability.md) against the real

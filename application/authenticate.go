@@ -52,6 +52,6 @@ func (h Authenticate) Handle(ctx context.Context, s ports.Session) (access.Princ
 	if p.Erased {
 		return access.Principal{}, ErrAccountErased
 	}
-	rememberSignedIn(ctx, p.Person)
+	rememberSignedIn(ctx, p)
 	return access.NewUser(p.ID, p.Role, p.MembershipStatus)
 }

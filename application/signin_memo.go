@@ -4,16 +4,19 @@ import (
 	"context"
 	"sync"
 
+	"github.com/womendefiningai/platform/domain/membership"
 	"github.com/womendefiningai/platform/ports"
 )
 
-// signInMemo holds the person Authenticate read for this request, so the
-// request's own `me` answers from that read instead of reading the same
-// row again a millisecond later.
+// signInMemo holds the person (and membership) Authenticate read for this
+// request, so the request's own `me { membership }` answers from that read
+// instead of reading the same rows again a millisecond later.
 type signInMemo struct {
-	mu     sync.Mutex
-	person ports.Person
-	ok     bool
+	mu             sync.Mutex
+	person         ports.Person
+	membership     *membership.Membership
+	membershipRead bool
+	ok             bool
 }
 
 type signInMemoKey struct{}
@@ -25,10 +28,10 @@ func WithSignInMemo(ctx context.Context) context.Context {
 	return context.WithValue(ctx, signInMemoKey{}, &signInMemo{})
 }
 
-func rememberSignedIn(ctx context.Context, p ports.Person) {
+func rememberSignedIn(ctx context.Context, p ports.SignedInPerson) {
 	if m, ok := ctx.Value(signInMemoKey{}).(*signInMemo); ok {
 		m.mu.Lock()
-		m.person, m.ok = p, true
+		m.person, m.membership, m.membershipRead, m.ok = p.Person, p.Membership, p.MembershipRead, true
 		m.mu.Unlock()
 	}
 }
@@ -43,4 +46,16 @@ func signedInPerson(ctx context.Context, id string) (ports.Person, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.person, m.ok && m.person.ID == id
+}
+
+// signedInMembership returns the membership (nil: none) this request's
+// authentication read along with the person id, when it read it.
+func signedInMembership(ctx context.Context, id string) (*membership.Membership, bool) {
+	m, ok := ctx.Value(signInMemoKey{}).(*signInMemo)
+	if !ok {
+		return nil, false
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.membership, m.ok && m.person.ID == id && m.membershipRead
 }

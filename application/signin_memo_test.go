@@ -12,14 +12,15 @@ import (
 	"github.com/womendefiningai/platform/ports/mocks"
 )
 
-// TestMeAnswersFromTheRequestsSignIn: with WithSignInMemo, `me` is the
-// person the request's authentication read (no second read of the same
-// row); without it, or for another person, it reads the store.
+// TestMeAnswersFromTheRequestsSignIn: with WithSignInMemo, `me` and its
+// membership are what the request's authentication read (no second read
+// of the same rows); without it, or for another person, the store is read.
 func TestMeAnswersFromTheRequestsSignIn(t *testing.T) {
 	t.Parallel()
 	ctrl := gomock.NewController(t)
 	people := mocks.NewMockIdentityPeople(ctrl)
-	people.EXPECT().GetByIdentityID(gomock.Any(), "user_ada").Return(ports.SignedInPerson{Person: me, MembershipStatus: membership.StatusActive}, nil).Times(2)
+	own := activeIn(t, "p1", "community")
+	people.EXPECT().GetByIdentityID(gomock.Any(), "user_ada").Return(ports.SignedInPerson{Person: me, MembershipStatus: membership.StatusActive, Membership: own, MembershipRead: true}, nil).Times(2)
 	auth, err := application.NewAuthenticate(people, mocks.NewMockIdentityDirectory(ctrl))
 	if err != nil {
 		t.Fatal(err)
@@ -38,6 +39,20 @@ func TestMeAnswersFromTheRequestsSignIn(t *testing.T) {
 	got, err := getMe.Handle(application.WithPrincipal(ctx, p)) // store: no call expected
 	if err != nil || got.ID != "p1" || got.Email != "ada@example.test" || got.FirstName != "Ada" {
 		t.Fatalf("me from the sign-in = %+v, %v", got, err)
+	}
+	memberships := mocks.NewMockMembershipReader(ctrl)
+	getMemberships, err := application.NewGetMemberships(memberships)
+	if err != nil {
+		t.Fatal(err)
+	}
+	views, err := getMemberships.Handle(application.WithPrincipal(ctx, p), []string{"p1"}) // store: no call expected
+	if v, ok := views["p1"]; err != nil || !ok || v.Status != membership.StatusActive || v.Tier != "community" {
+		t.Fatalf("own membership from the sign-in = %+v, %v", views, err)
+	}
+	// Anyone else's is read from the store.
+	memberships.EXPECT().GetMany(gomock.Any(), []string{"p2"}).Return(map[string]*membership.Membership{}, nil)
+	if views, err := getMemberships.Handle(application.WithPrincipal(ctx, p), []string{"p2"}); err != nil || len(views) != 0 {
+		t.Fatalf("another's membership = %+v, %v", views, err)
 	}
 
 	// Without the memo: the store is read.

@@ -55,6 +55,10 @@ type SignedInPerson struct {
 	Person
 	// MembershipStatus is zero when the person has no membership.
 	MembershipStatus membership.Status
+	// Membership is the membership, read with the person when
+	// MembershipRead; nil when they have none.
+	Membership     *membership.Membership
+	MembershipRead bool
 }
 
 // DirectoryFilter selects people for the member directory.

@@ -94,34 +94,93 @@ func loadMemberships(ctx context.Context, q Querier, personIDs []string, forUpda
 	// One statement for a membership and its subscriptions (one round trip
 	// on every signed-in read): a membership without any has one row of
 	// NULL subscription columns.
-	rows, err := q.Query(ctx, `
-		SELECT m.person_id::text, m.visible, m.ever_active,
-		       s.subscription_id, coalesce(s.status, ''), coalesce(s.tier, ''), coalesce(s.cancel_at_period_end, false),
-		       s.current_period_end, coalesce(s.payment_attempt, 0), s.snapshot_at
+	rows, err := q.Query(ctx, `SELECT `+membershipJoinColumns+`
 		FROM memberships m LEFT JOIN membership_subscriptions s ON s.person_id = m.person_id
 		WHERE m.person_id = ANY($1::uuid[])`+lock, validUUIDs(personIDs))
 	if err != nil {
 		return nil, fmt.Errorf("postgres: load memberships: %w", err)
 	}
 	defer rows.Close()
-	records := map[string]*membership.Record{}
+	records := membershipRecords{}
 	for rows.Next() {
-		personID, r, st, err := scanMembershipRow(rows)
-		if err != nil {
+		var sc membershipScan
+		if err := rows.Scan(sc.dest()...); err != nil {
+			return nil, fmt.Errorf("postgres: load memberships: %w", err)
+		}
+		if err := records.add(&sc); err != nil {
 			return nil, err
-		}
-		if records[personID] == nil {
-			records[personID] = &r
-		}
-		if st != nil {
-			records[personID].Subscriptions = append(records[personID].Subscriptions, *st)
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("postgres: load memberships: %w", err)
 	}
-	out := make(map[string]*membership.Membership, len(records))
-	for id, r := range records {
+	return records.build()
+}
+
+// membershipJoinColumns are the columns of a membership (m) joined to one
+// of its subscriptions (s), as membershipScan reads them. Every column may
+// be NULL (a person without a membership, a membership without a
+// subscription).
+const membershipJoinColumns = `m.person_id::text, coalesce(m.visible, false), coalesce(m.ever_active, false),
+	s.subscription_id, coalesce(s.status, ''), coalesce(s.tier, ''), coalesce(s.cancel_at_period_end, false),
+	s.current_period_end, coalesce(s.payment_attempt, 0), s.snapshot_at`
+
+// membershipScan holds one row of membershipJoinColumns.
+type membershipScan struct {
+	personID, subID   *string
+	r                 membership.Record
+	st                membership.SubscriptionState
+	status, tier      string
+	periodEnd, snapAt *time.Time
+}
+
+func (sc *membershipScan) dest() []any {
+	return []any{&sc.personID, &sc.r.Visible, &sc.r.EverActive, &sc.subID, &sc.status, &sc.tier,
+		&sc.st.CancelAtPeriodEnd, &sc.periodEnd, &sc.st.PaymentAttempt, &sc.snapAt}
+}
+
+// membershipRecords gathers the rows of membershipJoinColumns by person.
+type membershipRecords map[string]*membership.Record
+
+// add takes one row: its membership (the first row of a person makes it)
+// and its subscription, if any.
+func (recs membershipRecords) add(sc *membershipScan) error {
+	if sc.personID == nil {
+		return nil // no membership
+	}
+	r := recs[*sc.personID]
+	if r == nil {
+		sc.r.PersonID = *sc.personID
+		r = &sc.r
+		recs[*sc.personID] = r
+	}
+	if sc.subID == nil {
+		return nil
+	}
+	st := sc.st
+	st.ID = *sc.subID
+	var err error
+	if st.Status, err = membership.ParseStatus(sc.status); err != nil {
+		return fmt.Errorf("postgres: subscription %s: %w", st.ID, err)
+	}
+	if sc.tier != "" {
+		if st.Tier, err = membership.NewTier(sc.tier); err != nil {
+			return fmt.Errorf("postgres: subscription %s: %w", st.ID, err)
+		}
+	}
+	if sc.periodEnd != nil {
+		st.CurrentPeriodEnd = *sc.periodEnd
+	}
+	if sc.snapAt != nil {
+		st.SnapshotAt = *sc.snapAt
+	}
+	r.Subscriptions = append(r.Subscriptions, st)
+	return nil
+}
+
+func (recs membershipRecords) build() (map[string]*membership.Membership, error) {
+	out := make(map[string]*membership.Membership, len(recs))
+	for id, r := range recs {
 		m, err := membership.FromStore(*r)
 		if err != nil {
 			return nil, fmt.Errorf("postgres: rebuild membership: %w", err)
@@ -129,41 +188,6 @@ func loadMemberships(ctx context.Context, q Querier, personIDs []string, forUpda
 		out[id] = m
 	}
 	return out, nil
-}
-
-// scanMembershipRow scans one row of loadMemberships: the membership, and
-// the subscription of the row or nil when it has none.
-func scanMembershipRow(rows pgx.Rows) (string, membership.Record, *membership.SubscriptionState, error) {
-	var (
-		r                 membership.Record
-		subID             *string
-		st                membership.SubscriptionState
-		status, tier      string
-		periodEnd, snapAt *time.Time
-	)
-	if err := rows.Scan(&r.PersonID, &r.Visible, &r.EverActive, &subID, &status, &tier, &st.CancelAtPeriodEnd, &periodEnd, &st.PaymentAttempt, &snapAt); err != nil {
-		return "", r, nil, fmt.Errorf("postgres: load memberships: %w", err)
-	}
-	if subID == nil {
-		return r.PersonID, r, nil, nil
-	}
-	st.ID = *subID
-	var err error
-	if st.Status, err = membership.ParseStatus(status); err != nil {
-		return "", r, nil, fmt.Errorf("postgres: subscription %s: %w", st.ID, err)
-	}
-	if tier != "" {
-		if st.Tier, err = membership.NewTier(tier); err != nil {
-			return "", r, nil, fmt.Errorf("postgres: subscription %s: %w", st.ID, err)
-		}
-	}
-	if periodEnd != nil {
-		st.CurrentPeriodEnd = *periodEnd
-	}
-	if snapAt != nil {
-		st.SnapshotAt = *snapAt
-	}
-	return r.PersonID, r, &st, nil
 }
 
 func saveMembership(ctx context.Context, tx pgx.Tx, m *membership.Membership) error {

@@ -47,3 +47,30 @@ func TestGetManyReadsMembershipsWithAndWithoutSubscriptions(t *testing.T) {
 		t.Fatalf("without subscriptions: %d subscriptions, visible=%v, %s", len(none.Subscriptions()), none.Visible(), none.Status())
 	}
 }
+
+// TestGetByIdentityIDReadsTheMembershipAlong: the sign-in read carries the
+// whole membership (every subscription) in its one statement, and nil for
+// a person without one.
+func TestGetByIdentityIDReadsTheMembershipAlong(t *testing.T) {
+	t.Parallel()
+	pool := testdb.New(t)
+	people, ms := postgres.NewPeopleStore(pool), postgres.NewMembershipStore(pool)
+	ctx := context.Background()
+	res, err := people.UpsertFromIdentity(ctx, identityUser("user_along", "along@example.test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := people.GetByIdentityID(ctx, "user_along"); err != nil || got.Membership != nil || !got.MembershipRead || got.ID != res.Person.ID {
+		t.Fatalf("without a membership: %+v, %v; want no membership", got, err)
+	}
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	activate(t, ms, res.Person.ID, "sub_x", now)
+	activate(t, ms, res.Person.ID, "sub_y", now.Add(time.Second))
+	got, err := people.GetByIdentityID(ctx, "user_along")
+	if err != nil || got.ID != res.Person.ID || got.PrimaryEmail != "along@example.test" || got.MembershipStatus != membership.StatusActive {
+		t.Fatalf("with a membership: %+v, %v", got.Person, err)
+	}
+	if got.Membership == nil || !got.MembershipRead || len(got.Membership.Subscriptions()) != 2 || got.Membership.Status() != membership.StatusActive {
+		t.Fatalf("membership read along = %+v; want active with 2 subscriptions", got.Membership)
+	}
+}

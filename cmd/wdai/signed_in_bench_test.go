@@ -8,13 +8,21 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"runtime/pprof"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/womendefiningai/platform/adapters/clerk/clerkfake"
 	"github.com/womendefiningai/platform/adapters/postgres"
+	"github.com/womendefiningai/platform/internal/benchref"
 	"github.com/womendefiningai/platform/internal/config"
 	"github.com/womendefiningai/platform/internal/testdb"
 	"github.com/womendefiningai/platform/ports"
@@ -25,14 +33,16 @@ const signedInClients = 16
 // signedInQuery is the signed-in read the frontend makes on every page.
 const signedInQuery = `{ me { id email firstName membership { status } } }`
 
-// BenchmarkSignedInRead measures GraphQL throughput for a signed-in read
-// through the whole HTTP stack (request id, access log, metrics, session
-// token verification against the Clerk stand-in's JWKS, the GraphQL edge
-// limits, resolvers, PostgreSQL) from 16 clients over loopback. It reports
-// requests/s with p50 and p99, and the process's CPU per request. Compare req/s across commits in one
-// session (docs/graphql-edge.md); the edge's own overhead, measured
-// against the pre-edge gqlgen setup in the same run, is
-// graph.BenchmarkSignedInReadEdge.
+// BenchmarkSignedInRead (P3) measures GraphQL throughput for a signed-in
+// read through the whole HTTP stack (request id, access log, metrics,
+// session token verification against the Clerk stand-in's JWKS, the
+// GraphQL edge limits and rate limit, resolvers, PostgreSQL) from 16
+// clients over loopback, and in the same run, on the same PostgreSQL, the
+// reference: internal/benchref, the smallest gqlgen server with one pgx
+// primary-key read. The two are measured in interleaved rounds. It reports
+// both rates, the median of the rounds' ratios (the goal is at least 0.7), the p50 and p99 of
+// each, the process's CPU per request of ours, and the process's resident
+// memory under the load beside its idle figure before it (P8).
 func BenchmarkSignedInRead(b *testing.B) {
 	clerk := clerkfake.New(b)
 	clerk.AddUser(ports.IdentityUser{ID: "user_bench", FirstName: "Ada", LastName: "Bench", PrimaryEmail: "ada@example.test",
@@ -66,22 +76,29 @@ func BenchmarkSignedInRead(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ln, err := (&net.ListenConfig{}).Listen(b.Context(), "tcp", "127.0.0.1:0")
+	url := serveBench(b, "wdai", handler) + "/graphql"
+	token := clerk.MintToken("user_bench")
+	body, _ := json.Marshal(map[string]string{"query": signedInQuery})
+
+	// The reference: its own pool of the same size, on the same database.
+	refPool, err := pgxpool.New(ctx, dbURL+poolSizeParam(dbURL))
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	defer func() { _ = srv.Close() }()
-	url := "http://" + ln.Addr().String() + "/graphql"
-	token := clerk.MintToken("user_bench")
-	body, _ := json.Marshal(map[string]string{"query": signedInQuery})
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: signedInClients, MaxConnsPerHost: signedInClients}}
+	defer refPool.Close()
+	if err := benchref.Setup(ctx, refPool); err != nil {
+		b.Fatal(err)
+	}
+	refURL := serveBench(b, "reference", benchref.NewHandler(refPool))
+	refBody, _ := json.Marshal(map[string]string{"query": benchref.ReadQuery})
 
-	read := func() (time.Duration, error) {
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: signedInClients, MaxConnsPerHost: signedInClients}}
+	post := func(url string, body []byte, token, want string) (time.Duration, error) {
 		req, _ := http.NewRequestWithContext(b.Context(), http.MethodPost, url, bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+token)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
 		t0 := time.Now()
 		resp, err := client.Do(req)
 		if err != nil {
@@ -89,50 +106,137 @@ func BenchmarkSignedInRead(b *testing.B) {
 		}
 		out, _ := io.ReadAll(resp.Body)
 		_ = resp.Body.Close()
-		if resp.StatusCode != http.StatusOK || !bytes.Contains(out, []byte(`"firstName":"Ada"`)) || bytes.Contains(out, []byte(`"errors"`)) {
+		if resp.StatusCode != http.StatusOK || !bytes.Contains(out, []byte(want)) || bytes.Contains(out, []byte(`"errors"`)) {
 			return 0, &benchError{status: resp.StatusCode, body: string(out)}
 		}
 		return time.Since(t0), nil
 	}
-	if _, err := read(); err != nil { // signs the person in (creates them once)
+	ours := func() (time.Duration, error) { return post(url, body, token, `"firstName":"Ada"`) }
+	ref := func() (time.Duration, error) { return post(refURL, refBody, "", `"firstName":"Ada"`) }
+	for _, f := range []func() (time.Duration, error){ours, ref} { // signs the person in (creates them once)
+		if _, err := f(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	idleRSS := residentMB(b)
+
+	// Interleaved rounds, each server in turn, so both see the same share
+	// of a shared machine; the ratio is the median of the rounds' ratios.
+	const rounds = 10
+	per := max(b.N/rounds, 50)
+	var oursLat, refLat []time.Duration
+	var oursTime, refTime, oursCPU, refCPU time.Duration
+	var ratios []float64
+	run := func(f func() (time.Duration, error), lat *[]time.Duration, total, cpu *time.Duration) float64 {
+		cpu0 := processCPU(b)
+		l, d := loadRound(b, f, per)
+		*lat, *total, *cpu = append(*lat, l...), *total+d, *cpu+processCPU(b)-cpu0
+		return float64(per) / d.Seconds()
+	}
+	b.ResetTimer()
+	for r := range rounds {
+		var o, f float64
+		if r%2 == 0 {
+			o, f = run(ours, &oursLat, &oursTime, &oursCPU), run(ref, &refLat, &refTime, &refCPU)
+		} else {
+			f, o = run(ref, &refLat, &refTime, &refCPU), run(ours, &oursLat, &oursTime, &oursCPU)
+		}
+		ratios = append(ratios, o/f)
+	}
+	b.StopTimer()
+	loadRSS := residentMB(b)
+	slices.Sort(oursLat)
+	slices.Sort(refLat)
+	slices.Sort(ratios)
+	// CPU of the whole process (server and the 16 clients) per request:
+	// steadier than req/s on a shared machine.
+	b.ReportMetric(float64(oursCPU.Microseconds())/float64(len(oursLat)), "cpu-us/req")
+	b.ReportMetric(float64(refCPU.Microseconds())/float64(len(refLat)), "ref-cpu-us/req")
+	b.ReportMetric(float64(len(oursLat))/oursTime.Seconds(), "req/s")
+	b.ReportMetric(percentileMS(oursLat, 50), "p50-ms")
+	b.ReportMetric(percentileMS(oursLat, 99), "p99-ms")
+	b.ReportMetric(float64(len(refLat))/refTime.Seconds(), "ref-req/s")
+	b.ReportMetric(percentileMS(refLat, 99), "ref-p99-ms")
+	b.ReportMetric((ratios[rounds/2-1]+ratios[rounds/2])/2, "ratio")
+	b.ReportMetric(loadRSS, "rss-MB")
+	b.ReportMetric(idleRSS, "idle-rss-MB")
+}
+
+// serveBench serves h on a loopback port until the benchmark ends and
+// returns its base URL. Its requests carry the pprof label server=name, so
+// `go tool pprof -tagfocus server=wdai` shows one server's profile.
+func serveBench(b *testing.B, name string, h http.Handler) string {
+	b.Helper()
+	ln, err := (&net.ListenConfig{}).Listen(b.Context(), "tcp", "127.0.0.1:0")
+	if err != nil {
 		b.Fatal(err)
 	}
+	labels := pprof.Labels("server", name)
+	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		pprof.Do(r.Context(), labels, func(ctx context.Context) { h.ServeHTTP(w, r.WithContext(ctx)) })
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	b.Cleanup(func() { _ = srv.Close() })
+	return "http://" + ln.Addr().String()
+}
 
-	latencies := make([]time.Duration, b.N)
-	var next sync.Mutex
-	i := 0
-	b.ResetTimer()
-	start, cpu0 := time.Now(), processCPU(b)
+// loadRound makes n calls of f from signedInClients goroutines and returns
+// each call's latency and the round's wall time.
+func loadRound(b *testing.B, f func() (time.Duration, error), n int) ([]time.Duration, time.Duration) {
+	latencies := make([]time.Duration, n)
+	var next atomic.Int64
 	var wg sync.WaitGroup
+	start := time.Now()
 	for range signedInClients {
 		wg.Go(func() {
 			for {
-				next.Lock()
-				n := i
-				i++
-				next.Unlock()
-				if n >= b.N {
+				i := next.Add(1) - 1
+				if i >= int64(n) {
 					return
 				}
-				d, err := read()
+				d, err := f()
 				if err != nil {
 					b.Error(err)
 					return
 				}
-				latencies[n] = d
+				latencies[i] = d
 			}
 		})
 	}
 	wg.Wait()
-	elapsed, cpu := time.Since(start), processCPU(b)-cpu0
-	b.StopTimer()
-	slices.Sort(latencies)
-	// CPU of the whole process (server and the 16 clients) per request:
-	// steadier than req/s on a shared machine.
-	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-us/req")
-	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")
-	b.ReportMetric(float64(latencies[b.N/2].Microseconds())/1000, "p50-ms")
-	b.ReportMetric(float64(latencies[b.N*99/100].Microseconds())/1000, "p99-ms")
+	return latencies, time.Since(start)
+}
+
+// percentileMS is the p-th percentile of sorted latencies, in ms.
+func percentileMS(sorted []time.Duration, p int) float64 {
+	return float64(sorted[len(sorted)*p/100].Microseconds()) / 1000
+}
+
+// poolSizeParam sizes the reference's pool like ours (8 connections).
+func poolSizeParam(dbURL string) string {
+	if strings.Contains(dbURL, "?") {
+		return "&pool_max_conns=8"
+	}
+	return "?pool_max_conns=8"
+}
+
+// residentMB is this process's resident set size (VmRSS), in MB.
+func residentMB(b *testing.B) float64 {
+	b.Helper()
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		b.Logf("no RSS: %v", err)
+		return 0
+	}
+	for line := range strings.SplitSeq(string(status), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 64)
+			if err == nil {
+				return kb / 1024
+			}
+		}
+	}
+	return 0
 }
 
 type benchError struct {
