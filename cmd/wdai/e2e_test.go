@@ -213,7 +213,7 @@ func queryTiers(t *testing.T, addr string) []string {
 func TestServeAgainstDatabaseURLInProduction(t *testing.T) {
 	t.Parallel()
 	metricsAddr := freeAddr(t)
-	p := start(t, map[string]string{"WDAI_ENV": "production", "DATABASE_URL": testdb.NewURL(t), "METRICS_ADDR": metricsAddr}, "serve")
+	p := start(t, map[string]string{"WDAI_ENV": "production", "DATABASE_URL": pricedTiersURL(t, testdb.NewURL(t)), "METRICS_ADDR": metricsAddr}, "serve")
 	p.waitReady(t, 30*time.Second)
 
 	if got := strings.Join(queryTiers(t, p.addr), ","); got != "community,professional,leader" {
