@@ -34,7 +34,8 @@ type Commands struct {
 	// The email list.
 	SyncMemberEmail    SyncMemberEmail    // message: a member changed; sync the list, trigger a journey once
 	MoveMemberEmail    MoveMemberEmail    // message: a person's email changed
-	ArchiveMemberEmail ArchiveMemberEmail // message: a person was erased
+	ArchiveMemberEmail ArchiveMemberEmail // message: a person was erased (archive only; the worker runs ErasePerson)
+	ErasePerson        ErasePerson        // message: a person was erased; billing canceled, subscriber deleted permanently
 	ResyncEmailList    ResyncEmailList    // push everyone to the list in bulk
 
 	// The chat workspace.

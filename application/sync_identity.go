@@ -84,8 +84,9 @@ func applyIdentityUser(ctx context.Context, tx ports.PeopleTx, ev ports.Identity
 	}))
 }
 
-// eraseIdentityUser erases the person and queues the archive of their
-// address; a user never seen leaves an erased placeholder (the store's).
+// eraseIdentityUser erases the person here and queues their erasure at the
+// providers (ErasePerson); a user never seen leaves an erased placeholder
+// (the store's).
 func eraseIdentityUser(ctx context.Context, tx ports.PeopleTx, identityUserID string) error {
 	before, err := tx.People().Erase(ctx, identityUserID)
 	if errors.Is(err, ports.ErrNotFound) {
@@ -94,7 +95,7 @@ func eraseIdentityUser(ctx context.Context, tx ports.PeopleTx, identityUserID st
 	if err != nil {
 		return err
 	}
-	msg, err := ports.NewMessage(ports.TopicPersonDeleted, ports.PersonDeletedMessage{PersonID: before.ID, Email: before.PrimaryEmail})
+	msg, err := ports.NewMessage(ports.TopicPersonDeleted, ports.PersonDeletedMessage{PersonID: before.ID, Email: before.PrimaryEmail, CustomerID: before.BillingCustomerID})
 	if err != nil {
 		return err
 	}

@@ -99,4 +99,12 @@ type Billing interface {
 	// after, when set, is the id of an event already seen: the listing
 	// starts with the next older one (a reconciliation resuming a page).
 	ListEvents(ctx context.Context, since time.Time, after string, fn func(BillingEvent) error) error
+	// CancelSubscription cancels the subscription now, or at its period end
+	// when atPeriodEnd. An unknown or already canceled subscription is not
+	// an error (erasure retries it).
+	CancelSubscription(ctx context.Context, id string, atPeriodEnd bool) error
+	// EraseCustomer deletes the customer (remove true) or clears its
+	// personal fields (name, email, phone, address, description). An
+	// unknown or deleted customer is not an error.
+	EraseCustomer(ctx context.Context, customerID string, remove bool) error
 }

@@ -51,6 +51,10 @@ type EmailList interface {
 	TriggerJourney(ctx context.Context, journeyID, stepID, email string) error
 	// Archive removes the subscriber from the audience (kept in the archive).
 	Archive(ctx context.Context, email string) error
+	// DeletePermanently erases the subscriber for good (the provider's
+	// erasure; an archive keeps the contact). An unknown address is not an
+	// error.
+	DeletePermanently(ctx context.Context, email string) error
 	// BatchUpsert upserts many subscribers (chunked by the adapter) and
 	// returns one result per subscriber.
 	BatchUpsert(ctx context.Context, subs []Subscriber) ([]SubscriberResult, error)

@@ -48,11 +48,13 @@ type PersonEmailChangedMessage struct {
 }
 
 // PersonDeletedMessage is the body of a TopicPersonDeleted message. Email
-// is the address the person had, so that lists can archive it; it is the
-// last copy.
+// is the address the person had, so that the list can erase it; it is the
+// last copy (message tables keep a row only until it is handled). CustomerID
+// is the person's billing customer, erased at the billing provider.
 type PersonDeletedMessage struct {
-	PersonID string `json:"person_id"`
-	Email    string `json:"email"`
+	PersonID   string `json:"person_id"`
+	Email      string `json:"email"`
+	CustomerID string `json:"customer_id,omitempty"`
 }
 
 // JobRunPayload is the body of a TopicJobRun message.

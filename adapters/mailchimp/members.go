@@ -312,3 +312,26 @@ func (c *Client) batchErrorResult(e batchError) ports.SubscriberResult {
 	}
 	return ports.SubscriberResult{Error: msg}
 }
+
+// DeletePermanently erases the member for good with POST
+// /lists/{list}/members/{hash}/actions/delete-permanent (Mailchimp's
+// erasure; the archive of Archive keeps the contact). An unknown member is
+// done.
+func (c *Client) DeletePermanently(ctx context.Context, email string) error {
+	const op = "delete member permanently"
+	if !c.configured {
+		return ports.ErrNotConfigured
+	}
+	if strings.TrimSpace(email) == "" {
+		return invalid(op, "empty email address")
+	}
+	err := c.do(ctx, http.MethodPost, c.memberPath(subscriberHash(email))+"/actions/delete-permanent", nil, nil)
+	var apiErr *Error
+	if errors.As(err, &apiErr) && apiErr.Status == http.StatusNotFound {
+		return nil
+	}
+	if err != nil {
+		return c.fail(op, err)
+	}
+	return nil
+}

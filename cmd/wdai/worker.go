@@ -250,7 +250,7 @@ func messageHandlers(c application.Commands) []messageHandler {
 			return c.MoveMemberEmail.Handle(ctx, application.MoveMemberEmailInput{PersonID: b.PersonID, PreviousEmail: b.PreviousEmail})
 		})},
 		{"email.person_deleted", ports.TopicPersonDeleted, messaging.Decode(func(ctx context.Context, _ ports.Message, b ports.PersonDeletedMessage) error {
-			return c.ArchiveMemberEmail.Handle(ctx, application.ArchiveMemberEmailInput{PersonID: b.PersonID, Email: b.Email})
+			return c.ErasePerson.Handle(ctx, application.ErasePersonInput{PersonID: b.PersonID, Email: b.Email, CustomerID: b.CustomerID})
 		})},
 	}
 }

@@ -126,6 +126,10 @@ type Config struct {
 	MailchimpRecoveredStepID      string `env:"MAILCHIMP_RECOVERED_STEP_ID"`
 	MailchimpAlumniJourneyID      string `env:"MAILCHIMP_ALUMNI_JOURNEY_ID"`
 	MailchimpAlumniStepID         string `env:"MAILCHIMP_ALUMNI_STEP_ID"`
+	// ErasureCancelAtPeriodEnd: an erased person's subscriptions run to
+	// their period end (the customer's personal fields are cleared) instead
+	// of being canceled now (and the customer deleted).
+	ErasureCancelAtPeriodEnd bool `env:"ERASURE_CANCEL_AT_PERIOD_END" envDefault:"false"`
 	// CronMailchimpResync and CronStripeReconcile are "HH:MM" UTC times.
 	CronMailchimpResync string `env:"CRON_MAILCHIMP_RESYNC" envDefault:"04:00"`
 	CronStripeReconcile string `env:"CRON_STRIPE_RECONCILE" envDefault:"03:00"`

@@ -42,6 +42,20 @@ func (m *MockBilling) EXPECT() *MockBillingMockRecorder {
 	return m.recorder
 }
 
+// CancelSubscription mocks base method.
+func (m *MockBilling) CancelSubscription(ctx context.Context, id string, atPeriodEnd bool) error {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "CancelSubscription", ctx, id, atPeriodEnd)
+	ret0, _ := ret[0].(error)
+	return ret0
+}
+
+// CancelSubscription indicates an expected call of CancelSubscription.
+func (mr *MockBillingMockRecorder) CancelSubscription(ctx, id, atPeriodEnd any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "CancelSubscription", reflect.TypeOf((*MockBilling)(nil).CancelSubscription), ctx, id, atPeriodEnd)
+}
+
 // Configured mocks base method.
 func (m *MockBilling) Configured() bool {
 	m.ctrl.T.Helper()
@@ -84,6 +98,20 @@ func (m *MockBilling) CreatePortalSession(ctx context.Context, customerID, retur
 func (mr *MockBillingMockRecorder) CreatePortalSession(ctx, customerID, returnURL any) *gomock.Call {
 	mr.mock.ctrl.T.Helper()
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "CreatePortalSession", reflect.TypeOf((*MockBilling)(nil).CreatePortalSession), ctx, customerID, returnURL)
+}
+
+// EraseCustomer mocks base method.
+func (m *MockBilling) EraseCustomer(ctx context.Context, customerID string, remove bool) error {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "EraseCustomer", ctx, customerID, remove)
+	ret0, _ := ret[0].(error)
+	return ret0
+}
+
+// EraseCustomer indicates an expected call of EraseCustomer.
+func (mr *MockBillingMockRecorder) EraseCustomer(ctx, customerID, remove any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "EraseCustomer", reflect.TypeOf((*MockBilling)(nil).EraseCustomer), ctx, customerID, remove)
 }
 
 // GetSubscription mocks base method.

@@ -84,6 +84,20 @@ func (mr *MockEmailListMockRecorder) Configured() *gomock.Call {
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Configured", reflect.TypeOf((*MockEmailList)(nil).Configured))
 }
 
+// DeletePermanently mocks base method.
+func (m *MockEmailList) DeletePermanently(ctx context.Context, email string) error {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "DeletePermanently", ctx, email)
+	ret0, _ := ret[0].(error)
+	return ret0
+}
+
+// DeletePermanently indicates an expected call of DeletePermanently.
+func (mr *MockEmailListMockRecorder) DeletePermanently(ctx, email any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "DeletePermanently", reflect.TypeOf((*MockEmailList)(nil).DeletePermanently), ctx, email)
+}
+
 // SetTags mocks base method.
 func (m *MockEmailList) SetTags(ctx context.Context, email string, tags map[string]bool) error {
 	m.ctrl.T.Helper()

@@ -50,6 +50,7 @@ func (s *Server) routes() {
 	mux.HandleFunc("GET "+apiRoot+"/lists/{list}/members/{hash}", s.getMember)
 	mux.HandleFunc("PUT "+apiRoot+"/lists/{list}/members/{hash}", s.putMember)
 	mux.HandleFunc("DELETE "+apiRoot+"/lists/{list}/members/{hash}", s.deleteMember)
+	mux.HandleFunc("POST "+apiRoot+"/lists/{list}/members/{hash}/actions/delete-permanent", s.deletePermanently)
 	mux.HandleFunc("POST "+apiRoot+"/lists/{list}/members/{hash}/tags", s.postTags)
 	mux.HandleFunc("POST "+apiRoot+"/lists/{list}", s.postBatch)
 	mux.HandleFunc("POST "+apiRoot+"/customer-journeys/journeys/{journey}/steps/{step}/actions/trigger", s.postTrigger)
@@ -392,6 +393,25 @@ func (s *Server) deleteMember(w http.ResponseWriter, r *http.Request) {
 	if ref == nil {
 		if m := s.members[hash]; m != nil && !m.archived {
 			m.archived = true
+		} else {
+			ref = notFound()
+		}
+	}
+	s.mu.Unlock()
+	if ref != nil {
+		s.refuse(w, ref)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// deletePermanently erases the member (archived or not): it is gone.
+func (s *Server) deletePermanently(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	hash, ref := s.listAndHash(r, true)
+	if ref == nil {
+		if _, ok := s.members[hash]; ok {
+			delete(s.members, hash)
 		} else {
 			ref = notFound()
 		}

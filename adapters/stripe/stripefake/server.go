@@ -79,6 +79,9 @@ type Server struct {
 	seq      int
 	prefix   string  // of event ids: "evt_fake_" unless SetEventIDPrefix
 	prices   []Price // in the order set (prices.go)
+	// customers records what erasure did to a customer: "deleted" or
+	// "cleared" (erasure.go).
+	customers map[string]string
 }
 
 type storedEvent struct {
@@ -98,6 +101,10 @@ func New(tb Owner) *Server {
 	mux.HandleFunc("GET /v1/prices", s.listPrices)
 	mux.HandleFunc("POST /v1/checkout/sessions", s.createCheckoutSession)
 	mux.HandleFunc("POST /v1/billing_portal/sessions", s.createPortalSession)
+	mux.HandleFunc("DELETE /v1/subscriptions/{id}", s.cancelSubscription)
+	mux.HandleFunc("POST /v1/subscriptions/{id}", s.updateSubscription)
+	mux.HandleFunc("DELETE /v1/customers/{id}", s.deleteCustomer)
+	mux.HandleFunc("POST /v1/customers/{id}", s.updateCustomer)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, stripeError{
 			Type:    "invalid_request_error",
