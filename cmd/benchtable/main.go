@@ -20,6 +20,7 @@ import (
 	"os/exec"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -271,8 +272,10 @@ func floats(out, pattern string) ([]float64, error) {
 	return vs, nil
 }
 
-// render prints the rows as a Markdown table.
+// render prints the rows as a Markdown table, in the order of their ids.
 func render(rows []row) string {
+	rows = slices.Clone(rows)
+	slices.SortStableFunc(rows, func(a, b row) int { return strings.Compare(a.ID, b.ID) })
 	var b strings.Builder
 	b.WriteString("| | measure | figure | baseline, same run | ratio |\n|---|---|---|---|---|\n")
 	for _, r := range rows {
@@ -285,15 +288,27 @@ func render(rows []row) string {
 	return b.String()
 }
 
-// writeDoc writes the table to path with the date and the machine.
+// notesHeading starts the part of the document written by hand (what was
+// changed, profiles); writeDoc keeps it from the file it replaces.
+const notesHeading = "## Notes"
+
+// writeDoc writes the table to path with the date and the machine,
+// keeping the notes of the file it replaces.
 func writeDoc(path, table string, at time.Time) error {
+	notes := ""
+	if old, err := os.ReadFile(path); err == nil { //nolint:gosec // the path the developer gave
+		if i := strings.Index(string(old), "\n"+notesHeading+"\n"); i >= 0 {
+			notes = "\n" + string(old[i+1:])
+		}
+	}
 	var b strings.Builder
 	b.WriteString("# Performance\n\n")
-	b.WriteString("Written by `make bench` (cmd/benchtable); do not edit by hand, run it again.\n")
+	b.WriteString("The table is written by `make bench` (cmd/benchtable): run it again rather than edit it. The notes at the end are kept.\n")
 	b.WriteString("Every figure is measured in the run below, each beside a baseline measured in the same run on the same machine, ")
 	b.WriteString("so the ratios, not the absolute figures, are what to compare between runs and machines.\n\n")
 	fmt.Fprintf(&b, "- **Date:** %s\n- **Machine:** %s\n\n", at.Format("2006-01-02 15:04 MST"), machine())
 	b.WriteString(table)
+	b.WriteString(notes)
 	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}

@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"errors"
+	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestTableIsBuiltFromWhatTheMeasurementsPrint: every row's figure,
@@ -52,5 +54,27 @@ func TestTableIsBuiltFromWhatTheMeasurementsPrint(t *testing.T) {
 	}
 	if len(rows) != 8 || len(failures) != 1 || !strings.HasPrefix(failures[0], "P4:") {
 		t.Errorf("%d rows, failures %v; want 8 rows and P4 failed", len(rows), failures)
+	}
+}
+
+// TestDocumentKeepsItsNotes: a new run replaces the table, the date and
+// the machine, and keeps the hand-written notes below them.
+func TestDocumentKeepsItsNotes(t *testing.T) {
+	t.Parallel()
+	path := t.TempDir() + "/performance.md"
+	if err := os.WriteFile(path, []byte("# Performance\n\n| old table |\n\n## Notes\n\nThe profile before and after.\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeDoc(path, "| new table |\n", time.Date(2026, 11, 27, 16, 30, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(got)
+	if strings.Contains(doc, "old table") || !strings.Contains(doc, "| new table |") || !strings.Contains(doc, "2026-11-27 16:30 UTC") ||
+		!strings.HasSuffix(doc, "\n## Notes\n\nThe profile before and after.\n") || !strings.Contains(doc, "**Machine:**") {
+		t.Fatalf("document:\n%s", doc)
 	}
 }
