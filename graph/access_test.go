@@ -124,6 +124,7 @@ var protectedCases = map[string]string{
 	"Query.auditLog":               `{ auditLog(first: 5) { edges { node { id action } } } }`,
 	"Mutation.createEvent":         createEventOp,
 	"Mutation.syncMembershipTiers": `mutation { syncMembershipTiers { prices updated } }`,
+	"Query.duplicateSubscriptions": `{ duplicateSubscriptions(first: 5) { personId subscriptionIds } }`,
 }
 
 func fakeApp(t *testing.T) *application.App {
@@ -189,6 +190,9 @@ func fakeApp(t *testing.T) *application.App {
 	q.GetMemberships = built(application.NewGetMemberships(memberships))
 	q.ListDeadLetters = built(application.NewListDeadLetters(store))
 	q.GetDeadLetter = built(application.NewGetDeadLetter(store))
+	dups := mocks.NewMockDuplicateSubscriptions(ctrl)
+	dups.EXPECT().List(gomock.Any(), gomock.Any()).Return([]ports.DuplicateSubscription{{PersonID: "p2", SubscriptionIDs: []string{"sub_a", "sub_b"}, DetectedAt: time.Now()}}, nil).AnyTimes()
+	q.ListDuplicateSubscriptions = built(application.NewListDuplicateSubscriptions(dups))
 	fakeEvents(t, app)
 	fakeChat(t, app)
 	fakeHealth(t, app)

@@ -2140,7 +2140,7 @@ type DuplicateSubscription {
 
 extend type Query {
   "Operators: people holding more than one current subscription, newest first (first: 1 to 200)."
-  duplicateSubscriptions(first: Int = 50): [DuplicateSubscription!]! @requires(scopes: [OPS_READ])
+  duplicateSubscriptions(first: Int = 50): [DuplicateSubscription!] @requires(scopes: [OPS_READ])
 }
 `, BuiltIn: false},
 	{Name: "../schema/ops.graphqls", Input: `enum DeadLetterStatus {
@@ -7768,10 +7768,10 @@ func (ec *executionContext) _Query_duplicateSubscriptions(ctx context.Context, f
 			return next
 		},
 		func(ctx context.Context, selections ast.SelectionSet, v []model.DuplicateSubscription) graphql.Marshaler {
-			return ec.marshalNDuplicateSubscription2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐDuplicateSubscriptionᚄ(ctx, selections, v)
+			return ec.marshalODuplicateSubscription2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐDuplicateSubscriptionᚄ(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Query_duplicateSubscriptions(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -11894,7 +11894,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				})
 		case "duplicateSubscriptions":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_duplicateSubscriptions(ctx, field)
 				})
@@ -13012,22 +13012,6 @@ func (ec *executionContext) marshalNDuplicateSubscription2githubᚗcomᚋwomende
 	return ec._DuplicateSubscription(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNDuplicateSubscription2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐDuplicateSubscriptionᚄ(ctx context.Context, sel ast.SelectionSet, v []model.DuplicateSubscription) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNDuplicateSubscription2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐDuplicateSubscription(ctx, sel, v[i])
-	})
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
-}
-
 func (ec *executionContext) marshalNEvent2ᚖgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐEvent(ctx context.Context, sel ast.SelectionSet, v *model.Event) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Event!")
@@ -13751,6 +13735,25 @@ func (ec *executionContext) marshalODeadLetterStatus2ᚖgithubᚗcomᚋwomendefi
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalODuplicateSubscription2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐDuplicateSubscriptionᚄ(ctx context.Context, sel ast.SelectionSet, v []model.DuplicateSubscription) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNDuplicateSubscription2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐDuplicateSubscription(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalOEvent2ᚖgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐEvent(ctx context.Context, sel ast.SelectionSet, v *model.Event) graphql.Marshaler {
