@@ -38,6 +38,9 @@ func TestAuthenticate(t *testing.T) {
 		{"a member whose payment is retried still may", func(people *mocks.MockIdentityPeople, _ *mocks.MockIdentityDirectory) {
 			people.EXPECT().GetByIdentityID(gomock.Any(), "user_1").Return(signedIn("p1", access.RoleMember, membership.StatusPastDue), nil)
 		}, "p1", access.ScopeMembersRead, 0, nil},
+		{"a member whose subscription is unpaid or paused (suspended) may not", func(people *mocks.MockIdentityPeople, _ *mocks.MockIdentityDirectory) {
+			people.EXPECT().GetByIdentityID(gomock.Any(), "user_1").Return(signedIn("p1", access.RoleMember, membership.StatusSuspended), nil)
+		}, "p1", 0, access.ScopeMembersRead, nil},
 		{"someone who signed up without paying may not read the directory", func(people *mocks.MockIdentityPeople, _ *mocks.MockIdentityDirectory) {
 			people.EXPECT().GetByIdentityID(gomock.Any(), "user_1").Return(signedIn("p1", access.RoleMember, 0), nil)
 		}, "p1", 0, access.ScopeMembersRead, nil},
