@@ -765,3 +765,32 @@ func TestRateLimitCarriesRetryAfter(t *testing.T) {
 		t.Fatalf("err = %v (%+v), want a transient mailchimp error asking for 17s", err, te)
 	}
 }
+
+func TestDeletePermanently(t *testing.T) {
+	t.Parallel()
+	fake, c := newFake(t)
+	ctx := context.Background()
+	if _, err := c.Upsert(ctx, ports.Subscriber{Email: "y@example.org"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.DeletePermanently(ctx, "Y@example.org"); err != nil {
+		t.Fatalf("DeletePermanently: %v", err)
+	}
+	last := fake.Calls()[fake.CallCount()-1]
+	if last.Method != http.MethodPost || last.Path != "/lists/"+testList+"/members/"+hashOf("y@example.org")+"/actions/delete-permanent" {
+		t.Errorf("call = %s %s", last.Method, last.Path)
+	}
+	if _, ok := fake.Member("y@example.org"); ok {
+		t.Error("member still there (an archive is not an erasure)")
+	}
+	// Deleted (404) and never there (404) are both done.
+	for _, email := range []string{"y@example.org", "nobody@example.org"} {
+		if err := c.DeletePermanently(ctx, email); err != nil {
+			t.Errorf("DeletePermanently(%s) again: %v, want nil", email, err)
+		}
+	}
+	if err := c.DeletePermanently(ctx, " "); err == nil {
+		t.Error("an empty address was sent")
+	}
+	fake.AssertNoViolations(t)
+}
