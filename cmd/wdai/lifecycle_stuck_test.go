@@ -176,3 +176,59 @@ func TestTwoCurrentSubscriptionsRaiseOneAlertAndShowInTheOperatorsView(t *testin
 		t.Fatalf("operators' view = %s, want the person's two subscriptions, alerted", raw)
 	}
 }
+
+func TestADuplicateAlertThatFailedIsSentOnceByTheRetry(t *testing.T) {
+	t.Parallel()
+	slack := newSlackWebhook(t)
+	l := newLifecycle(t, true, map[string]string{"ALERT_SLACK_WEBHOOK_URL": slack.srv.URL, "WORKER_RETRY_INITIAL": "100ms",
+		"WORKER_TRANSIENT_RETRY_INITIAL": "100ms", "WORKER_TRANSIENT_RETRY_MAX": "300ms", "PROVIDER_BREAKER_FAILURES": "1000", "PROVIDER_BREAKER_OPEN_FOR": "1s"})
+	const email = "edith@example.test"
+	person := l.newPerson(email)
+	events, first := signUp(l, person, email, "41")
+	deliverShuffled(t, l, rand.New(rand.NewPCG(44, 45)), 1, events...)
+	l.waitIdle()
+
+	slack.mu.Lock()
+	slack.down = true
+	slack.mu.Unlock()
+	second := first
+	second.ID = "sub_41b"
+	deliverShuffled(t, l, rand.New(rand.NewPCG(46, 47)), 2, l.stripe.ChangeSubscription("customer.subscription.created", time.Now(), second))
+	deadline := time.Now().Add(10 * time.Second)
+	for l.count(`SELECT count(*) FROM duplicate_subscriptions WHERE person_id = $1`, person) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the duplicate was never recorded")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond) // an attempt to alert has failed meanwhile
+	// Between attempts the claim is released (a retry may be mid-attempt,
+	// holding it for a moment: look again briefly).
+	released := false
+	for range 20 {
+		if l.count(`SELECT count(*) FROM duplicate_subscriptions WHERE person_id = $1 AND alerted_at IS NULL`, person) == 1 {
+			released = true
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !released {
+		t.Fatal("the failed alert's claim was not released: it would never be sent")
+	}
+	slack.mu.Lock()
+	slack.down = false
+	slack.mu.Unlock()
+	l.waitIdle()
+	slack.mu.Lock()
+	texts := slices.Clone(slack.texts)
+	slack.mu.Unlock()
+	named := 0
+	for _, text := range texts {
+		if strings.Contains(text, "more than one current subscription") {
+			named++
+		}
+	}
+	if named != 1 {
+		t.Fatalf("duplicate alerts after Slack came back = %d, want exactly 1", named)
+	}
+}
