@@ -324,7 +324,6 @@ func (s *PeopleStore) Erase(ctx context.Context, identityUserID string) (ports.P
 			WHERE client_reference_id = $1 OR (customer_id <> '' AND customer_id = $2)`, before.ID, before.BillingCustomerID)
 		batch.Queue(`UPDATE integrations SET external_id = '', state = '{}'::jsonb, version = version + 1 WHERE person_id = $1`, before.ID)
 		queueDeadLetterRedaction(batch, before)
-		queueDeadLetterRedaction(batch, before)
 		return tx.SendBatch(ctx, batch).Close()
 	})
 	if err != nil {
