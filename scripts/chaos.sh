@@ -43,7 +43,7 @@ reuse() {
     local cases extra=""
     cases=$(grep -c -- '--- PASS' "$work/$row.out")
     if [ -n "${FIGURE_GREP:-}" ]; then
-      extra=$(grep -E "$FIGURE_GREP" "$work/$row.out" | sed -E 's/^ *[a-z_]+\.go:[0-9]+: //' | paste -sd ';' -)
+      extra=$(grep -E "$FIGURE_GREP" "$work/$row.out" | sed -E 's/^ *[a-z0-9_]+\.go:[0-9]+: //' | paste -sd ';' -)
     fi
     printf '%s\tPASS\t%s\t%s (%d tests and cases passed%s)\n' "$row" "$scale" "$figure" "$cases" "${extra:+; $extra}" >>"$work/figures.tsv"
   else
@@ -74,8 +74,8 @@ if [ "$scale" = full ]; then
   own R6 TestChaosR6WorkerKilledMidBatch
   WDAI_CHAOS_SEEDS=1000 reuse R2 "1,000 seeds of shuffled, duplicated lifecycle deliveries: every one converged to the stand-in's final state, Activated at most once" \
     ./cmd/wdai/ '^TestShuffledDuplicatedDeliveriesConverge$'
-  FIGURE_GREP='with 30% faults|outage .*calls reached' reuse R5 "30% 429/500/timeouts/403 from Mailchimp and a Stripe outage: every change synced or dead-lettered with an alert, replay finished all, every event applied" \
-    ./cmd/wdai/ '^(TestEmailSyncUnderFaultsEndsSyncedOrDeadLettered|TestStripeOutageIsRiddenOut|TestHungStripeCallHoldsUpOnlyItsEvent)$'
+  FIGURE_GREP='with 30% faults|outage .*calls reached' reuse R5 "30% 429/500/timeouts/403 from Mailchimp, a Stripe outage and a hung Stripe call, a Luma 429, a failing job's page: every change synced or dead-lettered with an alert, replay finished all, every event applied" \
+    ./cmd/wdai/ '^(TestEmailSyncUnderFaultsEndsSyncedOrDeadLettered|TestStripeOutageIsRiddenOut|TestHungStripeCallHoldsUpOnlyItsEvent|TestApprovalDeferredByA429ResumesWithoutUpdatingTwice|TestCronSlotRunsThroughTheRouterRetriesDeadLettersAndCompletesOnReplay|TestDeadLetteredPageMarksItsRunDeadLetter)$'
   fuzz R7 FuzzStripeWebhookNever5xx ./cmd/wdai/
   fuzz R7 FuzzGraphQLRequest ./graph/
   if grep -q FAIL "$work/fuzz.tsv"; then v=FAIL; else v=PASS; fi
@@ -100,7 +100,7 @@ if [ "$scale" = full ]; then
     echo "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(awk '/MemTotal/ { printf "%.0f GB", $2/1048576 }' /proc/meminfo) RAM, $(uname -sr),"
     echo "$(go version | cut -d' ' -f3), PostgreSQL $(postgres --version 2>/dev/null | grep -oE '[0-9]+\.[0-9]+' | head -1)."
     echo "Each row drives the real \`wdai\` binary (or the whole service in-process where an existing test does), a real"
-    echo "PostgreSQL and the provider stand-ins; the test that shows it is named in docs/reliability.md's notes below."
+    echo "PostgreSQL and the provider stand-ins; the table below it names the test behind each row."
     echo
     echo "| row | fault | result | figure |"
     echo "|---|---|---|---|"
