@@ -226,3 +226,46 @@ func TestFanoutReachesEveryAlerterDespiteFailures(t *testing.T) {
 		t.Errorf("alerts delivered: %d and %d, want 1 each", len(a.got), len(b.got))
 	}
 }
+
+// An outage of the alert webhook is transient, so whatever raised the alert
+// is retried with back-off instead of being dead-lettered in a second; a
+// refusal of the request itself is not.
+func TestSlackOutageIsTransient(t *testing.T) {
+	t.Parallel()
+	status := http.StatusInternalServerError
+	var mu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if status == http.StatusTooManyRequests {
+			w.Header().Set("Retry-After", "7")
+		}
+		w.WriteHeader(status)
+	}))
+	defer srv.Close()
+	s, err := alert.NewSlack(srv.URL+"/services/T0/B0/secret", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := func(code int) {
+		mu.Lock()
+		status = code
+		mu.Unlock()
+	}
+	if err := s.Alert(context.Background(), ports.Alert{Title: "x"}); !ports.IsTransient(err) {
+		t.Errorf("500: err = %v, want transient", err)
+	}
+	set(http.StatusTooManyRequests)
+	err = s.Alert(context.Background(), ports.Alert{Title: "x"})
+	if tr, ok := ports.AsTransient(err); !ok || tr.RetryAfter != 7*time.Second {
+		t.Errorf("429: err = %v, want transient with Retry-After 7s", err)
+	}
+	set(http.StatusBadRequest)
+	if err := s.Alert(context.Background(), ports.Alert{Title: "x"}); err == nil || ports.IsTransient(err) {
+		t.Errorf("400: err = %v, want a failure that is not transient", err)
+	}
+	srv.Close()
+	if err := s.Alert(context.Background(), ports.Alert{Title: "x"}); !ports.IsTransient(err) {
+		t.Errorf("refused connection: err = %v, want transient", err)
+	}
+}

@@ -12,12 +12,16 @@ import (
 	"strings"
 	"time"
 
+	"github.com/womendefiningai/platform/internal/breaker"
 	"github.com/womendefiningai/platform/ports"
 )
 
 // SlackWebhookEnv names the variable that holds the Slack incoming-webhook
 // URL. The URL is a secret: it never appears in errors or logs.
 const SlackWebhookEnv = "ALERT_SLACK_WEBHOOK_URL"
+
+// alertProvider names the alert webhook in transient errors.
+const alertProvider = "alert"
 
 // defaultSlackTimeout bounds one webhook call when the client has no timeout.
 const defaultSlackTimeout = 5 * time.Second
@@ -66,10 +70,16 @@ func (s *Slack) Alert(ctx context.Context, a ports.Alert) error {
 		if errors.As(err, &uerr) {
 			err = uerr.Err
 		}
-		return fmt.Errorf("alert: slack: post: %w", err)
+		// A refused or timed-out post is worth retrying later, with back-off,
+		// rather than as an ordinary failure of whatever raised the alert.
+		return breaker.NetworkTransient(alertProvider, fmt.Errorf("alert: slack: post: %w", err))
 	}
 	defer func() { _ = resp.Body.Close() }()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+	if breaker.StatusTransient(resp.StatusCode) {
+		return ports.Transient(alertProvider, fmt.Errorf("alert: slack: webhook answered %d", resp.StatusCode),
+			breaker.RetryAfter(resp.Header, time.Now()))
+	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return fmt.Errorf("alert: slack: webhook answered %d", resp.StatusCode)
 	}
