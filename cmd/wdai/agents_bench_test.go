@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"slices"
 	"sync"
@@ -20,7 +18,6 @@ import (
 	"github.com/womendefiningai/platform/application"
 	"github.com/womendefiningai/platform/domain/access"
 	"github.com/womendefiningai/platform/domain/membership"
-	"github.com/womendefiningai/platform/internal/config"
 	"github.com/womendefiningai/platform/internal/testdb"
 	"github.com/womendefiningai/platform/ports"
 )
@@ -38,41 +35,13 @@ func BenchmarkAgentStarterQuery(b *testing.B) {
 	clerk.AddUser(ports.IdentityUser{ID: "user_admin", FirstName: "Ada", LastName: "Admin", PrimaryEmail: "ada@example.test",
 		Emails: []ports.IdentityEmail{{Address: "ada@example.test", Verified: true}}})
 	dbURL := testdb.NewURL(b)
-	cfg, err := config.LoadFrom(map[string]string{"DATABASE_URL": dbURL, "WDAI_ENV": "production",
+	pool, sys, handler := benchSystem(b, dbURL, map[string]string{"WDAI_ENV": "production",
 		"CLERK_SECRET_KEY": clerk.SecretKey(), "CLERK_API_URL": clerk.URL(),
 		"CLERK_ISSUER": clerkfake.DefaultIssuer, "CLERK_AUTHORIZED_PARTIES": "http://localhost:3000",
 		"RATE_LIMIT_PER_MINUTE": "1000000"})
-	if err != nil {
-		b.Fatal(err)
-	}
 	ctx := context.Background()
-	pool, err := postgres.Open(ctx, dbURL, postgres.PoolConfig{MaxConns: 8})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer pool.Close()
-	sys, err := buildSystemWith(cfg, pool, slog.New(slog.DiscardHandler), ports.SystemClock{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	migrator, err := postgres.NewMigrator(pool)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer func() { _ = migrator.Close() }()
-	handler, err := buildHTTP(sys, migrator)
-	if err != nil {
-		b.Fatal(err)
-	}
 	seedMemberships(b, pool, 20)
-	ln, err := (&net.ListenConfig{}).Listen(b.Context(), "tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	defer func() { _ = srv.Close() }()
-	url := "http://" + ln.Addr().String() + "/graphql"
+	url := serveBench(b, "wdai", handler) + "/graphql"
 
 	docs, err := loadTrustedDocuments(operationsFS)
 	if err != nil {

@@ -2,10 +2,8 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -16,11 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/womendefiningai/platform/adapters/postgres"
 	"github.com/womendefiningai/platform/adapters/stripe/stripefake"
-	"github.com/womendefiningai/platform/internal/config"
 	"github.com/womendefiningai/platform/internal/testdb"
-	"github.com/womendefiningai/platform/ports"
 )
 
 const ingestClients = 16
@@ -33,30 +28,7 @@ const ingestClients = 16
 // ratio of the two.
 func BenchmarkWebhookIngest(b *testing.B) {
 	dbURL := testdb.NewURL(b)
-	cfg, err := config.LoadFrom(map[string]string{"DATABASE_URL": dbURL, "STRIPE_WEBHOOK_SECRET": testWebhookSecret, "STRIPE_SECRET_KEY": "sk_test_bench"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	pool, err := postgres.Open(ctx, dbURL, postgres.PoolConfig{MaxConns: 8})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer pool.Close()
-	sys, err := buildSystemWith(cfg, pool, slog.New(slog.DiscardHandler), ports.SystemClock{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	migrator, err := postgres.NewMigrator(pool)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer func() { _ = migrator.Close() }()
-	handler, err := buildHTTP(sys, migrator)
-	if err != nil {
-		b.Fatal(err)
-	}
+	_, _, handler := benchSystem(b, dbURL, map[string]string{"STRIPE_WEBHOOK_SECRET": testWebhookSecret, "STRIPE_SECRET_KEY": "sk_test_bench"})
 	ln, err := (&net.ListenConfig{}).Listen(b.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -21,9 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/womendefiningai/platform/adapters/clerk/clerkfake"
-	"github.com/womendefiningai/platform/adapters/postgres"
 	"github.com/womendefiningai/platform/internal/benchref"
-	"github.com/womendefiningai/platform/internal/config"
 	"github.com/womendefiningai/platform/internal/testdb"
 	"github.com/womendefiningai/platform/ports"
 )
@@ -48,34 +45,13 @@ func BenchmarkSignedInRead(b *testing.B) {
 	clerk.AddUser(ports.IdentityUser{ID: "user_bench", FirstName: "Ada", LastName: "Bench", PrimaryEmail: "ada@example.test",
 		Emails: []ports.IdentityEmail{{Address: "ada@example.test", Verified: true}}})
 	dbURL := testdb.NewURL(b)
-	cfg, err := config.LoadFrom(map[string]string{"DATABASE_URL": dbURL, "WDAI_ENV": "production",
+	_, _, handler := benchSystem(b, dbURL, map[string]string{"WDAI_ENV": "production",
 		"CLERK_SECRET_KEY": clerk.SecretKey(), "CLERK_API_URL": clerk.URL(),
 		"CLERK_ISSUER": clerkfake.DefaultIssuer, "CLERK_AUTHORIZED_PARTIES": "http://localhost:3000",
 		// The per-caller limit is not what this measures (one caller, many requests).
 		"RATE_LIMIT_PER_MINUTE": "1000000"})
-	if err != nil {
-		b.Fatal(err)
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	pool, err := postgres.Open(ctx, dbURL, postgres.PoolConfig{MaxConns: 8})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer pool.Close()
-	sys, err := buildSystemWith(cfg, pool, slog.New(slog.DiscardHandler), ports.SystemClock{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	migrator, err := postgres.NewMigrator(pool)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer func() { _ = migrator.Close() }()
-	handler, err := buildHTTP(sys, migrator)
-	if err != nil {
-		b.Fatal(err)
-	}
 	url := serveBench(b, "wdai", handler) + "/graphql"
 	token := clerk.MintToken("user_bench")
 	body, _ := json.Marshal(map[string]string{"query": signedInQuery})
