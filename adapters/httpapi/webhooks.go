@@ -1,9 +1,9 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -26,7 +26,9 @@ func readWebhook(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	// A declared length within the cap sizes the buffer once (io.ReadAll
 	// grows and copies five times for a 5.5 KB event); a lie in either
 	// direction costs only a regrow, and MaxBytesReader still bounds it.
-	body, err := readAll(http.MaxBytesReader(w, r.Body, MaxWebhookBody), declaredSize(r.ContentLength))
+	buf := bytes.NewBuffer(make([]byte, 0, declaredSize(r.ContentLength)))
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, MaxWebhookBody))
+	body := buf.Bytes()
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):
@@ -40,31 +42,14 @@ func readWebhook(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 }
 
 // declaredSize is the buffer to read a body of the declared length into:
-// the length plus one byte (so the reader sees EOF without a regrow), or
-// 512 bytes when it is unknown or over the cap.
+// the length plus bytes.MinRead (the room ReadFrom wants before each read,
+// so reaching EOF needs no regrow), or bytes.MinRead when the length is
+// unknown or over the cap.
 func declaredSize(n int64) int {
 	if n <= 0 || n > MaxWebhookBody {
-		return 512
+		return bytes.MinRead
 	}
-	return int(n) + 1
-}
-
-// readAll is io.ReadAll starting from a buffer of size bytes.
-func readAll(r io.Reader, size int) ([]byte, error) {
-	b := make([]byte, 0, size)
-	for {
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)] // let append pick the growth
-		}
-		n, err := r.Read(b[len(b):cap(b)])
-		b = b[:len(b)+n]
-		if errors.Is(err, io.EOF) {
-			return b, nil
-		}
-		if err != nil {
-			return b, err
-		}
-	}
+	return int(n) + bytes.MinRead
 }
 
 // verified answers 400 for a delivery that did not verify (a bad signature,
