@@ -33,6 +33,7 @@ type MembershipTx interface {
 	Audited
 	Memberships() Memberships
 	Duplicates() DuplicateSubscriptions
+	AccessGrants() AccessGrants
 }
 
 // PeopleTx changes people, queues what follows and audits it. WebhookInbox

@@ -79,6 +79,20 @@ func (m *MockMembershipTx) EXPECT() *MockMembershipTxMockRecorder {
 	return m.recorder
 }
 
+// AccessGrants mocks base method.
+func (m *MockMembershipTx) AccessGrants() ports.AccessGrants {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "AccessGrants")
+	ret0, _ := ret[0].(ports.AccessGrants)
+	return ret0
+}
+
+// AccessGrants indicates an expected call of AccessGrants.
+func (mr *MockMembershipTxMockRecorder) AccessGrants() *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "AccessGrants", reflect.TypeOf((*MockMembershipTx)(nil).AccessGrants))
+}
+
 // Audit mocks base method.
 func (m *MockMembershipTx) Audit() ports.AuditLog {
 	m.ctrl.T.Helper()

@@ -1,0 +1,4 @@
+package postgres
+
+// HasAccessSQL exposes the ledger's rule in SQL to the agreement test.
+var HasAccessSQL = hasAccessSQL
