@@ -3,6 +3,7 @@ package application_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 
 	"go.uber.org/mock/gomock"
@@ -10,6 +11,9 @@ import (
 	"github.com/womendefiningai/platform/application"
 	"github.com/womendefiningai/platform/ports"
 )
+
+// errStored is the inbox's answer for an event id already stored.
+var errStored = fmt.Errorf("store billing event evt_1: %w", ports.ErrAlreadyStored)
 
 func TestIngestBillingEvent(t *testing.T) {
 	t.Parallel()
@@ -29,7 +33,7 @@ func TestIngestBillingEvent(t *testing.T) {
 			name: "new event is stored and queued with its id",
 			in:   application.IngestBillingEventInput{Event: ev, Source: application.SourceWebhook},
 			setup: func(w *billingWorld) {
-				w.txInbox.EXPECT().Insert(gomock.Any(), ev, application.SourceWebhook).Return(true, nil)
+				w.txInbox.EXPECT().Add(gomock.Any(), ev, application.SourceWebhook).Return(nil)
 			},
 			wantNew: true, wantQueue: []string{"evt_1"}, wantDo: 1,
 		},
@@ -37,7 +41,7 @@ func TestIngestBillingEvent(t *testing.T) {
 			name: "reconciled event is stored with its source",
 			in:   application.IngestBillingEventInput{Event: ev, Source: application.SourceReconcile},
 			setup: func(w *billingWorld) {
-				w.txInbox.EXPECT().Insert(gomock.Any(), ev, application.SourceReconcile).Return(true, nil)
+				w.txInbox.EXPECT().Add(gomock.Any(), ev, application.SourceReconcile).Return(nil)
 			},
 			wantNew: true, wantQueue: []string{"evt_1"}, wantDo: 1,
 		},
@@ -45,9 +49,20 @@ func TestIngestBillingEvent(t *testing.T) {
 			name: "duplicate event is not queued again",
 			in:   application.IngestBillingEventInput{Event: ev, Source: application.SourceWebhook},
 			setup: func(w *billingWorld) {
-				w.txInbox.EXPECT().Insert(gomock.Any(), ev, application.SourceWebhook).Return(false, nil)
+				w.txInbox.EXPECT().Add(gomock.Any(), ev, application.SourceWebhook).Return(errStored)
 			},
 			wantNew: false, wantDo: 1,
+		},
+		{
+			// In a unit of work the store's INSERT goes with the publish and
+			// the commit, so the duplicate shows at commit: the publish is
+			// rolled back with it.
+			name: "duplicate event found at commit publishes nothing and is not an error",
+			in:   application.IngestBillingEventInput{Event: ev, Source: application.SourceWebhook},
+			setup: func(w *billingWorld) {
+				w.txInbox.EXPECT().Add(gomock.Any(), ev, application.SourceWebhook).Return(nil)
+			},
+			commitErr: errStored, wantNew: false, wantDo: 1,
 		},
 		{
 			name:    "event without id is invalid input and touches nothing",
@@ -86,7 +101,7 @@ func TestIngestBillingEvent(t *testing.T) {
 			name: "store failure is returned",
 			in:   application.IngestBillingEventInput{Event: ev, Source: application.SourceWebhook},
 			setup: func(w *billingWorld) {
-				w.txInbox.EXPECT().Insert(gomock.Any(), ev, application.SourceWebhook).Return(false, errBLDown)
+				w.txInbox.EXPECT().Add(gomock.Any(), ev, application.SourceWebhook).Return(errBLDown)
 			},
 			wantErr: blIs(errBLDown), wantDo: 1,
 		},
@@ -94,7 +109,7 @@ func TestIngestBillingEvent(t *testing.T) {
 			name: "publish failure is returned and the event is not reported new",
 			in:   application.IngestBillingEventInput{Event: ev, Source: application.SourceWebhook},
 			setup: func(w *billingWorld) {
-				w.txInbox.EXPECT().Insert(gomock.Any(), ev, application.SourceWebhook).Return(true, nil)
+				w.txInbox.EXPECT().Add(gomock.Any(), ev, application.SourceWebhook).Return(nil)
 				w.publishErr = errBLDown
 			},
 			wantErr: blIs(errBLDown), wantDo: 1,
@@ -103,7 +118,7 @@ func TestIngestBillingEvent(t *testing.T) {
 			name: "commit failure is returned and the event is not reported new",
 			in:   application.IngestBillingEventInput{Event: ev, Source: application.SourceWebhook},
 			setup: func(w *billingWorld) {
-				w.txInbox.EXPECT().Insert(gomock.Any(), ev, application.SourceWebhook).Return(true, nil)
+				w.txInbox.EXPECT().Add(gomock.Any(), ev, application.SourceWebhook).Return(nil)
 			},
 			commitErr: errCommit, wantErr: blIs(errCommit), wantDo: 1,
 		},

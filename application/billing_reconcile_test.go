@@ -70,9 +70,9 @@ func TestReconcileBilling(t *testing.T) {
 			setup: func(w *billingWorld) {
 				w.configured(true)
 				w.blListing(since, three, map[string]bool{"evt_a": true})
-				w.txInbox.EXPECT().Insert(gomock.Any(), ev("evt_b"), application.SourceReconcile).Return(true, nil)
+				w.txInbox.EXPECT().Add(gomock.Any(), ev("evt_b"), application.SourceReconcile).Return(nil)
 				// evt_c: a webhook stored it between Has and Insert.
-				w.txInbox.EXPECT().Insert(gomock.Any(), ev("evt_c"), application.SourceReconcile).Return(false, nil)
+				w.txInbox.EXPECT().Add(gomock.Any(), ev("evt_c"), application.SourceReconcile).Return(errStored)
 				w.blRequeue([]string{"evt_d", "evt_e"}, nil)
 			},
 			want:         application.ReconcileResult{Seen: 3, Present: 2, Enqueued: 1, Requeued: 2},
@@ -158,7 +158,7 @@ func TestReconcileBilling(t *testing.T) {
 			setup: func(w *billingWorld) {
 				w.configured(true)
 				w.blListing(since, []ports.BillingEvent{ev("evt_b")}, nil)
-				w.txInbox.EXPECT().Insert(gomock.Any(), ev("evt_b"), application.SourceReconcile).Return(false, errBLDown)
+				w.txInbox.EXPECT().Add(gomock.Any(), ev("evt_b"), application.SourceReconcile).Return(errBLDown)
 			},
 			wantErr: blIs(errBLDown),
 			want:    application.ReconcileResult{Seen: 1},

@@ -2,6 +2,7 @@ package application
 
 import (
 	"context"
+	"errors"
 
 	"github.com/womendefiningai/platform/domain/usertext"
 	"github.com/womendefiningai/platform/ports"
@@ -48,15 +49,19 @@ func (h IngestBillingEvent) Handle(ctx context.Context, in IngestBillingEventInp
 	if err != nil {
 		return false, err
 	}
-	var inserted bool
+	// Add's INSERT goes to the database with the publish and the commit,
+	// in one round trip; an event already stored fails the transaction
+	// whole, so a duplicate publishes nothing.
 	err = h.uow.Do(ctx, func(ctx context.Context, tx ports.BillingInboxTx) error {
-		var err error
-		if inserted, err = tx.BillingInbox().Insert(ctx, ev, in.Source); err != nil || !inserted {
+		if err := tx.BillingInbox().Add(ctx, ev, in.Source); err != nil {
 			return err
 		}
 		return tx.Publisher().Publish(ctx, msg)
 	})
-	return inserted && err == nil, err
+	if errors.Is(err, ports.ErrAlreadyStored) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // maxBillingID bounds an id a billing event names (the provider's are under 100).

@@ -2,6 +2,7 @@ package ports
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -30,6 +31,10 @@ type RequeuePolicy struct {
 	Limit int
 }
 
+// ErrAlreadyStored is BillingInbox.Add's answer for an event id already
+// stored.
+var ErrAlreadyStored = errors.New("billing event already stored")
+
 // InboxEvent is a stored billing event.
 type InboxEvent struct {
 	BillingEvent
@@ -43,6 +48,12 @@ type BillingInbox interface {
 	// Insert stores ev once per event id and reports false for an id
 	// already stored.
 	Insert(ctx context.Context, ev BillingEvent, source string) (bool, error)
+	// Add stores ev, which must be new: an event id already stored fails
+	// with ErrAlreadyStored and stores nothing. In a unit of work Add may
+	// be sent with the next statement or the commit, so its error may come
+	// from Do: the whole transaction then fails, and nothing it did (a
+	// publish included) is kept. One round trip stores and publishes.
+	Add(ctx context.Context, ev BillingEvent, source string) error
 	// Has reports which of the ids are stored.
 	Has(ctx context.Context, ids []string) (map[string]bool, error)
 	Get(ctx context.Context, eventID string) (InboxEvent, error)

@@ -7,12 +7,16 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/womendefiningai/platform/ports"
 )
 
 // BillingInbox implements ports.BillingInbox on billing_inbox.
-type BillingInbox struct{ q Querier }
+type BillingInbox struct {
+	q  Querier
+	tx *Tx // set in a unit of work: Add queues its INSERT
+}
 
 var _ ports.BillingInbox = (*BillingInbox)(nil)
 
@@ -36,32 +40,68 @@ func (b *BillingInbox) Has(ctx context.Context, ids []string) (map[string]bool, 
 	return out, nil
 }
 
+// insertBillingEvent stores an event; Insert adds ON CONFLICT DO NOTHING.
 const insertBillingEvent = `
 	INSERT INTO billing_inbox (event_id, kind, type, created, payload, source, subscription_id, customer_id, invoice_id,
 	                           client_reference_id, customer_email, customer_name, attempt_count, payload_raw)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-	ON CONFLICT (event_id) DO NOTHING`
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`
 
 // Insert stores ev once per event id, and reports false for an id already
 // stored (leaving the stored event as it was).
 func (b *BillingInbox) Insert(ctx context.Context, ev ports.BillingEvent, source string) (bool, error) {
+	args, err := billingEventArgs(ev, source)
+	if err != nil {
+		return false, err
+	}
+	tag, err := b.q.Exec(ctx, insertBillingEvent+` ON CONFLICT (event_id) DO NOTHING`, args...)
+	if err != nil {
+		return false, fmt.Errorf("postgres: store billing event %s: %w", ev.ID, err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// Add stores ev, failing with ports.ErrAlreadyStored for an id already
+// stored. In a unit of work the INSERT is queued (Tx.enqueueMapped): it
+// goes with the next round trip, the outbox INSERT and COMMIT usually, so
+// storing and publishing a new event is one round trip. For an id already
+// stored the primary key refuses the row, PostgreSQL skips the rest of the
+// batch, COMMIT is never run, and the transaction rolls back whole.
+func (b *BillingInbox) Add(ctx context.Context, ev ports.BillingEvent, source string) error {
+	args, err := billingEventArgs(ev, source)
+	if err != nil {
+		return err
+	}
+	mapErr := func(err error) error {
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "billing_inbox_pkey" {
+			return fmt.Errorf("postgres: store billing event %s: %w", ev.ID, ports.ErrAlreadyStored)
+		}
+		return fmt.Errorf("postgres: store billing event %s: %w", ev.ID, err)
+	}
+	if b.tx != nil {
+		return b.tx.enqueueMapped(insertBillingEvent, args, mapErr)
+	}
+	if _, err := b.q.Exec(ctx, insertBillingEvent, args...); err != nil {
+		return mapErr(err)
+	}
+	return nil
+}
+
+// billingEventArgs are insertBillingEvent's arguments.
+func billingEventArgs(ev ports.BillingEvent, source string) ([]any, error) {
 	kind := ev.Kind
 	if kind == "" {
 		kind = ports.BillingEventOther
 	}
 	if _, err := ports.ParseBillingEventKind(string(kind)); err != nil {
-		return false, fmt.Errorf("postgres: store billing event %s: %w", ev.ID, err)
+		return nil, fmt.Errorf("postgres: store billing event %s: %w", ev.ID, err)
 	}
 	// What jsonb and text refuse (\u0000, bytes that are not UTF-8) must
 	// not keep a signed event out: see storable.
 	payload, raw := jsonbOrRaw(ev.Payload)
-	tag, err := b.q.Exec(ctx, insertBillingEvent, storable(ev.ID), string(kind), storable(ev.Type), ev.Created, payload, source,
+	return []any{storable(ev.ID), string(kind), storable(ev.Type), ev.Created, payload, source,
 		storable(ev.SubscriptionID), storable(ev.CustomerID), storable(ev.InvoiceID), storable(ev.ClientReferenceID),
-		storable(ev.CustomerEmail), storable(ev.CustomerName), ev.AttemptCount, raw)
-	if err != nil {
-		return false, fmt.Errorf("postgres: store billing event %s: %w", ev.ID, err)
-	}
-	return tag.RowsAffected() == 1, nil
+		storable(ev.CustomerEmail), storable(ev.CustomerName), ev.AttemptCount, raw}, nil
 }
 
 // Get returns a stored event, or ErrNotFound.

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -37,6 +38,42 @@ func TestBillingInboxInsertsOnceAndKeepsTheKind(t *testing.T) {
 	bad.ID, bad.Kind = "evt_2", "refund"
 	if _, err := inbox.Insert(ctx, bad, "webhook"); err == nil {
 		t.Fatal("an unknown kind was stored")
+	}
+}
+
+// TestBillingInboxAddRefusesAStoredID: Add outside a unit of work stores a
+// new event at once and answers ErrAlreadyStored for an id already stored,
+// by Add or by Insert, keeping the stored event as it was.
+func TestBillingInboxAddRefusesAStoredID(t *testing.T) {
+	t.Parallel()
+	pool := testdb.New(t)
+	ctx := context.Background()
+	inbox := postgres.NewBillingInbox(pool)
+	ev := ports.BillingEvent{ID: "evt_add", Kind: ports.BillingSubscriptionChanged, Type: "customer.subscription.updated",
+		Created: time.Now(), Payload: []byte(`{"id": "evt_add"}`), SubscriptionID: "sub_1"}
+	if err := inbox.Add(ctx, ev, "webhook"); err != nil {
+		t.Fatal(err)
+	}
+	dup := ev
+	dup.Type = "changed"
+	if err := inbox.Add(ctx, dup, "reconcile"); !errors.Is(err, ports.ErrAlreadyStored) {
+		t.Fatalf("Add of a stored id = %v, want ErrAlreadyStored", err)
+	}
+	inserted := ev
+	inserted.ID = "evt_inserted"
+	if ok, err := inbox.Insert(ctx, inserted, "webhook"); err != nil || !ok {
+		t.Fatalf("Insert = %v, %v", ok, err)
+	}
+	if err := inbox.Add(ctx, inserted, "webhook"); !errors.Is(err, ports.ErrAlreadyStored) {
+		t.Fatalf("Add of an id Insert stored = %v, want ErrAlreadyStored", err)
+	}
+	if got, err := inbox.Get(ctx, "evt_add"); err != nil || got.Type != ev.Type || got.Source != "webhook" {
+		t.Fatalf("stored event = %+v, %v", got, err)
+	}
+	bad := ev
+	bad.ID, bad.Kind = "evt_bad", "refund"
+	if err := inbox.Add(ctx, bad, "webhook"); err == nil || errors.Is(err, ports.ErrAlreadyStored) {
+		t.Fatalf("Add of an unknown kind = %v", err)
 	}
 }
 

@@ -25,6 +25,9 @@ import (
 //   - Writes whose result nobody reads (the outbox and scheduler INSERTs,
 //     audit entries, savepoint bookkeeping) are queued and sent with the
 //     next statement that needs a result, or with COMMIT.
+//   - A write whose failure is an answer (BillingInbox.Add: the id is
+//     already stored) is queued like them, and the transaction fails with
+//     the answer it maps the error to (enqueueMapped).
 //   - A statement that needs a result (Exec for its command tag, Query,
 //     QueryRow) is sent in one batch with everything queued before it.
 //
@@ -50,8 +53,9 @@ type Tx struct {
 }
 
 type queued struct {
-	sql  string
-	args []any
+	sql    string
+	args   []any
+	mapErr func(error) error // when set, the statement's error as the transaction fails with it
 }
 
 // Compile-time checks: a Tx serves every transaction scope of ports.
@@ -125,7 +129,7 @@ func (t *Tx) Integrations() ports.Integrations { return NewIntegrationStore(txQu
 func (t *Tx) SideEffects() ports.SideEffects { return NewSideEffects(txQuerier{t}) }
 
 // BillingInbox returns the billing inbox in the transaction.
-func (t *Tx) BillingInbox() ports.BillingInbox { return NewBillingInbox(txQuerier{t}) }
+func (t *Tx) BillingInbox() ports.BillingInbox { return &BillingInbox{q: txQuerier{t}, tx: t} }
 
 // enqueue queues a statement whose result nobody reads.
 func (t *Tx) enqueue(sql string, args []any) error {
@@ -133,6 +137,17 @@ func (t *Tx) enqueue(sql string, args []any) error {
 		return t.err
 	}
 	t.queue = append(t.queue, queued{sql: sql, args: args})
+	return nil
+}
+
+// enqueueMapped queues a write whose failure is an answer, not only a
+// fault (a duplicate key, say): the transaction fails with mapErr(err)
+// instead of the plain error, and Do returns that.
+func (t *Tx) enqueueMapped(sql string, args []any, mapErr func(error) error) error {
+	if t.err != nil {
+		return t.err
+	}
+	t.queue = append(t.queue, queued{sql: sql, args: args, mapErr: mapErr})
 	return nil
 }
 
@@ -157,10 +172,10 @@ func (t *Tx) send(ctx context.Context, sql string, args []any) (pgx.BatchResults
 	if begin {
 		b.Queue("BEGIN")
 	}
-	for _, q := range t.queue {
+	queue := t.queue
+	for _, q := range queue {
 		b.Queue(q.sql, q.args...)
 	}
-	n := len(t.queue)
 	t.queue = nil
 	if sql != "" {
 		b.Queue(sql, args...)
@@ -177,8 +192,11 @@ func (t *Tx) send(ctx context.Context, sql string, args []any) (pgx.BatchResults
 			return fail(fmt.Errorf("postgres: begin: %w", err))
 		}
 	}
-	for range n {
+	for _, q := range queue {
 		if _, err := br.Exec(); err != nil {
+			if q.mapErr != nil {
+				return fail(q.mapErr(err))
+			}
 			return fail(fmt.Errorf("postgres: queued statement: %w", err))
 		}
 	}

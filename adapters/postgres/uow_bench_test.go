@@ -65,7 +65,7 @@ func BenchmarkIngestTransaction(b *testing.B) {
 				ev := ports.BillingEvent{ID: id, Kind: ports.BillingSubscriptionChanged, Type: "customer.subscription.updated",
 					Created: time.Now(), Payload: payload, SubscriptionID: "sub_1", CustomerID: "cus_1"}
 				msg := ports.Message{Topic: ports.TopicBillingEvent, Payload: []byte(`{"event_id":"` + id + `"}`)}
-				if err := ingest(ctx, uow, ev, msg); err != nil {
+				if _, err := ingest(ctx, uow, ev, msg); err != nil {
 					b.Error(err)
 					return
 				}

@@ -97,15 +97,19 @@ func testUoW(t testing.TB, pool *pgxpool.Pool, table string, querier *postgres.Q
 	return uow
 }
 
-// ingest is the ingest use case's transaction, exactly.
-func ingest(ctx context.Context, uow ports.UnitOfWork[ports.BillingInboxTx], ev ports.BillingEvent, msg ports.Message) error {
-	return uow.Do(ctx, func(ctx context.Context, s ports.BillingInboxTx) error {
-		inserted, err := s.BillingInbox().Insert(ctx, ev, "webhook")
-		if err != nil || !inserted {
+// ingest is the ingest use case's transaction, exactly
+// (application.IngestBillingEvent): false for a duplicate.
+func ingest(ctx context.Context, uow ports.UnitOfWork[ports.BillingInboxTx], ev ports.BillingEvent, msg ports.Message) (bool, error) {
+	err := uow.Do(ctx, func(ctx context.Context, s ports.BillingInboxTx) error {
+		if err := s.BillingInbox().Add(ctx, ev, "webhook"); err != nil {
 			return err
 		}
 		return s.Publisher().Publish(ctx, msg)
 	})
+	if errors.Is(err, ports.ErrAlreadyStored) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 func billingEvent(id string) (ports.BillingEvent, ports.Message) {
@@ -131,7 +135,11 @@ func assertIdle(t *testing.T, pool *pgxpool.Pool) {
 	}
 }
 
-func TestIngestTransactionTakesTwoRoundTrips(t *testing.T) {
+// TestIngestTransactionTakesOneRoundTrip: a new event is stored and its
+// message published in one batch, [BEGIN, INSERT inbox, INSERT outbox,
+// COMMIT]. A duplicate costs the refused batch and a ROLLBACK, publishes
+// nothing and leaves the stored event as it was.
+func TestIngestTransactionTakesOneRoundTrip(t *testing.T) {
 	t.Parallel()
 	pool, trips := testPool(t, 1) // one connection: its statement cache is warm after the first ingest
 	ctx := context.Background()
@@ -140,25 +148,29 @@ func TestIngestTransactionTakesTwoRoundTrips(t *testing.T) {
 		t.Fatal(err)
 	}
 	warm, warmMsg := billingEvent("evt_warm")
-	if err := ingest(ctx, uow, warm, warmMsg); err != nil {
+	if _, err := ingest(ctx, uow, warm, warmMsg); err != nil {
 		t.Fatal(err)
 	}
 
 	ev, msg := billingEvent("evt_1")
 	before := trips.n.Load()
-	if err := ingest(ctx, uow, ev, msg); err != nil {
-		t.Fatal(err)
+	if isNew, err := ingest(ctx, uow, ev, msg); err != nil || !isNew {
+		t.Fatalf("new event: new %v, %v", isNew, err)
 	}
-	if n := trips.n.Load() - before; n != 2 {
-		t.Fatalf("a new event took %d round trips, want 2 ([BEGIN, INSERT inbox], [INSERT outbox, COMMIT])", n)
+	if n := trips.n.Load() - before; n != 1 {
+		t.Fatalf("a new event took %d round trips, want 1 ([BEGIN, INSERT inbox, INSERT outbox, COMMIT])", n)
 	}
-	t.Logf("new event: %d round trips", trips.n.Load()-before)
 
 	before = trips.n.Load()
-	if err := ingest(ctx, uow, ev, msg); err != nil {
-		t.Fatal(err)
+	dup := ev
+	dup.Type, dup.Payload = "customer.subscription.deleted", []byte(`{"changed":true}`)
+	if isNew, err := ingest(ctx, uow, dup, msg); err != nil || isNew {
+		t.Fatalf("duplicate: new %v, %v; want false and no error", isNew, err)
 	}
-	t.Logf("duplicate: %d round trips", trips.n.Load()-before)
+	if n := trips.n.Load() - before; n != 2 {
+		t.Fatalf("a duplicate took %d round trips, want 2 (the refused batch, ROLLBACK)", n)
+	}
+	assertIdle(t, pool)
 	if inbox, outbox := count(t, pool, `SELECT count(*) FROM billing_inbox WHERE event_id = 'evt_1'`),
 		count(t, pool, `SELECT count(*) FROM "watermill_billing.event" WHERE payload = convert_to('{"event_id":"evt_1"}', 'UTF8')`); inbox != 1 || outbox != 1 {
 		t.Fatalf("after a duplicate: inbox %d, outbox %d; want 1 and 1", inbox, outbox)
@@ -206,7 +218,7 @@ func TestUnitOfWorkFailingQueuedWriteFailsTheCommit(t *testing.T) {
 		t.Fatal(err)
 	}
 	ev, msg := billingEvent("evt_outbox_fails")
-	err = ingest(ctx, uow, ev, msg)
+	_, err = ingest(ctx, uow, ev, msg)
 	var pgErr *pgconn.PgError
 	if !errors.As(err, &pgErr) || pgErr.Code != "42P01" {
 		t.Fatalf("Do = %v, want the queued INSERT's undefined_table error", err)

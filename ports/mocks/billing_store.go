@@ -42,6 +42,20 @@ func (m *MockBillingInbox) EXPECT() *MockBillingInboxMockRecorder {
 	return m.recorder
 }
 
+// Add mocks base method.
+func (m *MockBillingInbox) Add(ctx context.Context, ev ports.BillingEvent, source string) error {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "Add", ctx, ev, source)
+	ret0, _ := ret[0].(error)
+	return ret0
+}
+
+// Add indicates an expected call of Add.
+func (mr *MockBillingInboxMockRecorder) Add(ctx, ev, source any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Add", reflect.TypeOf((*MockBillingInbox)(nil).Add), ctx, ev, source)
+}
+
 // ClaimCustomer mocks base method.
 func (m *MockBillingInbox) ClaimCustomer(ctx context.Context, customerID string, p ports.RequeuePolicy) ([]string, error) {
 	m.ctrl.T.Helper()
