@@ -17,6 +17,12 @@ type BillingEventMessage struct {
 	EventID string `json:"event_id"`
 }
 
+// GuestRegisteredMessage is the body of a TopicGuestRegistered message: a
+// stored guest registration (by its delivery id) to decide.
+type GuestRegisteredMessage struct {
+	DeliveryID string `json:"delivery_id"`
+}
+
 // Reasons carried by MemberChangedMessage.
 const (
 	ReasonSubscriptionSync = "subscription_sync"

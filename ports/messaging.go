@@ -20,6 +20,7 @@ const (
 	TopicPersonDeleted       = "person.deleted"        // a person was deleted
 	TopicMembershipPeriodEnd = "membership.period_end" // a scheduled cancellation reached its period end (scheduled)
 	TopicJobRun              = "job.run"               // run one cron job slot
+	TopicGuestRegistered     = "guest.registered"      // a guest registration stored in the guest inbox, to decide
 )
 
 // Message is one message as a handler receives it, or as it is published.

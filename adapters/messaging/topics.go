@@ -29,6 +29,7 @@ var Topics = []string{
 	ports.TopicPersonDeleted,
 	ports.TopicMembershipPeriodEnd,
 	ports.TopicJobRun,
+	ports.TopicGuestRegistered,
 	TopicDelayed,
 }
 
