@@ -5,7 +5,8 @@
 // and status), page sizes of 1 to 100, cursors it issued, and Luma's rate
 // limit (200 requests a minute by default: the next one is answered 429
 // with Retry-After). It counts every call, and can inject 429s, 5xx
-// answers and slow answers (timeouts).
+// answers and slow answers (timeouts). Like Luma, it sends a signed
+// guest.registered webhook for a guest (SendGuestRegistered, webhook.go).
 //
 // The guest list is paged by an opaque cursor naming the last guest of the
 // page, so a page's guests changing status does not move the next page.
