@@ -82,6 +82,11 @@ type Config struct {
 	LumaTimeout    time.Duration `env:"LUMA_TIMEOUT" envDefault:"10s"`
 	LumaRateLimit  int           `env:"LUMA_RATE_LIMIT" envDefault:"200"`
 	LumaRateWindow time.Duration `env:"LUMA_RATE_WINDOW" envDefault:"1m"`
+	// LumaWebhookSecret is the signing secret ("whsec_...") of the Luma
+	// webhook endpoint (POST /webhooks/luma: guest.registered decided
+	// within a minute). Unset: the route answers 503 and only the
+	// twice-daily run decides. Needs LUMA_API_KEY.
+	LumaWebhookSecret string `env:"LUMA_WEBHOOK_SECRET"`
 	// CronCatchUp: on start, each job's most recent slot runs if it is this recent.
 	CronCatchUp time.Duration `env:"CRON_CATCH_UP" envDefault:"1h"`
 	// Clerk (sign-in). Unset CLERK_SECRET_KEY: every request is anonymous,

@@ -1,8 +1,10 @@
 package config
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 )
 
@@ -18,6 +20,7 @@ func (c Config) validateLuma() []string {
 	if c.LumaRateLimit < 1 || c.LumaRateWindow <= 0 {
 		p = append(p, "LUMA_RATE_LIMIT and LUMA_RATE_WINDOW: must be positive")
 	}
+	p = append(p, c.validateLumaWebhook()...)
 	if c.LumaAPIURL == "" {
 		return p
 	}
@@ -26,6 +29,25 @@ func (c Config) validateLuma() []string {
 	}
 	if u, err := url.Parse(c.LumaAPIURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.RawQuery != "" {
 		p = append(p, "LUMA_API_URL: must be an http(s) URL (the API root, such as https://public-api.luma.com)")
+	}
+	return p
+}
+
+// validateLumaWebhook checks the webhook's signing secret: Luma's form,
+// "whsec_" then the base64 of a key of at least 16 bytes, and an API key to
+// act on what it delivers. The problems never quote the secret.
+func (c Config) validateLumaWebhook() []string {
+	if c.LumaWebhookSecret == "" {
+		return nil
+	}
+	var p []string
+	if c.LumaAPIKey == "" {
+		p = append(p, "LUMA_API_KEY: required when LUMA_WEBHOOK_SECRET is set (the webhook's guests are approved through the API)")
+	}
+	encoded, ok := strings.CutPrefix(c.LumaWebhookSecret, "whsec_")
+	key, err := base64.StdEncoding.DecodeString(encoded)
+	if !ok || err != nil || len(key) < 16 {
+		p = append(p, "LUMA_WEBHOOK_SECRET: must be the endpoint's signing secret, whsec_ then base64 of at least 16 bytes")
 	}
 	return p
 }
