@@ -94,6 +94,12 @@ func TestWebhookRefusesWhatDoesNotVerify(t *testing.T) {
 		}
 		return out
 	}
+	with := func(name, value string) http.Header {
+		h := signed(t, testWebhookSecret, "msg_1", now, body)
+		h.Set(name, value)
+		return h
+	}
+	v2 := strings.Replace(signed(t, testWebhookSecret, "msg_1", now, body).Get(luma.HeaderWebhookSignature), "v1,", "v2,", 1)
 	tampered := strings.Replace(string(body), "pending_approval", "approved", 1)
 	tests := map[string]struct {
 		body []byte
@@ -101,16 +107,16 @@ func TestWebhookRefusesWhatDoesNotVerify(t *testing.T) {
 	}{
 		"wrong secret":             {body, signed(t, otherWebhookSecret, "msg_1", now, body)},
 		"tampered body":            {[]byte(tampered), signed(t, testWebhookSecret, "msg_1", now, body)},
-		"another delivery's id":    {body, func() http.Header { h := signed(t, testWebhookSecret, "msg_1", now, body); h.Set(luma.HeaderWebhookID, "msg_2"); return h }()},
+		"another delivery's id":    {body, with(luma.HeaderWebhookID, "msg_2")},
 		"stale timestamp (6 min)":  {body, signed(t, testWebhookSecret, "msg_1", now.Add(-6*time.Minute), body)},
 		"future timestamp (6 min)": {body, signed(t, testWebhookSecret, "msg_1", now.Add(6*time.Minute), body)},
-		"timestamp not a number":   {body, func() http.Header { h := signed(t, testWebhookSecret, "msg_1", now, body); h.Set(luma.HeaderWebhookTimestamp, "soon"); return h }()},
+		"timestamp not a number":   {body, with(luma.HeaderWebhookTimestamp, "soon")},
 		"no webhook-id":            {body, without(luma.HeaderWebhookID)},
 		"no webhook-timestamp":     {body, without(luma.HeaderWebhookTimestamp)},
 		"no webhook-signature":     {body, without(luma.HeaderWebhookSignature)},
 		"svix header names":        {body, svixNames()},
 		"no headers":               {body, http.Header{}},
-		"v2 signature":             {body, func() http.Header { h := signed(t, testWebhookSecret, "msg_1", now, body); h.Set(luma.HeaderWebhookSignature, strings.Replace(h.Get(luma.HeaderWebhookSignature), "v1,", "v2,", 1)); return h }()},
+		"v2 signature":             {body, with(luma.HeaderWebhookSignature, v2)},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
 )
 
 // Webhook headers, as Luma sends them (the Standard Webhooks names).
