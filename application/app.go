@@ -45,6 +45,10 @@ type Commands struct {
 	CreateEvent  CreateEvent  // a leader creates an event on the events platform, stored and audited, once per key
 	DecideRSVPs  DecideRSVPs  // decide a page of guests once each: approve, decline or leave pending, audited
 	ApproveRSVPs ApproveRSVPs // job page: the twice-daily approval of every upcoming event's pending guests
+	// The registration webhook: store once, then decide within a minute
+	// through DecideRSVPs' path for one guest.
+	IngestGuestRegistration IngestGuestRegistration // registration webhook: store the registration and queue it, once
+	DecideRegisteredGuest   DecideRegisteredGuest   // message: decide a stored registration's guest, once per guest
 
 	// Jobs and dead letters.
 	EnqueueJob        EnqueueJob        // create a job run for a slot and queue it

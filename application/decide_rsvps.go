@@ -56,47 +56,81 @@ func NewDecideRSVPs(people ports.RSVPPeople, uow ports.UnitOfWork[ports.EventTx]
 // guests it claimed and acted on (callers read the run's totals from the
 // store).
 func (h DecideRSVPs) Handle(ctx context.Context, in DecideRSVPsInput) (int, error) {
-	if in.RunID == "" || in.Event.ID == "" || in.Event.PlatformID == "" {
-		return 0, ports.Permanent(fmt.Errorf("%w: decide rsvps needs a run and a created event", ErrInvalidInput))
+	if err := checkDecision(in.Event, in.RunID); err != nil {
+		return 0, err
 	}
-	emails := make([]string, 0, len(in.Guests))
+	people, err := h.find(ctx, in.Guests)
+	if err != nil {
+		return 0, err
+	}
+	now, acted := h.clock.Now(), 0
 	for _, g := range in.Guests {
+		d, err := h.decideGuest(ctx, in.Event, g, people, in.RunID, now)
+		if d.Claimed {
+			acted++
+		}
+		if err != nil {
+			return acted, err
+		}
+	}
+	return acted, nil
+}
+
+// checkDecision refuses a decision without a decider (run) or on an event
+// not created on the platform.
+func checkDecision(ev ports.Event, runID string) error {
+	if runID == "" || ev.ID == "" || ev.PlatformID == "" {
+		return ports.Permanent(fmt.Errorf("%w: decide rsvps needs a run and a created event", ErrInvalidInput))
+	}
+	return nil
+}
+
+// find looks up the people with the guests' emails, in one call.
+func (h DecideRSVPs) find(ctx context.Context, guests []ports.PlatformGuest) (map[string]ports.RSVPPerson, error) {
+	emails := make([]string, 0, len(guests))
+	for _, g := range guests {
 		if len(g.Email) <= maxGuestEmail {
 			emails = append(emails, g.Email)
 		}
 	}
 	people, err := h.people.FindByEmails(ctx, emails)
 	if err != nil {
-		return 0, fmt.Errorf("decide rsvps: find people: %w", err)
+		return nil, fmt.Errorf("decide rsvps: find people: %w", err)
 	}
-	now, acted := h.clock.Now(), 0
-	for _, g := range in.Guests {
-		if g.Status != ports.GuestPendingApproval || g.ID == "" {
-			continue
-		}
-		var person *approval.Person
-		personID := ""
-		if found, ok := people[approval.NormalizeEmail(g.Email)]; ok && found.Person.HasEmail(g.Email) {
-			person, personID = &found.Person, found.PersonID
-		}
-		d := approval.Decide(approval.Guest{Email: g.Email}, person, h.policy, now)
-		rec := ports.RSVPDecision{EventID: in.Event.ID, GuestID: g.ID, PersonID: personID, Outcome: d.Outcome, Reason: d.Reason, RunID: in.RunID}
-		claimed, err := h.claim(ctx, rec)
-		if err != nil {
-			return acted, err
-		}
-		if !claimed {
-			continue
-		}
-		acted++
-		if d.Outcome == approval.LeavePending {
-			continue
-		}
-		if err := h.tell(ctx, in.Event, rec); err != nil {
-			return acted, err
-		}
+	return people, nil
+}
+
+// GuestDecision is what deciding one guest did: the decision, and whether
+// this decider claimed it (false: the guest was not pending, or was
+// decided already, by a run or a webhook).
+type GuestDecision struct {
+	Decision ports.RSVPDecision
+	Claimed  bool
+}
+
+// decideGuest decides one guest pending approval, the one path of the run
+// and of the registration webhook: the approval rules on the person found
+// by verified email, the claim under the unique key (event, guest), then
+// the platform call and its outcome, audited.
+func (h DecideRSVPs) decideGuest(ctx context.Context, ev ports.Event, g ports.PlatformGuest, people map[string]ports.RSVPPerson, runID string, now time.Time) (GuestDecision, error) {
+	if g.Status != ports.GuestPendingApproval || g.ID == "" {
+		return GuestDecision{}, nil
 	}
-	return acted, nil
+	var person *approval.Person
+	personID := ""
+	if found, ok := people[approval.NormalizeEmail(g.Email)]; ok && found.Person.HasEmail(g.Email) {
+		person, personID = &found.Person, found.PersonID
+	}
+	d := approval.Decide(approval.Guest{Email: g.Email}, person, h.policy, now)
+	rec := ports.RSVPDecision{EventID: ev.ID, GuestID: g.ID, PersonID: personID, Outcome: d.Outcome, Reason: d.Reason, RunID: runID}
+	claimed, err := h.claim(ctx, rec)
+	if err != nil || !claimed {
+		return GuestDecision{Decision: rec}, err
+	}
+	if d.Outcome == approval.LeavePending {
+		return GuestDecision{Decision: rec, Claimed: true}, nil
+	}
+	return GuestDecision{Decision: rec, Claimed: true}, h.tell(ctx, ev, rec)
 }
 
 // claim records the decision; one that leaves the guest pending is audited
