@@ -117,7 +117,7 @@ func TestCreateAgentKeyStoresOnlyTheHashAndAudits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	member, _ := access.NewUser("p1", access.RoleMember, 0)
+	member, _ := access.NewUser("p1", access.RoleMember, false)
 	operator, _ := access.NewSystem("cli:test")
 	good := application.CreateAgentKeyInput{Name: "finance", Scopes: access.PresetFinance.Scopes(), ExpiresIn: time.Hour}
 	if _, err := keys.Handle(application.WithPrincipal(context.Background(), member), good); !errors.Is(err, access.ErrForbidden) {

@@ -31,6 +31,12 @@ type Commands struct {
 	ReconcileBilling    ReconcileBilling    // fetch the billing events the webhooks missed
 	SyncTiers           SyncTiers           // keep the tiers in step with the billing catalogue
 
+	// The access ledger: why each person has access.
+	GrantAccess        GrantAccess        // an admin grants a scholarship (complimentary) or manual access; never touches billing
+	RevokeAccess       RevokeAccess       // an admin ends such a grant now; other grants stand
+	CheckAccess        CheckAccess        // message: a grant's window opened or closed; access starts or ends once
+	RemindAccessEnding RemindAccessEnding // message: a scholarship ends soon; the email list's reminder journey
+
 	// The email list.
 	SyncMemberEmail    SyncMemberEmail    // message: a member changed; sync the list, trigger a journey once
 	MoveMemberEmail    MoveMemberEmail    // message: a person's email changed
@@ -71,6 +77,7 @@ type Queries struct {
 	GetMember            GetMember            // one person of the directory
 	ListMembers          ListMembers          // a page of the directory
 	GetMemberships       GetMemberships       // memberships by person, redacted, for a dataloader
+	GetAccess            GetAccess            // why people have access: their own, or anyone's with members:read:pii
 	FindPersonByEmail    FindPersonByEmail    // operators find a person (CLI)
 	ListDeadLetters      ListDeadLetters      // operators list dead letters
 	GetDeadLetter        GetDeadLetter        // operators show one dead letter

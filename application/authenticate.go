@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/womendefiningai/platform/domain/access"
+	"github.com/womendefiningai/platform/domain/ledger"
 	"github.com/womendefiningai/platform/ports"
 )
 
@@ -18,18 +19,20 @@ var ErrAccountErased = errors.New("account erased")
 type Authenticate struct {
 	people    ports.IdentityPeople
 	directory ports.IdentityDirectory
+	clock     ports.Clock
 }
 
 // NewAuthenticate refuses nil dependencies.
-func NewAuthenticate(people ports.IdentityPeople, directory ports.IdentityDirectory) (Authenticate, error) {
-	if anyNil(people, directory) {
+func NewAuthenticate(people ports.IdentityPeople, directory ports.IdentityDirectory, clock ports.Clock) (Authenticate, error) {
+	if anyNil(people, directory, clock) {
 		return Authenticate{}, nilDependency("authenticate")
 	}
-	return Authenticate{people: people, directory: directory}, nil
+	return Authenticate{people: people, directory: directory, clock: clock}, nil
 }
 
 // Handle returns the user principal of the session's person, whose scopes
-// follow their role and their membership's status (access.NewUser). Racing
+// follow their role and what the access ledger says of them now
+// (access.NewUser). Racing
 // first requests for one user create exactly one person (the store
 // guarantees it).
 func (h Authenticate) Handle(ctx context.Context, s ports.Session) (access.Principal, error) {
@@ -53,5 +56,5 @@ func (h Authenticate) Handle(ctx context.Context, s ports.Session) (access.Princ
 		return access.Principal{}, ErrAccountErased
 	}
 	rememberSignedIn(ctx, p)
-	return access.NewUser(p.ID, p.Role, p.MembershipStatus)
+	return access.NewUser(p.ID, p.Role, ledger.Explain(p.Grants, h.clock.Now()).Active)
 }

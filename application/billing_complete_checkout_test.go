@@ -9,6 +9,7 @@ import (
 
 	"go.uber.org/mock/gomock"
 
+	"github.com/womendefiningai/platform/application"
 	"github.com/womendefiningai/platform/domain/membership"
 	"github.com/womendefiningai/platform/ports"
 )
@@ -29,7 +30,7 @@ func TestCompleteCheckout(t *testing.T) {
 			Outcome: ports.OutcomeSuccess, Details: map[string]any{"customer_id": blCustomer, "matched_by": how, "event_id": "evt_c"}}
 	}
 	activatedFor := func(personID string) ports.MemberChangedMessage {
-		return ports.MemberChangedMessage{PersonID: personID, Reason: ports.ReasonSubscriptionSync, Events: []string{membership.NameActivated}}
+		return ports.MemberChangedMessage{PersonID: personID, Reason: ports.ReasonSubscriptionSync, Events: []string{membership.NameActivated, application.EventAccessStarted}}
 	}
 	syncs := func(w *billingWorld) {
 		w.provider(blSubscription())
@@ -59,7 +60,7 @@ func TestCompleteCheckout(t *testing.T) {
 				syncs(w)
 			},
 			wantAudits: []ports.AuditEntry{linkAudit(blPerson, "client_reference_id"),
-				blMembershipAudit(blPerson, ports.ReasonSubscriptionSync, "active", membership.NameActivated)},
+				blMembershipAudit(blPerson, ports.ReasonSubscriptionSync, "active", membership.NameActivated, application.EventAccessStarted)},
 			wantChanged: []ports.MemberChangedMessage{activatedFor(blPerson)},
 		},
 		{
@@ -72,7 +73,7 @@ func TestCompleteCheckout(t *testing.T) {
 				syncs(w)
 			},
 			wantAudits: []ports.AuditEntry{linkAudit("p2", "email"),
-				blMembershipAudit("p2", ports.ReasonSubscriptionSync, "active", membership.NameActivated)},
+				blMembershipAudit("p2", ports.ReasonSubscriptionSync, "active", membership.NameActivated, application.EventAccessStarted)},
 			wantChanged: []ports.MemberChangedMessage{activatedFor("p2")},
 		},
 		{
@@ -86,7 +87,7 @@ func TestCompleteCheckout(t *testing.T) {
 				syncs(w)
 			},
 			wantAudits: []ports.AuditEntry{linkAudit("p3", "created"),
-				blMembershipAudit("p3", ports.ReasonSubscriptionSync, "active", membership.NameActivated)},
+				blMembershipAudit("p3", ports.ReasonSubscriptionSync, "active", membership.NameActivated, application.EventAccessStarted)},
 			wantChanged: []ports.MemberChangedMessage{activatedFor("p3")},
 		},
 		{
@@ -96,7 +97,7 @@ func TestCompleteCheckout(t *testing.T) {
 				w.people.EXPECT().Get(gomock.Any(), blPerson).Return(ports.Person{ID: blPerson, BillingCustomerID: blCustomer}, nil)
 				syncs(w)
 			},
-			wantAudits:  []ports.AuditEntry{blMembershipAudit(blPerson, ports.ReasonSubscriptionSync, "active", membership.NameActivated)},
+			wantAudits:  []ports.AuditEntry{blMembershipAudit(blPerson, ports.ReasonSubscriptionSync, "active", membership.NameActivated, application.EventAccessStarted)},
 			wantChanged: []ports.MemberChangedMessage{activatedFor(blPerson)},
 		},
 		{
@@ -106,7 +107,7 @@ func TestCompleteCheckout(t *testing.T) {
 				w.people.EXPECT().Get(gomock.Any(), blPerson).Return(ports.Person{ID: blPerson}, nil)
 				syncs(w)
 			},
-			wantAudits:  []ports.AuditEntry{blMembershipAudit(blPerson, ports.ReasonSubscriptionSync, "active", membership.NameActivated)},
+			wantAudits:  []ports.AuditEntry{blMembershipAudit(blPerson, ports.ReasonSubscriptionSync, "active", membership.NameActivated, application.EventAccessStarted)},
 			wantChanged: []ports.MemberChangedMessage{activatedFor(blPerson)},
 		},
 		{
@@ -116,7 +117,7 @@ func TestCompleteCheckout(t *testing.T) {
 				w.people.EXPECT().Get(gomock.Any(), blPerson).Return(ports.Person{ID: blPerson, BillingCustomerID: "cus_0"}, nil)
 				syncs(w)
 			},
-			wantAudits:  []ports.AuditEntry{blMembershipAudit(blPerson, ports.ReasonSubscriptionSync, "active", membership.NameActivated)},
+			wantAudits:  []ports.AuditEntry{blMembershipAudit(blPerson, ports.ReasonSubscriptionSync, "active", membership.NameActivated, application.EventAccessStarted)},
 			wantChanged: []ports.MemberChangedMessage{activatedFor(blPerson)},
 		},
 		{
@@ -135,7 +136,7 @@ func TestCompleteCheckout(t *testing.T) {
 				w.people.EXPECT().Get(gomock.Any(), blPerson).Return(ports.Person{ID: blPerson, BillingCustomerID: "cus_0"}, nil)
 				syncs(w)
 			},
-			wantAudits:  []ports.AuditEntry{blMembershipAudit(blPerson, ports.ReasonSubscriptionSync, "active", membership.NameActivated)},
+			wantAudits:  []ports.AuditEntry{blMembershipAudit(blPerson, ports.ReasonSubscriptionSync, "active", membership.NameActivated, application.EventAccessStarted)},
 			wantChanged: []ports.MemberChangedMessage{activatedFor(blPerson)},
 			wantAlerts:  []map[string]string{{"person_id": blPerson, "linked_customer": "cus_0", "new_customer": blCustomer, "event_id": "evt_c"}},
 		},
@@ -226,7 +227,13 @@ func TestCompleteCheckout(t *testing.T) {
 			w.pUoW.commitErr = tc.commitErr
 			err := w.checkout().Handle(context.Background(), tc.ev)
 			blCheckErr(t, err, tc.wantErr)
-			blEqual(t, "audit", w.audits, tc.wantAudits)
+			blEqual(t, "audit", w.membershipAudits(), tc.wantAudits)
+			// Each activation starts access once: a subscription grant opened, access started.
+			var wantAccess []string
+			if len(tc.wantChanged) > 0 {
+				wantAccess = []string{"access.grant_opened", "access.started"}
+			}
+			blEqual(t, "access audit", w.accessActions(), wantAccess)
 			blEqual(t, "member.changed", w.memberChanged(), tc.wantChanged)
 			var alerts []map[string]string
 			for _, a := range w.alerts {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -46,6 +47,25 @@ type blScheduled struct {
 
 type blMark struct{ EventID, Status, Note string }
 
+// blAccessScheduled is a scheduled message of the access ledger: an
+// access check (At is when) or a reminder (GrantID, Until).
+type blAccessScheduled struct {
+	Topic    string
+	PersonID string    `json:"person_id"`
+	GrantID  string    `json:"grant_id"`
+	Until    time.Time `json:"until"`
+	At       time.Time
+}
+
+// blCheck is the access check of blPerson scheduled at at.
+func blCheck(at time.Time) blAccessScheduled {
+	return blAccessScheduled{Topic: ports.TopicAccessCheck, PersonID: blPerson, At: at}
+}
+
+// blPolicy is the access policy of the billing world: seven days of grace,
+// a reminder seven days before a scholarship ends.
+var blPolicy = application.DefaultAccessPolicy()
+
 type billingWorld struct {
 	t *testing.T
 
@@ -58,20 +78,27 @@ type billingWorld struct {
 	inbox       *mocks.MockBillingInbox     // outside a transaction
 	txInbox     *mocks.MockBillingInbox     // in the billing inbox transaction
 	memberships *mocks.MockMemberships      // in the membership transaction
+	book        *ledgerBook                 // the access ledger, in either transaction
 	alerter     *mocks.MockAlerter
 	waiting     map[string][]string // deferred billing event ids by customer
 
 	mUoW inlineUoW[ports.MembershipTx]
 	pUoW inlineUoW[ports.CustomerLinkTx]
 	bUoW inlineUoW[ports.BillingInboxTx]
+	aUoW inlineUoW[ports.AccessTx]
+
+	// now is what the world's clock reads (blNow unless a test moves it).
+	now time.Time
 
 	// Recorded, in order.
 	published []ports.Message
-	scheduled []blScheduled
-	audits    []ports.AuditEntry
-	alerts    []ports.Alert
-	marks     []blMark
-	updated   []string // person ids whose membership Update saved
+	scheduled []blScheduled // other than the access ledger's
+	// accessScheduled are the access checks and reminders scheduled.
+	accessScheduled []blAccessScheduled
+	audits          []ports.AuditEntry
+	alerts          []ports.Alert
+	marks           []blMark
+	updated         []string // person ids whose membership Update saved
 
 	// Failures to inject.
 	publishErr, scheduleErr, auditErr, alertErr, markErr, updateErr error
@@ -89,7 +116,7 @@ func newBillingWorld(t *testing.T) *billingWorld {
 		personRead: mocks.NewMockPersonReader(ctrl), people: mocks.NewMockPeople(ctrl),
 		inbox: mocks.NewMockBillingInbox(ctrl), txInbox: mocks.NewMockBillingInbox(ctrl),
 		memberships: mocks.NewMockMemberships(ctrl), alerter: mocks.NewMockAlerter(ctrl),
-		members: map[string]*membership.Membership{},
+		members: map[string]*membership.Membership{}, book: newLedgerBook(), now: blNow,
 	}
 	pub := mocks.NewMockPublisher(ctrl)
 	pub.EXPECT().Publish(gomock.Any(), gomock.Any()).DoAndReturn(func(_ context.Context, msgs ...ports.Message) error {
@@ -104,6 +131,15 @@ func newBillingWorld(t *testing.T) *billingWorld {
 		func(_ context.Context, topic string, payload []byte, at time.Time) error {
 			if w.scheduleErr != nil {
 				return w.scheduleErr
+			}
+			if topic == ports.TopicAccessCheck || topic == ports.TopicAccessReminder {
+				var body blAccessScheduled
+				if err := json.Unmarshal(payload, &body); err != nil {
+					t.Errorf("scheduled payload %s: %v", payload, err)
+				}
+				body.Topic, body.At = topic, at
+				w.accessScheduled = append(w.accessScheduled, body)
+				return nil
 			}
 			var body ports.PeriodEndMessage
 			if err := json.Unmarshal(payload, &body); err != nil {
@@ -165,6 +201,15 @@ func newBillingWorld(t *testing.T) *billingWorld {
 	mtx.EXPECT().Publisher().Return(pub).AnyTimes()
 	mtx.EXPECT().Scheduler().Return(sched).AnyTimes()
 	mtx.EXPECT().Audit().Return(audit).AnyTimes()
+	grants := w.book.grantsMock(ctrl)
+	mtx.EXPECT().AccessGrants().Return(grants).AnyTimes()
+	atx := mocks.NewMockAccessTx(ctrl)
+	atx.EXPECT().Memberships().Return(w.memberships).AnyTimes()
+	atx.EXPECT().AccessGrants().Return(grants).AnyTimes()
+	atx.EXPECT().Publisher().Return(pub).AnyTimes()
+	atx.EXPECT().Scheduler().Return(sched).AnyTimes()
+	atx.EXPECT().Audit().Return(audit).AnyTimes()
+	w.aUoW = newInlineUoW[ports.AccessTx](atx)
 	ptx := mocks.NewMockCustomerLinkTx(ctrl)
 	ptx.EXPECT().People().Return(w.people).AnyTimes()
 	ptx.EXPECT().Publisher().Return(pub).AnyTimes()
@@ -193,10 +238,13 @@ type blTx[S any] struct {
 
 func (u blTx[S]) Do(ctx context.Context, fn func(ctx context.Context, s S) error) error {
 	p, sc, a, mk, up := len(u.w.published), len(u.w.scheduled), len(u.w.audits), len(u.w.marks), len(u.w.updated)
+	as, book := len(u.w.accessScheduled), u.w.book.state()
 	err := u.inner.Do(ctx, fn)
 	if err != nil {
 		u.w.published, u.w.scheduled, u.w.audits = blTrunc(u.w.published, p), blTrunc(u.w.scheduled, sc), blTrunc(u.w.audits, a)
 		u.w.marks, u.w.updated = blTrunc(u.w.marks, mk), blTrunc(u.w.updated, up)
+		u.w.accessScheduled = blTrunc(u.w.accessScheduled, as)
+		u.w.book.restore(book)
 	}
 	return err
 }
@@ -214,7 +262,12 @@ func blTxOf[S any](w *billingWorld, u inlineUoW[S]) blTx[S] { return blTx[S]{inn
 // The use cases, wired to the world. Build them after setting the world's
 // failures (the units of work are copied in).
 
-func (w *billingWorld) clock() fixedClock { return fixedClock{blNow} }
+func (w *billingWorld) clock() blClock { return blClock{w} }
+
+// blClock reads the world's now, which a test may move.
+type blClock struct{ w *billingWorld }
+
+func (c blClock) Now() time.Time { return c.w.now }
 
 // sharedAt is a database clock stopped at t.
 type sharedAt struct{ t time.Time }
@@ -224,7 +277,7 @@ func (c sharedAt) Now(context.Context) (time.Time, error) { return c.t, nil }
 func (w *billingWorld) sync() application.SyncSubscription {
 	w.t.Helper()
 	h, err := application.NewSyncSubscription(application.SyncSubscriptionDeps{Billing: w.billing, Memberships: w.reader, People: w.finder,
-		Tiers: w.tiers, UoW: blTxOf(w, w.mUoW), Alerter: w.alerter, Clock: w.clock(), SnapshotClock: sharedAt{blNow}})
+		Tiers: w.tiers, UoW: blTxOf(w, w.mUoW), Alerter: w.alerter, Clock: w.clock(), SnapshotClock: sharedAt{blNow}, Access: blPolicy})
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -290,7 +343,46 @@ func (w *billingWorld) reconcile() application.ReconcileBilling {
 // configured says whether billing has credentials, for any number of calls.
 func (w *billingWorld) configured(ok bool) { w.billing.EXPECT().Configured().Return(ok).AnyTimes() }
 
-// given stores a membership for the person with the snapshots applied.
+// The access ledger's use cases, wired to the world.
+
+func (w *billingWorld) grantAccess() application.GrantAccess {
+	w.t.Helper()
+	h, err := application.NewGrantAccess(blTxOf(w, w.aUoW), w.tiers, w.clock(), blPolicy)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return h
+}
+
+func (w *billingWorld) revokeAccess() application.RevokeAccess {
+	w.t.Helper()
+	h, err := application.NewRevokeAccess(blTxOf(w, w.aUoW), w.clock(), blPolicy)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return h
+}
+
+func (w *billingWorld) checkAccess() application.CheckAccess {
+	w.t.Helper()
+	h, err := application.NewCheckAccess(blTxOf(w, w.aUoW), w.clock(), blPolicy)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return h
+}
+
+func (w *billingWorld) remindAccess() application.RemindAccessEnding {
+	w.t.Helper()
+	h, err := application.NewRemindAccessEnding(blTxOf(w, w.aUoW), w.clock())
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return h
+}
+
+// given stores a membership for the person with the snapshots applied,
+// and the grants billing wrote for it (from three days before blNow).
 func (w *billingWorld) given(personID string, snaps ...membership.SnapshotParams) {
 	w.t.Helper()
 	m, err := membership.New(personID)
@@ -307,6 +399,39 @@ func (w *billingWorld) given(personID string, snaps ...membership.SnapshotParams
 		}
 	}
 	w.members[personID] = m
+	w.book.bill(m, blNow.Add(-72*time.Hour))
+}
+
+// membershipAudits are the audit entries other than the access ledger's.
+func (w *billingWorld) membershipAudits() []ports.AuditEntry {
+	var out []ports.AuditEntry
+	for _, a := range w.audits {
+		if !strings.HasPrefix(a.Action, "access.") {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// accessActions are the actions of the access ledger's audit entries, in
+// order: each change of a grant, and each start or end of access.
+func (w *billingWorld) accessActions() []string {
+	var out []string
+	for _, a := range w.audits {
+		if strings.HasPrefix(a.Action, "access.") {
+			out = append(out, a.Action)
+		}
+	}
+	return out
+}
+
+// countActions counts the audit entries of each access action.
+func (w *billingWorld) countActions() map[string]int {
+	out := map[string]int{}
+	for _, a := range w.accessActions() {
+		out[a]++
+	}
+	return out
 }
 
 // provider makes the billing provider return sub for its id.
@@ -424,7 +549,7 @@ func blMembershipAudit(personID, reason, status string, events ...string) ports.
 // blUser is a context signed in as a member with that person id.
 func blUser(t *testing.T, personID string) context.Context {
 	t.Helper()
-	p, err := access.NewUser(personID, access.RoleMember, membership.StatusActive)
+	p, err := access.NewUser(personID, access.RoleMember, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -442,9 +567,9 @@ func blEqual(t *testing.T, what string, got, want any) {
 // or alerted.
 func (w *billingWorld) nothingAnnounced() {
 	w.t.Helper()
-	if len(w.published)+len(w.scheduled)+len(w.audits)+len(w.alerts) != 0 {
-		w.t.Errorf("want nothing announced; published %v, scheduled %v, audits %v, alerts %v",
-			w.topics(), w.scheduled, w.audits, w.alerts)
+	if len(w.published)+len(w.scheduled)+len(w.accessScheduled)+len(w.audits)+len(w.alerts) != 0 {
+		w.t.Errorf("want nothing announced; published %v, scheduled %v and %v, audits %v, alerts %v",
+			w.topics(), w.scheduled, w.accessScheduled, w.audits, w.alerts)
 	}
 }
 

@@ -23,7 +23,9 @@ func TestReachPeriodEnd(t *testing.T) {
 		return []membership.SnapshotParams{blSnap(membership.ProviderActive, blNow.Add(-48*time.Hour), endsAt(at))}
 	}
 	in := application.ReachPeriodEndInput{PersonID: blPerson, SubscriptionID: blSub}
-	canceled := []ports.MemberChangedMessage{{PersonID: blPerson, Reason: ports.ReasonPeriodEnd, Events: []string{membership.NameCanceled}}}
+	// The subscription grant ended at the period end; no access check has
+	// run since, so the cancellation is where access ends (once).
+	canceled := []ports.MemberChangedMessage{{PersonID: blPerson, Reason: ports.ReasonPeriodEnd, Events: []string{membership.NameCanceled, application.EventAccessEnded}}}
 	errCommit := errors.New("commit failed")
 
 	tests := []struct {
@@ -46,7 +48,7 @@ func TestReachPeriodEnd(t *testing.T) {
 				w.priceIsTier()
 			},
 			wantChanged: canceled,
-			wantAudits:  []ports.AuditEntry{blMembershipAudit(blPerson, ports.ReasonPeriodEnd, "active", membership.NameCanceled)},
+			wantAudits:  []ports.AuditEntry{blMembershipAudit(blPerson, ports.ReasonPeriodEnd, "active", membership.NameCanceled, application.EventAccessEnded)},
 			wantStatus:  membership.StatusCanceled,
 		},
 		{
@@ -57,22 +59,22 @@ func TestReachPeriodEnd(t *testing.T) {
 				w.priceIsTier()
 			},
 			wantChanged: canceled,
-			wantAudits:  []ports.AuditEntry{blMembershipAudit(blPerson, ports.ReasonPeriodEnd, "canceled", membership.NameCanceled)},
+			wantAudits:  []ports.AuditEntry{blMembershipAudit(blPerson, ports.ReasonPeriodEnd, "canceled", membership.NameCanceled, application.EventAccessEnded)},
 			wantStatus:  membership.StatusCanceled,
 		},
 		{
 			name:  "billing unconfigured skips the sync and cancels from what is stored",
 			given: scheduledUntil(ended), in: in, configured: false,
 			wantChanged: canceled,
-			wantAudits:  []ports.AuditEntry{blMembershipAudit(blPerson, ports.ReasonPeriodEnd, "", membership.NameCanceled)},
+			wantAudits:  []ports.AuditEntry{blMembershipAudit(blPerson, ports.ReasonPeriodEnd, "", membership.NameCanceled, application.EventAccessEnded)},
 			wantStatus:  membership.StatusCanceled,
 		},
 		{
 			name:  "no subscription id: nothing to fetch, cancels from what is stored",
 			given: scheduledUntil(ended), in: application.ReachPeriodEndInput{PersonID: blPerson}, configured: true,
-			wantChanged: []ports.MemberChangedMessage{{PersonID: blPerson, Reason: ports.ReasonPeriodEnd, Events: []string{membership.NameCanceled}}},
+			wantChanged: canceled,
 			wantAudits: []ports.AuditEntry{{ActorKind: "system", ActorID: "billing", Action: "membership.change", SubjectKind: "person", SubjectID: blPerson,
-				Outcome: ports.OutcomeSuccess, Details: map[string]any{"subscription_id": "", "events": []string{membership.NameCanceled}, "reason": ports.ReasonPeriodEnd}}},
+				Outcome: ports.OutcomeSuccess, Details: map[string]any{"subscription_id": "", "events": []string{membership.NameCanceled, application.EventAccessEnded}, "reason": ports.ReasonPeriodEnd}}},
 			wantStatus: membership.StatusCanceled,
 		},
 		{
@@ -121,8 +123,16 @@ func TestReachPeriodEnd(t *testing.T) {
 			err := w.periodEnd().Handle(context.Background(), tc.in)
 			blCheckErr(t, err, tc.wantErr)
 			blEqual(t, "member.changed", w.memberChanged(), tc.wantChanged)
-			blEqual(t, "audit", w.audits, tc.wantAudits)
-			if len(w.scheduled) > 0 || len(w.alerts) > 0 {
+			blEqual(t, "audit", w.membershipAudits(), tc.wantAudits)
+			var wantAccess []string
+			if len(tc.wantChanged) > 0 {
+				wantAccess = []string{"access.ended"}
+			}
+			blEqual(t, "access audit", w.accessActions(), wantAccess)
+			if tc.wantChanged != nil && (w.member(blPerson).Visible() || w.book.isActive(blPerson)) {
+				t.Errorf("access ended but the member is still visible (%v) or recorded active (%v)", w.member(blPerson).Visible(), w.book.isActive(blPerson))
+			}
+			if len(w.scheduled) > 0 || len(w.accessScheduled) > 0 || len(w.alerts) > 0 {
 				t.Errorf("scheduled %v, alerts %v; want none", w.scheduled, w.alerts)
 			}
 			if tc.wantStatus != 0 {

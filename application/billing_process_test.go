@@ -23,7 +23,7 @@ func TestProcessBillingEvent(t *testing.T) {
 	inInbox := func(ev ports.InboxEvent) func(w *billingWorld) {
 		return func(w *billingWorld) { w.inbox.EXPECT().Get(gomock.Any(), evID).Return(ev, nil) }
 	}
-	activated := ports.MemberChangedMessage{PersonID: blPerson, Reason: ports.ReasonSubscriptionSync, Events: []string{membership.NameActivated}}
+	activated := ports.MemberChangedMessage{PersonID: blPerson, Reason: ports.ReasonSubscriptionSync, Events: []string{membership.NameActivated, application.EventAccessStarted}}
 	processed := []blMark{{evID, ports.InboxProcessed, ""}}
 
 	tests := []struct {
@@ -44,7 +44,7 @@ func TestProcessBillingEvent(t *testing.T) {
 				w.ownedBy(blSub, blPerson)
 				w.priceIsTier()
 			}},
-			wantMarks: processed, wantChanged: []ports.MemberChangedMessage{activated}, wantAudit: []string{"membership.change"},
+			wantMarks: processed, wantChanged: []ports.MemberChangedMessage{activated}, wantAudit: []string{"access.grant_opened", "access.started", "membership.change"},
 		},
 		{
 			name: "deferred event delivered again is applied once its owner is known",
@@ -55,7 +55,7 @@ func TestProcessBillingEvent(t *testing.T) {
 				w.ownedBy(blSub, blPerson)
 				w.priceIsTier()
 			}},
-			wantMarks: processed, wantChanged: []ports.MemberChangedMessage{activated}, wantAudit: []string{"membership.change"},
+			wantMarks: processed, wantChanged: []ports.MemberChangedMessage{activated}, wantAudit: []string{"access.grant_opened", "access.started", "membership.change"},
 		},
 		{
 			name: "completed checkout links the customer, syncs, and marks the event processed",
@@ -68,7 +68,7 @@ func TestProcessBillingEvent(t *testing.T) {
 				w.priceIsTier()
 			}},
 			wantMarks: processed, wantChanged: []ports.MemberChangedMessage{activated},
-			wantAudit: []string{"billing.link_customer", "membership.change"},
+			wantAudit: []string{"billing.link_customer", "access.grant_opened", "access.started", "membership.change"},
 		},
 		{
 			name: "failed payment syncs, notifies the member and marks the event processed",
@@ -88,7 +88,8 @@ func TestProcessBillingEvent(t *testing.T) {
 				{PersonID: blPerson, Reason: ports.ReasonSubscriptionSync, Events: []string{membership.NamePaymentFailed}},
 				{PersonID: blPerson, Reason: ports.ReasonPaymentFailed, Events: []string{membership.NamePaymentFailed}, Attempt: 1},
 			},
-			wantAudit: []string{"membership.change"},
+			// The grace window opens in place of the subscription grant.
+			wantAudit: []string{"access.grant_closed", "access.grant_opened", "membership.change"},
 		},
 		{
 			name: "other event is marked ignored and acts on nothing",

@@ -18,8 +18,11 @@ func TestSyncSubscription(t *testing.T) {
 	t.Parallel()
 	sync := application.SyncSubscriptionInput{SubscriptionID: blSub, Reason: ports.ReasonSubscriptionSync}
 	withPerson := application.SyncSubscriptionInput{SubscriptionID: blSub, PersonID: blPerson, Reason: ports.ReasonSubscriptionSync}
-	activated := ports.MemberChangedMessage{PersonID: blPerson, Reason: ports.ReasonSubscriptionSync, Events: []string{membership.NameActivated}}
-	activatedAudit := blMembershipAudit(blPerson, ports.ReasonSubscriptionSync, "active", membership.NameActivated)
+	// Activation starts access: the ledger opens a subscription grant, and
+	// member.changed says access_started with the membership's events.
+	activated := ports.MemberChangedMessage{PersonID: blPerson, Reason: ports.ReasonSubscriptionSync, Events: []string{membership.NameActivated, application.EventAccessStarted}}
+	activatedAudit := blMembershipAudit(blPerson, ports.ReasonSubscriptionSync, "active", membership.NameActivated, application.EventAccessStarted)
+	accessStarted := []string{"access.grant_opened", "access.started"}
 	unknownPrice := func(s *ports.BillingSubscription) { s.PriceID = "price_mystery" }
 	priceUnknown := func(w *billingWorld) {
 		w.tiers.EXPECT().TierForPrice(gomock.Any(), "price_mystery").Return(ports.MembershipTier{}, ports.ErrNotFound)
@@ -36,7 +39,9 @@ func TestSyncSubscription(t *testing.T) {
 		// What a user sees:
 		wantChanged   []ports.MemberChangedMessage
 		wantScheduled []blScheduled
-		wantAudits    []ports.AuditEntry
+		wantAudits    []ports.AuditEntry  // other than the access ledger's
+		wantAccess    []string            // the access ledger's audit actions
+		wantChecks    []blAccessScheduled // access checks scheduled
 		wantAlerts    []map[string]string // the fields of each alert
 		wantStatus    membership.Status   // blPerson's membership afterwards; 0: not checked
 		wantTier      string
@@ -49,7 +54,7 @@ func TestSyncSubscription(t *testing.T) {
 				w.ownedBy(blSub, blPerson)
 				w.priceIsTier()
 			},
-			wantChanged: []ports.MemberChangedMessage{activated}, wantAudits: []ports.AuditEntry{activatedAudit},
+			wantChanged: []ports.MemberChangedMessage{activated}, wantAudits: []ports.AuditEntry{activatedAudit}, wantAccess: accessStarted,
 			wantStatus: membership.StatusActive, wantTier: blTier,
 		},
 		{
@@ -59,7 +64,7 @@ func TestSyncSubscription(t *testing.T) {
 				w.provider(blSubscription())
 				w.priceIsTier()
 			},
-			wantChanged: []ports.MemberChangedMessage{activated}, wantAudits: []ports.AuditEntry{activatedAudit},
+			wantChanged: []ports.MemberChangedMessage{activated}, wantAudits: []ports.AuditEntry{activatedAudit}, wantAccess: accessStarted,
 			wantStatus: membership.StatusActive, wantTier: blTier,
 		},
 		{
@@ -71,7 +76,7 @@ func TestSyncSubscription(t *testing.T) {
 				w.finder.EXPECT().GetByBillingCustomer(gomock.Any(), blCustomer).Return(ports.Person{ID: blPerson, BillingCustomerID: blCustomer}, nil)
 				w.priceIsTier()
 			},
-			wantChanged: []ports.MemberChangedMessage{activated}, wantAudits: []ports.AuditEntry{activatedAudit},
+			wantChanged: []ports.MemberChangedMessage{activated}, wantAudits: []ports.AuditEntry{activatedAudit}, wantAccess: accessStarted,
 			wantStatus: membership.StatusActive, wantTier: blTier,
 		},
 		{
@@ -135,8 +140,12 @@ func TestSyncSubscription(t *testing.T) {
 				}))
 				w.priceIsTier()
 			},
+			// The grace window opens: access goes on (no access_ended), and
+			// its end is checked when it closes.
 			wantChanged: []ports.MemberChangedMessage{{PersonID: blPerson, Reason: ports.ReasonSubscriptionSync, Events: []string{membership.NamePaymentFailed}}},
 			wantAudits:  []ports.AuditEntry{blMembershipAudit(blPerson, ports.ReasonSubscriptionSync, "past_due", membership.NamePaymentFailed)},
+			wantAccess:  []string{"access.grant_closed", "access.grant_opened"},
+			wantChecks:  []blAccessScheduled{blCheck(blNow.Add(blPolicy.GracePeriod))},
 			wantStatus:  membership.StatusPastDue, wantTier: blTier,
 		},
 		{
@@ -146,7 +155,7 @@ func TestSyncSubscription(t *testing.T) {
 				w.provider(blSubscription(unknownPrice))
 				priceUnknown(w)
 			},
-			wantChanged: []ports.MemberChangedMessage{activated}, wantAudits: []ports.AuditEntry{activatedAudit},
+			wantChanged: []ports.MemberChangedMessage{activated}, wantAudits: []ports.AuditEntry{activatedAudit}, wantAccess: accessStarted,
 			wantAlerts: []map[string]string{{"subscription_id": blSub, "price_id": "price_mystery", "person_id": blPerson}},
 			wantStatus: membership.StatusActive, wantTier: "unknown",
 		},
@@ -159,7 +168,7 @@ func TestSyncSubscription(t *testing.T) {
 				w.alertErr = errBLDown
 			},
 			wantErr:     func(err error) bool { return errors.Is(err, errBLDown) && strings.Contains(err.Error(), "applied") },
-			wantChanged: []ports.MemberChangedMessage{activated}, wantAudits: []ports.AuditEntry{activatedAudit},
+			wantChanged: []ports.MemberChangedMessage{activated}, wantAudits: []ports.AuditEntry{activatedAudit}, wantAccess: accessStarted,
 			wantAlerts: []map[string]string{{"subscription_id": blSub, "price_id": "price_mystery", "person_id": blPerson}},
 			wantStatus: membership.StatusActive, wantTier: "unknown",
 		},
@@ -222,11 +231,13 @@ func TestSyncSubscription(t *testing.T) {
 				w.priceIsTier()
 			},
 			wantChanged: []ports.MemberChangedMessage{{PersonID: blPerson, Reason: ports.ReasonSubscriptionSync,
-				Events: []string{membership.NameActivated, membership.NameCancellationScheduled}}},
+				Events: []string{membership.NameActivated, membership.NameCancellationScheduled, application.EventAccessStarted}}},
 			wantScheduled: []blScheduled{{Topic: ports.TopicMembershipPeriodEnd,
 				Body: ports.PeriodEndMessage{PersonID: blPerson, SubscriptionID: blSub, At: blPeriodEnd}, At: blPeriodEnd}},
 			wantAudits: []ports.AuditEntry{blMembershipAudit(blPerson, ports.ReasonSubscriptionSync, "active",
-				membership.NameActivated, membership.NameCancellationScheduled)},
+				membership.NameActivated, membership.NameCancellationScheduled, application.EventAccessStarted)},
+			// The subscription grant ends at the period end: checked then.
+			wantAccess: accessStarted, wantChecks: []blAccessScheduled{blCheck(blPeriodEnd)},
 			wantStatus: membership.StatusActive, wantTier: blTier,
 		},
 		{
@@ -237,7 +248,9 @@ func TestSyncSubscription(t *testing.T) {
 				w.priceIsTier()
 				w.scheduleErr = errBLDown
 			},
-			wantErr: func(err error) bool { return errors.Is(err, errBLDown) && strings.Contains(err.Error(), "period end") },
+			// The access check at the period end is scheduled first now
+			// (the access refresh runs before the change is announced).
+			wantErr: func(err error) bool { return errors.Is(err, errBLDown) && strings.Contains(err.Error(), "schedule") },
 		},
 		{
 			name: "publish failure rolls the change back",
@@ -299,7 +312,9 @@ func TestSyncSubscription(t *testing.T) {
 			blCheckErr(t, err, tc.wantErr)
 			blEqual(t, "member.changed", w.memberChanged(), tc.wantChanged)
 			blEqual(t, "scheduled", w.scheduled, tc.wantScheduled)
-			blEqual(t, "audit", w.audits, tc.wantAudits)
+			blEqual(t, "audit", w.membershipAudits(), tc.wantAudits)
+			blEqual(t, "access audit", w.accessActions(), tc.wantAccess)
+			blEqual(t, "access checks", w.accessScheduled, tc.wantChecks)
 			var alerts []map[string]string
 			for _, a := range w.alerts {
 				if a.Severity != ports.SeverityWarning {

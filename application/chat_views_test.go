@@ -11,7 +11,6 @@ import (
 	"github.com/womendefiningai/platform/application"
 	"github.com/womendefiningai/platform/domain/access"
 	"github.com/womendefiningai/platform/domain/chatstatus"
-	"github.com/womendefiningai/platform/domain/membership"
 	"github.com/womendefiningai/platform/ports"
 	"github.com/womendefiningai/platform/ports/mocks"
 )
@@ -34,7 +33,7 @@ func TestGetChatLinksRedactsTheUserID(t *testing.T) {
 		other: {PersonID: other, Status: chatstatus.Inactive, UserID: "U2", SyncedAt: at},
 	}
 	// Without an active membership a member holds no members:read.
-	user, err := access.NewUser(me, access.RoleMember, membership.StatusPending)
+	user, err := access.NewUser(me, access.RoleMember, false)
 	if err != nil {
 		t.Fatal(err)
 	}

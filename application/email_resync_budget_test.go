@@ -30,7 +30,7 @@ func TestResyncPageFitsItsTagCallBudget(t *testing.T) {
 	for i := range n {
 		people[i] = person(fmt.Sprintf("p%03d", i), fmt.Sprintf("m%03d@example.test", i))
 		cursors[i], ids[i] = fmt.Sprintf("c%03d", i), people[i].ID
-		ms[people[i].ID] = activeIn(t, people[i].ID, "community")
+		ms[people[i].ID] = f.paid(t, people[i].ID, "community")
 	}
 	f.page("", ports.DirectoryPage{People: people, Cursors: cursors, HasMore: false})
 	f.ms.EXPECT().GetMany(gomock.Any(), ids).Return(ms, nil)

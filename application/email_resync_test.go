@@ -20,6 +20,7 @@ type resyncFixture struct {
 	list  *mocks.MockEmailList
 	dir   *mocks.MockPeopleDirectory
 	ms    *mocks.MockMembershipReader
+	book  *ledgerBook // the access ledger
 	store *emailStore
 	// unconfigured: the list says it is not configured.
 	unconfigured bool
@@ -29,7 +30,16 @@ func newResyncFixture(t *testing.T) resyncFixture {
 	t.Helper()
 	ctrl := gomock.NewController(t)
 	return resyncFixture{list: mocks.NewMockEmailList(ctrl), dir: mocks.NewMockPeopleDirectory(ctrl),
-		ms: mocks.NewMockMembershipReader(ctrl), store: newEmailStore()}
+		ms: mocks.NewMockMembershipReader(ctrl), book: newLedgerBook(), store: newEmailStore()}
+}
+
+// paid is an active membership of tier whose subscription grant billing
+// wrote to the ledger.
+func (f resyncFixture) paid(t *testing.T, personID, tier string) *membership.Membership {
+	t.Helper()
+	m := activeIn(t, personID, tier)
+	f.book.bill(m, emailT0)
+	return m
 }
 
 func (f resyncFixture) resync(t *testing.T, integrations ports.Integrations) application.ResyncEmailList {
@@ -38,7 +48,8 @@ func (f resyncFixture) resync(t *testing.T, integrations ports.Integrations) app
 		integrations = f.store
 	}
 	f.list.EXPECT().Configured().Return(!f.unconfigured).AnyTimes()
-	h, err := application.NewResyncEmailList(f.list, f.dir, f.ms, integrations)
+	h, err := application.NewResyncEmailList(application.ResyncEmailListDeps{List: f.list, People: f.dir, Memberships: f.ms,
+		Access: f.book.readerMock(gomock.NewController(t)), Clock: fixedClock{emailNow}, Integrations: integrations})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,13 +81,13 @@ func TestResyncEmailListPagesThroughEveryone(t *testing.T) {
 	gomock.InOrder(
 		f.page("", ports.DirectoryPage{People: []ports.Person{p1, p2, p3}, Cursors: []string{"c1", "c2", "c3"}, HasMore: true}),
 		f.ms.EXPECT().GetMany(gomock.Any(), []string{"p1", "p3"}).Return(map[string]*membership.Membership{
-			"p1": activeIn(t, "p1", "community"), "p3": activeIn(t, "p3", "community")}, nil),
+			"p1": f.paid(t, "p1", "community"), "p3": f.paid(t, "p3", "community")}, nil),
 		f.list.EXPECT().BatchUpsert(gomock.Any(), []ports.Subscriber{sub(p1, "community"), sub(p3, "community")}).Return([]ports.SubscriberResult{
 			subscribed(p1.PrimaryEmail), subscribed(p3.PrimaryEmail)}, nil),
 		f.list.EXPECT().SetTags(gomock.Any(), p1.PrimaryEmail, active).Return(nil),
 		f.page("c3", ports.DirectoryPage{People: []ports.Person{p4, p5, p6}, Cursors: []string{"c4", "c5", "c6"}}),
 		f.ms.EXPECT().GetMany(gomock.Any(), []string{"p4", "p5", "p6"}).Return(map[string]*membership.Membership{
-			"p6": activeIn(t, "p6", "leader")}, nil),
+			"p6": f.paid(t, "p6", "leader")}, nil),
 		f.list.EXPECT().BatchUpsert(gomock.Any(), []ports.Subscriber{sub(p4, ""), sub(p5, ""), sub(p6, "leader")}).Return([]ports.SubscriberResult{
 			{Email: p4.PrimaryEmail, Status: ports.SubscriberUnsubscribed},
 			{Email: p5.PrimaryEmail, Error: "invalid address"},
@@ -140,7 +151,7 @@ func TestResyncEmailListTagsAnAddressOnceConfirmed(t *testing.T) {
 	// The last sync found the address pending and left its tags for later.
 	f.store.seed(t, "p1", ports.SubscriberPending, syncedEmail{Email: p1.PrimaryEmail, FirstName: p1.FirstName, Tier: "community"})
 	f.page("", ports.DirectoryPage{People: []ports.Person{p1}, Cursors: []string{"c1"}})
-	f.ms.EXPECT().GetMany(gomock.Any(), []string{"p1"}).Return(map[string]*membership.Membership{"p1": activeIn(t, "p1", "community")}, nil)
+	f.ms.EXPECT().GetMany(gomock.Any(), []string{"p1"}).Return(map[string]*membership.Membership{"p1": f.paid(t, "p1", "community")}, nil)
 	f.list.EXPECT().BatchUpsert(gomock.Any(), []ports.Subscriber{sub(p1, "community")}).Return([]ports.SubscriberResult{subscribed(p1.PrimaryEmail)}, nil)
 	f.list.EXPECT().SetTags(gomock.Any(), p1.PrimaryEmail, tags(true, true, false, false, "community", true)).Return(nil)
 	res, err := f.resync(t, nil).Handle(context.Background(), application.ResyncEmailListInput{})
@@ -158,7 +169,7 @@ func TestResyncEmailListRepairsAnUnreadableState(t *testing.T) {
 	p1 := person("p1", "ada@example.test")
 	f.store.rows["p1"] = ports.IntegrationState{PersonID: "p1", Provider: application.EmailListIntegration, Status: "subscribed", State: json.RawMessage(`[`), Version: 2}
 	f.page("", ports.DirectoryPage{People: []ports.Person{p1}, Cursors: []string{"c1"}})
-	f.ms.EXPECT().GetMany(gomock.Any(), []string{"p1"}).Return(map[string]*membership.Membership{"p1": activeIn(t, "p1", "community")}, nil)
+	f.ms.EXPECT().GetMany(gomock.Any(), []string{"p1"}).Return(map[string]*membership.Membership{"p1": f.paid(t, "p1", "community")}, nil)
 	f.list.EXPECT().BatchUpsert(gomock.Any(), gomock.Len(1)).Return([]ports.SubscriberResult{subscribed(p1.PrimaryEmail)}, nil)
 	f.list.EXPECT().SetTags(gomock.Any(), p1.PrimaryEmail, tags(true, true, false, false, "community", true)).Return(nil)
 	if _, err := f.resync(t, nil).Handle(context.Background(), application.ResyncEmailListInput{}); err != nil {

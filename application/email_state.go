@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 
+	"github.com/womendefiningai/platform/domain/ledger"
 	"github.com/womendefiningai/platform/domain/membership"
 	"github.com/womendefiningai/platform/ports"
 )
@@ -67,8 +68,11 @@ func decodeLast(st ports.IntegrationState, found bool) lastSynced {
 	return last
 }
 
-// desired computes the list state of a person from their membership.
-func desired(p ports.Person, m *membership.Membership) emailState {
+// desired computes the list state of a person from their membership and
+// their access now (the access ledger's call): anyone with access, a
+// scholarship holder included, is tagged a member of their tier like a
+// paying member.
+func desired(p ports.Person, m *membership.Membership, acc ledger.Access) emailState {
 	s := emailState{Email: p.PrimaryEmail, FirstName: p.FirstName, LastName: p.LastName, Tags: map[string]bool{}}
 	status, tier := membership.StatusPending, ""
 	alumni := false
@@ -78,18 +82,36 @@ func desired(p ports.Person, m *membership.Membership) emailState {
 			tier = m.Tier().String()
 		}
 	}
+	if tier == "" {
+		tier = grantedTier(acc)
+	}
+	member := status.IsMember() || acc.Active
 	s.Tier = tier
-	s.Tags["member"] = status.IsMember()
-	s.Tags["active"] = status == membership.StatusActive
+	s.Tags["member"] = member
+	// active: access in good standing (not past_due or suspended, even in grace).
+	s.Tags["active"] = acc.Active && status != membership.StatusPastDue && status != membership.StatusSuspended
 	s.Tags["past_due"] = status == membership.StatusPastDue
 	if status == membership.StatusSuspended {
 		s.Tags["suspended"] = true // only while suspended: no tag churn for everyone else
 	}
-	s.Tags["alumni"] = alumni
+	if acc.Has(ledger.SourceComplimentary) {
+		s.Tags["complimentary"] = true // only while it lasts
+	}
+	s.Tags["alumni"] = alumni && !acc.Active
 	if tier != "" {
-		s.Tags[tier] = status.IsMember()
+		s.Tags[tier] = member
 	}
 	return s
+}
+
+// grantedTier is the tier of the first current grant that names one.
+func grantedTier(acc ledger.Access) string {
+	for _, g := range acc.Sources {
+		if g.Tier != "" {
+			return g.Tier
+		}
+	}
+	return ""
 }
 
 // tagChanges lists the tags whose state differs from what was synced (all

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/mock/gomock"
 
 	"github.com/womendefiningai/platform/application"
+	"github.com/womendefiningai/platform/domain/ledger"
 	"github.com/womendefiningai/platform/domain/membership"
 	"github.com/womendefiningai/platform/ports"
 	"github.com/womendefiningai/platform/ports/mocks"
@@ -116,6 +117,10 @@ type syncedEmail struct {
 
 var emailT0 = time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
 
+// emailNow is when the email use cases run: a day after emailT0, inside
+// the grace window of a payment that failed at emailT0.
+var emailNow = emailT0.Add(24 * time.Hour)
+
 // membershipOf returns person's membership after the subscription went
 // through statuses, one snapshot an hour, all for tier.
 func membershipOf(t *testing.T, personID, tier string, statuses ...membership.ProviderStatus) *membership.Membership {
@@ -172,6 +177,8 @@ type emailFixture struct {
 	list    *mocks.MockEmailList
 	people  *mocks.MockPersonReader
 	ms      *mocks.MockMembershipReader
+	book    *ledgerBook // the access ledger
+	access  *mocks.MockAccessReader
 	store   *emailStore
 	effects *effectStore
 }
@@ -224,12 +231,23 @@ func (t emailTx) SideEffects() ports.SideEffects   { return t.effects }
 func newEmailFixture(t *testing.T) emailFixture {
 	t.Helper()
 	ctrl := gomock.NewController(t)
+	book := newLedgerBook()
 	return emailFixture{list: mocks.NewMockEmailList(ctrl), people: mocks.NewMockPersonReader(ctrl),
-		ms: mocks.NewMockMembershipReader(ctrl), store: newEmailStore(), effects: &effectStore{keys: map[string]bool{}}}
+		ms: mocks.NewMockMembershipReader(ctrl), book: book, access: book.readerMock(ctrl), store: newEmailStore(), effects: &effectStore{keys: map[string]bool{}}}
 }
 
-// person makes the reader return p, and ms its membership (nil: none).
+// person makes the reader return p, and ms its membership (nil: none),
+// with the grants billing wrote to the ledger for it.
 func (f emailFixture) person(p ports.Person, m *membership.Membership) {
+	if m != nil {
+		f.book.bill(m, emailT0)
+	}
+	f.personWith(p, m)
+}
+
+// personWith is person with the ledger as the test wrote it.
+func (f emailFixture) personWith(p ports.Person, m *membership.Membership, grants ...ledger.Grant) {
+	f.book.add(grants...)
 	f.people.EXPECT().Get(gomock.Any(), p.ID).Return(p, nil).AnyTimes()
 	if m == nil {
 		f.ms.EXPECT().Get(gomock.Any(), p.ID).Return(nil, ports.ErrNotFound).AnyTimes()
@@ -243,7 +261,8 @@ func (f emailFixture) deps(integrations ports.Integrations) application.EmailSyn
 		integrations = f.store
 	}
 	uow := newInlineUoW[ports.EmailSyncTx](emailTx{integrations: integrations, effects: f.effects})
-	return application.EmailSyncDeps{List: f.list, People: f.people, Memberships: f.ms, Integrations: integrations, UoW: uow, Journeys: testJourneys}
+	return application.EmailSyncDeps{List: f.list, People: f.people, Memberships: f.ms, Access: f.access, Clock: fixedClock{emailNow},
+		Integrations: integrations, UoW: uow, Journeys: testJourneys}
 }
 
 func (f emailFixture) syncer(t *testing.T) application.SyncMemberEmail {
@@ -273,7 +292,9 @@ func TestSyncMemberEmailFirstSyncComputesTagsFromTheMembership(t *testing.T) {
 			tags(false, false, false, false)},
 		{"active member of a tier", func(t *testing.T) *membership.Membership { return activeIn(t, "p1", "community") }, "community",
 			tags(true, true, false, false, "community", true)},
-		{"past due member", func(t *testing.T) *membership.Membership {
+		// In the grace window: access goes on, but "active" means good
+		// standing, so the payment problem shows as past_due.
+		{"past due member in the grace window", func(t *testing.T) *membership.Membership {
 			return membershipOf(t, "p1", "leader", membership.ProviderActive, membership.ProviderPastDue)
 		}, "leader", tags(true, false, true, false, "leader", true)},
 		{"canceled after being active is alumni", func(t *testing.T) *membership.Membership {
@@ -627,6 +648,10 @@ func TestSyncMemberEmailFailures(t *testing.T) {
 			f.people.EXPECT().Get(gomock.Any(), "p1").Return(ada, nil)
 			f.ms.EXPECT().Get(gomock.Any(), "p1").Return(nil, boom)
 		}, in: application.SyncMemberEmailInput{MessageID: "m1", PersonID: "p1"}, wantErr: boom},
+		{name: "access ledger down", setup: func(t *testing.T, f emailFixture) {
+			f.person(ada, activeIn(t, "p1", "community"))
+			f.book.err = boom
+		}, in: application.SyncMemberEmailInput{MessageID: "m1", PersonID: "p1"}, wantErr: boom},
 		{name: "upsert fails: nothing saved", setup: func(t *testing.T, f emailFixture) {
 			f.person(ada, activeIn(t, "p1", "community"))
 			f.list.EXPECT().Upsert(gomock.Any(), gomock.Any(), "").Return(ports.SubscriberResult{}, boom)
@@ -840,6 +865,14 @@ func TestEmailUseCasesRefuseNilDependencies(t *testing.T) {
 		mod(&d)
 		return d
 	}
+	resyncWithout := func(mod func(d *application.ResyncEmailListDeps)) application.ResyncEmailListDeps {
+		d := application.ResyncEmailListDeps{List: f.list, People: dir, Memberships: f.ms, Access: f.access, Clock: fixedClock{emailNow}, Integrations: f.store}
+		mod(&d)
+		return d
+	}
+	if _, err := application.NewResyncEmailList(resyncWithout(func(*application.ResyncEmailListDeps) {})); err != nil {
+		t.Fatalf("resync: complete dependencies refused: %v", err)
+	}
 	var nilList *mocks.MockEmailList // a typed nil inside the interface
 	tests := []struct {
 		name string
@@ -861,6 +894,14 @@ func TestEmailUseCasesRefuseNilDependencies(t *testing.T) {
 			_, err := application.NewMoveMemberEmail(without(func(d *application.EmailSyncDeps) { d.Memberships = nil }))
 			return err
 		}},
+		{"sync without the access ledger", func() error {
+			_, err := application.NewSyncMemberEmail(without(func(d *application.EmailSyncDeps) { d.Access = nil }))
+			return err
+		}},
+		{"sync without a clock", func() error {
+			_, err := application.NewSyncMemberEmail(without(func(d *application.EmailSyncDeps) { d.Clock = nil }))
+			return err
+		}},
 		{"sync without integrations", func() error {
 			_, err := application.NewSyncMemberEmail(without(func(d *application.EmailSyncDeps) { d.Integrations = nil }))
 			return err
@@ -872,11 +913,19 @@ func TestEmailUseCasesRefuseNilDependencies(t *testing.T) {
 		{"archive without list", func() error { _, err := application.NewArchiveMemberEmail(nil, f.store); return err }},
 		{"archive without integrations", func() error { _, err := application.NewArchiveMemberEmail(f.list, nil); return err }},
 		{"resync without directory", func() error {
-			_, err := application.NewResyncEmailList(f.list, nil, f.ms, f.store)
+			_, err := application.NewResyncEmailList(resyncWithout(func(d *application.ResyncEmailListDeps) { d.People = nil }))
 			return err
 		}},
 		{"resync without integrations", func() error {
-			_, err := application.NewResyncEmailList(f.list, dir, f.ms, nil)
+			_, err := application.NewResyncEmailList(resyncWithout(func(d *application.ResyncEmailListDeps) { d.Integrations = nil }))
+			return err
+		}},
+		{"resync without the access ledger", func() error {
+			_, err := application.NewResyncEmailList(resyncWithout(func(d *application.ResyncEmailListDeps) { d.Access = nil }))
+			return err
+		}},
+		{"resync without a clock", func() error {
+			_, err := application.NewResyncEmailList(resyncWithout(func(d *application.ResyncEmailListDeps) { d.Clock = nil }))
 			return err
 		}},
 	}

@@ -2,25 +2,26 @@ package application
 
 import (
 	"context"
-	"errors"
 
 	"github.com/womendefiningai/platform/domain/access"
 	"github.com/womendefiningai/platform/ports"
 )
 
 // GetMember returns one person of the directory (members:read): hidden
-// members only to admins and to themselves.
+// members, and those without access now, only to admins and to
+// themselves.
 type GetMember struct {
-	people      ports.PersonReader
-	memberships ports.MembershipReader
+	people  ports.PersonReader
+	members memberAccess
 }
 
-// NewGetMember refuses nil stores.
-func NewGetMember(people ports.PersonReader, memberships ports.MembershipReader) (GetMember, error) {
-	if anyNil(people, memberships) {
+// NewGetMember refuses nil dependencies.
+func NewGetMember(people ports.PersonReader, memberships ports.MembershipReader, grants ports.AccessReader, clock ports.Clock) (GetMember, error) {
+	members := memberAccess{memberships: memberships, grants: grants, clock: clock}
+	if anyNil(people) || members.missing() {
 		return GetMember{}, nilDependency("get member")
 	}
-	return GetMember{people: people, memberships: memberships}, nil
+	return GetMember{people: people, members: members}, nil
 }
 
 // Handle returns the person with that id, or ErrNotFound when the principal
@@ -38,12 +39,12 @@ func (h GetMember) Handle(ctx context.Context, id string) (Member, error) {
 		return Member{}, ports.ErrNotFound
 	}
 	if person.ID != p.ID() && !access.Allows(p, access.ScopeMembersWrite) {
-		m, err := h.memberships.Get(ctx, person.ID)
-		if errors.Is(err, ports.ErrNotFound) || (err == nil && !m.Visible()) {
-			return Member{}, ports.ErrNotFound
-		}
+		m, acc, err := h.members.one(ctx, person.ID)
 		if err != nil {
 			return Member{}, err
+		}
+		if m == nil || !m.Visible() || !acc.Active {
+			return Member{}, ports.ErrNotFound
 		}
 	}
 	return view(p, person), nil

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/womendefiningai/platform/domain/access"
+	"github.com/womendefiningai/platform/domain/ledger"
 	"github.com/womendefiningai/platform/domain/membership"
 	"github.com/womendefiningai/platform/ports"
 )
@@ -13,14 +14,16 @@ import (
 // all, for a dataloader.
 type GetMemberships struct {
 	memberships ports.MembershipReader
+	grants      ports.AccessReader
+	clock       ports.Clock
 }
 
-// NewGetMemberships refuses a nil store.
-func NewGetMemberships(memberships ports.MembershipReader) (GetMemberships, error) {
-	if anyNil(memberships) {
+// NewGetMemberships refuses nil dependencies.
+func NewGetMemberships(memberships ports.MembershipReader, grants ports.AccessReader, clock ports.Clock) (GetMemberships, error) {
+	if anyNil(memberships, grants, clock) {
 		return GetMemberships{}, nilDependency("get memberships")
 	}
-	return GetMemberships{memberships: memberships}, nil
+	return GetMemberships{memberships: memberships, grants: grants, clock: clock}, nil
 }
 
 // Handle returns the visible memberships by person id; people without one,
@@ -29,29 +32,43 @@ func (h GetMemberships) Handle(ctx context.Context, personIDs []string) (map[str
 	p := PrincipalFrom(ctx)
 	if len(personIDs) == 1 {
 		// The caller's own, read with them at sign-in in this request.
-		if m, ok := signedInMembership(ctx, personIDs[0]); ok {
+		m, ok := signedInMembership(ctx, personIDs[0])
+		grants, _ := signedInGrants(ctx, personIDs[0])
+		if ok {
 			ms := map[string]*membership.Membership{}
 			if m != nil {
 				ms[personIDs[0]] = m
 			}
-			return visibleMemberships(p, ms), nil
+			return h.visible(p, ms, map[string][]ledger.Grant{personIDs[0]: grants}), nil
 		}
 	}
 	ms, err := h.memberships.GetMany(ctx, personIDs)
 	if err != nil {
 		return nil, err
 	}
-	return visibleMemberships(p, ms), nil
+	ids := make([]string, 0, len(ms))
+	for id := range ms {
+		if !access.RedactionFor(p, id).Hides(access.FieldBilling) {
+			ids = append(ids, id)
+		}
+	}
+	grants, err := h.grants.GrantsOf(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	return h.visible(p, ms, grants), nil
 }
 
-// visibleMemberships keeps the memberships p may see, as views.
-func visibleMemberships(p access.Principal, ms map[string]*membership.Membership) map[string]MembershipView {
+// visible keeps the memberships p may see, as views with the access each
+// person has now.
+func (h GetMemberships) visible(p access.Principal, ms map[string]*membership.Membership, grants map[string][]ledger.Grant) map[string]MembershipView {
+	now := h.clock.Now()
 	out := make(map[string]MembershipView, len(ms))
 	for id, m := range ms {
 		if access.RedactionFor(p, id).Hides(access.FieldBilling) {
 			continue
 		}
-		out[id] = membershipView(m)
+		out[id] = membershipView(m, ledger.Explain(grants[id], now).Active)
 	}
 	return out
 }

@@ -6,22 +6,44 @@ import (
 	"errors"
 	"reflect"
 	"testing"
+	"time"
 
 	"go.uber.org/mock/gomock"
 
 	"github.com/womendefiningai/platform/application"
 	"github.com/womendefiningai/platform/domain/access"
+	"github.com/womendefiningai/platform/domain/ledger"
 	"github.com/womendefiningai/platform/domain/membership"
 	"github.com/womendefiningai/platform/ports"
 	"github.com/womendefiningai/platform/ports/mocks"
 )
 
+// authNow is when the sign-ins of these tests happen.
+var authNow = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+
 func TestAuthenticate(t *testing.T) {
 	t.Parallel()
 	boom := errors.New("directory down")
 	u := ports.IdentityUser{ID: "user_1", PrimaryEmail: "ada@example.test", FirstName: "Ada"}
+	// signedIn is the person as the store reads them at sign-in: with
+	// their membership's status and the grants billing wrote for it (an
+	// active membership: a subscription grant; past_due or suspended: the
+	// grace window, here still open).
 	signedIn := func(id string, role access.Role, status membership.Status) ports.SignedInPerson {
-		return ports.SignedInPerson{Person: ports.Person{ID: id, Role: role}, MembershipStatus: status}
+		p := ports.SignedInPerson{Person: ports.Person{ID: id, Role: role}, MembershipStatus: status}
+		switch status {
+		case membership.StatusActive:
+			p.Grants = []ledger.Grant{subscriptionGrant(id, "community", authNow.Add(-30*24*time.Hour))}
+		case membership.StatusPastDue, membership.StatusSuspended:
+			p.Grants = []ledger.Grant{graceGrant(id, "community", authNow.Add(-24*time.Hour), authNow.Add(6*24*time.Hour))}
+		case membership.StatusPending, membership.StatusCanceled:
+			// no grant of billing's
+		}
+		return p
+	}
+	withGrants := func(p ports.SignedInPerson, grants ...ledger.Grant) ports.SignedInPerson {
+		p.Grants = grants
+		return p
 	}
 	none := ports.SignedInPerson{}
 	tests := []struct {
@@ -35,11 +57,25 @@ func TestAuthenticate(t *testing.T) {
 		{"a paying member signs in and may read the directory", func(people *mocks.MockIdentityPeople, _ *mocks.MockIdentityDirectory) {
 			people.EXPECT().GetByIdentityID(gomock.Any(), "user_1").Return(signedIn("p1", access.RoleMember, membership.StatusActive), nil)
 		}, "p1", access.ScopeMembersRead, 0, nil},
-		{"a member whose payment is retried still may", func(people *mocks.MockIdentityPeople, _ *mocks.MockIdentityDirectory) {
+		{"a member whose payment is retried still may, in the grace window", func(people *mocks.MockIdentityPeople, _ *mocks.MockIdentityDirectory) {
 			people.EXPECT().GetByIdentityID(gomock.Any(), "user_1").Return(signedIn("p1", access.RoleMember, membership.StatusPastDue), nil)
 		}, "p1", access.ScopeMembersRead, 0, nil},
-		{"a member whose subscription is unpaid or paused (suspended) may not", func(people *mocks.MockIdentityPeople, _ *mocks.MockIdentityDirectory) {
-			people.EXPECT().GetByIdentityID(gomock.Any(), "user_1").Return(signedIn("p1", access.RoleMember, membership.StatusSuspended), nil)
+		// Changed with the access ledger: one grace policy. Past the grace
+		// window access ends, however the provider still retries.
+		{"a member whose payment is retried may not once the grace window ended", func(people *mocks.MockIdentityPeople, _ *mocks.MockIdentityDirectory) {
+			people.EXPECT().GetByIdentityID(gomock.Any(), "user_1").Return(withGrants(signedIn("p1", access.RoleMember, membership.StatusPastDue),
+				graceGrant("p1", "community", authNow.Add(-8*24*time.Hour), authNow.Add(-time.Hour))), nil)
+		}, "p1", 0, access.ScopeMembersRead, nil},
+		{"a suspended member (unpaid or paused) may not once the grace window ended", func(people *mocks.MockIdentityPeople, _ *mocks.MockIdentityDirectory) {
+			people.EXPECT().GetByIdentityID(gomock.Any(), "user_1").Return(withGrants(signedIn("p1", access.RoleMember, membership.StatusSuspended)), nil)
+		}, "p1", 0, access.ScopeMembersRead, nil},
+		{"a scholarship holder who never paid may read the directory", func(people *mocks.MockIdentityPeople, _ *mocks.MockIdentityDirectory) {
+			people.EXPECT().GetByIdentityID(gomock.Any(), "user_1").Return(withGrants(signedIn("p1", access.RoleMember, 0),
+				scholarship(t, "p1", "community", authNow.Add(-time.Hour), authNow.Add(30*24*time.Hour))), nil)
+		}, "p1", access.ScopeMembersRead, 0, nil},
+		{"a scholarship that ended gives nothing", func(people *mocks.MockIdentityPeople, _ *mocks.MockIdentityDirectory) {
+			people.EXPECT().GetByIdentityID(gomock.Any(), "user_1").Return(withGrants(signedIn("p1", access.RoleMember, 0),
+				scholarship(t, "p1", "community", authNow.Add(-30*24*time.Hour), authNow)), nil)
 		}, "p1", 0, access.ScopeMembersRead, nil},
 		{"someone who signed up without paying may not read the directory", func(people *mocks.MockIdentityPeople, _ *mocks.MockIdentityDirectory) {
 			people.EXPECT().GetByIdentityID(gomock.Any(), "user_1").Return(signedIn("p1", access.RoleMember, 0), nil)
@@ -91,7 +127,7 @@ func TestAuthenticate(t *testing.T) {
 			ctrl := gomock.NewController(t)
 			people, dir := mocks.NewMockIdentityPeople(ctrl), mocks.NewMockIdentityDirectory(ctrl)
 			tt.setup(people, dir)
-			h, err := application.NewAuthenticate(people, dir)
+			h, err := application.NewAuthenticate(people, dir, fixedClock{authNow})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -113,11 +149,14 @@ func TestAuthenticate(t *testing.T) {
 			}
 		})
 	}
-	if _, err := application.NewAuthenticate(nil, mocks.NewMockIdentityDirectory(gomock.NewController(t))); err == nil {
+	if _, err := application.NewAuthenticate(nil, mocks.NewMockIdentityDirectory(gomock.NewController(t)), fixedClock{authNow}); err == nil {
 		t.Error("NewAuthenticate(nil people) succeeded")
 	}
-	if _, err := application.NewAuthenticate(mocks.NewMockIdentityPeople(gomock.NewController(t)), nil); err == nil {
+	if _, err := application.NewAuthenticate(mocks.NewMockIdentityPeople(gomock.NewController(t)), nil, fixedClock{authNow}); err == nil {
 		t.Error("NewAuthenticate(nil directory) succeeded")
+	}
+	if _, err := application.NewAuthenticate(mocks.NewMockIdentityPeople(gomock.NewController(t)), mocks.NewMockIdentityDirectory(gomock.NewController(t)), nil); err == nil {
+		t.Error("NewAuthenticate(nil clock) succeeded")
 	}
 }
 

@@ -15,6 +15,7 @@ const (
 	JourneyRecovered     = "recovered"      // past_due or suspended, then paid up
 	JourneyWinBack       = "win_back"       // canceled
 	JourneyAlumni        = "alumni"         // became alumni (the membership ended)
+	JourneyAccessEnding  = "access_ending"  // a complimentary membership ends soon
 )
 
 // Journey is a customer-journey step to trigger; an empty one is skipped.
@@ -38,7 +39,8 @@ func (js Journeys) resolve(name string) (Journey, bool) {
 // journeysFor picks the journeys a member change calls for: the failed
 // payment's (its own message, one per invoice and attempt), welcome on
 // joining, welcome back on rejoining, recovered when paid up again, and
-// win-back and alumni when the membership ends.
+// win-back and alumni when the membership ends, and the reminder ahead of
+// a complimentary membership's end.
 func journeysFor(reason string, events []string) []string {
 	if reason == ports.ReasonPaymentFailed {
 		return []string{JourneyPaymentFailed}
@@ -47,6 +49,7 @@ func journeysFor(reason string, events []string) []string {
 	for _, e := range []struct{ event, journey string }{
 		{membership.NameActivated, JourneyWelcome}, {membership.NameReactivated, JourneyWelcomeBack},
 		{membership.NamePaymentRecovered, JourneyRecovered}, {membership.NameCanceled, JourneyWinBack}, {membership.NameCanceled, JourneyAlumni},
+		{EventAccessEnding, JourneyAccessEnding},
 	} {
 		if slices.Contains(events, e.event) {
 			out = append(out, e.journey)

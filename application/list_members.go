@@ -30,17 +30,19 @@ type MemberPage struct {
 }
 
 // ListMembers returns one page of the directory (members:read): visible
-// members, or for admins everyone, optionally filtered by status.
+// members with access now (the access ledger's call), or for admins
+// everyone, optionally filtered by status.
 type ListMembers struct {
 	directory ports.PeopleDirectory
+	clock     ports.Clock
 }
 
-// NewListMembers refuses a nil directory.
-func NewListMembers(directory ports.PeopleDirectory) (ListMembers, error) {
-	if anyNil(directory) {
+// NewListMembers refuses nil dependencies.
+func NewListMembers(directory ports.PeopleDirectory, clock ports.Clock) (ListMembers, error) {
+	if anyNil(directory, clock) {
 		return ListMembers{}, nilDependency("list members")
 	}
-	return ListMembers{directory: directory}, nil
+	return ListMembers{directory: directory, clock: clock}, nil
 }
 
 // Handle returns the page, each member redacted for the principal.
@@ -55,7 +57,7 @@ func (h ListMembers) Handle(ctx context.Context, in ListMembersInput) (MemberPag
 	if (in.IncludeHidden || len(in.Statuses) > 0) && !access.Allows(p, access.ScopeMembersWrite) {
 		return MemberPage{}, fmt.Errorf("%w: only admins can list hidden members or filter by status", access.ErrForbidden)
 	}
-	page, err := h.directory.Directory(ctx, ports.DirectoryFilter{IncludeHidden: in.IncludeHidden, Statuses: in.Statuses, After: in.After, Limit: in.First})
+	page, err := h.directory.Directory(ctx, ports.DirectoryFilter{IncludeHidden: in.IncludeHidden, At: h.clock.Now(), Statuses: in.Statuses, After: in.After, Limit: in.First})
 	if errors.Is(err, ports.ErrInvalidCursor) {
 		return MemberPage{}, fmt.Errorf("%w: %w", ErrInvalidInput, err)
 	}

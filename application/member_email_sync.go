@@ -14,11 +14,11 @@ import (
 // applies only what differs from what it last synced, and triggers the
 // journey a change calls for, once.
 type memberEmailSync struct {
-	list        ports.EmailList
-	people      ports.PersonReader
-	memberships ports.MembershipReader
-	states      emailStates
-	journeys    Journeys
+	list     ports.EmailList
+	people   ports.PersonReader
+	members  memberAccess
+	states   emailStates
+	journeys Journeys
 }
 
 // EmailSyncDeps are the ports the email-list use cases share. UoW saves a
@@ -27,16 +27,19 @@ type EmailSyncDeps struct {
 	List         ports.EmailList
 	People       ports.PersonReader
 	Memberships  ports.MembershipReader
+	Access       ports.AccessReader
+	Clock        ports.Clock
 	Integrations ports.Integrations
 	UoW          ports.UnitOfWork[ports.EmailSyncTx]
 	Journeys     Journeys
 }
 
 func newMemberEmailSync(d EmailSyncDeps, useCase string) (memberEmailSync, error) {
-	if anyNil(d.List, d.People, d.Memberships, d.Integrations, d.UoW) {
+	members := memberAccess{memberships: d.Memberships, grants: d.Access, clock: d.Clock}
+	if anyNil(d.List, d.People, d.Integrations, d.UoW) || members.missing() {
 		return memberEmailSync{}, nilDependency(useCase)
 	}
-	return memberEmailSync{list: d.List, people: d.People, memberships: d.Memberships,
+	return memberEmailSync{list: d.List, people: d.People, members: members,
 		states: emailStates{store: d.Integrations, uow: d.UoW}, journeys: d.Journeys}, nil
 }
 
@@ -89,15 +92,15 @@ func (s memberEmailSync) sync(ctx context.Context, r syncRequest) error {
 }
 
 func (s memberEmailSync) plan(ctx context.Context, p ports.Person, r syncRequest) (syncPlan, error) {
-	m, err := s.memberships.Get(ctx, p.ID)
-	if err != nil && !errors.Is(err, ports.ErrNotFound) {
+	m, acc, err := s.members.one(ctx, p.ID)
+	if err != nil {
 		return syncPlan{}, err
 	}
 	last, err := s.states.get(ctx, p.ID)
 	if err != nil {
 		return syncPlan{}, err
 	}
-	plan := syncPlan{want: desired(p, m), last: last, previousEmail: r.previousEmail}
+	plan := syncPlan{want: desired(p, m, acc), last: last, previousEmail: r.previousEmail}
 	had := last.state
 	if plan.previousEmail == "" && last.synced && had.Email != "" && had.Email != plan.want.Email {
 		plan.previousEmail = had.Email // the address moved since we last synced

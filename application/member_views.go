@@ -25,8 +25,11 @@ type MembershipView struct {
 	Tier              string
 	CancelAtPeriodEnd bool
 	CurrentPeriodEnd  time.Time
-	Visible           bool
-	Alumni            bool
+	// Visible is the member's choice to be listed; it counts only while
+	// HasAccess (the access ledger's call).
+	Visible   bool
+	HasAccess bool
+	Alumni    bool
 }
 
 // Person is our record of a person, for operators' tools.
@@ -42,8 +45,8 @@ func view(p access.Principal, person ports.Person) Member {
 	return m
 }
 
-func membershipView(m *membership.Membership) MembershipView {
-	v := MembershipView{Status: m.Status(), CancelAtPeriodEnd: m.CancelAtPeriodEnd(), Visible: m.Visible(), Alumni: m.Alumni()}
+func membershipView(m *membership.Membership, hasAccess bool) MembershipView {
+	v := MembershipView{Status: m.Status(), CancelAtPeriodEnd: m.CancelAtPeriodEnd(), Visible: m.Visible(), HasAccess: hasAccess, Alumni: m.Alumni()}
 	if !m.Tier().IsZero() {
 		v.Tier = m.Tier().String()
 	}

@@ -17,6 +17,8 @@ type membershipChange struct {
 	clock ports.Clock
 	// stamp dates provider snapshots (SyncSubscription); nil elsewhere.
 	stamp ports.SharedClock
+	// access is the grace policy the access ledger follows.
+	access AccessPolicy
 }
 
 // change describes one membership change: whose, why, and for the audit.
@@ -27,33 +29,41 @@ type change struct {
 	details        map[string]any
 }
 
-// apply runs fn on the locked membership; fn returns the domain events. It
-// reports whether anything changed.
+// apply runs fn on the locked membership; fn returns the domain events.
+// Then, under the same lock, the access ledger follows the membership
+// (accessRefresh). It reports whether anything changed.
 func (c membershipChange) apply(ctx context.Context, ch change, fn func(*membership.Membership) ([]membership.Event, error)) (bool, error) {
 	var changed bool
 	err := c.uow.Do(ctx, func(ctx context.Context, tx ports.MembershipTx) error {
 		var events []membership.Event
+		var locked *membership.Membership
 		err := tx.Memberships().Update(ctx, ch.personID, func(m *membership.Membership) error {
 			var err error
 			events, err = fn(m)
+			locked = m
 			return err
 		})
 		if err != nil {
 			return err
 		}
+		accessEvents, err := accessRefresh{tx: tx, policy: c.access}.run(ctx, ch.personID, locked, c.clock.Now())
+		if err != nil {
+			return err
+		}
 		changed = len(events) > 0
-		return publishChanges(ctx, tx, ch, events)
+		return publishChanges(ctx, tx, ch, events, accessEvents)
 	})
 	return changed, err
 }
 
-// publishChanges queues member.changed for the events, schedules the period
-// end for a scheduled cancellation, and audits the change.
-func publishChanges(ctx context.Context, tx ports.MembershipTx, ch change, events []membership.Event) error {
-	if len(events) == 0 {
+// publishChanges queues member.changed for the events and the change of
+// access, schedules the period end for a scheduled cancellation, and audits
+// the change.
+func publishChanges(ctx context.Context, tx ports.MembershipTx, ch change, events []membership.Event, accessEvents []string) error {
+	if len(events) == 0 && len(accessEvents) == 0 {
 		return nil
 	}
-	names := make([]string, 0, len(events))
+	names := make([]string, 0, len(events)+len(accessEvents))
 	for _, e := range events {
 		names = append(names, e.Name())
 		if sched, ok := e.(membership.CancellationScheduled); ok {
@@ -67,12 +77,16 @@ func publishChanges(ctx context.Context, tx ports.MembershipTx, ch change, event
 			}
 		}
 	}
+	names = append(names, accessEvents...)
 	msg, err := ports.NewMessage(ports.TopicMemberChanged, ports.MemberChangedMessage{PersonID: ch.personID, Reason: ch.reason, Events: names})
 	if err != nil {
 		return err
 	}
 	if err := tx.Publisher().Publish(ctx, msg); err != nil {
 		return err
+	}
+	if len(events) == 0 {
+		return nil // the change of access was audited by itself
 	}
 	details := map[string]any{"subscription_id": ch.subscriptionID, "events": names, "reason": ch.reason}
 	for k, v := range ch.details {

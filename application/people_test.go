@@ -12,6 +12,7 @@ import (
 
 	"github.com/womendefiningai/platform/application"
 	"github.com/womendefiningai/platform/domain/access"
+	"github.com/womendefiningai/platform/domain/ledger"
 	"github.com/womendefiningai/platform/domain/membership"
 	"github.com/womendefiningai/platform/ports"
 	"github.com/womendefiningai/platform/ports/mocks"
@@ -20,7 +21,7 @@ import (
 // asUser returns a context acting as the signed-in person id with role.
 func asUser(t *testing.T, id string, role access.Role) context.Context {
 	t.Helper()
-	p, err := access.NewUser(id, role, membership.StatusActive) // a paying member
+	p, err := access.NewUser(id, role, true) // a paying member
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,10 +29,11 @@ func asUser(t *testing.T, id string, role access.Role) context.Context {
 }
 
 // asMember returns a context acting as the signed-in person id with the
-// role member and a membership of that status (0: none).
-func asMember(t *testing.T, id string, status membership.Status) context.Context {
+// role member, with or without access (what the access ledger says of them
+// at sign-in: Authenticate).
+func asMember(t *testing.T, id string, hasAccess bool) context.Context {
 	t.Helper()
-	p, err := access.NewUser(id, access.RoleMember, status)
+	p, err := access.NewUser(id, access.RoleMember, hasAccess)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,6 +59,10 @@ func asSystem(t *testing.T, name string) context.Context {
 	return application.WithPrincipal(context.Background(), p)
 }
 
+// peopleNow is when the people use cases run: a day after the memberships
+// of these tests started (emailT0).
+var peopleNow = emailT0.Add(24 * time.Hour)
+
 var (
 	me    = ports.Person{ID: "p1", PrimaryEmail: "ada@example.test", FirstName: "Ada", LastName: "Lovelace", Role: access.RoleMember}
 	other = ports.Person{ID: "p2", PrimaryEmail: "bo@example.test", FirstName: "Bo", LastName: "Diddley", Role: access.RoleMember}
@@ -65,7 +71,7 @@ var (
 func visibleIn(t *testing.T, personID, tier string) *membership.Membership {
 	t.Helper()
 	m := activeIn(t, personID, tier)
-	if err := m.SetVisible(true); err != nil {
+	if err := m.SetVisible(true, true); err != nil {
 		t.Fatal(err)
 	}
 	return m
@@ -113,7 +119,7 @@ func TestGetMe(t *testing.T) {
 		{"a member sees their own email", func(t *testing.T) context.Context { return asUser(t, "p1", access.RoleMember) }, nil,
 			application.Member{ID: "p1", FirstName: "Ada", LastName: "Lovelace", Email: "ada@example.test", Role: access.RoleMember,
 				Hidden: access.RedactionFor(mustPrincipal(t, "p1"), "p1")}, nil},
-		{"someone without a membership still sees themselves, with their email", func(t *testing.T) context.Context { return asMember(t, "p1", 0) }, nil,
+		{"someone without a membership still sees themselves, with their email", func(t *testing.T) context.Context { return asMember(t, "p1", false) }, nil,
 			application.Member{ID: "p1", FirstName: "Ada", LastName: "Lovelace", Email: "ada@example.test", Role: access.RoleMember,
 				Hidden: access.RedactionFor(mustPrincipal(t, "p1"), "p1")}, nil},
 		{"anonymous must sign in", func(*testing.T) context.Context { return context.Background() }, nil, application.Member{}, access.ErrForbidden},
@@ -144,7 +150,7 @@ func TestGetMe(t *testing.T) {
 
 func mustPrincipal(t *testing.T, id string) access.Principal {
 	t.Helper()
-	p, err := access.NewUser(id, access.RoleMember, membership.StatusActive)
+	p, err := access.NewUser(id, access.RoleMember, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,6 +162,14 @@ func TestGetMember(t *testing.T) {
 	boom := errors.New("db down")
 	hiddenM := func(t *testing.T) *membership.Membership { return activeIn(t, "p2", "community") }
 	visibleM := func(t *testing.T) *membership.Membership { return visibleIn(t, "p2", "community") }
+	// A scholarship holder who never paid, listed by choice.
+	visibleScholar := func(t *testing.T) *membership.Membership {
+		m, _ := membership.New("p2")
+		if err := m.SetVisible(true, true); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
 	tests := []struct {
 		name      string
 		ctx       func(t *testing.T) context.Context
@@ -163,11 +177,20 @@ func TestGetMember(t *testing.T) {
 		person    ports.Person
 		m         func(t *testing.T) *membership.Membership // nil: membership not asked
 		mErr      error
+		grants    func(t *testing.T) []ledger.Grant // the person's ledger; nil: what billing wrote for m
 		wantEmail string
 		wantErr   error
 	}{
 		{name: "a member sees a visible member without their email", ctx: func(t *testing.T) context.Context { return asUser(t, "p1", access.RoleMember) },
 			id: "p2", person: other, m: visibleM, wantEmail: ""},
+		{name: "a visible scholarship holder is found like a paying member", ctx: func(t *testing.T) context.Context { return asUser(t, "p1", access.RoleMember) },
+			id: "p2", person: other, m: visibleScholar, grants: func(t *testing.T) []ledger.Grant {
+				return []ledger.Grant{scholarship(t, "p2", "community", emailT0, emailT0.Add(90*24*time.Hour))}
+			}, wantEmail: ""},
+		{name: "a visible member whose access ended is not found by others", ctx: func(t *testing.T) context.Context { return asUser(t, "p1", access.RoleMember) },
+			id: "p2", person: other, m: visibleM, grants: func(t *testing.T) []ledger.Grant {
+				return []ledger.Grant{scholarship(t, "p2", "community", emailT0, emailT0.Add(time.Hour))}
+			}, wantErr: application.ErrNotFound},
 		{name: "a hidden member is not found by others", ctx: func(t *testing.T) context.Context { return asUser(t, "p1", access.RoleMember) },
 			id: "p2", person: other, m: hiddenM, wantErr: application.ErrNotFound},
 		{name: "a person without a membership is not found by others", ctx: func(t *testing.T) context.Context { return asUser(t, "p1", access.RoleMember) },
@@ -181,14 +204,14 @@ func TestGetMember(t *testing.T) {
 		{name: "the membership store fails", ctx: func(t *testing.T) context.Context { return asUser(t, "p1", access.RoleMember) },
 			id: "p2", person: other, mErr: boom, wantErr: boom},
 		{name: "anonymous is forbidden", ctx: func(*testing.T) context.Context { return context.Background() }, id: "p2", wantErr: access.ErrForbidden},
-		{name: "someone who signed up without a membership may not look others up", ctx: func(t *testing.T) context.Context { return asMember(t, "p1", 0) },
+		{name: "someone who signed up without a membership may not look others up", ctx: func(t *testing.T) context.Context { return asMember(t, "p1", false) },
 			id: "p2", wantErr: access.ErrForbidden},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			ctrl := gomock.NewController(t)
-			people, ms := mocks.NewMockPersonReader(ctrl), mocks.NewMockMembershipReader(ctrl)
+			people, ms, book := mocks.NewMockPersonReader(ctrl), mocks.NewMockMembershipReader(ctrl), newLedgerBook()
 			if tt.person.ID != "" {
 				people.EXPECT().Get(gomock.Any(), tt.id).Return(tt.person, nil)
 			}
@@ -196,10 +219,16 @@ func TestGetMember(t *testing.T) {
 				var m *membership.Membership
 				if tt.m != nil {
 					m = tt.m(t)
+					if tt.grants == nil {
+						book.bill(m, emailT0)
+					}
 				}
 				ms.EXPECT().Get(gomock.Any(), tt.id).Return(m, tt.mErr)
 			}
-			h, err := application.NewGetMember(people, ms)
+			if tt.grants != nil {
+				book.add(tt.grants(t)...)
+			}
+			h, err := application.NewGetMember(people, ms, book.readerMock(ctrl), fixedClock{peopleNow})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -223,7 +252,7 @@ func TestGetMember(t *testing.T) {
 		ctrl := gomock.NewController(t)
 		people := mocks.NewMockPersonReader(ctrl)
 		people.EXPECT().Get(gomock.Any(), "nope").Return(ports.Person{}, ports.ErrNotFound)
-		h, _ := application.NewGetMember(people, mocks.NewMockMembershipReader(ctrl))
+		h, _ := application.NewGetMember(people, mocks.NewMockMembershipReader(ctrl), mocks.NewMockAccessReader(ctrl), fixedClock{peopleNow})
 		if _, err := h.Handle(asUser(t, "p1", access.RoleMember), "nope"); !errors.Is(err, application.ErrNotFound) {
 			t.Fatalf("err = %v", err)
 		}
@@ -235,7 +264,7 @@ func TestListMembers(t *testing.T) {
 	boom := errors.New("db down")
 	page := ports.DirectoryPage{People: []ports.Person{me, other}, Cursors: []string{"c1", "c2"}, HasMore: true}
 	memberCtx := func(t *testing.T) context.Context { return asUser(t, "p1", access.RoleMember) }
-	unpaidCtx := func(t *testing.T) context.Context { return asMember(t, "p1", 0) }
+	unpaidCtx := func(t *testing.T) context.Context { return asMember(t, "p1", false) }
 	adminCtx := func(t *testing.T) context.Context { return asUser(t, "p9", access.RoleAdmin) }
 	tests := []struct {
 		name       string
@@ -247,12 +276,12 @@ func TestListMembers(t *testing.T) {
 		wantErr    error
 	}{
 		{name: "a member's page: only their own email", ctx: memberCtx, in: application.ListMembersInput{First: 10, After: "c0"},
-			wantFilter: &ports.DirectoryFilter{After: "c0", Limit: 10}, wantEmails: []string{"ada@example.test", ""}},
+			wantFilter: &ports.DirectoryFilter{At: peopleNow, After: "c0", Limit: 10}, wantEmails: []string{"ada@example.test", ""}},
 		{name: "the largest page", ctx: memberCtx, in: application.ListMembersInput{First: application.MaxDirectoryPage},
-			wantFilter: &ports.DirectoryFilter{Limit: application.MaxDirectoryPage}, wantEmails: []string{"ada@example.test", ""}},
+			wantFilter: &ports.DirectoryFilter{At: peopleNow, Limit: application.MaxDirectoryPage}, wantEmails: []string{"ada@example.test", ""}},
 		{name: "an admin lists hidden members by status, with emails", ctx: adminCtx,
 			in:         application.ListMembersInput{First: 2, IncludeHidden: true, Statuses: []membership.Status{membership.StatusPastDue}},
-			wantFilter: &ports.DirectoryFilter{IncludeHidden: true, Statuses: []membership.Status{membership.StatusPastDue}, Limit: 2},
+			wantFilter: &ports.DirectoryFilter{IncludeHidden: true, At: peopleNow, Statuses: []membership.Status{membership.StatusPastDue}, Limit: 2},
 			wantEmails: []string{"ada@example.test", "bo@example.test"}},
 		{name: "an empty page", ctx: memberCtx, in: application.ListMembersInput{First: 0}, wantErr: application.ErrInvalidInput},
 		{name: "a page too large", ctx: memberCtx, in: application.ListMembersInput{First: application.MaxDirectoryPage + 1}, wantErr: application.ErrInvalidInput},
@@ -263,16 +292,16 @@ func TestListMembers(t *testing.T) {
 			in: application.ListMembersInput{First: 10}, wantErr: access.ErrForbidden},
 		{name: "someone who signed up without a membership is forbidden", ctx: unpaidCtx,
 			in: application.ListMembersInput{First: 10}, wantErr: access.ErrForbidden},
-		{name: "someone whose membership was canceled is forbidden", ctx: func(t *testing.T) context.Context {
-			return asMember(t, "p1", membership.StatusCanceled)
+		{name: "someone whose access ended (membership canceled) is forbidden", ctx: func(t *testing.T) context.Context {
+			return asMember(t, "p1", false)
 		}, in: application.ListMembersInput{First: 10}, wantErr: access.ErrForbidden},
-		{name: "a member whose payment is retried still reads the directory", ctx: func(t *testing.T) context.Context {
-			return asMember(t, "p1", membership.StatusPastDue)
-		}, in: application.ListMembersInput{First: 10}, wantFilter: &ports.DirectoryFilter{Limit: 10}, wantEmails: []string{"ada@example.test", ""}},
+		{name: "a member in the grace window after a failed payment still reads the directory", ctx: func(t *testing.T) context.Context {
+			return asMember(t, "p1", true)
+		}, in: application.ListMembersInput{First: 10}, wantFilter: &ports.DirectoryFilter{At: peopleNow, Limit: 10}, wantEmails: []string{"ada@example.test", ""}},
 		{name: "a cursor the store did not make is invalid input", ctx: memberCtx, in: application.ListMembersInput{First: 10, After: "forged"},
-			wantFilter: &ports.DirectoryFilter{After: "forged", Limit: 10}, dirErr: ports.ErrInvalidCursor, wantErr: application.ErrInvalidInput},
+			wantFilter: &ports.DirectoryFilter{At: peopleNow, After: "forged", Limit: 10}, dirErr: ports.ErrInvalidCursor, wantErr: application.ErrInvalidInput},
 		{name: "the directory fails", ctx: memberCtx, in: application.ListMembersInput{First: 10},
-			wantFilter: &ports.DirectoryFilter{Limit: 10}, dirErr: boom, wantErr: boom},
+			wantFilter: &ports.DirectoryFilter{At: peopleNow, Limit: 10}, dirErr: boom, wantErr: boom},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -281,7 +310,7 @@ func TestListMembers(t *testing.T) {
 			if tt.wantFilter != nil {
 				dir.EXPECT().Directory(gomock.Any(), *tt.wantFilter).Return(page, tt.dirErr)
 			}
-			h, err := application.NewListMembers(dir)
+			h, err := application.NewListMembers(dir, fixedClock{peopleNow})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -305,7 +334,7 @@ func TestListMembers(t *testing.T) {
 		t.Parallel()
 		dir := mocks.NewMockPeopleDirectory(gomock.NewController(t))
 		dir.EXPECT().Directory(gomock.Any(), gomock.Any()).Return(ports.DirectoryPage{}, ports.ErrInvalidCursor)
-		h, _ := application.NewListMembers(dir)
+		h, _ := application.NewListMembers(dir, fixedClock{peopleNow})
 		if _, err := h.Handle(asUser(t, "p1", access.RoleMember), application.ListMembersInput{First: 1, After: "x"}); !errors.Is(err, ports.ErrInvalidCursor) {
 			t.Fatalf("err = %v", err)
 		}
@@ -321,29 +350,37 @@ func TestGetMembershipsHidesOthersBillingData(t *testing.T) {
 			"p2": membershipOf(t, "p2", "leader", membership.ProviderActive, membership.ProviderCanceled),
 		}
 	}
-	p1View := application.MembershipView{Status: membership.StatusActive, Tier: "community", CurrentPeriodEnd: emailT0.Add(720 * time.Hour), Visible: true}
+	p1View := application.MembershipView{Status: membership.StatusActive, Tier: "community", CurrentPeriodEnd: emailT0.Add(720 * time.Hour), Visible: true, HasAccess: true}
 	p2View := application.MembershipView{Status: membership.StatusCanceled, Tier: "leader", CurrentPeriodEnd: emailT0.Add(720 * time.Hour), Alumni: true}
 	tests := []struct {
-		name    string
-		ctx     func(t *testing.T) context.Context
-		err     error
-		want    map[string]application.MembershipView
-		wantErr error
+		name      string
+		ctx       func(t *testing.T) context.Context
+		err       error
+		ledgerErr error
+		want      map[string]application.MembershipView
+		wantErr   error
 	}{
-		{"a member sees only their own", func(t *testing.T) context.Context { return asUser(t, "p1", access.RoleMember) }, nil,
+		{"a member sees only their own", func(t *testing.T) context.Context { return asUser(t, "p1", access.RoleMember) }, nil, nil,
 			map[string]application.MembershipView{"p1": p1View}, nil},
 		{"billing:read sees everyone's", func(t *testing.T) context.Context {
 			return asAgent(t, "key_finance", access.PresetFinance.Scopes()...)
-		}, nil, map[string]application.MembershipView{"p1": p1View, "p2": p2View}, nil},
-		{"anonymous sees none", func(*testing.T) context.Context { return context.Background() }, nil, map[string]application.MembershipView{}, nil},
-		{"store failure", func(t *testing.T) context.Context { return asUser(t, "p1", access.RoleMember) }, boom, nil, boom},
+		}, nil, nil, map[string]application.MembershipView{"p1": p1View, "p2": p2View}, nil},
+		{"anonymous sees none", func(*testing.T) context.Context { return context.Background() }, nil, nil, map[string]application.MembershipView{}, nil},
+		{"store failure", func(t *testing.T) context.Context { return asUser(t, "p1", access.RoleMember) }, boom, nil, nil, boom},
+		{"ledger failure", func(t *testing.T) context.Context { return asUser(t, "p1", access.RoleMember) }, nil, boom, nil, boom},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			ms := mocks.NewMockMembershipReader(gomock.NewController(t))
-			ms.EXPECT().GetMany(gomock.Any(), []string{"p1", "p2", "p3"}).Return(stored(t), tt.err)
-			h, err := application.NewGetMemberships(ms)
+			ctrl := gomock.NewController(t)
+			ms, book := mocks.NewMockMembershipReader(ctrl), newLedgerBook()
+			held := stored(t)
+			for _, m := range held {
+				book.bill(m, emailT0)
+			}
+			book.err = tt.ledgerErr
+			ms.EXPECT().GetMany(gomock.Any(), []string{"p1", "p2", "p3"}).Return(held, tt.err)
+			h, err := application.NewGetMemberships(ms, book.readerMock(ctrl), fixedClock{peopleNow})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -500,15 +537,17 @@ type membershipTx struct {
 	tx    *mocks.MockMembershipTx
 	ms    *mocks.MockMemberships
 	audit *mocks.MockAuditLog
+	book  *ledgerBook // the access ledger
 }
 
 func newMembershipTx(t *testing.T) membershipTx {
 	t.Helper()
 	ctrl := gomock.NewController(t)
-	m := membershipTx{tx: mocks.NewMockMembershipTx(ctrl), ms: mocks.NewMockMemberships(ctrl), audit: mocks.NewMockAuditLog(ctrl)}
+	m := membershipTx{tx: mocks.NewMockMembershipTx(ctrl), ms: mocks.NewMockMemberships(ctrl), audit: mocks.NewMockAuditLog(ctrl), book: newLedgerBook()}
 	m.uow = newInlineUoW[ports.MembershipTx](m.tx)
 	m.tx.EXPECT().Memberships().Return(m.ms).AnyTimes()
 	m.tx.EXPECT().Audit().Return(m.audit).AnyTimes()
+	m.tx.EXPECT().AccessGrants().Return(m.book.grantsMock(ctrl)).AnyTimes()
 	return m
 }
 
@@ -520,6 +559,8 @@ func TestSetMyVisibility(t *testing.T) {
 		ctx       func(t *testing.T) context.Context
 		visible   bool
 		m         func(t *testing.T) *membership.Membership // what Update hands fn; nil: Update not called
+		grants    func(t *testing.T) []ledger.Grant         // the ledger; nil: what billing wrote for m
+		ledgerErr error
 		updateErr error
 		auditErr  error
 		want      application.MembershipView
@@ -527,16 +568,35 @@ func TestSetMyVisibility(t *testing.T) {
 	}{
 		{name: "an active member shows themselves", ctx: func(t *testing.T) context.Context { return asUser(t, "p1", access.RoleMember) }, visible: true,
 			m:    func(t *testing.T) *membership.Membership { return activeIn(t, "p1", "community") },
-			want: application.MembershipView{Status: membership.StatusActive, Tier: "community", CurrentPeriodEnd: emailT0.Add(720 * time.Hour), Visible: true}},
+			want: application.MembershipView{Status: membership.StatusActive, Tier: "community", CurrentPeriodEnd: emailT0.Add(720 * time.Hour), Visible: true, HasAccess: true}},
 		{name: "anyone may hide", ctx: func(t *testing.T) context.Context { return asUser(t, "p1", access.RoleMember) }, visible: false,
 			m: func(t *testing.T) *membership.Membership {
 				return membershipOf(t, "p1", "community", membership.ProviderActive, membership.ProviderCanceled)
 			},
 			want: application.MembershipView{Status: membership.StatusCanceled, Tier: "community", CurrentPeriodEnd: emailT0.Add(720 * time.Hour), Alumni: true}},
-		{name: "a past due member cannot show themselves", ctx: func(t *testing.T) context.Context { return asUser(t, "p1", access.RoleMember) }, visible: true,
+		// Changed with the access ledger: a failed payment opens the grace
+		// window, and access (so the directory) continues through it.
+		{name: "a past due member in the grace window may show themselves", ctx: func(t *testing.T) context.Context { return asUser(t, "p1", access.RoleMember) }, visible: true,
 			m: func(t *testing.T) *membership.Membership {
 				return membershipOf(t, "p1", "community", membership.ProviderActive, membership.ProviderPastDue)
+			},
+			want: application.MembershipView{Status: membership.StatusPastDue, Tier: "community", CurrentPeriodEnd: emailT0.Add(720 * time.Hour), Visible: true, HasAccess: true}},
+		{name: "a past due member whose grace ended cannot show themselves", ctx: func(t *testing.T) context.Context { return asUser(t, "p1", access.RoleMember) }, visible: true,
+			m: func(t *testing.T) *membership.Membership {
+				return membershipOf(t, "p1", "community", membership.ProviderActive, membership.ProviderPastDue)
+			}, grants: func(*testing.T) []ledger.Grant {
+				return []ledger.Grant{graceGrant("p1", "community", emailT0.Add(-8*24*time.Hour), emailT0.Add(-24*time.Hour))}
 			}, wantErr: application.ErrInvalidInput},
+		{name: "a scholarship holder who never paid shows themselves", ctx: func(t *testing.T) context.Context { return asUser(t, "p1", access.RoleMember) }, visible: true,
+			m: func(t *testing.T) *membership.Membership {
+				m, _ := membership.New("p1")
+				return m
+			}, grants: func(t *testing.T) []ledger.Grant {
+				return []ledger.Grant{scholarship(t, "p1", "community", emailT0, emailT0.Add(90*24*time.Hour))}
+			},
+			want: application.MembershipView{Status: membership.StatusPending, Visible: true, HasAccess: true}},
+		{name: "the ledger fails: nothing changes", ctx: func(t *testing.T) context.Context { return asUser(t, "p1", access.RoleMember) }, visible: true,
+			ledgerErr: boom, wantErr: boom},
 		{name: "a person who never paid cannot show themselves", ctx: func(t *testing.T) context.Context { return asUser(t, "p1", access.RoleMember) }, visible: true,
 			m: func(t *testing.T) *membership.Membership {
 				m, _ := membership.New("p1")
@@ -552,21 +612,28 @@ func TestSetMyVisibility(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			m := newMembershipTx(t)
+			if tt.grants != nil {
+				m.book.add(tt.grants(t)...)
+			}
 			switch {
 			case tt.updateErr != nil:
 				m.ms.EXPECT().Update(gomock.Any(), "p1", gomock.Any()).Return(tt.updateErr)
 			case tt.m != nil:
 				held := tt.m(t)
+				if tt.grants == nil {
+					m.book.bill(held, emailT0)
+				}
 				m.ms.EXPECT().Update(gomock.Any(), "p1", gomock.Any()).DoAndReturn(func(_ context.Context, _ string, fn func(*membership.Membership) error) error {
 					return fn(held)
 				})
 			}
+			m.book.err = tt.ledgerErr
 			audited := tt.wantErr == nil || tt.auditErr != nil
 			if audited {
 				m.audit.EXPECT().Record(gomock.Any(), ports.AuditEntry{ActorKind: "user", ActorID: "p1", Action: "membership.set_visibility",
 					SubjectKind: "person", SubjectID: "p1", Outcome: ports.OutcomeSuccess, Details: map[string]any{"visible": tt.visible}}).Return(tt.auditErr)
 			}
-			h, err := application.NewSetMyVisibility(m.uow)
+			h, err := application.NewSetMyVisibility(m.uow, fixedClock{peopleNow})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -642,19 +709,32 @@ func TestSetPersonRole(t *testing.T) {
 func TestPeopleUseCasesRefuseNilDependencies(t *testing.T) {
 	t.Parallel()
 	ctrl := gomock.NewController(t)
-	reader, ms := mocks.NewMockPersonReader(ctrl), mocks.NewMockMembershipReader(ctrl)
+	reader, ms, grants := mocks.NewMockPersonReader(ctrl), mocks.NewMockMembershipReader(ctrl), mocks.NewMockAccessReader(ctrl)
+	clock := fixedClock{peopleNow}
 	tests := []struct {
 		name string
 		make func() error
 	}{
 		{"get me", func() error { _, err := application.NewGetMe(nil); return err }},
-		{"get member without people", func() error { _, err := application.NewGetMember(nil, ms); return err }},
-		{"get member without memberships", func() error { _, err := application.NewGetMember(reader, nil); return err }},
-		{"list members", func() error { _, err := application.NewListMembers(nil); return err }},
-		{"get memberships", func() error { _, err := application.NewGetMemberships(nil); return err }},
+		{"get member without people", func() error { _, err := application.NewGetMember(nil, ms, grants, clock); return err }},
+		{"get member without memberships", func() error { _, err := application.NewGetMember(reader, nil, grants, clock); return err }},
+		{"get member without the ledger", func() error { _, err := application.NewGetMember(reader, ms, nil, clock); return err }},
+		{"get member without a clock", func() error { _, err := application.NewGetMember(reader, ms, grants, nil); return err }},
+		{"list members", func() error { _, err := application.NewListMembers(nil, clock); return err }},
+		{"list members without a clock", func() error {
+			_, err := application.NewListMembers(mocks.NewMockPeopleDirectory(ctrl), nil)
+			return err
+		}},
+		{"get memberships", func() error { _, err := application.NewGetMemberships(nil, grants, clock); return err }},
+		{"get memberships without the ledger", func() error { _, err := application.NewGetMemberships(ms, nil, clock); return err }},
+		{"get memberships without a clock", func() error { _, err := application.NewGetMemberships(ms, grants, nil); return err }},
 		{"find person by email", func() error { _, err := application.NewFindPersonByEmail(nil); return err }},
 		{"update my profile", func() error { _, err := application.NewUpdateMyProfile(nil); return err }},
-		{"set my visibility", func() error { _, err := application.NewSetMyVisibility(nil); return err }},
+		{"set my visibility", func() error { _, err := application.NewSetMyVisibility(nil, clock); return err }},
+		{"set my visibility without a clock", func() error {
+			_, err := application.NewSetMyVisibility(newInlineUoW[ports.MembershipTx](nil), nil)
+			return err
+		}},
 		{"set person role", func() error { _, err := application.NewSetPersonRole(nil); return err }},
 	}
 	for _, tt := range tests {

@@ -29,7 +29,7 @@ func NewReachPeriodEnd(billing ports.Configurable, sync SyncSubscription, uow po
 	if anyNil(billing, uow, clock) {
 		return ReachPeriodEnd{}, nilDependency("reach period end")
 	}
-	return ReachPeriodEnd{billing: billing, sync: sync, change: membershipChange{uow: uow, clock: clock}}, nil
+	return ReachPeriodEnd{billing: billing, sync: sync, change: membershipChange{uow: uow, clock: clock, access: sync.change.access}}, nil
 }
 
 // Handle applies the period end.

@@ -32,18 +32,29 @@ type ResyncResult struct {
 // kept: existing members' status never changes), then updates tags only
 // where they differ from what was last synced. Journeys are not triggered.
 type ResyncEmailList struct {
-	list        ports.EmailList
-	people      ports.PeopleDirectory
-	memberships ports.MembershipReader
-	states      emailStates
+	list    ports.EmailList
+	people  ports.PeopleDirectory
+	members memberAccess
+	states  emailStates
+}
+
+// ResyncEmailListDeps are the ports ResyncEmailList uses.
+type ResyncEmailListDeps struct {
+	List         ports.EmailList
+	People       ports.PeopleDirectory
+	Memberships  ports.MembershipReader
+	Access       ports.AccessReader
+	Clock        ports.Clock
+	Integrations ports.Integrations
 }
 
 // NewResyncEmailList refuses nil dependencies.
-func NewResyncEmailList(list ports.EmailList, people ports.PeopleDirectory, memberships ports.MembershipReader, integrations ports.Integrations) (ResyncEmailList, error) {
-	if anyNil(list, people, memberships, integrations) {
+func NewResyncEmailList(d ResyncEmailListDeps) (ResyncEmailList, error) {
+	members := memberAccess{memberships: d.Memberships, grants: d.Access, clock: d.Clock}
+	if anyNil(d.List, d.People, d.Integrations) || members.missing() {
 		return ResyncEmailList{}, nilDependency("resync email list")
 	}
-	return ResyncEmailList{list: list, people: people, memberships: memberships, states: emailStates{store: integrations}}, nil
+	return ResyncEmailList{list: d.List, people: d.People, members: members, states: emailStates{store: d.Integrations}}, nil
 }
 
 // ResyncTagCalls is the most tag updates one page makes, and

@@ -38,7 +38,7 @@ func (h ResyncEmailList) planPage(ctx context.Context, cursor string) (resyncPla
 			ids = append(ids, p.ID)
 		}
 	}
-	ms, err := h.memberships.GetMany(ctx, ids)
+	ms, acc, err := h.members.many(ctx, ids)
 	if err != nil {
 		return resyncPlan{}, err
 	}
@@ -51,7 +51,7 @@ func (h ResyncEmailList) planPage(ctx context.Context, cursor string) (resyncPla
 	for i, p := range page.People {
 		if p.PrimaryEmail != "" {
 			st, found := states[p.ID]
-			e := resyncEntry{personID: p.ID, want: desired(p, ms[p.ID]), last: decodeLast(st, found)}
+			e := resyncEntry{personID: p.ID, want: desired(p, ms[p.ID], acc[p.ID]), last: decodeLast(st, found)}
 			if len(tagChanges(e.want.Tags, e.last.state.Tags)) > 0 {
 				if tagCalls == ResyncTagCalls {
 					plan.last = false // the rest is the next page's

@@ -12,6 +12,7 @@ import (
 	"github.com/womendefiningai/platform/application"
 	"github.com/womendefiningai/platform/domain/access"
 	"github.com/womendefiningai/platform/domain/approval"
+	"github.com/womendefiningai/platform/domain/ledger"
 	"github.com/womendefiningai/platform/domain/membership"
 	"github.com/womendefiningai/platform/ports"
 	"github.com/womendefiningai/platform/ports/mocks"
@@ -41,21 +42,55 @@ func newDecide(t *testing.T, policy approval.Policy) (application.DecideRSVPs, r
 	return h, m
 }
 
+// standing is a person with role whose membership has status, with the
+// grants billing wrote for it: an active membership an open subscription
+// grant, a past_due one the grace window (still open at eventNow), any
+// other none.
 func standing(role access.Role, status membership.Status, email string) ports.RSVPPerson {
-	return ports.RSVPPerson{PersonID: "p-" + email, Person: approval.Person{VerifiedEmails: []string{email}, Role: role,
-		Membership: approval.Standing{Status: status, CurrentPeriodEnd: eventNow.AddDate(0, 1, 0)}}}
+	id := "p-" + email
+	var grants []ledger.Grant
+	switch status {
+	case membership.StatusActive:
+		grants = []ledger.Grant{subscriptionGrant(id, "community", eventNow.AddDate(0, -1, 0))}
+	case membership.StatusPastDue:
+		grants = []ledger.Grant{graceGrant(id, "community", eventNow.Add(-24*time.Hour), eventNow.Add(6*24*time.Hour))}
+	case membership.StatusPending, membership.StatusCanceled, membership.StatusSuspended:
+		// no current grant
+	}
+	return withLedger(ports.RSVPPerson{PersonID: id, Person: approval.Person{VerifiedEmails: []string{email}, Role: role, Status: status}}, grants...)
+}
+
+// withLedger replaces the person's grants of access.
+func withLedger(p ports.RSVPPerson, grants ...ledger.Grant) ports.RSVPPerson {
+	p.Person.Grants = grants
+	return p
 }
 
 var rsvpEvent = ports.Event{ID: "e1", PlatformID: "evt-1", Created: true}
 
-// Each kind of guest, as the default policy decides it: members in good
-// standing, leaders and admins approved, past_due approved during dunning,
-// alumni and unknown emails left pending for an organiser (a strict policy
-// declines them). A guest is matched by a verified email ignoring case and
-// spaces.
+// Each kind of guest, as the default policy decides it: anyone the access
+// ledger gives access (a subscription, a scholarship, a manual grant, the
+// grace window after a failed payment), leaders and admins approved;
+// past_due after the grace window, alumni and unknown emails left pending
+// for an organiser (a strict policy declines them). A guest is matched by a
+// verified email ignoring case and spaces.
 func TestDecideRSVPsByPolicy(t *testing.T) {
 	t.Parallel()
-	strict := approval.Policy{PastDue: approval.PastDueNoGrace, NonMember: approval.NonMemberDecline}
+	strict := approval.Policy{NonMember: approval.NonMemberDecline}
+	// A scholarship holder who never paid.
+	scholar := withLedger(standing(access.RoleMember, 0, "sch@example.org"),
+		ledger.Grant{PersonID: "p-sch@example.org", Source: ledger.SourceComplimentary, Tier: "community", From: eventNow.Add(-time.Hour),
+			Until: eventNow.AddDate(0, 3, 0), GrantedBy: "p9", Reason: "scholarship"})
+	speaker := withLedger(standing(access.RoleMember, membership.StatusCanceled, "spk@example.org"),
+		ledger.Grant{PersonID: "p-spk@example.org", Source: ledger.SourceManual, From: eventNow.Add(-time.Hour), GrantedBy: "p9", Reason: "speaker"})
+	expired := withLedger(standing(access.RoleMember, 0, "old@example.org"),
+		ledger.Grant{PersonID: "p-old@example.org", Source: ledger.SourceComplimentary, From: eventNow.AddDate(0, -3, 0),
+			Until: eventNow.Add(-time.Minute), GrantedBy: "p9", Reason: "scholarship"})
+	graceOver := withLedger(standing(access.RoleMember, membership.StatusPastDue, "pd@example.org"),
+		graceGrant("p-pd@example.org", "community", eventNow.AddDate(0, 0, -8), eventNow.Add(-24*time.Hour)))
+	leaving := withLedger(standing(access.RoleMember, membership.StatusActive, "lv@example.org"),
+		ledger.Grant{PersonID: "p-lv@example.org", Source: ledger.SourceSubscription, From: eventNow.AddDate(0, -1, 0), Until: eventNow.AddDate(0, 0, 5),
+			GrantedBy: ledger.BillingActor, Reason: "subscription paid"})
 	tests := []struct {
 		name   string
 		email  string
@@ -67,8 +102,14 @@ func TestDecideRSVPsByPolicy(t *testing.T) {
 		{"active member", " Ada@Example.ORG ", ptr(standing(access.RoleMember, membership.StatusActive, "ada@example.org")), approval.DefaultPolicy(), approval.Approve, approval.ReasonActiveMember},
 		{"leader", "lea@example.org", ptr(standing(access.RoleLeader, 0, "lea@example.org")), approval.DefaultPolicy(), approval.Approve, approval.ReasonLeader},
 		{"admin", "adm@example.org", ptr(standing(access.RoleAdmin, membership.StatusCanceled, "adm@example.org")), approval.DefaultPolicy(), approval.Approve, approval.ReasonAdmin},
-		{"past_due during dunning", "pd@example.org", ptr(standing(access.RoleMember, membership.StatusPastDue, "pd@example.org")), approval.DefaultPolicy(), approval.Approve, approval.ReasonPastDueGrace},
-		{"past_due, strict policy", "pd@example.org", ptr(standing(access.RoleMember, membership.StatusPastDue, "pd@example.org")), strict, approval.Decline, approval.ReasonPastDue},
+		{"past_due in the grace window", "pd@example.org", ptr(standing(access.RoleMember, membership.StatusPastDue, "pd@example.org")), approval.DefaultPolicy(), approval.Approve, approval.ReasonPastDueGrace},
+		{"past_due in the grace window, strict policy", "pd@example.org", ptr(standing(access.RoleMember, membership.StatusPastDue, "pd@example.org")), strict, approval.Approve, approval.ReasonPastDueGrace},
+		{"past_due after the grace window left pending", "pd@example.org", ptr(graceOver), approval.DefaultPolicy(), approval.LeavePending, approval.ReasonPastDue},
+		{"past_due after the grace window, strict policy", "pd@example.org", ptr(graceOver), strict, approval.Decline, approval.ReasonPastDue},
+		{"cancellation scheduled, before the period end", "lv@example.org", ptr(leaving), approval.DefaultPolicy(), approval.Approve, approval.ReasonActiveUntilPeriodEnd},
+		{"scholarship holder who never paid", "sch@example.org", ptr(scholar), strict, approval.Approve, approval.ReasonComplimentary},
+		{"manual grant to an alumna", "spk@example.org", ptr(speaker), strict, approval.Approve, approval.ReasonManualGrant},
+		{"scholarship ended", "old@example.org", ptr(expired), strict, approval.Decline, approval.ReasonNoMembership},
 		{"alumni left pending", "alum@example.org", ptr(standing(access.RoleMember, membership.StatusCanceled, "alum@example.org")), approval.DefaultPolicy(), approval.LeavePending, approval.ReasonCanceledMembership},
 		{"alumni, strict policy", "alum@example.org", ptr(standing(access.RoleMember, membership.StatusCanceled, "alum@example.org")), strict, approval.Decline, approval.ReasonCanceledMembership},
 		{"unknown email left pending", "who@example.org", nil, approval.DefaultPolicy(), approval.LeavePending, approval.ReasonNoMatchingPerson},

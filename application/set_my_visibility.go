@@ -4,22 +4,24 @@ import (
 	"context"
 	"errors"
 
+	"github.com/womendefiningai/platform/domain/ledger"
 	"github.com/womendefiningai/platform/domain/membership"
 	"github.com/womendefiningai/platform/ports"
 )
 
 // SetMyVisibility shows or hides the signed-in member in the directory;
-// only an active member can be shown.
+// only someone with access (the access ledger's call) can be shown.
 type SetMyVisibility struct {
-	uow ports.UnitOfWork[ports.MembershipTx]
+	uow   ports.UnitOfWork[ports.MembershipTx]
+	clock ports.Clock
 }
 
-// NewSetMyVisibility refuses a nil unit of work.
-func NewSetMyVisibility(uow ports.UnitOfWork[ports.MembershipTx]) (SetMyVisibility, error) {
-	if anyNil(uow) {
+// NewSetMyVisibility refuses nil dependencies.
+func NewSetMyVisibility(uow ports.UnitOfWork[ports.MembershipTx], clock ports.Clock) (SetMyVisibility, error) {
+	if anyNil(uow, clock) {
 		return SetMyVisibility{}, nilDependency("set my visibility")
 	}
-	return SetMyVisibility{uow: uow}, nil
+	return SetMyVisibility{uow: uow, clock: clock}, nil
 }
 
 // Handle changes the visibility, audited in the same transaction.
@@ -30,11 +32,16 @@ func (h SetMyVisibility) Handle(ctx context.Context, visible bool) (MembershipVi
 	}
 	var out MembershipView
 	err = h.uow.Do(ctx, func(ctx context.Context, tx ports.MembershipTx) error {
-		err := tx.Memberships().Update(ctx, p.ID(), func(m *membership.Membership) error {
-			if err := m.SetVisible(visible); err != nil {
+		grants, err := tx.AccessGrants().ForPerson(ctx, p.ID())
+		if err != nil {
+			return err
+		}
+		hasAccess := ledger.Explain(grants, h.clock.Now()).Active
+		err = tx.Memberships().Update(ctx, p.ID(), func(m *membership.Membership) error {
+			if err := m.SetVisible(visible, hasAccess); err != nil {
 				return err
 			}
-			out = membershipView(m)
+			out = membershipView(m, hasAccess)
 			return nil
 		})
 		if err != nil {
@@ -44,7 +51,7 @@ func (h SetMyVisibility) Handle(ctx context.Context, visible bool) (MembershipVi
 			Outcome: ports.OutcomeSuccess, Details: map[string]any{"visible": visible}}))
 	})
 	if errors.Is(err, membership.ErrNotActive) {
-		return MembershipView{}, invalid("only an active member can be listed in the directory")
+		return MembershipView{}, invalid("only a member with access can be listed in the directory")
 	}
 	return out, err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 
+	"github.com/womendefiningai/platform/domain/ledger"
 	"github.com/womendefiningai/platform/domain/membership"
 	"github.com/womendefiningai/platform/ports"
 )
@@ -16,6 +17,7 @@ type signInMemo struct {
 	person         ports.Person
 	membership     *membership.Membership
 	membershipRead bool
+	grants         []ledger.Grant
 	ok             bool
 }
 
@@ -31,7 +33,7 @@ func WithSignInMemo(ctx context.Context) context.Context {
 func rememberSignedIn(ctx context.Context, p ports.SignedInPerson) {
 	if m, ok := ctx.Value(signInMemoKey{}).(*signInMemo); ok {
 		m.mu.Lock()
-		m.person, m.membership, m.membershipRead, m.ok = p.Person, p.Membership, p.MembershipRead, true
+		m.person, m.membership, m.membershipRead, m.grants, m.ok = p.Person, p.Membership, p.MembershipRead, p.Grants, true
 		m.mu.Unlock()
 	}
 }
@@ -58,4 +60,16 @@ func signedInMembership(ctx context.Context, id string) (*membership.Membership,
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.membership, m.ok && m.person.ID == id && m.membershipRead
+}
+
+// signedInGrants returns the grants of access this request's
+// authentication read along with the person id, when it read them.
+func signedInGrants(ctx context.Context, id string) ([]ledger.Grant, bool) {
+	m, ok := ctx.Value(signInMemoKey{}).(*signInMemo)
+	if !ok {
+		return nil, false
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.grants, m.ok && m.person.ID == id && m.membershipRead
 }

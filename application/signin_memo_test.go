@@ -7,6 +7,7 @@ import (
 	"go.uber.org/mock/gomock"
 
 	"github.com/womendefiningai/platform/application"
+	"github.com/womendefiningai/platform/domain/ledger"
 	"github.com/womendefiningai/platform/domain/membership"
 	"github.com/womendefiningai/platform/ports"
 	"github.com/womendefiningai/platform/ports/mocks"
@@ -20,8 +21,10 @@ func TestMeAnswersFromTheRequestsSignIn(t *testing.T) {
 	ctrl := gomock.NewController(t)
 	people := mocks.NewMockIdentityPeople(ctrl)
 	own := activeIn(t, "p1", "community")
-	people.EXPECT().GetByIdentityID(gomock.Any(), "user_ada").Return(ports.SignedInPerson{Person: me, MembershipStatus: membership.StatusActive, Membership: own, MembershipRead: true}, nil).Times(2)
-	auth, err := application.NewAuthenticate(people, mocks.NewMockIdentityDirectory(ctrl))
+	grants := []ledger.Grant{subscriptionGrant("p1", "community", emailT0)}
+	people.EXPECT().GetByIdentityID(gomock.Any(), "user_ada").Return(ports.SignedInPerson{Person: me, MembershipStatus: membership.StatusActive, Membership: own,
+		MembershipRead: true, Grants: grants}, nil).Times(2)
+	auth, err := application.NewAuthenticate(people, mocks.NewMockIdentityDirectory(ctrl), fixedClock{peopleNow})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,17 +43,27 @@ func TestMeAnswersFromTheRequestsSignIn(t *testing.T) {
 	if err != nil || got.ID != "p1" || got.Email != "ada@example.test" || got.FirstName != "Ada" {
 		t.Fatalf("me from the sign-in = %+v, %v", got, err)
 	}
-	memberships := mocks.NewMockMembershipReader(ctrl)
-	getMemberships, err := application.NewGetMemberships(memberships)
+	memberships, reader := mocks.NewMockMembershipReader(ctrl), mocks.NewMockAccessReader(ctrl)
+	getMemberships, err := application.NewGetMemberships(memberships, reader, fixedClock{peopleNow})
 	if err != nil {
 		t.Fatal(err)
 	}
 	views, err := getMemberships.Handle(application.WithPrincipal(ctx, p), []string{"p1"}) // store: no call expected
-	if v, ok := views["p1"]; err != nil || !ok || v.Status != membership.StatusActive || v.Tier != "community" {
+	if v, ok := views["p1"]; err != nil || !ok || v.Status != membership.StatusActive || v.Tier != "community" || !v.HasAccess {
 		t.Fatalf("own membership from the sign-in = %+v, %v", views, err)
+	}
+	// So is the own access, explained from the grants read at sign-in.
+	getAccess, err := application.NewGetAccess(reader, fixedClock{peopleNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc, err := getAccess.Handle(application.WithPrincipal(ctx, p), []string{"p1"}) // ledger: no call expected
+	if a, ok := acc["p1"]; err != nil || !ok || !a.Active || len(a.Sources) != 1 || a.Sources[0].Source != ledger.SourceSubscription {
+		t.Fatalf("own access from the sign-in = %+v, %v", acc, err)
 	}
 	// Anyone else's is read from the store.
 	memberships.EXPECT().GetMany(gomock.Any(), []string{"p2"}).Return(map[string]*membership.Membership{}, nil)
+	reader.EXPECT().GrantsOf(gomock.Any(), []string{}).Return(map[string][]ledger.Grant{}, nil)
 	if views, err := getMemberships.Handle(application.WithPrincipal(ctx, p), []string{"p2"}); err != nil || len(views) != 0 {
 		t.Fatalf("another's membership = %+v, %v", views, err)
 	}

@@ -44,6 +44,8 @@ type SyncSubscriptionDeps struct {
 	// SnapshotClock stamps each fetched snapshot; every replica reads the
 	// same one.
 	SnapshotClock ports.SharedClock
+	// Access is the grace policy the access ledger follows.
+	Access AccessPolicy
 }
 
 // NewSyncSubscription refuses nil dependencies.
@@ -52,7 +54,7 @@ func NewSyncSubscription(d SyncSubscriptionDeps) (SyncSubscription, error) {
 		return SyncSubscription{}, nilDependency("sync subscription")
 	}
 	return SyncSubscription{billing: d.Billing, owners: subscriptionOwners{memberships: d.Memberships, people: d.People},
-		tiers: d.Tiers, change: membershipChange{uow: d.UoW, clock: d.Clock, stamp: d.SnapshotClock}, alerter: d.Alerter}, nil
+		tiers: d.Tiers, change: membershipChange{uow: d.UoW, clock: d.Clock, stamp: d.SnapshotClock, access: d.Access}, alerter: d.Alerter}, nil
 }
 
 // Handle applies the subscription; an empty id does nothing. It returns an

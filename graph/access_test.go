@@ -14,6 +14,7 @@ import (
 
 	"github.com/womendefiningai/platform/application"
 	"github.com/womendefiningai/platform/domain/access"
+	"github.com/womendefiningai/platform/domain/ledger"
 	"github.com/womendefiningai/platform/domain/membership"
 	"github.com/womendefiningai/platform/graph"
 	"github.com/womendefiningai/platform/graph/generated"
@@ -107,24 +108,26 @@ func TestEveryGraphQLScopeIsADomainScope(t *testing.T) {
 // fails when a protected field has no case, so a new field cannot ship
 // without its denial and success being shown.
 var protectedCases = map[string]string{
-	"Query.deadLetters":            `{ deadLetters(status: OPEN, first: 5) { id status } }`,
-	"Query.deadLetter":             `{ deadLetter(id: "dl1") { id topic } }`,
-	"Mutation.replayDeadLetter":    `mutation { replayDeadLetter(id: "dl1") { id status } }`,
-	"Mutation.abandonDeadLetter":   `mutation { abandonDeadLetter(id: "dl1", reason: "refunded") { id status } }`,
-	"Query.members":                `{ members(first: 5) { edges { cursor node { id } } pageInfo { hasNextPage } } }`,
-	"Query.member":                 `{ member(id: "p2") { id firstName } }`,
-	"Mutation.setPersonRole":       `mutation { setPersonRole(personId: "p2", role: LEADER) { id role } }`,
-	"Query.me":                     `{ me { id email } }`,
-	"Mutation.updateMyProfile":     `mutation { updateMyProfile(input: {firstName: "Ada", lastName: "L"}) { id firstName } }`,
-	"Mutation.setMyVisibility":     `mutation { setMyVisibility(visible: true) { visible status } }`,
-	"Mutation.startCheckout":       `mutation { startCheckout(tierId: "community") }`,
-	"Mutation.openBillingPortal":   `mutation { openBillingPortal }`,
-	"Query.events":                 `{ events(first: 5) { edges { cursor node { id rsvps { approved } } } pageInfo { hasNextPage } } }`,
-	"Query.event":                  `{ event(id: "e1") { id name } }`,
-	"Query.auditLog":               `{ auditLog(first: 5) { edges { node { id action } } } }`,
-	"Mutation.createEvent":         createEventOp,
-	"Mutation.syncMembershipTiers": `mutation { syncMembershipTiers { prices updated } }`,
-	"Query.duplicateSubscriptions": `{ duplicateSubscriptions(first: 5) { personId subscriptionIds } }`,
+	"Query.deadLetters":                      `{ deadLetters(status: OPEN, first: 5) { id status } }`,
+	"Query.deadLetter":                       `{ deadLetter(id: "dl1") { id topic } }`,
+	"Mutation.replayDeadLetter":              `mutation { replayDeadLetter(id: "dl1") { id status } }`,
+	"Mutation.abandonDeadLetter":             `mutation { abandonDeadLetter(id: "dl1", reason: "refunded") { id status } }`,
+	"Query.members":                          `{ members(first: 5) { edges { cursor node { id } } pageInfo { hasNextPage } } }`,
+	"Query.member":                           `{ member(id: "p2") { id firstName } }`,
+	"Mutation.setPersonRole":                 `mutation { setPersonRole(personId: "p2", role: LEADER) { id role } }`,
+	"Query.me":                               `{ me { id email } }`,
+	"Mutation.updateMyProfile":               `mutation { updateMyProfile(input: {firstName: "Ada", lastName: "L"}) { id firstName } }`,
+	"Mutation.setMyVisibility":               `mutation { setMyVisibility(visible: true) { visible status } }`,
+	"Mutation.startCheckout":                 `mutation { startCheckout(tierId: "community") }`,
+	"Mutation.openBillingPortal":             `mutation { openBillingPortal }`,
+	"Query.events":                           `{ events(first: 5) { edges { cursor node { id rsvps { approved } } } pageInfo { hasNextPage } } }`,
+	"Query.event":                            `{ event(id: "e1") { id name } }`,
+	"Query.auditLog":                         `{ auditLog(first: 5) { edges { node { id action } } } }`,
+	"Mutation.createEvent":                   createEventOp,
+	"Mutation.syncMembershipTiers":           `mutation { syncMembershipTiers { prices updated } }`,
+	"Query.duplicateSubscriptions":           `{ duplicateSubscriptions(first: 5) { personId subscriptionIds } }`,
+	"Mutation.grantComplimentaryMembership":  `mutation { grantComplimentaryMembership(personId: "p2", tierId: "community", until: "2099-01-01T00:00:00Z", reason: "scholarship") { id kind until } }`,
+	"Mutation.revokeComplimentaryMembership": `mutation { revokeComplimentaryMembership(grantId: "g_comp", reason: "left") { id kind until } }`,
 }
 
 func fakeApp(t *testing.T) *application.App {
@@ -163,6 +166,11 @@ func fakeApp(t *testing.T) *application.App {
 	membershipTx := mocks.NewMockMembershipTx(ctrl)
 	membershipTx.EXPECT().Memberships().Return(memberships).AnyTimes()
 	membershipTx.EXPECT().Audit().Return(audit).AnyTimes()
+	ownGrants := mocks.NewMockAccessGrants(ctrl)
+	ownGrants.EXPECT().ForPerson(gomock.Any(), gomock.Any()).DoAndReturn(func(_ context.Context, id string) ([]ledger.Grant, error) {
+		return []ledger.Grant{paidGrant(id)}, nil
+	}).AnyTimes()
+	membershipTx.EXPECT().AccessGrants().Return(ownGrants).AnyTimes()
 
 	billing := mocks.NewMockBilling(ctrl)
 	billing.EXPECT().Configured().Return(true).AnyTimes()
@@ -175,7 +183,7 @@ func fakeApp(t *testing.T) *application.App {
 	c, q := &app.Commands, &app.Queries
 	c.UpdateMyProfile = built(application.NewUpdateMyProfile(inline[ports.PeopleTx]{peopleTx}))
 	c.SetPersonRole = built(application.NewSetPersonRole(inline[ports.PeopleTx]{peopleTx}))
-	c.SetMyVisibility = built(application.NewSetMyVisibility(inline[ports.MembershipTx]{membershipTx}))
+	c.SetMyVisibility = built(application.NewSetMyVisibility(inline[ports.MembershipTx]{membershipTx}, ports.SystemClock{}))
 	checkouts := mocks.NewMockOpenCheckouts(ctrl)
 	checkouts.EXPECT().OpenCheckout(gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any()).Return(ports.OpenCheckout{}, ports.ErrNotFound).AnyTimes()
 	checkouts.EXPECT().SaveOpenCheckout(gomock.Any(), gomock.Any()).Return(nil).AnyTimes()
@@ -185,9 +193,9 @@ func fakeApp(t *testing.T) *application.App {
 	c.ReplayDeadLetter = built(application.NewReplayDeadLetter(inline[ports.DeadLetterTx]{dlTx}))
 	c.AbandonDeadLetter = built(application.NewAbandonDeadLetter(inline[ports.DeadLetterTx]{dlTx}))
 	q.GetMe = built(application.NewGetMe(people))
-	q.GetMember = built(application.NewGetMember(people, memberships))
-	q.ListMembers = built(application.NewListMembers(people))
-	q.GetMemberships = built(application.NewGetMemberships(memberships))
+	q.GetMember = built(application.NewGetMember(people, memberships, paidAccess(t), ports.SystemClock{}))
+	q.ListMembers = built(application.NewListMembers(people, ports.SystemClock{}))
+	q.GetMemberships = built(application.NewGetMemberships(memberships, paidAccess(t), ports.SystemClock{}))
 	q.ListDeadLetters = built(application.NewListDeadLetters(store))
 	q.GetDeadLetter = built(application.NewGetDeadLetter(store))
 	dups := mocks.NewMockDuplicateSubscriptions(ctrl)
@@ -198,6 +206,7 @@ func fakeApp(t *testing.T) *application.App {
 	fakeHealth(t, app)
 	fakeAgents(t, app)
 	fakeTiers(t, app)
+	fakeAccess(t, app, anyMembership(t))
 	return app
 }
 
@@ -216,7 +225,7 @@ func activeMembership(t *testing.T, personID string) *membership.Membership {
 	if _, err := m.ApplySnapshot(snap); err != nil {
 		t.Fatal(err)
 	}
-	if err := m.SetVisible(true); err != nil {
+	if err := m.SetVisible(true, true); err != nil {
 		t.Fatal(err)
 	}
 	return m
@@ -250,7 +259,7 @@ func TestProtectedFieldsDenyWithoutScopeAndAllowWithIt(t *testing.T) {
 						t.Errorf("as %v: err = %v, want FORBIDDEN (a signed-in person is needed)", p, err)
 					}
 				}
-				user, _ := access.NewUser("p1", access.RoleMember, membership.StatusActive)
+				user, _ := access.NewUser("p1", access.RoleMember, true)
 				var resp map[string]any
 				if err := c.Post(op, &resp, as(user)); err != nil || resp[f.Name] == nil {
 					t.Fatalf("as a signed-in member: %v (%v)", err, resp)

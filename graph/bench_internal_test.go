@@ -20,6 +20,7 @@ import (
 
 	"github.com/womendefiningai/platform/application"
 	"github.com/womendefiningai/platform/domain/access"
+	"github.com/womendefiningai/platform/domain/ledger"
 	"github.com/womendefiningai/platform/domain/membership"
 	"github.com/womendefiningai/platform/graph/generated"
 	"github.com/womendefiningai/platform/ports"
@@ -72,12 +73,15 @@ func BenchmarkSignedInReadEdge(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	getMemberships, err := application.NewGetMemberships(ms)
+	grants := mocks.NewMockAccessReader(ctrl)
+	grants.EXPECT().GrantsOf(gomock.Any(), gomock.Any()).Return(map[string][]ledger.Grant{"p1": {{ID: "g1", PersonID: "p1",
+		Source: ledger.SourceSubscription, From: time.Now().Add(-time.Hour), GrantedBy: "billing", Reason: "paid"}}}, nil).AnyTimes()
+	getMemberships, err := application.NewGetMemberships(ms, grants, ports.SystemClock{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	app := &application.App{Queries: application.Queries{GetMe: me, GetMemberships: getMemberships}}
-	user, err := access.NewUser("p1", access.RoleMember, membership.StatusActive)
+	user, err := access.NewUser("p1", access.RoleMember, true)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -12,7 +12,6 @@ import (
 
 	"github.com/womendefiningai/platform/application"
 	"github.com/womendefiningai/platform/domain/access"
-	"github.com/womendefiningai/platform/domain/membership"
 	"github.com/womendefiningai/platform/graph"
 	"github.com/womendefiningai/platform/ports"
 	"github.com/womendefiningai/platform/ports/mocks"
@@ -67,8 +66,8 @@ func fakeEvents(t *testing.T, app *application.App) {
 func TestCreateEventOverGraphQL(t *testing.T) {
 	t.Parallel()
 	c := client.New(graph.NewHandler(fakeApp(t), graph.Options{}))
-	leader, _ := access.NewUser("p1", access.RoleLeader, membership.StatusActive)
-	member, _ := access.NewUser("p2", access.RoleMember, membership.StatusActive)
+	leader, _ := access.NewUser("p1", access.RoleLeader, true)
+	member, _ := access.NewUser("p2", access.RoleMember, true)
 
 	var resp map[string]map[string]any
 	if err := c.Post(createEventOp, &resp, as(leader)); err != nil {
@@ -126,8 +125,8 @@ func asRaw(err error, out *client.RawJsonError) bool {
 func TestEventsAndAuditLogOverGraphQL(t *testing.T) {
 	t.Parallel()
 	c := client.New(graph.NewHandler(fakeApp(t), graph.Options{}))
-	member, _ := access.NewUser("p2", access.RoleMember, membership.StatusActive)
-	leader, _ := access.NewUser("p1", access.RoleLeader, membership.StatusActive)
+	member, _ := access.NewUser("p2", access.RoleMember, true)
+	leader, _ := access.NewUser("p1", access.RoleLeader, true)
 	var resp struct {
 		Events struct {
 			Edges []struct {

@@ -25,7 +25,7 @@ func TestEveryTextArgumentRefusesControlCharacters(t *testing.T) {
 	s := schema(t)
 	c := client.New(graph.NewHandler(fakeApp(t), graph.Options{}))
 	// A user with every scope passes every access directive.
-	admin, err := access.NewUser("p1", access.RoleAdmin, 0)
+	admin, err := access.NewUser("p1", access.RoleAdmin, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,9 @@ type loaders struct {
 	memberships *dataloadgen.Loader[string, *application.MembershipView]
 	// chat maps a person id to their chat workspace link (chat_loader.go).
 	chat *dataloadgen.Loader[string, *application.ChatLinkView]
+	// access maps a person id to their access and its explanation
+	// (access_loader.go); nil when not the caller's to see.
+	access *dataloadgen.Loader[string, *application.AccessView]
 }
 
 type loadersKey struct{}
@@ -29,7 +32,8 @@ func withLoaders(ctx context.Context, app *application.App) context.Context {
 		memberships: dataloadgen.NewMappedLoader(func(ctx context.Context, ids []string) (map[string]*application.MembershipView, error) {
 			return membershipsByPerson(ctx, app, ids)
 		}, dataloadgen.WithWait(time.Millisecond)),
-		chat: newChatLoader(app),
+		chat:   newChatLoader(app),
+		access: newAccessLoader(app),
 	})
 }
 

@@ -69,7 +69,7 @@ func mapMembership(v application.MembershipView) *model.Membership {
 		CancelAtPeriodEnd: v.CancelAtPeriodEnd,
 		Visible:           v.Visible,
 		VisibleByDefault:  membership.VisibleByDefault,
-		DirectoryListing:  directoryListings[membership.ListingOf(v.Status, v.Visible)],
+		DirectoryListing:  directoryListings[membership.ListingOf(v.HasAccess, v.Visible)],
 		Alumni:            v.Alumni,
 	}
 	if v.Tier != "" {

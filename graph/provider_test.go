@@ -15,7 +15,6 @@ import (
 
 	"github.com/womendefiningai/platform/application"
 	"github.com/womendefiningai/platform/domain/access"
-	"github.com/womendefiningai/platform/domain/membership"
 	"github.com/womendefiningai/platform/graph"
 	"github.com/womendefiningai/platform/ports"
 	"github.com/womendefiningai/platform/ports/mocks"
@@ -44,7 +43,7 @@ func providerServer(t *testing.T, deadline time.Duration, portal func(ctx contex
 		Middleware: []func(http.Handler) http.Handler{limits.Middleware()},
 		Extensions: []graphql.HandlerExtension{limits.ProviderCallLimit(), graph.ProviderCallDeadline(deadline)},
 	})
-	user, err := access.NewUser("p1", access.RoleMember, membership.StatusActive)
+	user, err := access.NewUser("p1", access.RoleMember, true)
 	if err != nil {
 		t.Fatal(err)
 	}

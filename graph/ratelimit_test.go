@@ -18,7 +18,6 @@ import (
 
 	"github.com/womendefiningai/platform/application"
 	"github.com/womendefiningai/platform/domain/access"
-	"github.com/womendefiningai/platform/domain/membership"
 	"github.com/womendefiningai/platform/graph"
 	"github.com/womendefiningai/platform/ports"
 	"github.com/womendefiningai/platform/ports/mocks"
@@ -109,7 +108,7 @@ func TestRequestLimitAnswers429WithRetryAfterPerCaller(t *testing.T) {
 	}
 
 	// A signed-in person has an allowance of their own, by principal.
-	user, err := access.NewUser("p1", access.RoleMember, membership.StatusActive)
+	user, err := access.NewUser("p1", access.RoleMember, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +182,7 @@ func TestAliasedProviderCallsCountOneEach(t *testing.T) {
 	lim := &countingLimiter{}
 	limits := graph.RateLimits{Limiter: lim, SignedIn: ports.Rate{Limit: 100, Period: time.Minute},
 		Anonymous: ports.Rate{Limit: 100, Period: time.Minute}, ProviderCalls: ports.Rate{Limit: 5, Period: time.Minute}}
-	user, err := access.NewUser("p1", access.RoleMember, membership.StatusActive)
+	user, err := access.NewUser("p1", access.RoleMember, true)
 	if err != nil {
 		t.Fatal(err)
 	}

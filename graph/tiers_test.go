@@ -89,9 +89,9 @@ func TestNewMemberDirectoryOptInIsExplained(t *testing.T) {
 	}).AnyTimes()
 	app := newApp(t, nil, nil)
 	app.Queries.GetMe = built(application.NewGetMe(people))
-	app.Queries.GetMemberships = built(application.NewGetMemberships(memberships))
+	app.Queries.GetMemberships = built(application.NewGetMemberships(memberships, paidAccess(t), ports.SystemClock{}))
 	c := client.New(graph.NewHandler(app, graph.Options{}))
-	user, _ := access.NewUser("p1", access.RoleMember, membership.StatusActive)
+	user, _ := access.NewUser("p1", access.RoleMember, true)
 
 	type listing struct {
 		Me struct {
@@ -118,7 +118,7 @@ func TestNewMemberDirectoryOptInIsExplained(t *testing.T) {
 	if _, err := optedIn.ApplySnapshot(snap); err != nil {
 		t.Fatal(err)
 	}
-	if err := optedIn.SetVisible(true); err != nil {
+	if err := optedIn.SetVisible(true, true); err != nil {
 		t.Fatal(err)
 	}
 	current = optedIn

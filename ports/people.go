@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/womendefiningai/platform/domain/access"
+	"github.com/womendefiningai/platform/domain/ledger"
 	"github.com/womendefiningai/platform/domain/membership"
 )
 
@@ -49,8 +50,8 @@ var ErrInvalidCursor = errors.New("invalid cursor")
 // them would be a guess.
 var ErrAmbiguous = errors.New("more than one person matches")
 
-// SignedInPerson is a person as their session sees them: with the status
-// of their membership, which decides what they may read.
+// SignedInPerson is a person as their session sees them: with their
+// membership and their grants of access.
 type SignedInPerson struct {
 	Person
 	// MembershipStatus is zero when the person has no membership.
@@ -59,12 +60,19 @@ type SignedInPerson struct {
 	// MembershipRead; nil when they have none.
 	Membership     *membership.Membership
 	MembershipRead bool
+	// Grants are the person's grants of access (domain/ledger), which
+	// decide what they may read.
+	Grants []ledger.Grant
 }
 
 // DirectoryFilter selects people for the member directory.
 type DirectoryFilter struct {
 	// IncludeHidden lists members who are not visible (admins only).
 	IncludeHidden bool
+	// At is the instant whose access decides who is listed: without
+	// IncludeHidden, only visible people with a current grant of access
+	// then (domain/ledger). Required without IncludeHidden.
+	At time.Time
 	// Statuses keeps only these membership statuses (empty: all).
 	Statuses []membership.Status
 	// After is the cursor of the last person of the previous page.

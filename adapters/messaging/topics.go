@@ -30,6 +30,8 @@ var Topics = []string{
 	ports.TopicMembershipPeriodEnd,
 	ports.TopicJobRun,
 	ports.TopicGuestRegistered,
+	ports.TopicAccessCheck,
+	ports.TopicAccessReminder,
 	TopicDelayed,
 }
 

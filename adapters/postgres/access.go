@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -42,6 +43,40 @@ func accessCurrentSQL(g, at string) string {
 // hasAccessSQL is true when person p has a current grant at the instant at.
 func hasAccessSQL(p, at string) string {
 	return `EXISTS (SELECT 1 FROM access_grants ag WHERE ag.person_id = ` + p + ` AND ` + accessCurrentSQL("ag", at) + `)`
+}
+
+// grantsJSONColumn is every grant of person p as one JSON array, for reads
+// that must not cost another round trip (the signed-in person).
+const grantsJSONColumn = `(SELECT coalesce(json_agg(json_build_object('id', g.id, 'source', g.source, 'tier', g.tier,
+	'from', g.starts_at, 'until', g.ends_at, 'granted_by', g.granted_by, 'reason', g.reason) ORDER BY g.starts_at, g.id), '[]')
+	FROM access_grants g WHERE g.person_id = p.id)`
+
+// decodeGrantsJSON decodes grantsJSONColumn (nil: no person row read).
+func decodeGrantsJSON(b []byte) ([]ledger.Grant, error) {
+	if len(b) == 0 {
+		return nil, nil
+	}
+	var rows []struct {
+		ID, Source, Tier, GrantedBy, Reason string
+		From                                time.Time
+		Until                               *time.Time
+	}
+	if err := json.Unmarshal(b, &rows); err != nil {
+		return nil, fmt.Errorf("decode grants: %w", err)
+	}
+	out := make([]ledger.Grant, 0, len(rows))
+	for _, r := range rows {
+		src, err := ledger.ParseSource(r.Source)
+		if err != nil {
+			return nil, err
+		}
+		g := ledger.Grant{ID: r.ID, Source: src, Tier: r.Tier, From: r.From, GrantedBy: r.GrantedBy, Reason: r.Reason}
+		if r.Until != nil {
+			g.Until = *r.Until
+		}
+		out = append(out, g)
+	}
+	return out, nil
 }
 
 func scanGrant(row pgx.Row) (ledger.Grant, error) {
@@ -109,16 +144,18 @@ func (s *AccessStore) Get(ctx context.Context, grantID string) (ledger.Grant, er
 	return g, err
 }
 
-// Open stores a new grant; ErrNotFound when the person does not exist.
+// Open stores a new grant and returns it as stored; ErrNotFound when the
+// person does not exist.
 func (s *AccessStore) Open(ctx context.Context, g ledger.Grant) (ledger.Grant, error) {
 	if !isUUID(g.PersonID) {
 		return ledger.Grant{}, ports.ErrNotFound
 	}
-	err := s.q.QueryRow(ctx, `
+	row := s.q.QueryRow(ctx, `
 		INSERT INTO access_grants (person_id, source, tier, starts_at, ends_at, granted_by, reason, revoked_at, revoked_by, revoke_reason)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id::text`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING `+grantColumns,
 		g.PersonID, g.Source.String(), g.Tier, g.From, nullTime(g.Until), g.GrantedBy, g.Reason,
-		nullTime(g.RevokedAt), g.RevokedBy, g.RevokeReason).Scan(&g.ID)
+		nullTime(g.RevokedAt), g.RevokedBy, g.RevokeReason)
+	stored, err := scanGrant(row)
 	var pgErr interface{ SQLState() string }
 	if errors.As(err, &pgErr) && pgErr.SQLState() == "23503" {
 		return ledger.Grant{}, ports.ErrNotFound
@@ -126,7 +163,7 @@ func (s *AccessStore) Open(ctx context.Context, g ledger.Grant) (ledger.Grant, e
 	if err != nil {
 		return ledger.Grant{}, fmt.Errorf("postgres: open access grant: %w", err)
 	}
-	return g, nil
+	return stored, nil // as stored: its times at the database's microseconds
 }
 
 // Save writes the grant's end, tier and revocation.

@@ -32,7 +32,8 @@ func NewChatStatusStore(q Querier) *ChatStatusStore { return &ChatStatusStore{q:
 // ChatStatuses is the transaction's chat link store.
 func (t *Tx) ChatStatuses() ports.ChatStatuses { return NewChatStatusStore(txQuerier{t}) }
 
-// MatchVisible answers in one statement, by the GIN index on emails.
+// MatchVisible answers in one statement, by the GIN index on emails:
+// visible members with access now (the access ledger's rule in SQL).
 func (s *ChatStatusStore) MatchVisible(ctx context.Context, emails []string) (map[string][]string, error) {
 	out := map[string][]string{}
 	if len(emails) == 0 {
@@ -40,7 +41,7 @@ func (s *ChatStatusStore) MatchVisible(ctx context.Context, emails []string) (ma
 	}
 	rows, err := s.q.Query(ctx, `
 		SELECT e, p.id::text
-		FROM people p JOIN memberships m ON m.person_id = p.id AND m.visible
+		FROM people p JOIN memberships m ON m.person_id = p.id AND m.visible AND `+hasAccessSQL("p.id", "statement_timestamp()")+`
 		CROSS JOIN LATERAL unnest(p.emails) AS e
 		WHERE p.erased_at IS NULL AND p.emails && $1::text[] AND e = ANY($1::text[])
 		ORDER BY p.id`, emails)
@@ -74,7 +75,7 @@ func (s *ChatStatusStore) Unmatched(ctx context.Context, sync string, since time
 	}
 	rows, err := s.q.Query(ctx, `
 		SELECT p.id::text, p.emails, i.synced_at
-		FROM people p JOIN memberships m ON m.person_id = p.id AND m.visible
+		FROM people p JOIN memberships m ON m.person_id = p.id AND m.visible AND `+hasAccessSQL("p.id", "statement_timestamp()")+`
 		LEFT JOIN integrations i ON i.person_id = p.id AND i.provider = $4
 		WHERE p.erased_at IS NULL AND NOT coalesce(`+syncWrote+`, false)
 		AND ($6::timestamptz IS NULL OR i.synced_at IS NULL OR i.synced_at < $6)

@@ -16,7 +16,8 @@ import (
 	"github.com/womendefiningai/platform/ports"
 )
 
-// chatMember inserts a person with verified emails and a membership.
+// chatMember inserts a person with verified emails, an active membership
+// and a current grant of access.
 func chatMember(t *testing.T, pool *pgxpool.Pool, visible, erased bool, emails ...string) string {
 	t.Helper()
 	var id string
@@ -24,6 +25,10 @@ func chatMember(t *testing.T, pool *pgxpool.Pool, visible, erased bool, emails .
 		emails, erased).Scan(&id)
 	if err == nil {
 		_, err = pool.Exec(t.Context(), `INSERT INTO memberships (person_id, status, visible) VALUES ($1, 'active', $2)`, id, visible)
+	}
+	if err == nil {
+		_, err = pool.Exec(t.Context(), `INSERT INTO access_grants (person_id, source, starts_at, granted_by, reason)
+			VALUES ($1, 'subscription', now() - interval '1 hour', 'billing', 'test')`, id)
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -49,8 +54,12 @@ func TestChatStatusMatchAndUnmatched(t *testing.T) {
 	bea := chatMember(t, pool, true, false, "bea@example.org")
 	chatMember(t, pool, false, false, "hidden@example.org")
 	chatMember(t, pool, true, true, "erased@example.org")
+	lapsed := chatMember(t, pool, true, false, "lapsed@example.org") // listed, but their access ended
+	if _, err := pool.Exec(ctx, `UPDATE access_grants SET ends_at = now() - interval '1 minute' WHERE person_id = $1`, lapsed); err != nil {
+		t.Fatal(err)
+	}
 
-	got, err := store.MatchVisible(ctx, []string{"ada@work.example", "hidden@example.org", "erased@example.org", "nobody@example.org"})
+	got, err := store.MatchVisible(ctx, []string{"ada@work.example", "hidden@example.org", "erased@example.org", "lapsed@example.org", "nobody@example.org"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/womendefiningai/platform/adapters/postgres"
 	"github.com/womendefiningai/platform/domain/access"
 	"github.com/womendefiningai/platform/domain/approval"
+	"github.com/womendefiningai/platform/domain/ledger"
 	"github.com/womendefiningai/platform/internal/testdb"
 	"github.com/womendefiningai/platform/ports"
 )
@@ -272,6 +273,13 @@ func TestFindByEmailsMatchesVerifiedAddressesOfOnePerson(t *testing.T) {
 	if _, err := people.SetRole(ctx, ada.ID, access.RoleLeader); err != nil {
 		t.Fatal(err)
 	}
+	scholarship, err := ledger.NewGrant(ledger.SourceComplimentary, ada.ID, "", time.Now().Add(-time.Hour), time.Now().Add(time.Hour), "admin", "scholarship")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if scholarship, err = postgres.NewAccessStore(pool).Open(ctx, scholarship); err != nil {
+		t.Fatal(err)
+	}
 	for _, e := range []string{"twin1@example.test", "twin2@example.test"} {
 		p, err := people.Create(ctx, e, "T", "W")
 		if err != nil {
@@ -289,7 +297,8 @@ func TestFindByEmailsMatchesVerifiedAddressesOfOnePerson(t *testing.T) {
 		t.Fatalf("found %v, want only ada (shared and unknown addresses left out)", got)
 	}
 	a := got["ada@example.test"]
-	if a.PersonID != ada.ID || a.Person.Role != access.RoleLeader || !a.Person.HasEmail("ada@example.test") || a.Person.Membership.Status != 0 {
+	if a.PersonID != ada.ID || a.Person.Role != access.RoleLeader || !a.Person.HasEmail("ada@example.test") || a.Person.Status != 0 ||
+		len(a.Person.Grants) != 1 || a.Person.Grants[0].ID != scholarship.ID {
 		t.Errorf("ada = %+v", a)
 	}
 }

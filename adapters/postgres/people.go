@@ -86,13 +86,13 @@ func (s *PeopleStore) GetMany(ctx context.Context, ids []string) (map[string]por
 }
 
 // GetByIdentityID finds the person linked to an identity-provider user,
-// with their membership's status, in one statement (it runs on every
-// signed-in request).
+// with their membership and their grants of access, in one statement (it
+// runs on every signed-in request).
 func (s *PeopleStore) GetByIdentityID(ctx context.Context, identityUserID string) (ports.SignedInPerson, error) {
-	// The person, their membership's status and the membership itself
-	// (one row per subscription) in one statement: a signed-in read needs
-	// nothing else from the database.
-	rows, err := s.q.Query(ctx, `SELECT `+directoryColumns+`, m.status, `+membershipJoinColumns+`
+	// The person, their membership's status, their grants and the
+	// membership itself (one row per subscription) in one statement: a
+	// signed-in read needs nothing else from the database.
+	rows, err := s.q.Query(ctx, `SELECT `+directoryColumns+`, m.status, `+grantsJSONColumn+`, `+membershipJoinColumns+`
 		FROM people p LEFT JOIN memberships m ON m.person_id = p.id
 		LEFT JOIN membership_subscriptions s ON s.person_id = m.person_id
 		WHERE p.identity_user_id = $1`, identityUserID)
@@ -102,11 +102,12 @@ func (s *PeopleStore) GetByIdentityID(ctx context.Context, identityUserID string
 	defer rows.Close()
 	var out ports.SignedInPerson
 	var status *string
+	var grants []byte
 	records := membershipRecords{}
 	found := false
 	for rows.Next() {
 		var sc membershipScan
-		p, err := scanPerson(rows, append([]any{&status}, sc.dest()...)...)
+		p, err := scanPerson(rows, append([]any{&status, &grants}, sc.dest()...)...)
 		if err == nil {
 			err = records.add(&sc)
 		}
@@ -131,6 +132,9 @@ func (s *PeopleStore) GetByIdentityID(ctx context.Context, identityUserID string
 		return ports.SignedInPerson{}, err
 	}
 	out.Membership, out.MembershipRead = ms[out.ID], true
+	if out.Grants, err = decodeGrantsJSON(grants); err != nil {
+		return ports.SignedInPerson{}, fmt.Errorf("postgres: get person by identity: %w", err)
+	}
 	return out, nil
 }
 
@@ -336,7 +340,8 @@ func (s *PeopleStore) Erase(ctx context.Context, identityUserID string) (ports.P
 }
 
 // Directory lists people in creation order with their memberships' status
-// and visibility as the filter says, one page at a time.
+// and visibility as the filter says, one page at a time: without
+// IncludeHidden, the visible people with access at f.At.
 func (s *PeopleStore) Directory(ctx context.Context, f ports.DirectoryFilter) (ports.DirectoryPage, error) {
 	if f.Limit < 1 {
 		return ports.DirectoryPage{}, errors.New("postgres: directory: limit must be positive")
@@ -344,6 +349,9 @@ func (s *PeopleStore) Directory(ctx context.Context, f ports.DirectoryFilter) (p
 	after, afterID, err := decodeCursor(f.After)
 	if err != nil {
 		return ports.DirectoryPage{}, err
+	}
+	if !f.IncludeHidden && f.At.IsZero() {
+		return ports.DirectoryPage{}, errors.New("postgres: directory: the listing needs the instant whose access decides it")
 	}
 	statuses := make([]string, 0, len(f.Statuses))
 	for _, st := range f.Statuses {
@@ -353,11 +361,11 @@ func (s *PeopleStore) Directory(ctx context.Context, f ports.DirectoryFilter) (p
 		SELECT `+directoryColumns+`
 		FROM people p LEFT JOIN memberships m ON m.person_id = p.id
 		WHERE p.erased_at IS NULL
-		  AND ($1 OR coalesce(m.visible, false))
+		  AND ($1 OR (coalesce(m.visible, false) AND `+hasAccessSQL("p.id", "$6::timestamptz")+`))
 		  AND (cardinality($2::text[]) = 0 OR m.status = ANY($2))
 		  AND ($3::timestamptz IS NULL OR (p.created_at, p.id) > ($3, $4::uuid))
 		ORDER BY p.created_at, p.id
-		LIMIT $5`, f.IncludeHidden, statuses, after, afterID, f.Limit+1)
+		LIMIT $5`, f.IncludeHidden, statuses, after, afterID, f.Limit+1, nullTime(f.At))
 	if err != nil {
 		return ports.DirectoryPage{}, fmt.Errorf("postgres: directory: %w", err)
 	}

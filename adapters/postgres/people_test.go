@@ -9,8 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/womendefiningai/platform/adapters/postgres"
 	"github.com/womendefiningai/platform/domain/access"
+	"github.com/womendefiningai/platform/domain/ledger"
 	"github.com/womendefiningai/platform/domain/membership"
 	"github.com/womendefiningai/platform/internal/testdb"
 	"github.com/womendefiningai/platform/ports"
@@ -161,6 +163,18 @@ func activate(t *testing.T, ms *postgres.MembershipStore, personID, subID string
 	}
 }
 
+// grantAccess stores a manual grant of access for [from, until).
+func grantAccess(t *testing.T, pool *pgxpool.Pool, personID string, from, until time.Time) {
+	t.Helper()
+	g, err := ledger.NewGrant(ledger.SourceManual, personID, "", from, until, "test", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := postgres.NewAccessStore(pool).Open(context.Background(), g); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func mustTier(t *testing.T, s string) membership.Tier {
 	t.Helper()
 	tr, err := membership.NewTier(s)
@@ -184,7 +198,7 @@ func TestMembershipRoundTripAndVisibility(t *testing.T) {
 	}
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	activate(t, ms, p.ID, "sub_1", now)
-	if err := ms.Update(ctx, p.ID, func(m *membership.Membership) error { return m.SetVisible(true) }); err != nil {
+	if err := ms.Update(ctx, p.ID, func(m *membership.Membership) error { return m.SetVisible(true, true) }); err != nil {
 		t.Fatal(err)
 	}
 	m, err := ms.Get(ctx, p.ID)
@@ -202,7 +216,7 @@ func TestMembershipRoundTripAndVisibility(t *testing.T) {
 	}
 	// A rule error from fn saves nothing.
 	if err := ms.Update(ctx, p.ID, func(m *membership.Membership) error {
-		_ = m.SetVisible(false)
+		_ = m.SetVisible(false, true)
 		return errors.New("rule broken")
 	}); err == nil {
 		t.Fatal("fn error was swallowed")
@@ -227,17 +241,29 @@ func TestDirectoryPagesVisibleMembersAndFiltersForAdmins(t *testing.T) {
 		if i < 5 {
 			activate(t, ms, p.ID, fmt.Sprintf("sub_%d", i), now)
 		}
-		if i < 4 {
-			if err := ms.Update(ctx, p.ID, func(m *membership.Membership) error { return m.SetVisible(true) }); err != nil {
-				t.Fatal(err)
-			}
+		switch {
+		case i < 3: // paying, with access, listed
+			grantAccess(t, pool, p.ID, now.Add(-time.Hour), time.Time{})
+			visible = append(visible, p.ID)
+		case i == 3: // chose to be listed, but their access ended: not listed
+			grantAccess(t, pool, p.ID, now.Add(-2*time.Hour), now.Add(-time.Hour))
+		case i == 5: // a scholarship and no subscription: listed
+			grantAccess(t, pool, p.ID, now.Add(-time.Hour), now.Add(time.Hour))
 			visible = append(visible, p.ID)
 		}
+		if i < 4 || i == 5 {
+			if err := ms.Update(ctx, p.ID, func(m *membership.Membership) error { return m.SetVisible(true, true) }); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, err := people.Directory(ctx, ports.DirectoryFilter{Limit: 3}); err == nil {
+		t.Fatal("a listing without the instant of access was answered")
 	}
 	var got []string
 	after := ""
 	for pages := 0; ; pages++ {
-		page, err := people.Directory(ctx, ports.DirectoryFilter{After: after, Limit: 3})
+		page, err := people.Directory(ctx, ports.DirectoryFilter{At: now, After: after, Limit: 3})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -263,7 +289,7 @@ func TestDirectoryPagesVisibleMembersAndFiltersForAdmins(t *testing.T) {
 	if err != nil || len(active.People) != 5 {
 		t.Fatalf("active filter = %d people, %v", len(active.People), err)
 	}
-	if _, err := people.Directory(ctx, ports.DirectoryFilter{After: "not-a-cursor", Limit: 3}); !errors.Is(err, ports.ErrInvalidCursor) {
+	if _, err := people.Directory(ctx, ports.DirectoryFilter{At: now, After: "not-a-cursor", Limit: 3}); !errors.Is(err, ports.ErrInvalidCursor) {
 		t.Fatalf("bad cursor = %v", err)
 	}
 }

@@ -137,8 +137,8 @@ func (s *RSVPDecisions) RunTally(ctx context.Context, runID string) (map[string]
 }
 
 // FindByEmails returns the one person with each verified address, with
-// their role and membership standing; addresses shared by several people
-// are left out.
+// their role, membership status and grants of access (two queries);
+// addresses shared by several people are left out.
 func (s *RSVPDecisions) FindByEmails(ctx context.Context, emails []string) (map[string]ports.RSVPPerson, error) {
 	norm := make([]string, 0, len(emails))
 	for _, e := range emails {
@@ -151,7 +151,7 @@ func (s *RSVPDecisions) FindByEmails(ctx context.Context, emails []string) (map[
 		return out, nil
 	}
 	rows, err := s.q.Query(ctx, `
-		SELECT e, p.id::text, p.emails, p.role, coalesce(m.status, ''), coalesce(m.cancel_at_period_end, false), m.current_period_end
+		SELECT e, p.id::text, p.emails, p.role, coalesce(m.status, '')
 		FROM unnest($1::text[]) AS e
 		JOIN people p ON p.emails @> ARRAY[e] AND p.erased_at IS NULL
 		LEFT JOIN memberships m ON m.person_id = p.id`, norm)
@@ -163,9 +163,7 @@ func (s *RSVPDecisions) FindByEmails(ctx context.Context, emails []string) (map[
 	for rows.Next() {
 		var email, id, role, status string
 		var emails []string
-		var cancel bool
-		var periodEnd *time.Time
-		if err := rows.Scan(&email, &id, &emails, &role, &status, &cancel, &periodEnd); err != nil {
+		if err := rows.Scan(&email, &id, &emails, &role, &status); err != nil {
 			return nil, fmt.Errorf("postgres: find people by email: %w", err)
 		}
 		if _, seen := out[email]; seen || shared[email] {
@@ -178,15 +176,31 @@ func (s *RSVPDecisions) FindByEmails(ctx context.Context, emails []string) (map[
 			return nil, fmt.Errorf("postgres: find people by email: %w", err)
 		}
 		if status != "" {
-			if p.Person.Membership.Status, err = membership.ParseStatus(status); err != nil {
+			if p.Person.Status, err = membership.ParseStatus(status); err != nil {
 				return nil, fmt.Errorf("postgres: find people by email: %w", err)
-			}
-			p.Person.Membership.CancelAtPeriodEnd = cancel
-			if periodEnd != nil {
-				p.Person.Membership.CurrentPeriodEnd = *periodEnd
 			}
 		}
 		out[email] = p
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: find people by email: %w", err)
+	}
+	return out, s.withGrants(ctx, out)
+}
+
+// withGrants reads the grants of access of the people found.
+func (s *RSVPDecisions) withGrants(ctx context.Context, found map[string]ports.RSVPPerson) error {
+	ids := make([]string, 0, len(found))
+	for _, p := range found {
+		ids = append(ids, p.PersonID)
+	}
+	grants, err := NewAccessStore(s.q).GrantsOf(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for email, p := range found {
+		p.Person.Grants = grants[p.PersonID]
+		found[email] = p
+	}
+	return nil
 }

@@ -148,4 +148,5 @@ func seedMemberships(b *testing.B, pool postgres.Querier, n int) {
 			b.Fatal(err)
 		}
 	}
+	testdb.GrantSeededMembers(b, pool)
 }

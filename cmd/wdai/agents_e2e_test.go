@@ -68,11 +68,12 @@ func seedActiveMember(t *testing.T, pool *pgxpool.Pool, email string) ports.Pers
 		if _, err := m.ApplySnapshot(snap); err != nil {
 			return err
 		}
-		return m.SetVisible(true)
+		return m.SetVisible(true, true)
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	testdb.GrantSeededMembers(t, pool)
 	return p
 }
 

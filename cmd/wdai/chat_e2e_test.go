@@ -32,6 +32,7 @@ func TestSlackSyncThroughTheBinary(t *testing.T) {
 		INSERT INTO memberships (person_id, status, visible) SELECT id, 'active', true FROM p`); err != nil {
 		t.Fatal(err)
 	}
+	testdb.GrantSeededMembers(t, pool)
 	fake := slackfake.New(
 		slackfake.Account{ID: "USLACKBOT", Bot: true},
 		slackfake.Account{ID: "U1", Email: "S1@example.test"},

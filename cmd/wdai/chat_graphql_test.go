@@ -9,7 +9,6 @@ import (
 
 	"github.com/womendefiningai/platform/adapters/slack/slackfake"
 	"github.com/womendefiningai/platform/domain/access"
-	"github.com/womendefiningai/platform/domain/membership"
 	"github.com/womendefiningai/platform/graph"
 )
 
@@ -50,8 +49,8 @@ func TestSlackStatusOverGraphQL(t *testing.T) {
 	if err := h.pool.QueryRow(t.Context(), `SELECT id::text FROM people WHERE primary_email = 'm0@example.org'`).Scan(&self); err != nil {
 		t.Fatal(err)
 	}
-	member, _ := access.NewUser(self, access.RoleMember, membership.StatusActive)
-	admin, _ := access.NewUser("00000000-0000-0000-0000-000000000001", access.RoleAdmin, 0)
+	member, _ := access.NewUser(self, access.RoleMember, true)
+	admin, _ := access.NewUser("00000000-0000-0000-0000-000000000001", access.RoleAdmin, false)
 
 	statements := func(first int, p access.Principal) (int64, slackPage) {
 		var resp slackPage

@@ -148,6 +148,7 @@ func (h *chatHarness) seedMembers(t *testing.T, n int) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	testdb.GrantSeededMembers(t, h.pool)
 }
 
 func member(t *testing.T, h *chatHarness, visible bool, emails ...string) string {
@@ -160,6 +161,7 @@ func member(t *testing.T, h *chatHarness, visible bool, emails ...string) string
 	if err != nil {
 		t.Fatal(err)
 	}
+	testdb.GrantSeededMembers(t, h.pool)
 	return id
 }
 

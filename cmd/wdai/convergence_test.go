@@ -169,7 +169,7 @@ func TestCheckoutAndPortalThroughTheBillingProvider(t *testing.T) {
 	t.Parallel()
 	l := newLifecycle(t, false)
 	person := l.newPerson("new@example.test")
-	user, _ := access.NewUser(person, access.RoleMember, 0) // not a member yet: checkout needs only a sign-in
+	user, _ := access.NewUser(person, access.RoleMember, false) // not a member yet: checkout needs only a sign-in
 	ctx := application.WithPrincipal(t.Context(), user)
 	c := l.sys.app.Commands
 

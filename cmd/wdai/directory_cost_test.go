@@ -73,18 +73,20 @@ func newDirectory(t *testing.T, n int) directoryFixture {
 			if _, err := m.ApplySnapshot(snap); err != nil {
 				return err
 			}
-			return m.SetVisible(i < n) // the last one stays hidden
+			return m.SetVisible(i < n, true) // the last one stays hidden
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
 		people = append(people, p)
 	}
+	testdb.GrantSeededMembers(t, pool)
+	grants := postgres.NewAccessStore(pool)
 	app := &application.App{Queries: application.Queries{
 		GetMe:          directoryUseCase[application.GetMe](t)(application.NewGetMe(peopleStore)),
-		GetMember:      directoryUseCase[application.GetMember](t)(application.NewGetMember(peopleStore, ms)),
-		ListMembers:    directoryUseCase[application.ListMembers](t)(application.NewListMembers(peopleStore)),
-		GetMemberships: directoryUseCase[application.GetMemberships](t)(application.NewGetMemberships(ms)),
+		GetMember:      directoryUseCase[application.GetMember](t)(application.NewGetMember(peopleStore, ms, grants, ports.SystemClock{})),
+		ListMembers:    directoryUseCase[application.ListMembers](t)(application.NewListMembers(peopleStore, ports.SystemClock{})),
+		GetMemberships: directoryUseCase[application.GetMemberships](t)(application.NewGetMemberships(ms, grants, ports.SystemClock{})),
 	}}
 	return directoryFixture{client: client.New(graph.NewHandler(app, graph.Options{ComplexityLimit: 5000})), counter: counter, people: people}
 }
@@ -107,7 +109,7 @@ const directoryQuery = `query($first: Int) { members(first: $first) { edges { no
 func TestDirectoryPageCostsAConstantNumberOfStatements(t *testing.T) {
 	t.Parallel()
 	f := newDirectory(t, 50)
-	admin, _ := access.NewUser("00000000-0000-0000-0000-000000000001", access.RoleAdmin, 0)
+	admin, _ := access.NewUser("00000000-0000-0000-0000-000000000001", access.RoleAdmin, false)
 
 	statementsFor := func(first int) (int64, directoryResponse) {
 		var resp directoryResponse
@@ -135,8 +137,8 @@ func TestDirectoryRedactsOtherMembersEmails(t *testing.T) {
 	t.Parallel()
 	f := newDirectory(t, 3)
 	self := f.people[0]
-	member, _ := access.NewUser(self.ID, access.RoleMember, membership.StatusActive)
-	admin, _ := access.NewUser("00000000-0000-0000-0000-000000000001", access.RoleAdmin, 0)
+	member, _ := access.NewUser(self.ID, access.RoleMember, true)
+	admin, _ := access.NewUser("00000000-0000-0000-0000-000000000001", access.RoleAdmin, false)
 
 	var resp directoryResponse
 	f.client.MustPost(directoryQuery, &resp, client.Var("first", 10), as(member))

@@ -13,6 +13,7 @@ import (
 	"github.com/womendefiningai/platform/adapters/messaging"
 	"github.com/womendefiningai/platform/application"
 	"github.com/womendefiningai/platform/domain/access"
+	"github.com/womendefiningai/platform/internal/testdb"
 	"github.com/womendefiningai/platform/ports"
 )
 
@@ -49,6 +50,7 @@ func seedMembers(t *testing.T, l *lifecycle, prefix string, n int) []string {
 	if len(ids) != n {
 		t.Fatalf("seeded %d members, want %d", len(ids), n)
 	}
+	testdb.GrantSeededMembers(t, l.pool)
 	return ids
 }
 

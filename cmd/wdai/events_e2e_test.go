@@ -75,6 +75,7 @@ func newApprovalWorld(t *testing.T, guests int) *approvalWorld {
 	if err != nil {
 		t.Fatal(err)
 	}
+	testdb.GrantSeededMembers(t, w.pool) // active: a subscription; past_due: the grace window
 	for g := range guests {
 		email := fmt.Sprintf("  Guest%d@Example.TEST ", g)
 		if g%5 == 3 {

@@ -19,7 +19,6 @@ import (
 
 	"github.com/womendefiningai/platform/adapters/luma/lumafake"
 	"github.com/womendefiningai/platform/domain/access"
-	"github.com/womendefiningai/platform/domain/membership"
 	"github.com/womendefiningai/platform/graph"
 	"github.com/womendefiningai/platform/internal/config"
 	"github.com/womendefiningai/platform/internal/testdb"
@@ -72,8 +71,8 @@ func (f eventsFixture) rows(t *testing.T) int {
 func TestCreateEventOnTheStandInAndPostgres(t *testing.T) {
 	t.Parallel()
 	f := newEventsFixture(t)
-	leader, _ := access.NewUser("7d3c1a52-0000-4000-8000-000000000001", access.RoleLeader, membership.StatusActive)
-	member, _ := access.NewUser("7d3c1a52-0000-4000-8000-000000000002", access.RoleMember, membership.StatusActive)
+	leader, _ := access.NewUser("7d3c1a52-0000-4000-8000-000000000001", access.RoleLeader, true)
+	member, _ := access.NewUser("7d3c1a52-0000-4000-8000-000000000002", access.RoleMember, true)
 	start := time.Now().Add(72 * time.Hour).UTC().Truncate(time.Second)
 
 	var resp struct{ CreateEvent map[string]any }
@@ -118,7 +117,7 @@ func TestApprovalSummaryMatchesTheEventCounts(t *testing.T) {
 	t.Parallel()
 	f := newEventsFixture(t)
 	ctx := context.Background()
-	leader, _ := access.NewUser("7d3c1a52-0000-4000-8000-000000000001", access.RoleLeader, 0)
+	leader, _ := access.NewUser("7d3c1a52-0000-4000-8000-000000000001", access.RoleLeader, false)
 	var resp struct{ CreateEvent map[string]any }
 	f.gql.MustPost(createEventMutation, &resp, client.Var("input", eventInput("k", "AI night", time.Now().Add(24*time.Hour).UTC().Truncate(time.Second))), as(leader))
 	platformID := f.luma.Events()[0].ID
@@ -128,6 +127,7 @@ func TestApprovalSummaryMatchesTheEventCounts(t *testing.T) {
 		INSERT INTO memberships (person_id, status, subscription_id) SELECT id, 'active', 'sub_' || id FROM p`); err != nil {
 		t.Fatal(err)
 	}
+	testdb.GrantSeededMembers(t, f.pool)
 	for i := 1; i <= 40; i++ { // 30 members, 10 strangers
 		f.luma.AddGuest(platformID, strings.ToUpper(func() string {
 			if i <= 30 {

@@ -24,7 +24,6 @@ import (
 	"github.com/womendefiningai/platform/adapters/luma"
 	"github.com/womendefiningai/platform/adapters/luma/lumafake"
 	"github.com/womendefiningai/platform/domain/access"
-	"github.com/womendefiningai/platform/domain/membership"
 	"github.com/womendefiningai/platform/graph"
 	"github.com/womendefiningai/platform/internal/config"
 	"github.com/womendefiningai/platform/internal/testdb"
@@ -85,7 +84,7 @@ func newReviewFixture(t *testing.T, env map[string]string) reviewFixture {
 	return reviewFixture{eventsFixture: eventsFixture{sys: sys, pool: pool, luma: srv, gql: client.New(graph.NewHandler(sys.app, graph.Options{}))}, alerts: alerts}
 }
 
-var reviewLeader, _ = access.NewUser("7d3c1a52-0000-4000-8000-0000000000a1", access.RoleLeader, membership.StatusActive)
+var reviewLeader, _ = access.NewUser("7d3c1a52-0000-4000-8000-0000000000a1", access.RoleLeader, true)
 
 // createEvents creates one event per name, an hour apart from tomorrow
 // (so they are walked in this order), and returns their ids here and at
@@ -145,6 +144,7 @@ func (f reviewFixture) seedGuests(t *testing.T, platformID string, from, n int) 
 		INSERT INTO memberships (person_id, status, subscription_id) SELECT id, 'active', 'sub_' || id FROM p`, from, from+n-1); err != nil {
 		t.Fatal(err)
 	}
+	testdb.GrantSeededMembers(t, f.pool)
 	for i := from; i < from+n; i++ {
 		f.luma.AddGuest(platformID, fmt.Sprintf("m%d@example.test", i), "G")
 	}
@@ -317,7 +317,7 @@ func TestLeadersReadOnlyEventAndRSVPAudit(t *testing.T) {
 		('system', 'membership.change', 'person', 'p1', 'success', '{"subscription_id": "sub_123"}')`); err != nil {
 		t.Fatal(err)
 	}
-	admin, _ := access.NewUser("7d3c1a52-0000-4000-8000-0000000000a2", access.RoleAdmin, 0)
+	admin, _ := access.NewUser("7d3c1a52-0000-4000-8000-0000000000a2", access.RoleAdmin, false)
 	read := func(p access.Principal, action string) []string {
 		var resp struct {
 			AuditLog struct {

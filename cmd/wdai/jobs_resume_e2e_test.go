@@ -128,6 +128,7 @@ func seedSyncedPeople(t *testing.T, pool *pgxpool.Pool, n int) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	testdb.GrantSeededMembers(t, pool)
 }
 
 func enqueueResync(t *testing.T, dbURL string) string {

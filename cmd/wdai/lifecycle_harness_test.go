@@ -184,7 +184,7 @@ func (l *lifecycle) waitIdle() {
 func (l *lifecycle) queued() int {
 	l.t.Helper()
 	n := 0
-	for _, topic := range []string{ports.TopicBillingEvent, ports.TopicMemberChanged, ports.TopicPersonEmailChanged, ports.TopicPersonDeleted, ports.TopicMembershipPeriodEnd, ports.TopicJobRun} {
+	for _, topic := range []string{ports.TopicBillingEvent, ports.TopicMemberChanged, ports.TopicPersonEmailChanged, ports.TopicPersonDeleted, ports.TopicMembershipPeriodEnd, ports.TopicJobRun, ports.TopicAccessCheck, ports.TopicAccessReminder} {
 		n += l.count(fmt.Sprintf(`SELECT count(*) FROM "watermill_%s"`, topic))
 	}
 	// Messages waiting to be delivered again after a transient failure

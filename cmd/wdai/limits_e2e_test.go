@@ -61,6 +61,7 @@ func TestTwoServeProcessesShareTheMailchimpConnectionLimit(t *testing.T) {
 		msgs = append(msgs, ports.Message{Topic: ports.TopicMemberChanged, Payload: body})
 	}
 	rows.Close()
+	testdb.GrantSeededMembers(t, pool)
 	if err := messaging.NewPublisher(pool).Publish(t.Context(), msgs...); err != nil {
 		t.Fatal(err)
 	}

@@ -44,6 +44,7 @@ func rootCommand() *cli.Command {
 			dlqCommand(),
 			jobCommand(),
 			personCommand(),
+			accessCommand(),
 			stripeCommand(),
 			tiersCommand(),
 			mailchimpCommand(),

@@ -18,7 +18,6 @@ import (
 	"github.com/womendefiningai/platform/adapters/postgres"
 	"github.com/womendefiningai/platform/application"
 	"github.com/womendefiningai/platform/domain/access"
-	"github.com/womendefiningai/platform/domain/membership"
 	"github.com/womendefiningai/platform/graph"
 	"github.com/womendefiningai/platform/internal/config"
 	"github.com/womendefiningai/platform/internal/testdb"
@@ -57,7 +56,7 @@ func BenchmarkSignedInReadWithRateLimit(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	user, err := access.NewUser(person.ID, access.RoleMember, membership.StatusActive)
+	user, err := access.NewUser(person.ID, access.RoleMember, true)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -33,6 +33,7 @@ func seedNeverSyncedPeople(t *testing.T, pool *pgxpool.Pool, n int) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	testdb.GrantSeededMembers(t, pool)
 }
 
 // resyncDatabase is a new test database and a pool on it, closed at the

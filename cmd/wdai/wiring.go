@@ -237,6 +237,7 @@ type scopes struct {
 	inbox       ports.UnitOfWork[ports.BillingInboxTx]
 	jobs        ports.UnitOfWork[ports.JobTx]
 	deadLetters ports.UnitOfWork[ports.DeadLetterTx]
+	access      ports.UnitOfWork[ports.AccessTx]
 }
 
 func buildScopes(u *postgres.UnitOfWork) (scopes, error) {
@@ -260,6 +261,9 @@ func buildScopes(u *postgres.UnitOfWork) (scopes, error) {
 	if s.jobs, err = postgres.Scope[ports.JobTx](u); err != nil {
 		return s, err
 	}
+	if s.access, err = postgres.Scope[ports.AccessTx](u); err != nil {
+		return s, err
+	}
 	s.deadLetters, err = postgres.Scope[ports.DeadLetterTx](u)
 	return s, err
 }
@@ -272,6 +276,7 @@ type stores struct {
 	inbox        *postgres.BillingInbox
 	integrations *postgres.IntegrationStore
 	deadLetters  *messaging.DeadLetterStore
+	access       *postgres.AccessStore
 }
 
 func buildApp(s *system, p providers) (*application.App, error) {
@@ -280,10 +285,11 @@ func buildApp(s *system, p providers) (*application.App, error) {
 		return nil, err
 	}
 	st := stores{tiers: postgres.NewTierStore(s.pool), people: postgres.NewPeopleStore(s.pool), memberships: postgres.NewMembershipStore(s.pool),
-		inbox: postgres.NewBillingInbox(s.pool), integrations: postgres.NewIntegrationStore(s.pool), deadLetters: messaging.NewDeadLetterStore(s.pool)}
+		inbox: postgres.NewBillingInbox(s.pool), integrations: postgres.NewIntegrationStore(s.pool), deadLetters: messaging.NewDeadLetterStore(s.pool),
+		access: postgres.NewAccessStore(s.pool)}
 	b := appBuilder{s: s, p: p, sc: sc, st: st}
 	app := &application.App{}
-	for _, step := range []func(*application.App){b.people, b.billing, b.email, b.chat, b.events, b.jobs, b.deadLetters, b.agents, b.health} {
+	for _, step := range []func(*application.App){b.people, b.billing, b.access, b.email, b.chat, b.events, b.jobs, b.deadLetters, b.agents, b.health} {
 		if step(app); b.err != nil {
 			return nil, b.err
 		}
@@ -318,16 +324,16 @@ func (k built[T]) into(first *error) T {
 
 func (b *appBuilder) people(app *application.App) {
 	c, q, st := &app.Commands, &app.Queries, b.st
-	c.Authenticate = keep(application.NewAuthenticate(st.people, b.p.directory)).into(&b.err)
+	c.Authenticate = keep(application.NewAuthenticate(st.people, b.p.directory, b.s.clock)).into(&b.err)
 	c.SyncIdentity = keep(application.NewSyncIdentity(b.sc.people, b.p.directory)).into(&b.err)
 	c.UpdateMyProfile = keep(application.NewUpdateMyProfile(b.sc.people)).into(&b.err)
-	c.SetMyVisibility = keep(application.NewSetMyVisibility(b.sc.membership)).into(&b.err)
+	c.SetMyVisibility = keep(application.NewSetMyVisibility(b.sc.membership, b.s.clock)).into(&b.err)
 	c.SetPersonRole = keep(application.NewSetPersonRole(b.sc.people)).into(&b.err)
 	q.ListMembershipTiers = keep(application.NewListMembershipTiers(st.tiers)).into(&b.err)
 	q.GetMe = keep(application.NewGetMe(st.people)).into(&b.err)
-	q.GetMember = keep(application.NewGetMember(st.people, st.memberships)).into(&b.err)
-	q.ListMembers = keep(application.NewListMembers(st.people)).into(&b.err)
-	q.GetMemberships = keep(application.NewGetMemberships(st.memberships)).into(&b.err)
+	q.GetMember = keep(application.NewGetMember(st.people, st.memberships, st.access, b.s.clock)).into(&b.err)
+	q.ListMembers = keep(application.NewListMembers(st.people, b.s.clock)).into(&b.err)
+	q.GetMemberships = keep(application.NewGetMemberships(st.memberships, st.access, b.s.clock)).into(&b.err)
 	q.FindPersonByEmail = keep(application.NewFindPersonByEmail(st.people)).into(&b.err)
 }
 
@@ -336,7 +342,7 @@ func (b *appBuilder) billing(app *application.App) {
 	c.IngestBillingEvent = keep(application.NewIngestBillingEvent(b.sc.inbox)).into(&b.err)
 	c.SyncSubscription = keep(application.NewSyncSubscription(application.SyncSubscriptionDeps{
 		Billing: b.p.billing, Memberships: st.memberships, People: st.people, Tiers: st.tiers,
-		UoW: b.sc.membership, Alerter: b.s.alerter, Clock: b.s.clock, SnapshotClock: postgres.NewDatabaseClock(b.s.pool),
+		UoW: b.sc.membership, Alerter: b.s.alerter, Clock: b.s.clock, SnapshotClock: postgres.NewDatabaseClock(b.s.pool), Access: b.accessPolicy(),
 	})).into(&b.err)
 	c.CompleteCheckout = keep(application.NewCompleteCheckout(b.sc.link, c.SyncSubscription, b.s.alerter)).into(&b.err)
 	c.NotifyPaymentFailed = keep(application.NewNotifyPaymentFailed(c.SyncSubscription, st.memberships, st.people, b.sc.inbox)).into(&b.err)
@@ -358,7 +364,8 @@ func (b *appBuilder) billing(app *application.App) {
 
 func (b *appBuilder) email(app *application.App) {
 	c, st, cfg := &app.Commands, b.st, b.s.cfg
-	deps := application.EmailSyncDeps{List: b.p.list, People: st.people, Memberships: st.memberships, Integrations: st.integrations, UoW: b.sc.email,
+	deps := application.EmailSyncDeps{List: b.p.list, People: st.people, Memberships: st.memberships, Access: st.access, Clock: b.s.clock,
+		Integrations: st.integrations, UoW: b.sc.email,
 		Journeys: application.Journeys{
 			application.JourneyWelcome:       {JourneyID: cfg.MailchimpWelcomeJourneyID, StepID: cfg.MailchimpWelcomeStepID},
 			application.JourneyPaymentFailed: {JourneyID: cfg.MailchimpPaymentFailedJourneyID, StepID: cfg.MailchimpPaymentFailedStepID},
@@ -366,13 +373,15 @@ func (b *appBuilder) email(app *application.App) {
 			application.JourneyWelcomeBack:   {JourneyID: cfg.MailchimpWelcomeBackJourneyID, StepID: cfg.MailchimpWelcomeBackStepID},
 			application.JourneyRecovered:     {JourneyID: cfg.MailchimpRecoveredJourneyID, StepID: cfg.MailchimpRecoveredStepID},
 			application.JourneyAlumni:        {JourneyID: cfg.MailchimpAlumniJourneyID, StepID: cfg.MailchimpAlumniStepID},
+			application.JourneyAccessEnding:  {JourneyID: cfg.EndingJourneyID, StepID: cfg.EndingStepID},
 		}}
 	c.SyncMemberEmail = keep(application.NewSyncMemberEmail(deps)).into(&b.err)
 	c.MoveMemberEmail = keep(application.NewMoveMemberEmail(deps)).into(&b.err)
 	c.ArchiveMemberEmail = keep(application.NewArchiveMemberEmail(b.p.list, st.integrations)).into(&b.err)
 	c.ErasePerson = keep(application.NewErasePerson(application.ErasePersonDeps{Billing: b.p.billing, List: b.p.list, Memberships: st.memberships,
 		Integrations: st.integrations, Audit: postgres.NewAuditLog(b.s.pool), AtPeriodEnd: cfg.ErasureCancelAtPeriodEnd})).into(&b.err)
-	c.ResyncEmailList = keep(application.NewResyncEmailList(b.p.list, st.people, st.memberships, st.integrations)).into(&b.err)
+	c.ResyncEmailList = keep(application.NewResyncEmailList(application.ResyncEmailListDeps{List: b.p.list, People: st.people,
+		Memberships: st.memberships, Access: st.access, Clock: b.s.clock, Integrations: st.integrations})).into(&b.err)
 }
 
 // jobs registers every job with its runner; it needs the email and billing

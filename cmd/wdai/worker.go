@@ -233,7 +233,7 @@ func jobRunDeadLettered(ctx context.Context, tx pgx.Tx, msg ports.Message) error
 
 // messageHandlers lists every topic the worker handles, with its use case.
 func messageHandlers(c application.Commands) []messageHandler {
-	return []messageHandler{
+	return append(accessHandlers(c), []messageHandler{
 		{"jobs.run", ports.TopicJobRun, messaging.Decode(func(ctx context.Context, msg ports.Message, b ports.JobRunPayload) error {
 			return c.RunJob.Handle(ctx, application.RunJobInput{MessageID: msg.ID, RunID: b.RunID, Page: b.Page})
 		})},
@@ -249,8 +249,11 @@ func messageHandlers(c application.Commands) []messageHandler {
 		{"email.person_email_changed", ports.TopicPersonEmailChanged, messaging.Decode(func(ctx context.Context, _ ports.Message, b ports.PersonEmailChangedMessage) error {
 			return c.MoveMemberEmail.Handle(ctx, application.MoveMemberEmailInput{PersonID: b.PersonID, PreviousEmail: b.PreviousEmail})
 		})},
+		{"events.decide_registered_guest", ports.TopicGuestRegistered, messaging.Decode(func(ctx context.Context, _ ports.Message, b ports.GuestRegisteredMessage) error {
+			return c.DecideRegisteredGuest.Handle(ctx, application.DecideRegisteredGuestInput{DeliveryID: b.DeliveryID})
+		})},
 		{"email.person_deleted", ports.TopicPersonDeleted, messaging.Decode(func(ctx context.Context, _ ports.Message, b ports.PersonDeletedMessage) error {
 			return c.ErasePerson.Handle(ctx, application.ErasePersonInput{PersonID: b.PersonID, Email: b.Email, CustomerID: b.CustomerID})
 		})},
-	}
+	}...)
 }

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/womendefiningai/platform/domain/access"
-	"github.com/womendefiningai/platform/domain/membership"
 )
 
 func TestParseScope(t *testing.T) {
@@ -129,7 +128,7 @@ func TestParseKind(t *testing.T) {
 
 func mustUser(t *testing.T, id string, role access.Role) access.Principal {
 	t.Helper()
-	p, err := access.NewUser(id, role, membership.StatusActive)
+	p, err := access.NewUser(id, role, true)
 	if err != nil {
 		t.Fatalf("NewUser: %v", err)
 	}
@@ -191,9 +190,9 @@ func TestPrincipalConstructorsRefuseBadInput(t *testing.T) {
 		wantErr error
 	}{
 		{"user without id", func() (access.Principal, error) {
-			return access.NewUser(" ", access.RoleMember, membership.StatusActive)
+			return access.NewUser(" ", access.RoleMember, true)
 		}, access.ErrMissingID},
-		{"user without role", func() (access.Principal, error) { return access.NewUser("person_1", 0, membership.StatusActive) }, access.ErrUnknownRole},
+		{"user without role", func() (access.Principal, error) { return access.NewUser("person_1", 0, true) }, access.ErrUnknownRole},
 		{"agent without id", func() (access.Principal, error) { return access.NewAgent("", []access.Scope{access.ScopeOpsRead}) }, access.ErrMissingID},
 		{"agent without scopes", func() (access.Principal, error) { return access.NewAgent("key_1", nil) }, access.ErrNoScopes},
 		{"agent with an invalid scope", func() (access.Principal, error) {
@@ -294,7 +293,7 @@ func TestRedaction(t *testing.T) {
 		{"a member's own record, id written with spaces", member, " person_1 ", []access.Field{}},
 		{"a member sees no one else's personal data", member, "person_2", all},
 		{"an admin sees everything", admin, "person_2", []access.Field{}},
-		{"the finance agent sees billing but no emails", finance, "person_2", []access.Field{access.FieldEmail, access.FieldExternalIDs}},
+		{"the finance agent sees billing but no emails, nor why someone has access", finance, "person_2", []access.Field{access.FieldEmail, access.FieldExternalIDs, access.FieldAccess}},
 		{"the support agent sees everything", support, "person_2", []access.Field{}},
 		{"an agent whose id equals the subject's is still an agent", lookalike, "person_1", all},
 		{"anonymous sees nothing, even on a record without a subject id", access.Anonymous(), "", all},
@@ -345,34 +344,35 @@ func TestFields(t *testing.T) {
 	}
 }
 
-// TestTheDirectoryNeedsACurrentMembership is the policy of issue 11: signing
-// up makes a person a member by role, but only a current membership (active,
-// or past_due while the payment is retried) opens the directory. Leaders and
-// admins keep their role's scopes whatever their membership.
+// TestTheDirectoryNeedsACurrentMembership: signing up makes a person a
+// member by role, but only access (which the access ledger decides: a paid
+// subscription, the grace window, a scholarship, a manual grant) opens the
+// directory. Leaders and admins keep their role's scopes whatever their
+// membership.
 func TestTheDirectoryNeedsACurrentMembership(t *testing.T) {
 	t.Parallel()
-	const none = membership.Status(0)
 	tests := []struct {
 		name      string
 		role      access.Role
-		status    membership.Status
+		hasAccess bool
 		directory bool
 	}{
-		{"member who signed up and never paid", access.RoleMember, none, false},
-		{"member whose checkout is pending", access.RoleMember, membership.StatusPending, false},
-		{"member who is active", access.RoleMember, membership.StatusActive, true},
-		{"member whose payment is being retried", access.RoleMember, membership.StatusPastDue, true},
-		{"member whose membership was canceled", access.RoleMember, membership.StatusCanceled, false},
-		{"member whose membership is suspended (unpaid, paused)", access.RoleMember, membership.StatusSuspended, false},
-		{"member with an invalid status", access.RoleMember, membership.Status(42), false},
-		{"leader without a membership", access.RoleLeader, none, true},
-		{"leader whose membership was canceled", access.RoleLeader, membership.StatusCanceled, true},
-		{"admin without a membership", access.RoleAdmin, none, true},
+		{"member who signed up and never paid", access.RoleMember, false, false},
+		{"member whose checkout is pending", access.RoleMember, false, false},
+		{"member who is active", access.RoleMember, true, true},
+		{"member in the grace window after a failed payment", access.RoleMember, true, true},
+		{"member whose payment failed, grace over", access.RoleMember, false, false},
+		{"member with a scholarship and no subscription", access.RoleMember, true, true},
+		{"member whose membership was canceled", access.RoleMember, false, false},
+		{"member whose membership is suspended (unpaid, paused)", access.RoleMember, false, false},
+		{"leader without a membership", access.RoleLeader, false, true},
+		{"leader whose membership was canceled", access.RoleLeader, false, true},
+		{"admin without a membership", access.RoleAdmin, false, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			p, err := access.NewUser("person_1", tt.role, tt.status)
+			p, err := access.NewUser("person_1", tt.role, tt.hasAccess)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -386,8 +386,8 @@ func TestTheDirectoryNeedsACurrentMembership(t *testing.T) {
 			if got := p.Scopes(); !reflect.DeepEqual(got, want) {
 				t.Errorf("scopes = %v, want %v", got, want)
 			}
-			if !reflect.DeepEqual(access.UserScopes(tt.role, tt.status), want) {
-				t.Errorf("UserScopes = %v, want %v", access.UserScopes(tt.role, tt.status), want)
+			if !reflect.DeepEqual(access.UserScopes(tt.role, tt.hasAccess), want) {
+				t.Errorf("UserScopes = %v, want %v", access.UserScopes(tt.role, tt.hasAccess), want)
 			}
 			// Whoever may not read the directory still sees all of their
 			// own record, and nobody else's personal data.

@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	"github.com/womendefiningai/platform/domain/access"
-	"github.com/womendefiningai/platform/domain/membership"
 )
 
 // TestAuditViewLimitsLeadersToEventsAndRSVPs: a leader (audit:read, no
@@ -12,9 +11,9 @@ import (
 // an admin reads every action; a member reads none.
 func TestAuditViewLimitsLeadersToEventsAndRSVPs(t *testing.T) {
 	t.Parallel()
-	leader, _ := access.NewUser("l1", access.RoleLeader, membership.StatusActive)
-	admin, _ := access.NewUser("a1", access.RoleAdmin, 0)
-	member, _ := access.NewUser("m1", access.RoleMember, membership.StatusActive)
+	leader, _ := access.NewUser("l1", access.RoleLeader, true)
+	admin, _ := access.NewUser("a1", access.RoleAdmin, false)
+	member, _ := access.NewUser("m1", access.RoleMember, true)
 	actions := map[string][3]bool{ // leader, admin, member
 		"event.create":       {true, true, false},
 		"event.unavailable":  {true, true, false},

@@ -58,10 +58,11 @@ const (
 	FieldEmail       Field = iota + 1 // every email address of the person
 	FieldExternalIDs                  // the person's ids at other services (identity, chat, billing customer)
 	FieldBilling                      // subscriptions, payment attempts, period ends
+	FieldAccess                       // why the person has access: their grants, who granted them and why
 )
 
 // AllFields returns every redactable field, in declaration order.
-func AllFields() []Field { return []Field{FieldEmail, FieldExternalIDs, FieldBilling} }
+func AllFields() []Field { return []Field{FieldEmail, FieldExternalIDs, FieldBilling, FieldAccess} }
 
 // String returns the field's name.
 func (f Field) String() string {
@@ -72,6 +73,8 @@ func (f Field) String() string {
 		return "external_ids"
 	case FieldBilling:
 		return "billing"
+	case FieldAccess:
+		return "access"
 	default:
 		return fmt.Sprintf("Field(%d)", uint8(f))
 	}
@@ -81,7 +84,7 @@ func (f Field) String() string {
 // else's record.
 func (f Field) Requires() Scope {
 	switch f {
-	case FieldEmail, FieldExternalIDs:
+	case FieldEmail, FieldExternalIDs, FieldAccess:
 		return ScopeMembersReadPII
 	case FieldBilling:
 		return ScopeBillingRead

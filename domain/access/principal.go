@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-
-	"github.com/womendefiningai/platform/domain/membership"
 )
 
 // Kind says what sort of caller a Principal is.
@@ -61,9 +59,9 @@ type Principal struct {
 
 // NewUser returns the principal of a signed-in person. id is the person's id
 // on the platform, the same id their records carry, so that RedactionFor
-// recognises their own record. status is their membership's status (the
-// zero Status when they have none). The scopes are userScopes(role, status).
-func NewUser(id string, role Role, status membership.Status) (Principal, error) {
+// recognises their own record. hasAccess is what the access ledger
+// (domain/ledger) says of them now. The scopes are userScopes(role, hasAccess).
+func NewUser(id string, role Role, hasAccess bool) (Principal, error) {
 	id, err := principalID(id)
 	if err != nil {
 		return Principal{}, err
@@ -71,26 +69,25 @@ func NewUser(id string, role Role, status membership.Status) (Principal, error) 
 	if role.scopeSet() == 0 {
 		return Principal{}, fmt.Errorf("%w: %s", ErrUnknownRole, role)
 	}
-	return Principal{kind: KindUser, id: id, scopes: userScopes(role, status)}, nil
+	return Principal{kind: KindUser, id: id, scopes: userScopes(role, hasAccess)}, nil
 }
 
-// UserScopes returns the scopes a person holds with role and a membership
-// of that status (the zero Status: none), in declaration order.
-func UserScopes(role Role, status membership.Status) []Scope {
-	return userScopes(role, status).scopes()
+// UserScopes returns the scopes a person holds with role, with or without
+// access, in declaration order.
+func UserScopes(role Role, hasAccess bool) []Scope {
+	return userScopes(role, hasAccess).scopes()
 }
 
-// userScopes is the policy for people. Access starts with a paid
-// membership: a member reads the directory (members:read) and the
-// community's events (events:read) only while their membership is current,
-// active or past_due (membership.Status.HasAccess). Someone who signed up
-// and never paid, whose checkout is still pending, whose membership was
-// canceled, or whose membership is suspended (unpaid or paused at the
-// billing provider) sees only themselves. Leaders and admins are appointed by an
+// userScopes is the policy for people. A member reads the directory
+// (members:read) and the community's events (events:read) only while the
+// access ledger gives them access: a paid subscription, the grace window
+// after a failed payment, a scholarship or a manual grant. Someone who
+// signed up and never paid, whose membership ended or is suspended past its
+// grace, sees only themselves. Leaders and admins are appointed by an
 // operator and keep every scope of their role.
-func userScopes(role Role, status membership.Status) scopeSet {
+func userScopes(role Role, hasAccess bool) scopeSet {
 	set := role.scopeSet()
-	if role == RoleMember && !status.HasAccess() {
+	if role == RoleMember && !hasAccess {
 		set = set.without(ScopeMembersRead).without(ScopeEventsRead)
 	}
 	return set

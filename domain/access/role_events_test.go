@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	"github.com/womendefiningai/platform/domain/access"
-	"github.com/womendefiningai/platform/domain/membership"
 )
 
 // Who may do what with events and the audit log: members read events
@@ -17,22 +16,23 @@ func TestEventAndAuditScopesByRole(t *testing.T) {
 	tests := []struct {
 		name                  string
 		role                  access.Role
-		status                membership.Status
+		hasAccess             bool
 		read, write, auditLog bool
 	}{
-		{"active member", access.RoleMember, membership.StatusActive, true, false, false},
-		{"past_due member", access.RoleMember, membership.StatusPastDue, true, false, false},
-		{"canceled member (alumni)", access.RoleMember, membership.StatusCanceled, false, false, false},
-		{"signed up, never paid", access.RoleMember, 0, false, false, false},
-		{"checkout pending", access.RoleMember, membership.StatusPending, false, false, false},
-		{"leader", access.RoleLeader, membership.StatusActive, true, true, true},
-		{"leader without a membership", access.RoleLeader, 0, true, true, true},
-		{"admin", access.RoleAdmin, 0, true, true, true},
+		{"active member", access.RoleMember, true, true, false, false},
+		{"past_due member in the grace window", access.RoleMember, true, true, false, false},
+		{"scholarship member", access.RoleMember, true, true, false, false},
+		{"canceled member (alumni)", access.RoleMember, false, false, false, false},
+		{"signed up, never paid", access.RoleMember, false, false, false, false},
+		{"checkout pending", access.RoleMember, false, false, false, false},
+		{"leader", access.RoleLeader, true, true, true, true},
+		{"leader without a membership", access.RoleLeader, false, true, true, true},
+		{"admin", access.RoleAdmin, false, true, true, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			p, err := access.NewUser("person_1", tt.role, tt.status)
+			p, err := access.NewUser("person_1", tt.role, tt.hasAccess)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/womendefiningai/platform/domain/access"
+	"github.com/womendefiningai/platform/domain/ledger"
 	"github.com/womendefiningai/platform/domain/membership"
 )
 
@@ -21,28 +22,12 @@ type Person struct {
 	VerifiedEmails []string
 	// Role is the person's role; the zero Role is none.
 	Role access.Role
-	// Membership is the person's membership standing; the zero Standing is
-	// no membership.
-	Membership Standing
-}
-
-// Standing is what approval needs to know of a membership.
-type Standing struct {
-	Status            membership.Status
-	CancelAtPeriodEnd bool
-	CurrentPeriodEnd  time.Time
-}
-
-// StandingOf returns the standing of m; the zero Standing for nil.
-func StandingOf(m *membership.Membership) Standing {
-	if m == nil {
-		return Standing{}
-	}
-	return Standing{
-		Status:            m.Status(),
-		CancelAtPeriodEnd: m.CancelAtPeriodEnd(),
-		CurrentPeriodEnd:  m.CurrentPeriodEnd(),
-	}
+	// Grants are the person's grants of access (domain/ledger): they
+	// alone decide whether a member is approved.
+	Grants []ledger.Grant
+	// Status is their membership's status (zero: none), which only names
+	// why someone without access is not approved.
+	Status membership.Status
 }
 
 // NormalizeEmail returns the form in which emails are compared: without
@@ -65,10 +50,12 @@ func (p Person) HasEmail(email string) bool {
 // for the guest's email, or nil when none was found; a person none of whose
 // verified addresses is the guest's email counts as no person.
 //
-// Admins and leaders are approved, and so are active members (including
-// those whose cancellation takes effect after now). A past_due member is
-// approved or not according to policy.PastDue. Everyone else is declined or
-// left pending according to policy.NonMember.
+// Admins and leaders are approved, and so is anyone the access ledger
+// gives access now: a paid subscription (also one whose cancellation takes
+// effect later), a scholarship, a manual grant, or the grace window after a
+// failed payment. Everyone else is declined or left pending according to
+// policy.NonMember, with the reason their membership gives. Access is taken
+// at now.
 func Decide(guest Guest, person *Person, policy Policy, now time.Time) Decision {
 	if person == nil || !person.HasEmail(guest.Email) {
 		return policy.nonMember(ReasonNoMatchingPerson)
@@ -79,30 +66,18 @@ func Decide(guest Guest, person *Person, policy Policy, now time.Time) Decision 
 	case access.RoleLeader:
 		return Decision{Outcome: Approve, Reason: ReasonLeader}
 	case access.RoleMember:
-		// A member's role grants nothing by itself: the membership decides.
+		// A member's role grants nothing by itself: access decides.
 	default:
-		// No role: the membership decides.
+		// No role: access decides.
 	}
-	m := person.Membership
-	switch m.Status {
+	if a := ledger.Explain(person.Grants, now); a.Active {
+		return Decision{Outcome: Approve, Reason: approvedBecause(a)}
+	}
+	switch person.Status {
 	case membership.StatusActive:
-		switch {
-		case !m.CancelAtPeriodEnd:
-			return Decision{Outcome: Approve, Reason: ReasonActiveMember}
-		case now.Before(m.CurrentPeriodEnd):
-			return Decision{Outcome: Approve, Reason: ReasonActiveUntilPeriodEnd}
-		default:
-			return policy.nonMember(ReasonPeriodEnded)
-		}
+		return policy.nonMember(ReasonPeriodEnded)
 	case membership.StatusPastDue:
-		switch policy.PastDue {
-		case PastDueNoGrace:
-			return policy.nonMember(ReasonPastDue)
-		case PastDueGrace:
-			return Decision{Outcome: Approve, Reason: ReasonPastDueGrace}
-		default:
-			return Decision{Outcome: LeavePending, Reason: ReasonPastDue}
-		}
+		return policy.nonMember(ReasonPastDue)
 	case membership.StatusPending:
 		return policy.nonMember(ReasonPendingMembership)
 	case membership.StatusCanceled:
@@ -111,5 +86,26 @@ func Decide(guest Guest, person *Person, policy Policy, now time.Time) Decision 
 		return policy.nonMember(ReasonSuspendedMembership)
 	default:
 		return policy.nonMember(ReasonNoMembership)
+	}
+}
+
+// approvedBecause names the strongest current source of access: a paid
+// subscription, then a scholarship, a manual grant, the grace window.
+func approvedBecause(a ledger.Access) Reason {
+	for _, g := range a.Sources {
+		if g.Source == ledger.SourceSubscription {
+			if g.Until.IsZero() {
+				return ReasonActiveMember
+			}
+			return ReasonActiveUntilPeriodEnd
+		}
+	}
+	switch {
+	case a.Has(ledger.SourceComplimentary):
+		return ReasonComplimentary
+	case a.Has(ledger.SourceManual):
+		return ReasonManualGrant
+	default:
+		return ReasonPastDueGrace
 	}
 }

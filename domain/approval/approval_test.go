@@ -6,30 +6,36 @@ import (
 
 	"github.com/womendefiningai/platform/domain/access"
 	"github.com/womendefiningai/platform/domain/approval"
+	"github.com/womendefiningai/platform/domain/ledger"
 	"github.com/womendefiningai/platform/domain/membership"
 )
 
 var now = time.Date(2025, 11, 3, 9, 0, 0, 0, time.UTC)
 
-func person(role access.Role, status membership.Status) *approval.Person {
-	return &approval.Person{
-		VerifiedEmails: []string{"ada@example.org", "Ada.Work@Example.COM"},
-		Role:           role,
-		Membership:     approval.Standing{Status: status, CurrentPeriodEnd: now.AddDate(0, 1, 0)},
+// grant is a grant of src current from an hour ago; until is relative to
+// now (0: open).
+func grant(src ledger.Source, until time.Duration) ledger.Grant {
+	g := ledger.Grant{ID: src.String(), Source: src, From: now.Add(-time.Hour), GrantedBy: "test", Reason: "test"}
+	if until != 0 {
+		g.Until = now.Add(until)
 	}
+	return g
 }
 
-func scheduled(periodEnd time.Time) *approval.Person {
-	p := person(access.RoleMember, membership.StatusActive)
-	p.Membership.CancelAtPeriodEnd = true
-	p.Membership.CurrentPeriodEnd = periodEnd
-	return p
+func person(role access.Role, status membership.Status, grants ...ledger.Grant) *approval.Person {
+	return &approval.Person{
+		VerifiedEmails: []string{"ada@example.org", "Ada.Work@Example.COM"},
+		Role:           role, Status: status, Grants: grants,
+	}
 }
 
 func TestDecide(t *testing.T) {
 	t.Parallel()
 	guest := approval.Guest{Email: "ada@example.org"}
-	strict := approval.Policy{PastDue: approval.PastDueNoGrace, NonMember: approval.NonMemberDecline}
+	strict := approval.Policy{NonMember: approval.NonMemberDecline}
+	paid := grant(ledger.SourceSubscription, 0)
+	ended := grant(ledger.SourceSubscription, -time.Minute) // from an hour ago, ended a minute ago
+	ended.From = now.Add(-2 * time.Hour)
 	tests := []struct {
 		name   string
 		guest  approval.Guest
@@ -41,31 +47,35 @@ func TestDecide(t *testing.T) {
 			approval.Decision{Outcome: approval.Approve, Reason: approval.ReasonAdmin}},
 		{"leader whose membership was canceled is approved", guest, person(access.RoleLeader, membership.StatusCanceled), strict,
 			approval.Decision{Outcome: approval.Approve, Reason: approval.ReasonLeader}},
-		{"active member is approved", guest, person(access.RoleMember, membership.StatusActive), strict,
+		{"a paying member is approved", guest, person(access.RoleMember, membership.StatusActive, paid), strict,
 			approval.Decision{Outcome: approval.Approve, Reason: approval.ReasonActiveMember}},
-		{"active member without a role is approved", guest, person(0, membership.StatusActive), strict,
+		{"a paying member without a role is approved", guest, person(0, membership.StatusActive, paid), strict,
 			approval.Decision{Outcome: approval.Approve, Reason: approval.ReasonActiveMember}},
-		{"scheduled cancellation before its period end is approved", guest, scheduled(now.Add(time.Second)), strict,
+		{"scheduled cancellation before its period end is approved", guest, person(access.RoleMember, membership.StatusActive, grant(ledger.SourceSubscription, time.Second)), strict,
 			approval.Decision{Outcome: approval.Approve, Reason: approval.ReasonActiveUntilPeriodEnd}},
-		{"scheduled cancellation at its period end is not", guest, scheduled(now), strict,
+		{"scheduled cancellation at its period end is not", guest, person(access.RoleMember, membership.StatusActive, ended), strict,
 			approval.Decision{Outcome: approval.Decline, Reason: approval.ReasonPeriodEnded}},
-		{"past_due is approved during dunning by default", guest, person(access.RoleMember, membership.StatusPastDue), approval.DefaultPolicy(),
+		{"in the grace window after a failed payment", guest, person(access.RoleMember, membership.StatusPastDue, ended, grant(ledger.SourceGrace, time.Hour)), strict,
 			approval.Decision{Outcome: approval.Approve, Reason: approval.ReasonPastDueGrace}},
-		{"past_due, the zero policy is the default", guest, person(access.RoleMember, membership.StatusPastDue), approval.Policy{},
-			approval.Decision{Outcome: approval.Approve, Reason: approval.ReasonPastDueGrace}},
-		{"past_due without grace is declined by a strict policy", guest, person(access.RoleMember, membership.StatusPastDue), strict,
+		{"grace window over, the provider still retrying", guest, person(access.RoleMember, membership.StatusPastDue, ended, grant(ledger.SourceGrace, -time.Second)), strict,
 			approval.Decision{Outcome: approval.Decline, Reason: approval.ReasonPastDue}},
-		{"past_due without grace is left pending by default", guest, person(access.RoleMember, membership.StatusPastDue), approval.Policy{PastDue: approval.PastDueNoGrace},
+		{"grace window over, left pending by default", guest, person(access.RoleMember, membership.StatusPastDue, ended), approval.DefaultPolicy(),
 			approval.Decision{Outcome: approval.LeavePending, Reason: approval.ReasonPastDue}},
-		{"past_due under an invalid rule is left pending", guest, person(access.RoleMember, membership.StatusPastDue), approval.Policy{PastDue: 9, NonMember: approval.NonMemberDecline},
-			approval.Decision{Outcome: approval.LeavePending, Reason: approval.ReasonPastDue}},
+		{"a scholarship without a subscription is approved", guest, person(access.RoleMember, 0, grant(ledger.SourceComplimentary, 24*time.Hour)), strict,
+			approval.Decision{Outcome: approval.Approve, Reason: approval.ReasonComplimentary}},
+		{"a manual grant is approved", guest, person(access.RoleMember, membership.StatusCanceled, grant(ledger.SourceManual, 0)), strict,
+			approval.Decision{Outcome: approval.Approve, Reason: approval.ReasonManualGrant}},
+		{"a scholarship and a subscription: the subscription is named", guest, person(access.RoleMember, membership.StatusActive, grant(ledger.SourceComplimentary, time.Hour), paid), strict,
+			approval.Decision{Outcome: approval.Approve, Reason: approval.ReasonActiveMember}},
+		{"an expired scholarship is not approved", guest, person(access.RoleMember, 0, grant(ledger.SourceComplimentary, -time.Second)), strict,
+			approval.Decision{Outcome: approval.Decline, Reason: approval.ReasonNoMembership}},
 		{"pending membership is left pending by default", guest, person(access.RoleMember, membership.StatusPending), approval.DefaultPolicy(),
 			approval.Decision{Outcome: approval.LeavePending, Reason: approval.ReasonPendingMembership}},
 		{"pending membership is declined by a strict policy", guest, person(access.RoleMember, membership.StatusPending), strict,
 			approval.Decision{Outcome: approval.Decline, Reason: approval.ReasonPendingMembership}},
-		{"canceled membership is declined by a strict policy", guest, person(access.RoleMember, membership.StatusCanceled), strict,
+		{"canceled membership is declined by a strict policy", guest, person(access.RoleMember, membership.StatusCanceled, ended), strict,
 			approval.Decision{Outcome: approval.Decline, Reason: approval.ReasonCanceledMembership}},
-		{"suspended membership (unpaid, paused) is declined by a strict policy", guest, person(access.RoleMember, membership.StatusSuspended), strict,
+		{"suspended membership (unpaid, paused) past grace is declined by a strict policy", guest, person(access.RoleMember, membership.StatusSuspended), strict,
 			approval.Decision{Outcome: approval.Decline, Reason: approval.ReasonSuspendedMembership}},
 		{"canceled membership under an invalid rule is left pending", guest, person(access.RoleMember, membership.StatusCanceled), approval.Policy{NonMember: 9},
 			approval.Decision{Outcome: approval.LeavePending, Reason: approval.ReasonCanceledMembership}},
@@ -75,9 +85,9 @@ func TestDecide(t *testing.T) {
 			approval.Decision{Outcome: approval.Decline, Reason: approval.ReasonNoMatchingPerson}},
 		{"no person found is left pending by default", guest, nil, approval.DefaultPolicy(),
 			approval.Decision{Outcome: approval.LeavePending, Reason: approval.ReasonNoMatchingPerson}},
-		{"an admin whose verified emails are not the guest's is no match", approval.Guest{Email: "someone@else.org"}, person(access.RoleAdmin, membership.StatusActive), strict,
+		{"an admin whose verified emails are not the guest's is no match", approval.Guest{Email: "someone@else.org"}, person(access.RoleAdmin, membership.StatusActive, paid), strict,
 			approval.Decision{Outcome: approval.Decline, Reason: approval.ReasonNoMatchingPerson}},
-		{"the guest's email matches another verified address, ignoring case and spaces", approval.Guest{Email: "  ada.work@example.com\t"}, person(access.RoleMember, membership.StatusActive), strict,
+		{"the guest's email matches another verified address, ignoring case and spaces", approval.Guest{Email: "  ada.work@example.com\t"}, person(access.RoleMember, membership.StatusActive, paid), strict,
 			approval.Decision{Outcome: approval.Approve, Reason: approval.ReasonActiveMember}},
 		{"a blank guest email matches no one", approval.Guest{Email: " "}, &approval.Person{VerifiedEmails: []string{""}, Role: access.RoleAdmin}, strict,
 			approval.Decision{Outcome: approval.Decline, Reason: approval.ReasonNoMatchingPerson}},
@@ -89,36 +99,6 @@ func TestDecide(t *testing.T) {
 				t.Errorf("Decide = %s/%s, want %s/%s", got.Outcome, got.Reason, tt.want.Outcome, tt.want.Reason)
 			}
 		})
-	}
-}
-
-func TestStandingOf(t *testing.T) {
-	t.Parallel()
-	if got := approval.StandingOf(nil); got != (approval.Standing{}) {
-		t.Errorf("StandingOf(nil) = %+v, want the zero Standing", got)
-	}
-	m, err := membership.New("person_1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	standard, _ := membership.NewTier("standard")
-	s, err := membership.NewSnapshot(membership.SnapshotParams{
-		SubscriptionID: "sub_1", Status: membership.ProviderActive, Tier: standard,
-		CancelAtPeriodEnd: true, CurrentPeriodEnd: now.Add(time.Hour), TakenAt: now.Add(-time.Hour),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := m.ApplySnapshot(s); err != nil {
-		t.Fatal(err)
-	}
-	want := approval.Standing{Status: membership.StatusActive, CancelAtPeriodEnd: true, CurrentPeriodEnd: now.Add(time.Hour)}
-	if got := approval.StandingOf(m); got != want {
-		t.Errorf("StandingOf = %+v, want %+v", got, want)
-	}
-	p := &approval.Person{VerifiedEmails: []string{"ada@example.org"}, Membership: approval.StandingOf(m)}
-	if got := approval.Decide(approval.Guest{Email: "ada@example.org"}, p, approval.DefaultPolicy(), now); got.Outcome != approval.Approve {
-		t.Errorf("member with a later period end: %s/%s, want approve", got.Outcome, got.Reason)
 	}
 }
 
@@ -136,14 +116,9 @@ func TestEnumsParseWhatTheyPrint(t *testing.T) {
 			t.Errorf("ParseOutcome(%q) = %v, %v", o.String(), got, err)
 		}
 	}
-	for r := approval.ReasonAdmin; r <= approval.ReasonSuspendedMembership; r++ {
+	for r := approval.ReasonAdmin; r <= approval.ReasonManualGrant; r++ {
 		if got, err := approval.ParseReason(r.String()); err != nil || got != r {
 			t.Errorf("ParseReason(%q) = %v, %v", r.String(), got, err)
-		}
-	}
-	for _, r := range []approval.PastDueRule{approval.PastDueGrace, approval.PastDueNoGrace} {
-		if got, err := approval.ParsePastDueRule(r.String()); err != nil || got != r {
-			t.Errorf("ParsePastDueRule(%q) = %v, %v", r.String(), got, err)
 		}
 	}
 	for _, r := range []approval.NonMemberRule{approval.NonMemberLeavePending, approval.NonMemberDecline} {
@@ -155,7 +130,6 @@ func TestEnumsParseWhatTheyPrint(t *testing.T) {
 		{approval.Outcome(0).String(), "Outcome(0)"},
 		{approval.Reason(0).String(), "Reason(0)"},
 		{approval.Reason(99).String(), "Reason(99)"},
-		{approval.PastDueRule(7).String(), "PastDueRule(7)"},
 		{approval.NonMemberRule(7).String(), "NonMemberRule(7)"},
 	}
 	for _, tt := range invalid {
@@ -166,7 +140,6 @@ func TestEnumsParseWhatTheyPrint(t *testing.T) {
 	parsers := map[string]func(string) error{
 		"outcome":         func(s string) error { _, err := approval.ParseOutcome(s); return err },
 		"reason":          func(s string) error { _, err := approval.ParseReason(s); return err },
-		"past_due rule":   func(s string) error { _, err := approval.ParsePastDueRule(s); return err },
 		"non-member rule": func(s string) error { _, err := approval.ParseNonMemberRule(s); return err },
 	}
 	for name, parse := range parsers {

@@ -46,15 +46,20 @@ const (
 	ReasonLeader                                 // the person is a leader
 	ReasonActiveMember                           // an active member
 	ReasonActiveUntilPeriodEnd                   // an active member whose cancellation takes effect later
-	ReasonPastDueGrace                           // past_due, approved during dunning by policy
-	ReasonPastDue                                // past_due, not approved by policy
+	ReasonPastDueGrace                           // a payment failed; approved in the grace window
+	ReasonPastDue                                // a payment failed and the grace window is over
 	ReasonPeriodEnded                            // a scheduled cancellation whose period end has passed
 	ReasonPendingMembership                      // checkout begun, not paid
 	ReasonCanceledMembership                     // the membership has ended
 	ReasonNoMembership                           // a person with no membership
 	ReasonNoMatchingPerson                       // no person has the guest's email verified
 	ReasonSuspendedMembership                    // the billing provider stopped collecting (unpaid, paused)
+	ReasonComplimentary                          // a complimentary membership (a scholarship)
+	ReasonManualGrant                            // an operator's manual grant of access
 )
+
+// lastReason is the last valid Reason.
+const lastReason = ReasonManualGrant
 
 var reasonNames = [...]string{
 	ReasonAdmin:                "admin",
@@ -69,11 +74,13 @@ var reasonNames = [...]string{
 	ReasonNoMembership:         "no_membership",
 	ReasonNoMatchingPerson:     "no_matching_person",
 	ReasonSuspendedMembership:  "suspended_membership",
+	ReasonComplimentary:        "complimentary",
+	ReasonManualGrant:          "manual_grant",
 }
 
 // ParseReason returns the reason named by s, e.g. "past_due_grace".
 func ParseReason(s string) (Reason, error) {
-	for r := ReasonAdmin; r <= ReasonSuspendedMembership; r++ {
+	for r := ReasonAdmin; r <= lastReason; r++ {
 		if reasonNames[r] == s {
 			return r, nil
 		}
@@ -83,7 +90,7 @@ func ParseReason(s string) (Reason, error) {
 
 // String returns the reason's name.
 func (r Reason) String() string {
-	if r < ReasonAdmin || r > ReasonSuspendedMembership {
+	if r < ReasonAdmin || r > lastReason {
 		return fmt.Sprintf("Reason(%d)", uint8(r))
 	}
 	return reasonNames[r]

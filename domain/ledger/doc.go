@@ -17,10 +17,12 @@
 // Plan keeps the billing-derived grants in step with a membership:
 //   - while the membership is active, one open subscription grant (closing
 //     at the period end when a cancellation is scheduled);
-//   - when a payment fails (the membership goes from active to past_due or
-//     suspended) the subscription grant closes and a grace grant opens for
-//     the grace period, whatever the billing provider's retry settings are:
-//     access ends when the window does, even if the provider still retries;
+//   - when a payment fails (the membership goes from active to past_due)
+//     the subscription grant closes and a grace grant opens for the grace
+//     period, whatever the billing provider's retry settings are: access
+//     ends when the window does, even if the provider still retries, and
+//     a window once open runs on if the provider gives up (suspended) or
+//     cancels; a subscription suspended while paid up (paused) gets none;
 //   - when payment recovers, the grace grant closes and a new subscription
 //     grant opens.
 //

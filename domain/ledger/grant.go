@@ -221,3 +221,17 @@ func coveredUntil(grants []Grant, now time.Time) time.Time {
 func (a Access) Has(src Source) bool {
 	return slices.ContainsFunc(a.Sources, func(g Grant) bool { return g.Source == src })
 }
+
+// NextChange returns the first instant after now at which a grant starts
+// or ends, when access may change; false when none lies ahead.
+func NextChange(grants []Grant, now time.Time) (time.Time, bool) {
+	var next time.Time
+	for _, g := range grants {
+		for _, t := range []time.Time{g.From, g.Until} {
+			if !t.IsZero() && t.After(now) && (next.IsZero() || t.Before(next)) {
+				next = t
+			}
+		}
+	}
+	return next, !next.IsZero()
+}

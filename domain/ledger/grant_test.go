@@ -149,7 +149,8 @@ func TestPlanTable(t *testing.T) {
 		{"first payment opens a subscription grant", nil, active, "opened subscription"},
 		{"paid again changes nothing", []ledger.Grant{subOpen}, active, ""},
 		{"a failed payment closes it and opens grace", []ledger.Grant{subOpen}, ledger.Billing{Status: membership.StatusPastDue}, "closed subscription,opened grace"},
-		{"suspension does the same", []ledger.Grant{subOpen}, ledger.Billing{Status: membership.StatusSuspended}, "closed subscription,opened grace"},
+		{"a pause while paid up ends access, no grace", []ledger.Grant{subOpen}, ledger.Billing{Status: membership.StatusSuspended}, "closed subscription"},
+		{"the provider giving up leaves grace to run out", []ledger.Grant{graceOpen}, ledger.Billing{Status: membership.StatusSuspended}, ""},
 		{"a second failure does not extend grace", []ledger.Grant{graceOpen}, ledger.Billing{Status: membership.StatusPastDue}, ""},
 		{"recovery closes grace and reopens", []ledger.Grant{graceOpen}, active, "opened subscription,closed grace"},
 		{"cancellation closes the subscription", []ledger.Grant{subOpen}, ledger.Billing{Status: membership.StatusCanceled}, "closed subscription"},
@@ -175,6 +176,23 @@ func TestPlanTable(t *testing.T) {
 			if c.Kind == ledger.Closed && (!c.Grant.Until.Equal(now) || c.Grant.RevokeReason == "") {
 				t.Errorf("%s: closed grant %+v, want ended now with a reason", tc.name, c.Grant)
 			}
+		}
+	}
+}
+
+func TestNextChange(t *testing.T) {
+	grants := []ledger.Grant{comp(t, day(0), day(10)), comp(t, day(5), day(7)), {Source: ledger.SourceManual, From: day(20)}}
+	for _, c := range []struct {
+		now  time.Time
+		want time.Time
+		ok   bool
+	}{
+		{day(-1), day(0), true}, {day(0), day(5), true}, {day(6), day(7), true},
+		{day(7), day(10), true}, {day(10), day(20), true}, {day(20), time.Time{}, false},
+	} {
+		got, ok := ledger.NextChange(grants, c.now)
+		if ok != c.ok || !got.Equal(c.want) {
+			t.Errorf("NextChange at %s = %s, %v; want %s, %v", c.now, got, ok, c.want, c.ok)
 		}
 	}
 }

@@ -100,7 +100,7 @@ func Plan(personID string, grants []Grant, b Billing, now time.Time, grace time.
 		if g, ok := latestOpen(grants, SourceGrace, now); ok && g.CurrentAt(now) {
 			changes = append(changes, Change{Kind: Closed, Grant: closeAt(g, now, "payment recovered")})
 		}
-	case membership.StatusPastDue, membership.StatusSuspended:
+	case membership.StatusPastDue:
 		if !hasSub {
 			break // already in grace, or never paid: nothing to start
 		}
@@ -111,6 +111,11 @@ func Plan(personID string, grants []Grant, b Billing, now time.Time, grace time.
 				GrantedBy: BillingActor, Reason: "payment failed: grace period",
 			}})
 		}
+	case membership.StatusSuspended:
+		// The provider stopped collecting: a grace window that a failed
+		// payment opened runs on; a subscription paused while paid up gets
+		// none.
+		closeSub("subscription suspended")
 	case membership.StatusCanceled, membership.StatusPending:
 		closeSub("subscription ended")
 	default:

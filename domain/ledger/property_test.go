@@ -23,9 +23,10 @@ func (iv interval) covers(t time.Time) bool {
 }
 
 // model follows the rules of access in the plainest terms: paid time is
-// access; the first failure after paid time starts one grace window of
-// fixed length that recovery ends early; complimentary and manual grants
-// last their window unless revoked.
+// access; the first failed payment after paid time starts one grace window
+// of fixed length that recovery ends early (a suspension while paid up
+// starts none); complimentary and manual grants last their window unless
+// revoked.
 type model struct {
 	intervals []interval
 	paying    int // index of the open paid interval, -1 when none
@@ -105,10 +106,10 @@ func TestAccessIsSomeGrantCurrent(t *testing.T) {
 				}
 				sys.billing.Tier = "community"
 				setStatus(membership.StatusActive)
-			case 3, 4: // a payment fails (past_due), or the provider gives up (suspended)
+			case 3, 4: // a payment fails (past_due), or the provider stops collecting (suspended)
 				if mod.paying >= 0 {
 					mod.endPaid(now)
-					if mod.grace < 0 || !mod.intervals[mod.grace].covers(now) {
+					if op == 3 && (mod.grace < 0 || !mod.intervals[mod.grace].covers(now)) {
 						mod.intervals = append(mod.intervals, interval{source: ledger.SourceGrace, from: now, until: now.Add(propGrace)})
 						mod.grace = len(mod.intervals) - 1
 					}

@@ -2,17 +2,16 @@ package membership
 
 // DirectoryListing says whether, and why not, a member appears in the
 // member directory. The directory is opt-in: every membership starts
-// hidden, an active member shows themselves, and losing access hides them
-// again (they opt in anew once active).
+// hidden, a person with access (the access ledger decides) shows
+// themselves, and losing access hides them again (they opt in anew).
 type DirectoryListing int
 
 // The listings.
 const (
-	// ListingNotEligible: hidden, and cannot be shown until the membership
-	// is active.
+	// ListingNotEligible: hidden, and cannot be shown without access.
 	ListingNotEligible DirectoryListing = iota
-	// ListingOptInAvailable: an active member who is hidden (a new member
-	// who has not opted in, or one who opted out) and may opt in.
+	// ListingOptInAvailable: someone with access who is hidden (new, or
+	// opted out) and may opt in.
 	ListingOptInAvailable
 	// ListingListed: shown in the directory.
 	ListingListed
@@ -22,13 +21,13 @@ const (
 // without opting in: no.
 const VisibleByDefault = false
 
-// ListingOf is the listing of a membership with that status and
-// visibility.
-func ListingOf(status Status, visible bool) DirectoryListing {
+// ListingOf is the listing of someone who has access or not, and chose to
+// be visible or not.
+func ListingOf(hasAccess, visible bool) DirectoryListing {
 	switch {
-	case visible:
+	case visible && hasAccess:
 		return ListingListed
-	case status == StatusActive:
+	case hasAccess:
 		return ListingOptInAvailable
 	default:
 		return ListingNotEligible

@@ -7,27 +7,24 @@ import (
 )
 
 // TestDirectoryListing: a new membership is hidden (opt-in); an active
-// hidden member may opt in; once shown they are listed; a member without
-// an active membership cannot be shown.
+// hidden member with access may opt in; once shown they are listed while
+// they have access; someone without access is never listed.
 func TestDirectoryListing(t *testing.T) {
 	t.Parallel()
 	if membership.VisibleByDefault {
 		t.Fatal("VisibleByDefault is true; the directory is opt-in")
 	}
 	for _, c := range []struct {
-		status  membership.Status
-		visible bool
-		want    membership.DirectoryListing
+		hasAccess, visible bool
+		want               membership.DirectoryListing
 	}{
-		{membership.StatusPending, false, membership.ListingNotEligible},
-		{membership.StatusActive, false, membership.ListingOptInAvailable},
-		{membership.StatusActive, true, membership.ListingListed},
-		{membership.StatusPastDue, true, membership.ListingListed},
-		{membership.StatusPastDue, false, membership.ListingNotEligible},
-		{membership.StatusCanceled, false, membership.ListingNotEligible},
+		{false, false, membership.ListingNotEligible},
+		{true, false, membership.ListingOptInAvailable},
+		{true, true, membership.ListingListed},
+		{false, true, membership.ListingNotEligible}, // chose to be listed, but access ended
 	} {
-		if got := membership.ListingOf(c.status, c.visible); got != c.want {
-			t.Errorf("ListingOf(%s, %v) = %s, want %s", c.status, c.visible, got, c.want)
+		if got := membership.ListingOf(c.hasAccess, c.visible); got != c.want {
+			t.Errorf("ListingOf(%v, %v) = %s, want %s", c.hasAccess, c.visible, got, c.want)
 		}
 	}
 }

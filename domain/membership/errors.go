@@ -10,8 +10,8 @@ import (
 var (
 	// ErrInvalidPersonID: New or FromStore was given a blank person id.
 	ErrInvalidPersonID = errors.New("membership: person id is empty")
-	// ErrNotActive: only an active member can make themselves visible.
-	ErrNotActive = errors.New("membership: not active")
+	// ErrNotActive: only someone with access can make themselves visible.
+	ErrNotActive = errors.New("membership: no access")
 	// ErrNoScheduledCancellation: ReachPeriodEnd on a membership that is not
 	// a current one set to cancel at its period end (including a second call,
 	// or a call after the provider's canceled snapshot won the race).

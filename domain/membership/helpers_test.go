@@ -83,9 +83,11 @@ func reachPeriodEnd(hour int) step {
 	}
 }
 
+// setVisible shows or hides the member; an active membership stands for
+// the access the ledger would give (domain/ledger decides it for real).
 func setVisible(visible bool) step {
 	return func(_ testing.TB, m *membership.Membership) ([]membership.Event, error) {
-		return nil, m.SetVisible(visible)
+		return nil, m.SetVisible(visible, m.Status() == membership.StatusActive)
 	}
 }
 

@@ -76,8 +76,9 @@ func (m *Membership) DuplicateSubscriptionIDs() []string {
 	return slices.Clone(m.standing.current)
 }
 
-// Visible reports whether the member appears in the member directory.
-// A membership without access (not current, or suspended) is never visible.
+// Visible reports whether the member chose to appear in the member
+// directory. The choice counts only while they have access (the access
+// ledger decides); whoever loses access is hidden by the application.
 func (m *Membership) Visible() bool { return m.visible }
 
 // EverActive reports whether the person has ever been a current member
@@ -162,10 +163,10 @@ func (m *Membership) ReachPeriodEnd(now time.Time) ([]Event, error) {
 }
 
 // SetVisible shows or hides the member in the member directory. Anyone may
-// hide; only an active member may show themselves (ErrNotActive otherwise).
-// A past_due member who is already visible stays visible.
-func (m *Membership) SetVisible(visible bool) error {
-	if visible && m.standing.status != StatusActive {
+// hide; only someone with access now (hasAccess, which the access ledger
+// decides) may show themselves (ErrNotActive otherwise).
+func (m *Membership) SetVisible(visible, hasAccess bool) error {
+	if visible && !hasAccess {
 		return ErrNotActive
 	}
 	m.visible = visible
@@ -180,9 +181,6 @@ func (m *Membership) rederive() []Event {
 	events := changes(before, m.standing, m.everActive)
 	if m.standing.status.IsMember() {
 		m.everActive = true
-	}
-	if !m.standing.status.HasAccess() {
-		m.visible = false
 	}
 	return events
 }

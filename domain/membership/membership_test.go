@@ -75,11 +75,14 @@ func TestTransitions(t *testing.T) {
 			wantVisible: true,
 		},
 		{
-			name:       "active → suspended: subscription paused",
-			given:      []step{apply(activeA), setVisible(true)},
-			when:       apply(sp(subA, membership.ProviderPaused, 3)),
-			want:       []membership.Event{membership.Suspended{}},
-			wantStatus: membership.StatusSuspended,
+			name: "active → suspended: subscription paused",
+			// The choice to be listed stays: losing access (the ledger's
+			// call) is what hides a member, in the application.
+			wantVisible: true,
+			given:       []step{apply(activeA), setVisible(true)},
+			when:        apply(sp(subA, membership.ProviderPaused, 3)),
+			want:        []membership.Event{membership.Suspended{}},
+			wantStatus:  membership.StatusSuspended,
 		},
 		{
 			name:        "suspended → active: a paused subscription resumes",
@@ -119,11 +122,14 @@ func TestTransitions(t *testing.T) {
 			wantStatus: membership.StatusPastDue,
 		},
 		{
-			name:       "past_due → suspended: provider marks unpaid, access suspended",
-			given:      []step{apply(activeA), setVisible(true), apply(pastDueA)},
-			when:       apply(sp(subA, membership.ProviderUnpaid, 5, attempt(1))),
-			want:       []membership.Event{membership.Suspended{}},
-			wantStatus: membership.StatusSuspended,
+			name: "past_due → suspended: provider marks unpaid, access suspended",
+			// The choice to be listed stays: losing access (the ledger's
+			// call) is what hides a member, in the application.
+			wantVisible: true,
+			given:       []step{apply(activeA), setVisible(true), apply(pastDueA)},
+			when:        apply(sp(subA, membership.ProviderUnpaid, 5, attempt(1))),
+			want:        []membership.Event{membership.Suspended{}},
+			wantStatus:  membership.StatusSuspended,
 		},
 		{
 			name:       "suspended → active: an unpaid subscription is paid",
@@ -141,20 +147,26 @@ func TestTransitions(t *testing.T) {
 			wantVisible: true,
 		},
 		{
-			name:       "past_due → canceled: max retries exceeded",
-			given:      []step{apply(activeA), setVisible(true), apply(pastDueA)},
-			when:       apply(sp(subA, membership.ProviderCanceled, 9)),
-			want:       []membership.Event{membership.Canceled{}},
-			wantStatus: membership.StatusCanceled,
-			wantAlumni: true,
+			name: "past_due → canceled: max retries exceeded",
+			// The choice to be listed stays: losing access (the ledger's
+			// call) is what hides a member, in the application.
+			wantVisible: true,
+			given:       []step{apply(activeA), setVisible(true), apply(pastDueA)},
+			when:        apply(sp(subA, membership.ProviderCanceled, 9)),
+			want:        []membership.Event{membership.Canceled{}},
+			wantStatus:  membership.StatusCanceled,
+			wantAlumni:  true,
 		},
 		{
-			name:       "active → canceled: user cancels immediately",
-			given:      []step{apply(activeA), setVisible(true)},
-			when:       apply(canceledA),
-			want:       []membership.Event{membership.Canceled{}},
-			wantStatus: membership.StatusCanceled,
-			wantAlumni: true,
+			name: "active → canceled: user cancels immediately",
+			// The choice to be listed stays: losing access (the ledger's
+			// call) is what hides a member, in the application.
+			wantVisible: true,
+			given:       []step{apply(activeA), setVisible(true)},
+			when:        apply(canceledA),
+			want:        []membership.Event{membership.Canceled{}},
+			wantStatus:  membership.StatusCanceled,
+			wantAlumni:  true,
 		},
 		{
 			name:        "active → active: user schedules cancellation at period end",
@@ -180,12 +192,15 @@ func TestTransitions(t *testing.T) {
 			wantVisible: true,
 		},
 		{
-			name:       "active (scheduled) → canceled: period end reached",
-			given:      []step{apply(activeA), setVisible(true), apply(scheduledA)},
-			when:       reachPeriodEnd(720),
-			want:       []membership.Event{membership.Canceled{}},
-			wantStatus: membership.StatusCanceled,
-			wantAlumni: true,
+			name: "active (scheduled) → canceled: period end reached",
+			// The choice to be listed stays: losing access (the ledger's
+			// call) is what hides a member, in the application.
+			wantVisible: true,
+			given:       []step{apply(activeA), setVisible(true), apply(scheduledA)},
+			when:        reachPeriodEnd(720),
+			want:        []membership.Event{membership.Canceled{}},
+			wantStatus:  membership.StatusCanceled,
+			wantAlumni:  true,
 		},
 		{
 			name:       "active (scheduled) → canceled: provider's canceled snapshot comes before the period end job",

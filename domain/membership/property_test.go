@@ -88,12 +88,6 @@ func newestOnly(t *rapid.T, set []membership.Snapshot) *membership.Membership {
 // whether the membership has been active or past_due at some point.
 func checkInvariants(t *rapid.T, m *membership.Membership, everMember bool) {
 	t.Helper()
-	if m.Status() == membership.StatusCanceled && m.Visible() {
-		t.Fatalf("canceled but visible")
-	}
-	if !m.Status().IsMember() && m.Visible() {
-		t.Fatalf("%s but visible", m.Status())
-	}
 	if m.Status() == membership.StatusActive && m.Tier().IsZero() {
 		t.Fatalf("active without a tier")
 	}
@@ -177,9 +171,10 @@ func TestPropertySnapshotsConvergeToTheNewest(t *testing.T) {
 				everMember = true
 			}
 			if rapid.Bool().Draw(t, "show in directory") {
-				err := m.SetVisible(true)
-				if active := m.Status() == membership.StatusActive; active != (err == nil) || (!active && !errors.Is(err, membership.ErrNotActive)) {
-					t.Fatalf("SetVisible(true) while %s: %v", m.Status(), err)
+				hasAccess := rapid.Bool().Draw(t, "has access")
+				err := m.SetVisible(true, hasAccess)
+				if hasAccess != (err == nil) || (!hasAccess && !errors.Is(err, membership.ErrNotActive)) {
+					t.Fatalf("SetVisible(true, %v) while %s: %v", hasAccess, m.Status(), err)
 				}
 			}
 			checkInvariants(t, m, everMember)
@@ -340,8 +335,8 @@ func TestPropertyPeriodEndAndProviderCancellationCommute(t *testing.T) {
 		if canceledA != canceledB || canceledA > 1 {
 			t.Fatalf("Canceled yielded %d times (period end first) and %d times (provider first)", canceledA, canceledB)
 		}
-		if periodEndFirst.Status() == membership.StatusCanceled && (periodEndFirst.Visible() || !periodEndFirst.Alumni()) {
-			t.Fatalf("canceled at period end but visible %t, alumni %t", periodEndFirst.Visible(), periodEndFirst.Alumni())
+		if periodEndFirst.Status() == membership.StatusCanceled && !periodEndFirst.Alumni() {
+			t.Fatalf("canceled at period end but not alumni")
 		}
 	})
 }

@@ -53,26 +53,13 @@ func (s Status) String() string {
 // IsMember reports whether the status is that of a current member: active,
 // past_due while the provider retries the payment, or suspended while the
 // subscription exists but nothing is collected. A suspended member is not
-// alumni; they lack access (HasAccess) until the subscription is active again.
+// alumni. Whether anyone has a member's access is not the status's to say:
+// the access ledger (domain/ledger) decides.
 func (s Status) IsMember() bool {
 	switch s {
 	case StatusActive, StatusPastDue, StatusSuspended:
 		return true
 	case StatusPending, StatusCanceled:
-		return false
-	default:
-		return false
-	}
-}
-
-// HasAccess reports whether a member of this status holds a member's access
-// (the directory, events): active, or past_due during the provider's retries.
-// A suspended member does not.
-func (s Status) HasAccess() bool {
-	switch s {
-	case StatusActive, StatusPastDue:
-		return true
-	case StatusPending, StatusCanceled, StatusSuspended:
 		return false
 	default:
 		return false

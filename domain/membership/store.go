@@ -21,8 +21,7 @@ type Record struct {
 //
 // It refuses, with an error wrapping ErrInvalidRecord, a record that no
 // sequence of transitions can produce: a blank or padded person id, an invalid or
-// repeated subscription, a current membership never marked active, or a
-// visible one that is not current.
+// repeated subscription, or a current membership never marked active.
 func FromStore(r Record) (*Membership, error) {
 	if r.PersonID == "" || strings.TrimSpace(r.PersonID) != r.PersonID {
 		return nil, fmt.Errorf("%w: person id %q is empty or padded", ErrInvalidRecord, r.PersonID)
@@ -45,9 +44,6 @@ func FromStore(r Record) (*Membership, error) {
 	m.standing = derive(m.subscriptions)
 	if m.standing.status.IsMember() && !m.everActive {
 		return nil, fmt.Errorf("%w: person %s: %s but never active", ErrInvalidRecord, r.PersonID, m.standing.status)
-	}
-	if m.visible && !m.standing.status.HasAccess() {
-		return nil, fmt.Errorf("%w: person %s: visible while %s", ErrInvalidRecord, r.PersonID, m.standing.status)
 	}
 	return m, nil
 }

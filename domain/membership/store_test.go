@@ -94,7 +94,6 @@ func TestFromStoreRefusesImpossibleRecords(t *testing.T) {
 		})}},
 		{"the same subscription twice", membership.Record{PersonID: "p", EverActive: true, Subscriptions: []membership.SubscriptionState{active, active}}},
 		{"active but never active", membership.Record{PersonID: "p", Subscriptions: []membership.SubscriptionState{active}}},
-		{"visible while pending", membership.Record{PersonID: "p", Visible: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

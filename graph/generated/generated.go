@@ -41,6 +41,22 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	Access struct {
+		Active  func(childComplexity int) int
+		Sources func(childComplexity int) int
+		Until   func(childComplexity int) int
+	}
+
+	AccessGrant struct {
+		From      func(childComplexity int) int
+		GrantedBy func(childComplexity int) int
+		ID        func(childComplexity int) int
+		Kind      func(childComplexity int) int
+		Reason    func(childComplexity int) int
+		Tier      func(childComplexity int) int
+		Until     func(childComplexity int) int
+	}
+
 	AuditConnection struct {
 		Edges    func(childComplexity int) int
 		PageInfo func(childComplexity int) int
@@ -192,16 +208,18 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		AbandonDeadLetter   func(childComplexity int, id string, reason string) int
-		CreateAgentKey      func(childComplexity int, input model.CreateAgentKeyInput) int
-		CreateEvent         func(childComplexity int, input model.CreateEventInput) int
-		OpenBillingPortal   func(childComplexity int) int
-		ReplayDeadLetter    func(childComplexity int, id string) int
-		SetMyVisibility     func(childComplexity int, visible bool) int
-		SetPersonRole       func(childComplexity int, personID string, role model.Role) int
-		StartCheckout       func(childComplexity int, tierID string) int
-		SyncMembershipTiers func(childComplexity int) int
-		UpdateMyProfile     func(childComplexity int, input model.ProfileInput) int
+		AbandonDeadLetter             func(childComplexity int, id string, reason string) int
+		CreateAgentKey                func(childComplexity int, input model.CreateAgentKeyInput) int
+		CreateEvent                   func(childComplexity int, input model.CreateEventInput) int
+		GrantComplimentaryMembership  func(childComplexity int, personID string, tierID *string, until time.Time, reason string) int
+		OpenBillingPortal             func(childComplexity int) int
+		ReplayDeadLetter              func(childComplexity int, id string) int
+		RevokeComplimentaryMembership func(childComplexity int, grantID string, reason string) int
+		SetMyVisibility               func(childComplexity int, visible bool) int
+		SetPersonRole                 func(childComplexity int, personID string, role model.Role) int
+		StartCheckout                 func(childComplexity int, tierID string) int
+		SyncMembershipTiers           func(childComplexity int) int
+		UpdateMyProfile               func(childComplexity int, input model.ProfileInput) int
 	}
 
 	PageInfo struct {
@@ -217,6 +235,7 @@ type ComplexityRoot struct {
 	}
 
 	Person struct {
+		Access     func(childComplexity int) int
 		Email      func(childComplexity int) int
 		FirstName  func(childComplexity int) int
 		ID         func(childComplexity int) int
@@ -350,12 +369,15 @@ type MutationResolver interface {
 	SetPersonRole(ctx context.Context, personID string, role model.Role) (*model.Person, error)
 	ReplayDeadLetter(ctx context.Context, id string) (*model.DeadLetter, error)
 	AbandonDeadLetter(ctx context.Context, id string, reason string) (*model.DeadLetter, error)
+	GrantComplimentaryMembership(ctx context.Context, personID string, tierID *string, until time.Time, reason string) (*model.AccessGrant, error)
+	RevokeComplimentaryMembership(ctx context.Context, grantID string, reason string) (*model.AccessGrant, error)
 	CreateAgentKey(ctx context.Context, input model.CreateAgentKeyInput) (*model.CreatedAgentKey, error)
 	CreateEvent(ctx context.Context, input model.CreateEventInput) (*model.Event, error)
 	SyncMembershipTiers(ctx context.Context) (*model.TierSyncResult, error)
 }
 type PersonResolver interface {
 	Membership(ctx context.Context, obj *model.Person) (*model.Membership, error)
+	Access(ctx context.Context, obj *model.Person) (*model.Access, error)
 	Slack(ctx context.Context, obj *model.Person) (*model.SlackLink, error)
 }
 type QueryResolver interface {
@@ -397,6 +419,68 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	ec := newExecutionContext(nil, e, nil)
 	_ = ec
 	switch typeName + "." + field {
+
+	case "Access.active":
+		if e.ComplexityRoot.Access.Active == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Access.Active(childComplexity), true
+	case "Access.sources":
+		if e.ComplexityRoot.Access.Sources == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Access.Sources(childComplexity), true
+	case "Access.until":
+		if e.ComplexityRoot.Access.Until == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Access.Until(childComplexity), true
+
+	case "AccessGrant.from":
+		if e.ComplexityRoot.AccessGrant.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessGrant.From(childComplexity), true
+	case "AccessGrant.grantedBy":
+		if e.ComplexityRoot.AccessGrant.GrantedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessGrant.GrantedBy(childComplexity), true
+	case "AccessGrant.id":
+		if e.ComplexityRoot.AccessGrant.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessGrant.ID(childComplexity), true
+	case "AccessGrant.kind":
+		if e.ComplexityRoot.AccessGrant.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessGrant.Kind(childComplexity), true
+	case "AccessGrant.reason":
+		if e.ComplexityRoot.AccessGrant.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessGrant.Reason(childComplexity), true
+	case "AccessGrant.tier":
+		if e.ComplexityRoot.AccessGrant.Tier == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessGrant.Tier(childComplexity), true
+	case "AccessGrant.until":
+		if e.ComplexityRoot.AccessGrant.Until == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessGrant.Until(childComplexity), true
 
 	case "AuditConnection.edges":
 		if e.ComplexityRoot.AuditConnection.Edges == nil {
@@ -1008,6 +1092,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateEvent(childComplexity, args["input"].(model.CreateEventInput)), true
+	case "Mutation.grantComplimentaryMembership":
+		if e.ComplexityRoot.Mutation.GrantComplimentaryMembership == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_grantComplimentaryMembership_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.GrantComplimentaryMembership(childComplexity, args["personId"].(string), args["tierId"].(*string), args["until"].(time.Time), args["reason"].(string)), true
 	case "Mutation.openBillingPortal":
 		if e.ComplexityRoot.Mutation.OpenBillingPortal == nil {
 			break
@@ -1025,6 +1120,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ReplayDeadLetter(childComplexity, args["id"].(string)), true
+	case "Mutation.revokeComplimentaryMembership":
+		if e.ComplexityRoot.Mutation.RevokeComplimentaryMembership == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_revokeComplimentaryMembership_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RevokeComplimentaryMembership(childComplexity, args["grantId"].(string), args["reason"].(string)), true
 	case "Mutation.setMyVisibility":
 		if e.ComplexityRoot.Mutation.SetMyVisibility == nil {
 			break
@@ -1114,6 +1220,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PaymentFailure.Person(childComplexity), true
 
+	case "Person.access":
+		if e.ComplexityRoot.Person.Access == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Person.Access(childComplexity), true
 	case "Person.email":
 		if e.ComplexityRoot.Person.Email == nil {
 			break
@@ -1758,6 +1870,60 @@ func newExecutionContext(
 }
 
 var sources = []*ast.Source{
+	{Name: "../schema/access.graphqls", Input: `"Why someone has a member's access: a paid subscription, the grace window after a failed payment, a complimentary membership (a scholarship), or an operator's manual grant."
+enum AccessSource {
+  SUBSCRIPTION
+  GRACE
+  COMPLIMENTARY
+  MANUAL
+}
+
+"""
+A person's access now, from the access ledger, which alone decides it: the
+directory, events approval, the chat workspace, the email list and agents
+all follow it. Access holds while any grant is current.
+"""
+type Access {
+  active: Boolean!
+  "When access ends if nothing changes (a scholarship's or the grace window's end, a scheduled cancellation); null when open-ended or not active."
+  until: Time
+  "Every current grant, oldest first."
+  sources: [AccessGrant!]!
+}
+
+"One grant of access: a row of the ledger."
+type AccessGrant {
+  id: ID!
+  kind: AccessSource!
+  "The tier it gives, if any."
+  tier: String
+  from: Time!
+  "Null while open (until revoked, or until billing closes it)."
+  until: Time
+  "Who granted it: a person's id, an operator's CLI login, or billing."
+  grantedBy: String!
+  reason: String!
+}
+
+extend type Person {
+  "Whether, and why, the person has access now. Null unless it is your own record or you hold members:read:pii (admins, the support agent)."
+  access: Access @goField(forceResolver: true)
+}
+
+extend type Mutation {
+  """
+  Grant a complimentary membership (a scholarship) until a time, for a
+  reason; audited. It gives a member's access like a paid membership, ends
+  on its own at until (with a reminder before), and never creates, changes
+  or cancels anything at the billing provider. If the person also pays,
+  both grants stand; ending one does not end the other.
+  """
+  grantComplimentaryMembership(personId: ID!, tierId: ID, until: Time!, reason: String!): AccessGrant @requires(scopes: [MEMBERS_WRITE])
+
+  "End a complimentary membership now, for a reason; audited. Other grants (a subscription) are untouched."
+  revokeComplimentaryMembership(grantId: ID!, reason: String!): AccessGrant @requires(scopes: [MEMBERS_WRITE])
+}
+`, BuiltIn: false},
 	{Name: "../schema/agents.graphqls", Input: `# The agent API: keys for agents, and the reads the starter operations of
 # the finance, support and engagement agents need. Every field declares its
 # access like the rest of the schema; an agent key is held to the scopes the
@@ -2394,6 +2560,38 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
 
+func (ec *executionContext) childFields_Access(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "active":
+		return ec.fieldContext_Access_active(ctx, field)
+	case "until":
+		return ec.fieldContext_Access_until(ctx, field)
+	case "sources":
+		return ec.fieldContext_Access_sources(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Access", field.Name)
+}
+
+func (ec *executionContext) childFields_AccessGrant(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_AccessGrant_id(ctx, field)
+	case "kind":
+		return ec.fieldContext_AccessGrant_kind(ctx, field)
+	case "tier":
+		return ec.fieldContext_AccessGrant_tier(ctx, field)
+	case "from":
+		return ec.fieldContext_AccessGrant_from(ctx, field)
+	case "until":
+		return ec.fieldContext_AccessGrant_until(ctx, field)
+	case "grantedBy":
+		return ec.fieldContext_AccessGrant_grantedBy(ctx, field)
+	case "reason":
+		return ec.fieldContext_AccessGrant_reason(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AccessGrant", field.Name)
+}
+
 func (ec *executionContext) childFields_AuditConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "edges":
@@ -2732,6 +2930,8 @@ func (ec *executionContext) childFields_Person(ctx context.Context, field graphq
 		return ec.fieldContext_Person_role(ctx, field)
 	case "membership":
 		return ec.fieldContext_Person_membership(ctx, field)
+	case "access":
+		return ec.fieldContext_Person_access(ctx, field)
 	case "slack":
 		return ec.fieldContext_Person_slack(ctx, field)
 	}
@@ -3096,6 +3296,44 @@ func (ec *executionContext) field_Mutation_createEvent_args(ctx context.Context,
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_grantComplimentaryMembership_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "personId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["personId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "tierId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tierId"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "until",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["until"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg3
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_replayDeadLetter_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3107,6 +3345,28 @@ func (ec *executionContext) field_Mutation_replayDeadLetter_args(ctx context.Con
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_revokeComplimentaryMembership_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "grantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["grantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg1
 	return args, nil
 }
 
@@ -3507,6 +3767,245 @@ func (ec *executionContext) field___Type_inputFields_args(ctx context.Context, r
 // endregion ***************************** args.gotpl *****************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _Access_active(ctx context.Context, field graphql.CollectedField, obj *model.Access) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Access_active(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Active, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Access_active(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Access", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Access_until(ctx context.Context, field graphql.CollectedField, obj *model.Access) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Access_until(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Until, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Access_until(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Access", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Access_sources(ctx context.Context, field graphql.CollectedField, obj *model.Access) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Access_sources(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sources, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.AccessGrant) graphql.Marshaler {
+			return ec.marshalNAccessGrant2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐAccessGrantᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Access_sources(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Access",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccessGrant(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AccessGrant_id(ctx context.Context, field graphql.CollectedField, obj *model.AccessGrant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessGrant_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessGrant_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessGrant", field, false, false, "ID")
+}
+
+func (ec *executionContext) _AccessGrant_kind(ctx context.Context, field graphql.CollectedField, obj *model.AccessGrant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessGrant_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.AccessSource) graphql.Marshaler {
+			return ec.marshalNAccessSource2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐAccessSource(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessGrant_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessGrant", field, false, false, "AccessSource")
+}
+
+func (ec *executionContext) _AccessGrant_tier(ctx context.Context, field graphql.CollectedField, obj *model.AccessGrant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessGrant_tier(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Tier, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AccessGrant_tier(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessGrant", field, false, false, "String")
+}
+
+func (ec *executionContext) _AccessGrant_from(ctx context.Context, field graphql.CollectedField, obj *model.AccessGrant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessGrant_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessGrant_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessGrant", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AccessGrant_until(ctx context.Context, field graphql.CollectedField, obj *model.AccessGrant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessGrant_until(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Until, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AccessGrant_until(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessGrant", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AccessGrant_grantedBy(ctx context.Context, field graphql.CollectedField, obj *model.AccessGrant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessGrant_grantedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GrantedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessGrant_grantedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessGrant", field, false, false, "String")
+}
+
+func (ec *executionContext) _AccessGrant_reason(ctx context.Context, field graphql.CollectedField, obj *model.AccessGrant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessGrant_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessGrant_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessGrant", field, false, false, "String")
+}
 
 func (ec *executionContext) _AuditConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.AuditConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -6202,6 +6701,130 @@ func (ec *executionContext) fieldContext_Mutation_abandonDeadLetter(ctx context.
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_grantComplimentaryMembership(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_grantComplimentaryMembership(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().GrantComplimentaryMembership(ctx, fc.Args["personId"].(string), fc.Args["tierId"].(*string), fc.Args["until"].(time.Time), fc.Args["reason"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scopes, err := ec.unmarshalNScope2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐScopeᚄ(ctx, []any{"MEMBERS_WRITE"})
+				if err != nil {
+					var zeroVal *model.AccessGrant
+					return zeroVal, err
+				}
+				if ec.Directives.Requires == nil {
+					var zeroVal *model.AccessGrant
+					return zeroVal, errors.New("directive requires is not implemented")
+				}
+				return ec.Directives.Requires(ctx, nil, directive0, scopes)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AccessGrant) graphql.Marshaler {
+			return ec.marshalOAccessGrant2ᚖgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐAccessGrant(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_grantComplimentaryMembership(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccessGrant(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_grantComplimentaryMembership_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_revokeComplimentaryMembership(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_revokeComplimentaryMembership(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RevokeComplimentaryMembership(ctx, fc.Args["grantId"].(string), fc.Args["reason"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scopes, err := ec.unmarshalNScope2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐScopeᚄ(ctx, []any{"MEMBERS_WRITE"})
+				if err != nil {
+					var zeroVal *model.AccessGrant
+					return zeroVal, err
+				}
+				if ec.Directives.Requires == nil {
+					var zeroVal *model.AccessGrant
+					return zeroVal, errors.New("directive requires is not implemented")
+				}
+				return ec.Directives.Requires(ctx, nil, directive0, scopes)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AccessGrant) graphql.Marshaler {
+			return ec.marshalOAccessGrant2ᚖgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐAccessGrant(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_revokeComplimentaryMembership(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccessGrant(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_revokeComplimentaryMembership_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_createAgentKey(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6665,6 +7288,38 @@ func (ec *executionContext) fieldContext_Person_membership(_ context.Context, fi
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Membership(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Person_access(ctx context.Context, field graphql.CollectedField, obj *model.Person) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Person_access(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Person().Access(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Access) graphql.Marshaler {
+			return ec.marshalOAccess2ᚖgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐAccess(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Person_access(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Person",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Access(ctx, field)
 		},
 	}
 	return fc, nil
@@ -10511,6 +11166,112 @@ func UnmarshalProfileInput(ctx context.Context, raw any) (model.ProfileInput, er
 
 // region    **************************** object.gotpl ****************************
 
+var accessImplementors = []string{"Access"}
+
+func (ec *executionContext) _Access(ctx context.Context, sel ast.SelectionSet, obj *model.Access) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, accessImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Access")
+		case "active":
+			out.Values[i] = ec._Access_active(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "until":
+			out.Values[i] = ec._Access_until(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "sources":
+			out.Values[i] = ec._Access_sources(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var accessGrantImplementors = []string{"AccessGrant"}
+
+func (ec *executionContext) _AccessGrant(ctx context.Context, sel ast.SelectionSet, obj *model.AccessGrant) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, accessGrantImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AccessGrant")
+		case "id":
+			out.Values[i] = ec._AccessGrant_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kind":
+			out.Values[i] = ec._AccessGrant_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "tier":
+			out.Values[i] = ec._AccessGrant_tier(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "from":
+			out.Values[i] = ec._AccessGrant_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "until":
+			out.Values[i] = ec._AccessGrant_until(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "grantedBy":
+			out.Values[i] = ec._AccessGrant_grantedBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._AccessGrant_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var auditConnectionImplementors = []string{"AuditConnection"}
 
 func (ec *executionContext) _AuditConnection(ctx context.Context, sel ast.SelectionSet, obj *model.AuditConnection) graphql.Marshaler {
@@ -11576,6 +12337,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		case "grantComplimentaryMembership":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_grantComplimentaryMembership(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "revokeComplimentaryMembership":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_revokeComplimentaryMembership(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "createAgentKey":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_createAgentKey(ctx, field)
@@ -11741,6 +12516,12 @@ func (ec *executionContext) _Person(ctx context.Context, sel ast.SelectionSet, o
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Person_membership(ctx, field, obj)
+				})
+		case "access":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Person_access(ctx, field, obj)
 				})
 		case "slack":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
@@ -12892,6 +13673,36 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
+func (ec *executionContext) marshalNAccessGrant2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐAccessGrant(ctx context.Context, sel ast.SelectionSet, v model.AccessGrant) graphql.Marshaler {
+	return ec._AccessGrant(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNAccessGrant2ᚕgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐAccessGrantᚄ(ctx context.Context, sel ast.SelectionSet, v []model.AccessGrant) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAccessGrant2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐAccessGrant(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNAccessSource2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐAccessSource(ctx context.Context, v any) (model.AccessSource, error) {
+	var res model.AccessSource
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAccessSource2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐAccessSource(ctx context.Context, sel ast.SelectionSet, v model.AccessSource) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNAlertLevel2githubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐAlertLevel(ctx context.Context, v any) (model.AlertLevel, error) {
 	var res model.AlertLevel
 	err := res.UnmarshalGQL(v)
@@ -13643,6 +14454,20 @@ func (ec *executionContext) marshalN__TypeKind2string(ctx context.Context, sel a
 	return res
 }
 
+func (ec *executionContext) marshalOAccess2ᚖgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐAccess(ctx context.Context, sel ast.SelectionSet, v *model.Access) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Access(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOAccessGrant2ᚖgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐAccessGrant(ctx context.Context, sel ast.SelectionSet, v *model.AccessGrant) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._AccessGrant(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOAuditConnection2ᚖgithubᚗcomᚋwomendefiningaiᚋplatformᚋgraphᚋmodelᚐAuditConnection(ctx context.Context, sel ast.SelectionSet, v *model.AuditConnection) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -13784,6 +14609,24 @@ func (ec *executionContext) marshalOEventWhen2ᚖgithubᚗcomᚋwomendefiningai�
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) unmarshalOID2ᚖstring(ctx context.Context, v any) (*string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalID(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOID2ᚖstring(ctx context.Context, sel ast.SelectionSet, v *string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalID(*v)
+	return res
 }
 
 func (ec *executionContext) unmarshalOInt2ᚖint32(ctx context.Context, v any) (*int32, error) {

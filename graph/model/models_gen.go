@@ -10,6 +10,31 @@ import (
 	"time"
 )
 
+// A person's access now, from the access ledger, which alone decides it: the
+// directory, events approval, the chat workspace, the email list and agents
+// all follow it. Access holds while any grant is current.
+type Access struct {
+	Active bool `json:"active"`
+	// When access ends if nothing changes (a scholarship's or the grace window's end, a scheduled cancellation); null when open-ended or not active.
+	Until *time.Time `json:"until,omitempty"`
+	// Every current grant, oldest first.
+	Sources []AccessGrant `json:"sources"`
+}
+
+// One grant of access: a row of the ledger.
+type AccessGrant struct {
+	ID   string       `json:"id"`
+	Kind AccessSource `json:"kind"`
+	// The tier it gives, if any.
+	Tier *string   `json:"tier,omitempty"`
+	From time.Time `json:"from"`
+	// Null while open (until revoked, or until billing closes it).
+	Until *time.Time `json:"until,omitempty"`
+	// Who granted it: a person's id, an operator's CLI login, or billing.
+	GrantedBy string `json:"grantedBy"`
+	Reason    string `json:"reason"`
+}
+
 type AuditConnection struct {
 	Edges    []AuditEdge `json:"edges"`
 	PageInfo *PageInfo   `json:"pageInfo"`
@@ -259,6 +284,8 @@ type Person struct {
 	Role  Role    `json:"role"`
 	// Null until billing has a membership for the person, and for other people's records without billing:read.
 	Membership *Membership `json:"membership,omitempty"`
+	// Whether, and why, the person has access now. Null unless it is your own record or you hold members:read:pii (admins, the support agent).
+	Access *Access `json:"access,omitempty"`
 	// Null until a sync has decided the person's status, and for callers without members:read (except on their own record).
 	Slack *SlackLink `json:"slack,omitempty"`
 }
@@ -383,6 +410,66 @@ type WebhookHealth struct {
 	P95Seconds      float64        `json:"p95Seconds"`
 	Backlog         []BacklogCount `json:"backlog"`
 	OpenDeadLetters int32          `json:"openDeadLetters"`
+}
+
+// Why someone has a member's access: a paid subscription, the grace window after a failed payment, a complimentary membership (a scholarship), or an operator's manual grant.
+type AccessSource string
+
+const (
+	AccessSourceSubscription  AccessSource = "SUBSCRIPTION"
+	AccessSourceGrace         AccessSource = "GRACE"
+	AccessSourceComplimentary AccessSource = "COMPLIMENTARY"
+	AccessSourceManual        AccessSource = "MANUAL"
+)
+
+var AllAccessSource = []AccessSource{
+	AccessSourceSubscription,
+	AccessSourceGrace,
+	AccessSourceComplimentary,
+	AccessSourceManual,
+}
+
+func (e AccessSource) IsValid() bool {
+	switch e {
+	case AccessSourceSubscription, AccessSourceGrace, AccessSourceComplimentary, AccessSourceManual:
+		return true
+	}
+	return false
+}
+
+func (e AccessSource) String() string {
+	return string(e)
+}
+
+func (e *AccessSource) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = AccessSource(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid AccessSource", str)
+	}
+	return nil
+}
+
+func (e AccessSource) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *AccessSource) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e AccessSource) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 // A watched measure's level against its thresholds.

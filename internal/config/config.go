@@ -140,6 +140,9 @@ type Config struct {
 	CronStripeReconcile string `env:"CRON_STRIPE_RECONCILE" envDefault:"03:00"`
 	// CronTiersSync are the UTC times of stripe_tiers_sync.
 	CronTiersSync string `env:"CRON_TIERS_SYNC" envDefault:"02:30"`
+
+	// The access ledger's grace policy and reminder (access.go).
+	AccessConfig
 	// ReconcileStuckAfter: reconciliation re-queues a billing event still
 	// 'received' after this long; ReconcileExpireAfter: a deferred event
 	// older than this expires with one alert.
@@ -229,7 +232,7 @@ func (c Config) validate() []string {
 	for _, check := range []func() []string{
 		c.validateServer, c.validateLogging, c.validateCron, c.validateClerk, c.validateURLs,
 		c.validateStripe, c.validateMailchimp, c.validateSlack, c.validateLuma, c.validateWorker, c.validateRateLimits,
-		c.validateOps, c.validateDatabaseTLS,
+		c.validateOps, c.validateDatabaseTLS, c.validateAccess,
 	} {
 		p = append(p, check()...)
 	}
