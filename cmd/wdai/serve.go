@@ -218,6 +218,9 @@ func buildHTTPAndMetrics(sys *system, migrator *postgres.Migrator) (http.Handler
 			return err
 		}, logger)
 	}
+	if routes["/webhooks/luma"], err = eventsWebhook(sys); err != nil {
+		return nil, nil, err
+	}
 	if sys.identityWebhook != nil {
 		routes["/webhooks/clerk"] = httpapi.IdentityWebhookHandler(sys.identityWebhook.Parse, sys.app.Commands.SyncIdentity.Handle, logger)
 	}
