@@ -8,6 +8,7 @@ import (
 	"go.uber.org/mock/gomock"
 
 	"github.com/99designs/gqlgen/client"
+
 	"github.com/womendefiningai/platform/application"
 	"github.com/womendefiningai/platform/domain/access"
 	"github.com/womendefiningai/platform/domain/ledger"

@@ -23,13 +23,13 @@ type AccessConfig struct {
 // validateAccess checks the grace policy and the reminder.
 func (c Config) validateAccess() []string {
 	var p []string
-	if a := c.AccessConfig.GracePeriod; a < 0 || a > 90*24*time.Hour {
+	if a := c.GracePeriod; a < 0 || a > 90*24*time.Hour {
 		p = append(p, fmt.Sprintf("ACCESS_GRACE_PERIOD: must be between 0 and 2160h (90 days), got %s", a))
 	}
-	if r := c.AccessConfig.ReminderBefore; r < 0 || r > 90*24*time.Hour {
+	if r := c.ReminderBefore; r < 0 || r > 90*24*time.Hour {
 		p = append(p, fmt.Sprintf("ACCESS_REMINDER_BEFORE: must be between 0 and 2160h (90 days), got %s", r))
 	}
-	if (c.AccessConfig.EndingJourneyID == "") != (c.AccessConfig.EndingStepID == "") {
+	if (c.EndingJourneyID == "") != (c.EndingStepID == "") {
 		p = append(p, "MAILCHIMP_ACCESS_ENDING_JOURNEY_ID and MAILCHIMP_ACCESS_ENDING_STEP_ID: set both or neither")
 	}
 	return p

@@ -13,7 +13,7 @@ func TestAccessPolicyDefaultsAndBounds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.AccessConfig.GracePeriod != 7*24*time.Hour || cfg.AccessConfig.ReminderBefore != 7*24*time.Hour {
+	if cfg.GracePeriod != 7*24*time.Hour || cfg.ReminderBefore != 7*24*time.Hour {
 		t.Fatalf("defaults = %+v, want 7 days each", cfg.AccessConfig)
 	}
 	for vars, want := range map[string]string{
@@ -29,7 +29,7 @@ func TestAccessPolicyDefaultsAndBounds(t *testing.T) {
 		}
 	}
 	cfg, err = config.LoadFrom(map[string]string{"ACCESS_GRACE_PERIOD": "0s", "ACCESS_REMINDER_BEFORE": "72h"})
-	if err != nil || cfg.AccessConfig.GracePeriod != 0 || cfg.AccessConfig.ReminderBefore != 72*time.Hour {
+	if err != nil || cfg.GracePeriod != 0 || cfg.ReminderBefore != 72*time.Hour {
 		t.Fatalf("no grace and a 3-day reminder: %+v, %v", cfg.AccessConfig, err)
 	}
 }
