@@ -13,6 +13,7 @@ import (
 
 	"github.com/womendefiningai/platform/adapters/luma"
 	"github.com/womendefiningai/platform/adapters/luma/lumafake"
+	"github.com/womendefiningai/platform/internal/testdb"
 )
 
 // lumaWebhookSecret is the signing secret of the tests' Luma webhook.
@@ -39,7 +40,8 @@ func newWebhookWorld(t *testing.T, guests int, extra ...map[string]string) *webh
 	return w
 }
 
-// member adds a person with a verified email and an active membership.
+// member adds a person with a verified email, an active membership and
+// its grant of access.
 func (w *webhookWorld) member(t *testing.T, email string) {
 	t.Helper()
 	if _, err := w.pool.Exec(context.Background(), `
@@ -49,6 +51,7 @@ func (w *webhookWorld) member(t *testing.T, email string) {
 		SELECT id, 'active', 'community', true, 'sub_' || id, now() + interval '30 days' FROM p`, email); err != nil {
 		t.Fatal(err)
 	}
+	testdb.GrantSeededMembers(t, w.pool) // the subscription's grant of access, as billing would make it
 }
 
 // send delivers the guest's guest.registered webhook as Luma would.
