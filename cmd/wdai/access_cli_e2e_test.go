@@ -58,8 +58,13 @@ func TestScholarshipThroughTheCLIIsApprovedAndSyncedLikeAPayingMember(t *testing
 		t.Fatalf("access show: %v\n%s", err, out)
 	}
 
-	// The approval run approves the scholar like a paying member.
+	// One worker, with Luma and Slack configured.
+	fake := slackfake.New(slackfake.Account{ID: "USCHOLAR", Email: "scholar@example.test"})
+	t.Cleanup(fake.Close)
+	w.env["SLACK_BOT_TOKEN"], w.env["SLACK_API_URL"] = slackfake.Token, fake.URL()
 	start(t, w.env, "worker")
+
+	// The approval run approves the scholar like a paying member.
 	waitRun(t, w.pool, w.enqueueApproval(t), 60*time.Second)
 	w.checkGuests(t)
 	var reason string
@@ -74,13 +79,6 @@ func TestScholarshipThroughTheCLIIsApprovedAndSyncedLikeAPayingMember(t *testing
 	if _, err := w.pool.Exec(ctx, `UPDATE memberships SET visible = true WHERE person_id = $1`, person); err != nil {
 		t.Fatal(err)
 	}
-	fake := slackfake.New(slackfake.Account{ID: "USCHOLAR", Email: "scholar@example.test"})
-	t.Cleanup(fake.Close)
-	env := map[string]string{"SLACK_BOT_TOKEN": slackfake.Token, "SLACK_API_URL": fake.URL()}
-	for k, v := range w.env {
-		env[k] = v
-	}
-	start(t, env, "worker")
 	out, err = runCLI(t, w.dbURL, "job", "run", "slack_sync")
 	run := runIDPattern.FindStringSubmatch(out)
 	if err != nil || run == nil {

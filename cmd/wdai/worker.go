@@ -233,7 +233,7 @@ func jobRunDeadLettered(ctx context.Context, tx pgx.Tx, msg ports.Message) error
 
 // messageHandlers lists every topic the worker handles, with its use case.
 func messageHandlers(c application.Commands) []messageHandler {
-	return append(accessHandlers(c), []messageHandler{
+	return append([]messageHandler{
 		{"jobs.run", ports.TopicJobRun, messaging.Decode(func(ctx context.Context, msg ports.Message, b ports.JobRunPayload) error {
 			return c.RunJob.Handle(ctx, application.RunJobInput{MessageID: msg.ID, RunID: b.RunID, Page: b.Page})
 		})},
@@ -255,5 +255,5 @@ func messageHandlers(c application.Commands) []messageHandler {
 		{"email.person_deleted", ports.TopicPersonDeleted, messaging.Decode(func(ctx context.Context, _ ports.Message, b ports.PersonDeletedMessage) error {
 			return c.ErasePerson.Handle(ctx, application.ErasePersonInput{PersonID: b.PersonID, Email: b.Email, CustomerID: b.CustomerID})
 		})},
-	}...)
+	}, accessHandlers(c)...)
 }
