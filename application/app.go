@@ -38,11 +38,10 @@ type Commands struct {
 	RemindAccessEnding RemindAccessEnding // message: a scholarship ends soon; the email list's reminder journey
 
 	// The email list.
-	SyncMemberEmail    SyncMemberEmail    // message: a member changed; sync the list, trigger a journey once
-	MoveMemberEmail    MoveMemberEmail    // message: a person's email changed
-	ArchiveMemberEmail ArchiveMemberEmail // message: a person was erased (archive only; the worker runs ErasePerson)
-	ErasePerson        ErasePerson        // message: a person was erased; billing canceled, subscriber deleted permanently
-	ResyncEmailList    ResyncEmailList    // push everyone to the list in bulk
+	SyncMemberEmail SyncMemberEmail // message: a member changed; sync the list, trigger a journey once
+	MoveMemberEmail MoveMemberEmail // message: a person's email changed
+	ErasePerson     ErasePerson     // message: a person was erased; billing canceled, subscriber deleted permanently
+	ResyncEmailList ResyncEmailList // push everyone to the list in bulk
 
 	// The chat workspace.
 	SyncChatStatus SyncChatStatus // job page: match visible members to chat accounts, keep their status

@@ -198,7 +198,7 @@ func (s emailStates) save(ctx context.Context, personID string, version int64, s
 		Status: string(status), State: body, Note: note, Version: version})
 }
 
-// record stores a state regardless of what was there (archive, skipped):
+// record stores a state regardless of what was there (a skipped note):
 // it reads the current version and writes over it, once more on a race.
 func (s emailStates) record(ctx context.Context, st ports.IntegrationState) error {
 	st.Provider = EmailListIntegration

@@ -605,6 +605,60 @@ func TestSyncMemberEmailRecordsAnUnconfiguredListAsSkipped(t *testing.T) {
 	}
 }
 
+// TestSyncMemberEmailRecordsSkippedOverARacingWriter: the skipped note is
+// written over whatever is stored, reading the version again once on a race;
+// a second race or a failed read is returned for the worker to retry.
+func TestSyncMemberEmailRecordsSkippedOverARacingWriter(t *testing.T) {
+	t.Parallel()
+	boom := errors.New("db down")
+	skipped := func(version int64) any {
+		return gomock.Cond(func(s ports.IntegrationState) bool {
+			return s.Version == version && s.Note == "skipped: not configured" && s.Status == "" && s.PersonID == "p1" && s.Provider == application.EmailListIntegration
+		})
+	}
+	tests := []struct {
+		name    string
+		setup   func(i *mocks.MockIntegrations)
+		wantErr error
+	}{
+		{"one race: read again and write", func(i *mocks.MockIntegrations) {
+			gomock.InOrder(
+				i.EXPECT().Get(gomock.Any(), "p1", application.EmailListIntegration).Return(ports.IntegrationState{Version: 3}, nil),
+				i.EXPECT().Put(gomock.Any(), skipped(3)).Return(int64(0), ports.ErrStaleState),
+				i.EXPECT().Get(gomock.Any(), "p1", application.EmailListIntegration).Return(ports.IntegrationState{Version: 4}, nil),
+				i.EXPECT().Put(gomock.Any(), skipped(4)).Return(int64(5), nil),
+			)
+		}, nil},
+		{"two races: stale state returned for retry", func(i *mocks.MockIntegrations) {
+			i.EXPECT().Get(gomock.Any(), "p1", application.EmailListIntegration).Return(ports.IntegrationState{}, ports.ErrNotFound).Times(2)
+			i.EXPECT().Put(gomock.Any(), skipped(0)).Return(int64(0), ports.ErrStaleState).Times(2)
+		}, ports.ErrStaleState},
+		{"read failure", func(i *mocks.MockIntegrations) {
+			i.EXPECT().Get(gomock.Any(), "p1", application.EmailListIntegration).Return(ports.IntegrationState{}, boom)
+		}, boom},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newEmailFixture(t)
+			f.person(ada, activeIn(t, "p1", "community"))
+			integrations := mocks.NewMockIntegrations(gomock.NewController(t))
+			// The plan reads the state first: nothing synced yet.
+			first := integrations.EXPECT().Get(gomock.Any(), "p1", application.EmailListIntegration).Return(ports.IntegrationState{}, ports.ErrNotFound)
+			f.list.EXPECT().Upsert(gomock.Any(), gomock.Any(), "").Return(ports.SubscriberResult{}, ports.ErrNotConfigured).After(first)
+			tt.setup(integrations)
+			h, err := application.NewSyncMemberEmail(f.deps(integrations))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = h.Handle(context.Background(), application.SyncMemberEmailInput{MessageID: "m1", PersonID: "p1", Events: []string{membership.NameActivated}})
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			}
+		})
+	}
+}
+
 func TestSyncMemberEmailReturnsStaleStateForRetryAndTriggersNothing(t *testing.T) {
 	t.Parallel()
 	f := newEmailFixture(t)
@@ -758,103 +812,6 @@ func TestMoveMemberEmailPassesThePreviousAddress(t *testing.T) {
 	}
 }
 
-func TestArchiveMemberEmail(t *testing.T) {
-	t.Parallel()
-	boom := errors.New("list down")
-	tests := []struct {
-		name       string
-		in         application.ArchiveMemberEmailInput
-		archiveErr error
-		archived   bool // Archive is called
-		wantErr    error
-		wantRow    *ports.IntegrationState // nil: nothing recorded
-	}{
-		{name: "archives the last address and records it", in: application.ArchiveMemberEmailInput{PersonID: "p1", Email: "ada@example.test"},
-			archived: true, wantRow: &ports.IntegrationState{Status: "archived", State: json.RawMessage("{}"), Version: 8}},
-		{name: "a person without an address needs nothing", in: application.ArchiveMemberEmailInput{PersonID: "p1"}},
-		{name: "unconfigured list: recorded as skipped", in: application.ArchiveMemberEmailInput{PersonID: "p1", Email: "ada@example.test"},
-			archived: true, archiveErr: ports.ErrNotConfigured, wantRow: &ports.IntegrationState{Note: "skipped: not configured", Version: 8}},
-		{name: "list failure is returned, nothing recorded", in: application.ArchiveMemberEmailInput{PersonID: "p1", Email: "ada@example.test"},
-			archived: true, archiveErr: boom, wantErr: boom},
-		{name: "message without a person", in: application.ArchiveMemberEmailInput{Email: "ada@example.test"}, wantErr: application.ErrInvalidInput},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			f := newEmailFixture(t)
-			f.store.seed(t, "p1", ports.SubscriberSubscribed, syncedEmail{Email: "ada@example.test"})
-			if tt.archived {
-				f.list.EXPECT().Archive(gomock.Any(), tt.in.Email).Return(tt.archiveErr)
-			}
-			h, err := application.NewArchiveMemberEmail(f.list, f.store)
-			if err != nil {
-				t.Fatal(err)
-			}
-			err = h.Handle(context.Background(), tt.in)
-			if !errors.Is(err, tt.wantErr) {
-				t.Fatalf("err = %v, want %v", err, tt.wantErr)
-			}
-			if tt.wantErr == application.ErrInvalidInput && !ports.IsPermanent(err) { //nolint:errorlint // comparing the table's sentinel
-				t.Errorf("err = %v, want permanent", err)
-			}
-			row, _ := f.store.row(t, "p1")
-			if tt.wantRow == nil {
-				if row.Version != 7 {
-					t.Fatalf("state changed to %+v, want it untouched", row)
-				}
-				return
-			}
-			if row.Status != tt.wantRow.Status || row.Note != tt.wantRow.Note || string(row.State) != string(tt.wantRow.State) || row.Version != tt.wantRow.Version {
-				t.Fatalf("stored %+v, want %+v", row, *tt.wantRow)
-			}
-		})
-	}
-}
-
-func TestArchiveMemberEmailRecordsOverARacingWriter(t *testing.T) {
-	t.Parallel()
-	boom := errors.New("db down")
-	tests := []struct {
-		name    string
-		setup   func(i *mocks.MockIntegrations)
-		wantErr error
-	}{
-		{"one race: read again and write", func(i *mocks.MockIntegrations) {
-			gomock.InOrder(
-				i.EXPECT().Get(gomock.Any(), "p1", application.EmailListIntegration).Return(ports.IntegrationState{Version: 3}, nil),
-				i.EXPECT().Put(gomock.Any(), gomock.Cond(func(s ports.IntegrationState) bool { return s.Version == 3 })).Return(int64(0), ports.ErrStaleState),
-				i.EXPECT().Get(gomock.Any(), "p1", application.EmailListIntegration).Return(ports.IntegrationState{Version: 4}, nil),
-				i.EXPECT().Put(gomock.Any(), gomock.Cond(func(s ports.IntegrationState) bool {
-					return s.Version == 4 && s.Status == "archived" && s.PersonID == "p1" && s.Provider == application.EmailListIntegration
-				})).Return(int64(5), nil),
-			)
-		}, nil},
-		{"two races: stale state returned for retry", func(i *mocks.MockIntegrations) {
-			i.EXPECT().Get(gomock.Any(), "p1", application.EmailListIntegration).Return(ports.IntegrationState{}, ports.ErrNotFound).Times(2)
-			i.EXPECT().Put(gomock.Any(), gomock.Any()).Return(int64(0), ports.ErrStaleState).Times(2)
-		}, ports.ErrStaleState},
-		{"read failure", func(i *mocks.MockIntegrations) {
-			i.EXPECT().Get(gomock.Any(), "p1", application.EmailListIntegration).Return(ports.IntegrationState{}, boom)
-		}, boom},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			ctrl := gomock.NewController(t)
-			list, integrations := mocks.NewMockEmailList(ctrl), mocks.NewMockIntegrations(ctrl)
-			list.EXPECT().Archive(gomock.Any(), "ada@example.test").Return(nil)
-			tt.setup(integrations)
-			h, err := application.NewArchiveMemberEmail(list, integrations)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := h.Handle(context.Background(), application.ArchiveMemberEmailInput{PersonID: "p1", Email: "ada@example.test"}); !errors.Is(err, tt.wantErr) {
-				t.Fatalf("err = %v, want %v", err, tt.wantErr)
-			}
-		})
-	}
-}
-
 func TestEmailUseCasesRefuseNilDependencies(t *testing.T) {
 	t.Parallel()
 	f := newEmailFixture(t)
@@ -910,8 +867,6 @@ func TestEmailUseCasesRefuseNilDependencies(t *testing.T) {
 			_, err := application.NewSyncMemberEmail(without(func(d *application.EmailSyncDeps) { d.UoW = nil }))
 			return err
 		}},
-		{"archive without list", func() error { _, err := application.NewArchiveMemberEmail(nil, f.store); return err }},
-		{"archive without integrations", func() error { _, err := application.NewArchiveMemberEmail(f.list, nil); return err }},
 		{"resync without directory", func() error {
 			_, err := application.NewResyncEmailList(resyncWithout(func(d *application.ResyncEmailListDeps) { d.People = nil }))
 			return err

@@ -79,7 +79,7 @@ func (s memberEmailSync) sync(ctx context.Context, r syncRequest) error {
 		return err
 	}
 	if p.Erased || p.PrimaryEmail == "" {
-		return nil // person.deleted archives them
+		return nil // person.deleted erases them from the list
 	}
 	plan, err := s.plan(ctx, p, r)
 	if err != nil {

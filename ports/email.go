@@ -49,11 +49,9 @@ type EmailList interface {
 	SetTags(ctx context.Context, email string, tags map[string]bool) error
 	// TriggerJourney starts the journey step for the address.
 	TriggerJourney(ctx context.Context, journeyID, stepID, email string) error
-	// Archive removes the subscriber from the audience (kept in the archive).
-	Archive(ctx context.Context, email string) error
 	// DeletePermanently erases the subscriber for good (the provider's
-	// erasure; an archive keeps the contact). An unknown address is not an
-	// error.
+	// erasure, not an archive, which would keep the contact). An unknown
+	// address is not an error.
 	DeletePermanently(ctx context.Context, email string) error
 	// BatchUpsert upserts many subscribers (chunked by the adapter) and
 	// returns one result per subscriber.

@@ -116,7 +116,7 @@ func TestRequestsCarryTheKeyAsBasicAuth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Archive(context.Background(), "a@example.org"); err != nil {
+	if err := c.DeletePermanently(context.Background(), "a@example.org"); err != nil {
 		t.Fatal(err)
 	}
 	scheme, cred, _ := strings.Cut(auth, " ")
@@ -296,31 +296,6 @@ func TestTriggerJourney(t *testing.T) {
 	}
 	if got := fake.Triggers(); !reflect.DeepEqual(got, []mailchimpfake.Trigger{{JourneyID: "123", StepID: "456", Email: "j@example.org"}}) {
 		t.Errorf("triggers = %+v", got)
-	}
-}
-
-func TestArchive(t *testing.T) {
-	t.Parallel()
-	fake, c := newFake(t)
-	ctx := context.Background()
-	if _, err := c.Upsert(ctx, ports.Subscriber{Email: "x@example.org"}, ""); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Archive(ctx, "X@example.org"); err != nil {
-		t.Fatalf("Archive: %v", err)
-	}
-	last := fake.Calls()[fake.CallCount()-1]
-	if last.Method != http.MethodDelete || last.Path != "/lists/"+testList+"/members/"+hashOf("x@example.org") {
-		t.Errorf("call = %s %s", last.Method, last.Path)
-	}
-	if m, _ := fake.Member("x@example.org"); !m.Archived {
-		t.Error("member not archived")
-	}
-	// Archived (404) and never there (404) are both already gone.
-	for _, email := range []string{"x@example.org", "nobody@example.org"} {
-		if err := c.Archive(ctx, email); err != nil {
-			t.Errorf("Archive(%s) again: %v, want nil", email, err)
-		}
 	}
 }
 
@@ -660,11 +635,11 @@ func TestUnconfiguredClientSkipsEveryCall(t *testing.T) {
 		_, errUpsert := c.Upsert(ctx, ports.Subscriber{Email: "a@example.org"}, "")
 		_, errBatch := c.BatchUpsert(ctx, []ports.Subscriber{{Email: "a@example.org"}})
 		for name, err := range map[string]error{
-			"Upsert":         errUpsert,
-			"BatchUpsert":    errBatch,
-			"SetTags":        c.SetTags(ctx, "a@example.org", map[string]bool{"x": true}),
-			"TriggerJourney": c.TriggerJourney(ctx, "1", "2", "a@example.org"),
-			"Archive":        c.Archive(ctx, "a@example.org"),
+			"Upsert":            errUpsert,
+			"BatchUpsert":       errBatch,
+			"SetTags":           c.SetTags(ctx, "a@example.org", map[string]bool{"x": true}),
+			"TriggerJourney":    c.TriggerJourney(ctx, "1", "2", "a@example.org"),
+			"DeletePermanently": c.DeletePermanently(ctx, "a@example.org"),
 		} {
 			if !errors.Is(err, ports.ErrNotConfigured) {
 				t.Errorf("%s: err = %v, want ErrNotConfigured", name, err)
@@ -715,10 +690,10 @@ func TestAPIRootComesFromTheKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Archive(context.Background(), "a@example.org"); err != nil {
+	if err := c.DeletePermanently(context.Background(), "a@example.org"); err != nil {
 		t.Fatal(err)
 	}
-	if want := "https://us6.api.mailchimp.com/3.0/lists/" + testList + "/members/" + hashOf("a@example.org"); got != want {
+	if want := "https://us6.api.mailchimp.com/3.0/lists/" + testList + "/members/" + hashOf("a@example.org") + "/actions/delete-permanent"; got != want {
 		t.Errorf("URL = %s, want %s", got, want)
 	}
 }
@@ -729,11 +704,11 @@ func TestInvalidArgumentsArePermanentAndSendNothing(t *testing.T) {
 	ctx := context.Background()
 	_, errUpsert := c.Upsert(ctx, ports.Subscriber{Email: "  "}, "")
 	for name, err := range map[string]error{
-		"Upsert":         errUpsert,
-		"SetTags":        c.SetTags(ctx, "", map[string]bool{"x": true}),
-		"SetTags name":   c.SetTags(ctx, "a@example.org", map[string]bool{"": true}),
-		"TriggerJourney": c.TriggerJourney(ctx, "", "2", "a@example.org"),
-		"Archive":        c.Archive(ctx, ""),
+		"Upsert":            errUpsert,
+		"SetTags":           c.SetTags(ctx, "", map[string]bool{"x": true}),
+		"SetTags name":      c.SetTags(ctx, "a@example.org", map[string]bool{"": true}),
+		"TriggerJourney":    c.TriggerJourney(ctx, "", "2", "a@example.org"),
+		"DeletePermanently": c.DeletePermanently(ctx, ""),
 	} {
 		if !ports.IsPermanent(err) {
 			t.Errorf("%s: err = %v, want permanent", name, err)

@@ -211,27 +211,6 @@ func (c *Client) TriggerJourney(ctx context.Context, journeyID, stepID, email st
 	return nil
 }
 
-// Archive archives the member with DELETE /lists/{list}/members/{hash}. A
-// member that is not there (404) is already gone: nil.
-func (c *Client) Archive(ctx context.Context, email string) error {
-	const op = "archive member"
-	if !c.configured {
-		return ports.ErrNotConfigured
-	}
-	if strings.TrimSpace(email) == "" {
-		return invalid(op, "empty email address")
-	}
-	err := c.do(ctx, http.MethodDelete, c.memberPath(subscriberHash(email)), nil, nil)
-	var apiErr *Error
-	if errors.As(err, &apiErr) && apiErr.Status == http.StatusNotFound {
-		return nil
-	}
-	if err != nil {
-		return c.fail(op, err)
-	}
-	return nil
-}
-
 // BatchUpsert upserts subs with POST /lists/{list}, up to 500 members a
 // call, one call after the other, with update_existing true and, like
 // Upsert, status_if_new and never status: existing members keep their
@@ -315,8 +294,8 @@ func (c *Client) batchErrorResult(e batchError) ports.SubscriberResult {
 
 // DeletePermanently erases the member for good with POST
 // /lists/{list}/members/{hash}/actions/delete-permanent (Mailchimp's
-// erasure; the archive of Archive keeps the contact). An unknown member is
-// done.
+// erasure; an archive, DELETE /lists/{list}/members/{hash}, would keep the
+// contact). An unknown member is done.
 func (c *Client) DeletePermanently(ctx context.Context, email string) error {
 	const op = "delete member permanently"
 	if !c.configured {

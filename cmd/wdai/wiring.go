@@ -377,7 +377,6 @@ func (b *appBuilder) email(app *application.App) {
 		}}
 	c.SyncMemberEmail = keep(application.NewSyncMemberEmail(deps)).into(&b.err)
 	c.MoveMemberEmail = keep(application.NewMoveMemberEmail(deps)).into(&b.err)
-	c.ArchiveMemberEmail = keep(application.NewArchiveMemberEmail(b.p.list, st.integrations)).into(&b.err)
 	c.ErasePerson = keep(application.NewErasePerson(application.ErasePersonDeps{Billing: b.p.billing, List: b.p.list, Memberships: st.memberships,
 		Integrations: st.integrations, Audit: postgres.NewAuditLog(b.s.pool), AtPeriodEnd: cfg.ErasureCancelAtPeriodEnd})).into(&b.err)
 	c.ResyncEmailList = keep(application.NewResyncEmailList(application.ResyncEmailListDeps{List: b.p.list, People: st.people,
