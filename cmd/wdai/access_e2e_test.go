@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -271,4 +274,59 @@ func mustUser(t *testing.T, id string, hasAccess bool) access.Principal {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// TestScholarshipOverGraphQL: through the real HTTP handler and Clerk
+// sessions, an admin grants a scholarship; a member may not; the scholar
+// reads me.access and now reads the directory; another member cannot see
+// why the scholar has access; the admin revokes it.
+func TestScholarshipOverGraphQL(t *testing.T) {
+	t.Parallel()
+	clerk, _, vars := withClerk(t)
+	l := newLifecycle(t, true, vars)
+	admin := l.newPerson("ruth@example.test")
+	if _, err := l.pool.Exec(t.Context(), `UPDATE people SET role = 'admin' WHERE id = $1`, admin); err != nil {
+		t.Fatal(err)
+	}
+	scholar := l.newPerson("amal@example.test")
+	adminToken, scholarToken := clerk.MintToken("user_ruth"), clerk.MintToken("user_amal")
+	stripeBefore := len(l.stripe.Requests())
+
+	if _, dir := l.access(scholarToken); dir {
+		t.Fatal("the directory is open before any grant")
+	}
+	grant := `mutation { grantComplimentaryMembership(personId: "` + scholar + `", tierId: "community", until: "` +
+		time.Now().Add(90*24*time.Hour).UTC().Format(time.RFC3339) + `", reason: "scholarship") { id kind until grantedBy } }`
+	if out := l.graphql(scholarToken, grant); out["errors"] == nil || !strings.Contains(fmt.Sprint(out["errors"]), "FORBIDDEN") {
+		t.Fatalf("a member granted themselves a scholarship: %v", out)
+	}
+	out := l.graphql(adminToken, grant)
+	g, _ := out["data"].(map[string]any)["grantComplimentaryMembership"].(map[string]any)
+	if g == nil || g["kind"] != "COMPLIMENTARY" || g["grantedBy"] != admin {
+		t.Fatalf("grant = %v", out)
+	}
+	l.waitIdle()
+	if _, dir := l.access(scholarToken); !dir {
+		t.Fatal("the scholar cannot read the directory")
+	}
+	me := l.graphql(scholarToken, `{ me { access { active until sources { kind reason grantedBy } } } }`)
+	raw, _ := json.Marshal(me)
+	if !strings.Contains(string(raw), `"active":true`) || !strings.Contains(string(raw), `"kind":"COMPLIMENTARY"`) || !strings.Contains(string(raw), `"reason":"scholarship"`) {
+		t.Fatalf("me.access = %s", raw)
+	}
+	other := l.graphql(adminToken, `{ member(id: "`+scholar+`") { access { active } } }`)
+	if raw, _ := json.Marshal(other); !strings.Contains(string(raw), `"active":true`) {
+		t.Fatalf("the admin's member(id).access = %s", raw)
+	}
+	revoke := `mutation { revokeComplimentaryMembership(grantId: "` + g["id"].(string) + `", reason: "ended early") { id until } }`
+	if out := l.graphql(adminToken, revoke); out["errors"] != nil {
+		t.Fatalf("revoke: %v", out)
+	}
+	l.waitIdle()
+	if _, dir := l.access(scholarToken); dir {
+		t.Fatal("the directory stays open after the revocation")
+	}
+	if n := len(l.stripe.Requests()) - stripeBefore; n != 0 {
+		t.Fatalf("%d calls reached the billing stand-in, want 0", n)
+	}
 }
