@@ -100,6 +100,15 @@ func TestRemindAccessEnding(t *testing.T) {
 		"unknown grant: no reminder": func(*billingWorld, ledger.Grant) application.RemindAccessEndingInput {
 			return application.RemindAccessEndingInput{PersonID: blPerson, GrantID: "g404", Until: until}
 		},
+		"the person also pays: access goes on, no reminder": func(w *billingWorld, g ledger.Grant) application.RemindAccessEndingInput {
+			w.book.add(subscriptionGrant(blPerson, blTier, blNow.Add(-24*time.Hour)))
+			return application.RemindAccessEndingInput{PersonID: blPerson, GrantID: g.ID, Until: until}
+		},
+		"a later scholarship follows on: no reminder": func(w *billingWorld, g ledger.Grant) application.RemindAccessEndingInput {
+			w.t.Helper()
+			w.book.add(scholarship(w.t, blPerson, blTier, until.Add(-time.Hour), until.Add(90*24*time.Hour)))
+			return application.RemindAccessEndingInput{PersonID: blPerson, GrantID: g.ID, Until: until}
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

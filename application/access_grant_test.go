@@ -124,6 +124,12 @@ func TestGrantAccessRefusesAndChangesNothing(t *testing.T) {
 		{"a reason too long", blAdmin, with(func(i *application.GrantAccessInput) { i.Reason = strings.Repeat("é", ledger.MaxReason+1) }), nil, application.ErrInvalidInput, false},
 		{"a subscription by hand", blAdmin, with(func(i *application.GrantAccessInput) { i.Source = ledger.SourceSubscription }), nil, application.ErrInvalidInput, false},
 		{"no person", blAdmin, with(func(i *application.GrantAccessInput) { i.PersonID = "" }), nil, application.ErrInvalidInput, false},
+		{"backdated: the ledger records when access was given", blAdmin, with(func(i *application.GrantAccessInput) { i.From = blNow.Add(-time.Hour) }), nil, application.ErrInvalidInput, false},
+		{"an end beyond five years", blAdmin, with(func(i *application.GrantAccessInput) { i.Until = blNow.Add(application.MaxGrantLength + time.Hour) }), nil, application.ErrInvalidInput, false},
+		{"a start beyond five years", blAdmin, with(func(i *application.GrantAccessInput) {
+			i.From, i.Until = blNow.Add(application.MaxGrantLength+time.Hour), blNow.Add(application.MaxGrantLength+2*time.Hour)
+		}), nil, application.ErrInvalidInput, false},
+		{"a reason with a terminal escape", blAdmin, with(func(i *application.GrantAccessInput) { i.Reason = "evil\x1b[31mRED" }), nil, application.ErrInvalidInput, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

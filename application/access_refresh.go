@@ -50,7 +50,10 @@ type accessRefresh struct {
 
 // run evaluates the access of personID, whose membership m (nil: none) is
 // locked in tx, at now. It returns the event names of a change of access.
-func (r accessRefresh) run(ctx context.Context, personID string, m *membership.Membership, now time.Time) ([]string, error) {
+// rearm schedules the next check even when nothing changed here: a grant
+// or a revocation just changed the ledger, or this is a scheduled check,
+// which must hand on to the next edge of a window.
+func (r accessRefresh) run(ctx context.Context, personID string, m *membership.Membership, now time.Time, rearm bool) ([]string, error) {
 	grants, err := r.tx.AccessGrants().ForPerson(ctx, personID)
 	if err != nil {
 		return nil, err
@@ -61,7 +64,7 @@ func (r accessRefresh) run(ctx context.Context, personID string, m *membership.M
 			return nil, err
 		}
 	}
-	return r.settle(ctx, personID, grants, now, len(changes) > 0)
+	return r.settle(ctx, personID, grants, now, rearm || len(changes) > 0)
 }
 
 // write stores one change, audits it, and returns the grants with it.
@@ -87,8 +90,8 @@ func (r accessRefresh) write(ctx context.Context, grants []ledger.Grant, c ledge
 }
 
 // settle records the access that grants give at now and acts on a change;
-// changed says grants changed in this transaction (so the next check may
-// have moved).
+// changed says grants changed (so the next check may have moved), or that
+// the next check must be scheduled anyway.
 func (r accessRefresh) settle(ctx context.Context, personID string, grants []ledger.Grant, now time.Time, changed bool) ([]string, error) {
 	a := ledger.Explain(grants, now)
 	was, err := r.tx.AccessGrants().SetActive(ctx, personID, a.Active)

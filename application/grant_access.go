@@ -25,6 +25,14 @@ type GrantAccessInput struct {
 	Reason   string
 }
 
+// MaxGrantLength bounds how far ahead a grant may start or end; an open
+// manual grant lasts until revoked.
+const MaxGrantLength = 5 * 365 * 24 * time.Hour
+
+// backdateTolerance is how far in the past a grant may say it starts (a
+// clock's skew, a form filled in slowly).
+const backdateTolerance = 5 * time.Minute
+
 // GrantAccess records a grant in the access ledger (members:write, which
 // admins hold), audited, and evaluates the person's access at once. It
 // never calls the billing provider: a scholarship is not a subscription.
@@ -61,8 +69,13 @@ func (h GrantAccess) Handle(ctx context.Context, in GrantAccessInput) (ledger.Gr
 	if in.From.IsZero() {
 		in.From = now
 	}
-	if !in.Until.IsZero() && !in.Until.After(now) {
+	switch {
+	case in.From.Before(now.Add(-backdateTolerance)):
+		return ledger.Grant{}, invalid("the grant cannot start in the past: the ledger records when access was given")
+	case !in.Until.IsZero() && !in.Until.After(now):
 		return ledger.Grant{}, invalid("the grant must end in the future")
+	case in.Until.After(now.Add(MaxGrantLength)), in.From.After(now.Add(MaxGrantLength)):
+		return ledger.Grant{}, invalid("the grant must lie within %d years; grant again later", int(MaxGrantLength.Hours()/24/365))
 	}
 	g, err := ledger.NewGrant(in.Source, in.PersonID, in.TierID, in.From, in.Until, p.ID(), in.Reason)
 	if err != nil {
@@ -122,11 +135,11 @@ func lockMembership(ctx context.Context, tx ports.AccessTx, personID string) (*m
 	return locked, err
 }
 
-// evaluateAccess runs the access refresh of a locked membership and
-// publishes member.changed when access started or ended, so that the email
-// list and the chat workspace follow.
+// evaluateAccess runs the access refresh of a locked membership, re-arms
+// the next scheduled check, and publishes member.changed when access
+// started or ended, so that the email list and the chat workspace follow.
 func evaluateAccess(ctx context.Context, tx ports.AccessTx, policy AccessPolicy, personID string, m *membership.Membership, now time.Time) error {
-	events, err := accessRefresh{tx: tx, policy: policy}.run(ctx, personID, m, now)
+	events, err := accessRefresh{tx: tx, policy: policy}.run(ctx, personID, m, now, true)
 	if err != nil || len(events) == 0 {
 		return err
 	}

@@ -46,7 +46,7 @@ func (c membershipChange) apply(ctx context.Context, ch change, fn func(*members
 		if err != nil {
 			return err
 		}
-		accessEvents, err := accessRefresh{tx: tx, policy: c.access}.run(ctx, ch.personID, locked, c.clock.Now())
+		accessEvents, err := accessRefresh{tx: tx, policy: c.access}.run(ctx, ch.personID, locked, c.clock.Now(), false)
 		if err != nil {
 			return err
 		}

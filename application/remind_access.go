@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/womendefiningai/platform/domain/ledger"
 	"github.com/womendefiningai/platform/ports"
 )
 
@@ -14,7 +15,8 @@ type RemindAccessEndingInput = ports.AccessReminderMessage
 // membership's end: while the grant still ends when it did, it queues
 // member.changed with the event access_ending, which triggers the email
 // list's "access ending" journey once (when one is configured). A grant
-// revoked or moved since gets no reminder.
+// revoked or moved since gets no reminder, nor one whose end does not end
+// access (the person also pays, or holds a later grant).
 type RemindAccessEnding struct {
 	uow   ports.UnitOfWork[ports.AccessTx]
 	clock ports.Clock
@@ -41,8 +43,16 @@ func (h RemindAccessEnding) Handle(ctx context.Context, in RemindAccessEndingInp
 		if err != nil {
 			return err
 		}
-		if g.PersonID != in.PersonID || !g.Until.Equal(in.Until) || !g.CurrentAt(h.clock.Now()) {
+		now := h.clock.Now()
+		if g.PersonID != in.PersonID || !g.Until.Equal(in.Until) || !g.CurrentAt(now) {
 			return nil // revoked, moved or over: no reminder
+		}
+		all, err := tx.AccessGrants().ForPerson(ctx, g.PersonID)
+		if err != nil {
+			return err
+		}
+		if a := ledger.Explain(all, now); a.Until.IsZero() || a.Until.After(g.Until) {
+			return nil // another grant (a subscription, a renewal) carries access on
 		}
 		if err := publishMemberChanged(ctx, tx, g.PersonID, []string{EventAccessEnding}); err != nil {
 			return err

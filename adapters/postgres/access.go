@@ -57,9 +57,13 @@ func decodeGrantsJSON(b []byte) ([]ledger.Grant, error) {
 		return nil, nil
 	}
 	var rows []struct {
-		ID, Source, Tier, GrantedBy, Reason string
-		From                                time.Time
-		Until                               *time.Time
+		ID        string     `json:"id"`
+		Source    string     `json:"source"`
+		Tier      string     `json:"tier"`
+		GrantedBy string     `json:"granted_by"`
+		Reason    string     `json:"reason"`
+		From      time.Time  `json:"from"`
+		Until     *time.Time `json:"until"`
 	}
 	if err := json.Unmarshal(b, &rows); err != nil {
 		return nil, fmt.Errorf("decode grants: %w", err)

@@ -311,7 +311,8 @@ func TestScholarshipOverGraphQL(t *testing.T) {
 	}
 	me := l.graphql(scholarToken, `{ me { access { active until sources { kind reason grantedBy } } } }`)
 	raw, _ := json.Marshal(me)
-	if !strings.Contains(string(raw), `"active":true`) || !strings.Contains(string(raw), `"kind":"COMPLIMENTARY"`) || !strings.Contains(string(raw), `"reason":"scholarship"`) {
+	if !strings.Contains(string(raw), `"active":true`) || !strings.Contains(string(raw), `"kind":"COMPLIMENTARY"`) ||
+		!strings.Contains(string(raw), `"reason":"scholarship"`) || !strings.Contains(string(raw), `"grantedBy":"`+admin+`"`) {
 		t.Fatalf("me.access = %s", raw)
 	}
 	other := l.graphql(adminToken, `{ member(id: "`+scholar+`") { access { active } } }`)
@@ -328,5 +329,56 @@ func TestScholarshipOverGraphQL(t *testing.T) {
 	}
 	if n := len(l.stripe.Requests()) - stripeBefore; n != 0 {
 		t.Fatalf("%d calls reached the billing stand-in, want 0", n)
+	}
+}
+
+// TestEveryEdgeOfAWindowIsChecked: the scheduled checks hand on from one
+// edge to the next even when an edge changes nothing. A scholarship
+// extended by a second one ends (announced once) at the second's end; a
+// scholarship that starts later starts (announced once) when it does.
+func TestEveryEdgeOfAWindowIsChecked(t *testing.T) {
+	t.Parallel()
+	l := newLifecycle(t, true)
+	extended, later := l.newPerson("ines@example.test"), l.newPerson("yara@example.test")
+	now := l.clock.Now()
+	for _, in := range []application.GrantAccessInput{
+		{PersonID: extended, Source: ledger.SourceComplimentary, Until: now.Add(time.Hour), Reason: "first term"},
+		{PersonID: extended, Source: ledger.SourceComplimentary, Until: now.Add(2 * time.Hour), Reason: "second term"},
+		{PersonID: later, Source: ledger.SourceComplimentary, From: now.Add(time.Hour), Until: now.Add(2 * time.Hour), Reason: "from next term"},
+	} {
+		if _, err := l.sys.app.Commands.GrantAccess.Handle(l.asAdmin(), in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l.waitIdle()
+	if !l.accessActive(extended) || l.accessActive(later) {
+		t.Fatal("at the start: want the extended scholar in, the later one not yet")
+	}
+
+	// +1 h: the first term ends (the second carries on); the later one starts.
+	l.clock.Advance(time.Hour + time.Second)
+	if n := l.fastForward("access.check"); n < 1 {
+		t.Fatal("no check was due at the first edge")
+	}
+	l.waitFor("the later scholarship to start", func() bool { return l.accessActive(later) })
+	l.waitIdle()
+	if !l.accessActive(extended) || l.audits(extended, "access.ended") != 0 {
+		t.Fatal("the extended scholar lost access at the first term's end")
+	}
+	if n := l.audits(later, "access.started"); n != 1 {
+		t.Fatalf("the later scholarship's start audited %d times, want 1", n)
+	}
+
+	// +2 h: both end, each announced once.
+	l.clock.Advance(time.Hour)
+	if n := l.fastForward("access.check"); n < 2 {
+		t.Fatalf("%d checks due at the second edge, want one for each person", n)
+	}
+	l.waitFor("both to end", func() bool { return !l.accessActive(extended) && !l.accessActive(later) })
+	l.waitIdle()
+	for _, p := range []string{extended, later} {
+		if n := l.audits(p, "access.ended"); n != 1 {
+			t.Errorf("access.ended audited %d times for %s, want 1", n, p)
+		}
 	}
 }

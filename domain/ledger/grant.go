@@ -6,7 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
+
+	"github.com/womendefiningai/platform/domain/usertext"
 )
 
 // Source is why a grant exists. The zero Source is invalid.
@@ -133,12 +134,14 @@ func checkText(tier, actor, reason string) error {
 		return fmt.Errorf("%w: who grants or revokes it is unknown", ErrInvalidGrant)
 	case reason == "":
 		return fmt.Errorf("%w: a reason is required", ErrInvalidGrant)
-	case utf8.RuneCountInString(reason) > MaxReason:
-		return fmt.Errorf("%w: the reason is over %d characters", ErrInvalidGrant, MaxReason)
-	case utf8.RuneCountInString(tier) > MaxTier, utf8.RuneCountInString(actor) > MaxActor:
-		return fmt.Errorf("%w: the tier or the actor is too long", ErrInvalidGrant)
-	case !utf8.ValidString(reason) || !utf8.ValidString(tier) || !utf8.ValidString(actor):
-		return fmt.Errorf("%w: text is not valid UTF-8", ErrInvalidGrant)
+	}
+	for _, f := range []struct {
+		what, text string
+		max        int
+	}{{"the reason", reason, MaxReason}, {"the tier", tier, MaxTier}, {"who", actor, MaxActor}} {
+		if err := usertext.Check(f.text, f.max); err != nil {
+			return fmt.Errorf("%w: %s: %w", ErrInvalidGrant, f.what, err)
+		}
 	}
 	return nil
 }
