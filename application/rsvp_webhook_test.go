@@ -163,7 +163,8 @@ func TestDecideRegisteredGuestAfterTheRunMakesNoCall(t *testing.T) {
 // Nothing to decide: an event not created through the platform, an event
 // that has ended, a guest not pending approval. Each is marked ignored with
 // its reason, and neither people nor the platform are asked. A registration
-// already marked does nothing; an unknown one is a permanent error.
+// already marked (decided, or ignored by an erasure) does nothing; an
+// unknown one is a permanent error.
 func TestDecideRegisteredGuestIgnores(t *testing.T) {
 	t.Parallel()
 	h, m := newDecideRegistered(t)
@@ -190,9 +191,14 @@ func TestDecideRegisteredGuestIgnores(t *testing.T) {
 	}
 	done := storedReg(registration("msg_done"))
 	done.Status = ports.GuestInboxProcessed
-	m.inbox.EXPECT().Get(gomock.Any(), "msg_done").Return(done, nil)
-	if err := h.Handle(context.Background(), application.DecideRegisteredGuestInput{DeliveryID: "msg_done"}); err != nil {
-		t.Errorf("a marked registration: %v", err)
+	// Marked ignored by an erasure: the erased person's email is gone.
+	erased := storedReg(registration("msg_erased"))
+	erased.Status, erased.Guest.Email, erased.Note = ports.GuestInboxIgnored, "", "the guest's email was an erased person's: removed, no decision"
+	for _, r := range []ports.StoredGuestRegistration{done, erased} {
+		m.inbox.EXPECT().Get(gomock.Any(), r.DeliveryID).Return(r, nil)
+		if err := h.Handle(context.Background(), application.DecideRegisteredGuestInput{DeliveryID: r.DeliveryID}); err != nil {
+			t.Errorf("a registration marked %s: %v", r.Status, err)
+		}
 	}
 	m.inbox.EXPECT().Get(gomock.Any(), "msg_gone").Return(ports.StoredGuestRegistration{}, ports.ErrNotFound)
 	if err := h.Handle(context.Background(), application.DecideRegisteredGuestInput{DeliveryID: "msg_gone"}); !ports.IsPermanent(err) {

@@ -116,3 +116,87 @@ func TestEventByPlatformID(t *testing.T) {
 		}
 	}
 }
+
+// Erasure clears the erased person's addresses from undecided registrations
+// in the same transaction, however the guest typed them, and marks them
+// ignored with the reason, so the worker decides nothing; other guests'
+// undecided registrations, and registrations already decided, are left as
+// they were. A rolled-back erasure scrubs nothing.
+func TestEraseScrubsTheErasedPersonsUndecidedGuestRegistrations(t *testing.T) {
+	t.Parallel()
+	pool := testdb.New(t)
+	ctx := context.Background()
+	people := postgres.NewPeopleStore(pool)
+	u := identityUser("user_grace", "grace@example.test")
+	u.Emails = append(u.Emails, ports.IdentityEmail{Address: "g.hopper@example.test", Verified: true})
+	if _, err := people.UpsertFromIdentity(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	inbox := postgres.NewGuestInbox(pool)
+	reg := func(id, email string) {
+		t.Helper()
+		r := guestRegistration(id)
+		r.Guest.ID, r.Guest.Email = "gst-"+id, email
+		if ok, err := inbox.Insert(ctx, r); err != nil || !ok {
+			t.Fatalf("insert %s = %v, %v", id, ok, err)
+		}
+	}
+	reg("msg_primary", " Grace@Example.TEST ")
+	reg("msg_second", "g.hopper@example.test")
+	reg("msg_other", "ada@example.test")
+	reg("msg_unverified", "unverified@example.test") // the person's, but never proven: not theirs
+	reg("msg_decided", "grace@example.test")
+	if err := inbox.Mark(ctx, "msg_decided", ports.GuestInboxProcessed, "decided: approve (active_member)"); err != nil {
+		t.Fatal(err)
+	}
+
+	// In a transaction that rolls back, nothing is scrubbed.
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := postgres.NewPeopleStore(tx).Erase(ctx, "user_grace"); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := inbox.Get(ctx, "msg_primary"); got.Status != ports.GuestInboxReceived || got.Guest.Email != " Grace@Example.TEST " {
+		t.Fatalf("after a rolled-back erasure: %+v, want it received with its email", got)
+	}
+
+	if _, err := people.Erase(ctx, "user_grace"); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"msg_primary", "msg_second"} {
+		got, err := inbox.Get(ctx, id)
+		if err != nil || got.Status != ports.GuestInboxIgnored || got.Note != postgres.ErasedGuestNote || got.Guest.Email != "" || got.Guest.ID != "gst-"+id {
+			t.Errorf("%s after erasure: %+v, %v; want ignored with the erasure note, no email, the guest id kept", id, got, err)
+		}
+	}
+	for id, email := range map[string]string{"msg_other": "ada@example.test", "msg_unverified": "unverified@example.test"} {
+		if got, err := inbox.Get(ctx, id); err != nil || got.Status != ports.GuestInboxReceived || got.Guest.Email != email || got.Note != "" {
+			t.Errorf("%s after erasure: %+v, %v; want it untouched", id, got, err)
+		}
+	}
+	if got, _ := inbox.Get(ctx, "msg_decided"); got.Status != ports.GuestInboxProcessed || got.Note != "decided: approve (active_member)" {
+		t.Errorf("the decided registration: %+v, want its first outcome kept", got)
+	}
+	if n := count(t, pool, `SELECT count(*) FROM guest_inbox WHERE email ILIKE '%grace@%' OR email ILIKE '%hopper@%'`); n != 0 {
+		t.Errorf("%d registrations still hold the erased person's addresses", n)
+	}
+	// The decision's mark, coming late, keeps the erasure's outcome.
+	if err := inbox.Mark(ctx, "msg_primary", ports.GuestInboxProcessed, "late"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := inbox.Get(ctx, "msg_primary"); got.Status != ports.GuestInboxIgnored || got.Note != postgres.ErasedGuestNote {
+		t.Errorf("a late mark overwrote the erasure: %+v", got)
+	}
+	// Erasing again (a redelivered user.deleted) finds no address and changes nothing.
+	if _, err := people.Erase(ctx, "user_grace"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := inbox.Get(ctx, "msg_other"); got.Status != ports.GuestInboxReceived || got.Guest.Email != "ada@example.test" {
+		t.Errorf("a second erasure touched another guest: %+v", got)
+	}
+}
