@@ -92,9 +92,11 @@ func devSimulateCommand() *cli.Command {
 		Name:      "simulate",
 		Usage:     "make the stand-ins of a running `wdai dev` act: " + strings.Join(simulations, "|"),
 		ArgsUsage: "KIND",
-		Description: "checkout: a paid subscription checkout (creates the person if needed); payment-failed: the renewal fails;\n" +
-			"recover: the payment succeeds; cancel-at-period-end: the member cancels in the portal; period-end: the paid period\n" +
-			"ends; rsvp: RSVP to the latest event, then the approval run; chat-sync: a Slack account, then the Slack sync.\n" +
+		Description: "signup: Clerk's user.created webhook; checkout: a paid subscription checkout (creates the person if needed);\n" +
+			"payment-failed: the renewal fails; recover: the payment succeeds; cancel-at-period-end: the member cancels in the\n" +
+			"portal; period-end: the paid period ends; rsvp: RSVP to the latest event, then the approval run; rsvp-webhook:\n" +
+			"RSVP to the latest event and Luma's signed guest.registered webhook, decided by the worker within seconds;\n" +
+			"chat-sync: a Slack account, then the Slack sync.\n" +
 			"The stand-ins send signed webhooks to wdai; the command prints them, the state reached, and every provider call.",
 		Flags: []cli.Flag{&cli.StringFlag{Name: "email", Required: true, Usage: "the person's address"}},
 		Action: func(ctx context.Context, cmd *cli.Command) error {

@@ -38,11 +38,14 @@ type devControlInfo struct {
 	Token string `json:"token"`
 	// Base is wdai's own base URL (GraphQL at Base+"graphql").
 	Base string `json:"base"`
+	// LumaWebhookSecret signs deliveries to Base+"webhooks/luma" (the
+	// Standard Webhooks scheme, as lumafake.SignWebhook does).
+	LumaWebhookSecret string `json:"luma_webhook_secret"`
 }
 
 // simulations are the kinds `wdai dev simulate` accepts, in the order of a
 // member's life.
-var simulations = []string{"signup", "checkout", "payment-failed", "recover", "cancel-at-period-end", "period-end", "rsvp", "chat-sync"}
+var simulations = []string{"signup", "checkout", "payment-failed", "recover", "cancel-at-period-end", "period-end", "rsvp", "rsvp-webhook", "chat-sync"}
 
 // devControl drives the stand-ins for `wdai dev simulate`, in the `wdai dev`
 // process that runs them. One simulation runs at a time.
@@ -87,6 +90,9 @@ func (c *devControl) run(ctx context.Context, kind, email string, w io.Writer) e
 	}
 	if kind == "rsvp" {
 		return c.rsvp(ctx, person, email, w)
+	}
+	if kind == "rsvp-webhook" {
+		return c.rsvpWebhook(ctx, person, email, w)
 	}
 	if kind == "chat-sync" {
 		return c.chatSync(ctx, person, email, w)
@@ -310,38 +316,13 @@ func (c *devControl) pending(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	total += n
-	for _, topic := range []string{ports.TopicBillingEvent, ports.TopicMemberChanged, ports.TopicPersonEmailChanged, ports.TopicPersonDeleted, ports.TopicJobRun} {
+	for _, topic := range []string{ports.TopicBillingEvent, ports.TopicMemberChanged, ports.TopicPersonEmailChanged, ports.TopicPersonDeleted, ports.TopicJobRun, ports.TopicGuestRegistered} {
 		if err := c.sys.pool.QueryRow(ctx, fmt.Sprintf(`SELECT count(*) FROM "watermill_%s"`, topic)).Scan(&n); err != nil {
 			return 0, err
 		}
 		total += n
 	}
 	return total, nil
-}
-
-// rsvp registers the person as a guest, pending approval, of the latest
-// event created through wdai, then runs the approval job and reports the
-// decision.
-func (c *devControl) rsvp(ctx context.Context, person ports.Person, email string, w io.Writer) error {
-	events := c.st.luma.Events()
-	if len(events) == 0 {
-		return errors.New("no event yet: create one first (createEvent, as a leader)")
-	}
-	ev := events[len(events)-1]
-	guest := c.st.luma.AddGuest(ev.ID, email, person.FirstName)
-	fmt.Fprintf(w, "   luma: %s RSVPed to %q (%s), guest %s pending approval\n", email, ev.Name, ev.ID, guest)
-	run, err := c.runJob(ctx, jobEventApproval, w)
-	if err != nil {
-		return err
-	}
-	var outcome, reason string
-	err = c.sys.pool.QueryRow(ctx, `SELECT outcome, reason FROM rsvp_decisions WHERE guest_id = $1`, guest).Scan(&outcome, &reason)
-	if err != nil {
-		return fmt.Errorf("the approval run %s recorded no decision for guest %s: %w", run, guest, err)
-	}
-	g, _ := c.st.luma.Guest(ev.ID, guest)
-	fmt.Fprintf(w, "   decision: %s (%s); guest status at luma: %s\n", outcome, reason, g.Status)
-	return nil
 }
 
 // chatSync puts an account with the address in the Slack workspace and runs
@@ -442,7 +423,8 @@ func (c *devControl) serveControl(ctx context.Context, dataDir string, token str
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	path := filepath.Join(dataDir, DevControlFile)
-	b, _ := json.Marshal(devControlInfo{URL: "http://" + ln.Addr().String(), Token: token, Base: c.base})
+	b, _ := json.Marshal(devControlInfo{URL: "http://" + ln.Addr().String(), Token: token, Base: c.base,
+		LumaWebhookSecret: c.st.lumaWebhookSecret})
 	if err := writePrivateFile(path, string(b)+"\n"); err != nil {
 		_ = srv.Close()
 		return nil, err

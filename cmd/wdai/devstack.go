@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
@@ -141,6 +142,7 @@ type devStack struct {
 
 	stripeWebhookSecret string
 	clerkWebhookSecret  string
+	lumaWebhookSecret   string            // "whsec_" and the base64 of 24 random bytes, as Luma's
 	urls                map[string]string // provider -> front URL
 }
 
@@ -162,12 +164,16 @@ func startDevStack(ctx context.Context, cfg *config.Config, logger *slog.Logger)
 			owner.close()
 		}
 	}()
-	secret := make([]byte, 24)
+	secret, lumaKey := make([]byte, 24), make([]byte, 24)
 	if _, err := rand.Read(secret); err != nil {
 		return nil, err
 	}
+	if _, err := rand.Read(lumaKey); err != nil {
+		return nil, err
+	}
 	st = &devStack{owner: owner, calls: &callLog{}, urls: map[string]string{},
-		stripeWebhookSecret: "whsec_dev_" + hex.EncodeToString(secret), clerkWebhookSecret: clerkfake.NewWebhookSecret()}
+		stripeWebhookSecret: "whsec_dev_" + hex.EncodeToString(secret), clerkWebhookSecret: clerkfake.NewWebhookSecret(),
+		lumaWebhookSecret: "whsec_" + base64.StdEncoding.EncodeToString(lumaKey)}
 	st.stripe = stripefake.New(owner)
 	st.stripe.SetEventIDPrefix(fmt.Sprintf("evt_dev_%d_", time.Now().Unix()))
 	st.clerk = clerkfake.New(owner)
@@ -192,7 +198,7 @@ func startDevStack(ctx context.Context, cfg *config.Config, logger *slog.Logger)
 	cfg.MailchimpWelcomeJourneyID, cfg.MailchimpWelcomeStepID = "dev_welcome", "dev_welcome_step"
 	cfg.MailchimpPaymentFailedJourneyID, cfg.MailchimpPaymentFailedStepID = "dev_payment_failed", "dev_payment_failed_step"
 	cfg.MailchimpWinBackJourneyID, cfg.MailchimpWinBackStepID = "dev_win_back", "dev_win_back_step"
-	cfg.LumaAPIKey, cfg.LumaAPIURL = lumafake.DefaultKey, st.urls["luma"]
+	cfg.LumaAPIKey, cfg.LumaAPIURL, cfg.LumaWebhookSecret = lumafake.DefaultKey, st.urls["luma"], st.lumaWebhookSecret
 	cfg.SlackBotToken, cfg.SlackAPIURL = slackfake.Token, st.urls["slack"]
 	if cfg.CronSecret == "" {
 		cfg.CronSecret = hex.EncodeToString(secret)
