@@ -126,7 +126,7 @@ var protectedCases = map[string]string{
 	"Mutation.createEvent":                   createEventOp,
 	"Mutation.syncMembershipTiers":           `mutation { syncMembershipTiers { prices updated } }`,
 	"Query.duplicateSubscriptions":           `{ duplicateSubscriptions(first: 5) { personId subscriptionIds } }`,
-	"Mutation.grantComplimentaryMembership":  `mutation { grantComplimentaryMembership(personId: "p2", tierId: "community", until: "2099-01-01T00:00:00Z", reason: "scholarship") { id kind until } }`,
+	"Mutation.grantComplimentaryMembership":  `mutation { grantComplimentaryMembership(personId: "p2", tierId: "community", until: "` + time.Now().AddDate(1, 0, 0).UTC().Format(time.RFC3339) + `", reason: "scholarship") { id kind until } }`,
 	"Mutation.revokeComplimentaryMembership": `mutation { revokeComplimentaryMembership(grantId: "g_comp", reason: "left") { id kind until } }`,
 }
 
