@@ -80,7 +80,7 @@ func BenchmarkIngestTransaction(b *testing.B) {
 	if b.N < 5000 {
 		return // calibration rounds: no baseline
 	}
-	base, ok := testdb.PGBenchIngest(b, dbURL, payload, benchClients)
+	base, ok := testdb.PGBenchIngest(b, dbURL, payload, benchClients, 0)
 	if !ok {
 		return
 	}

@@ -11,7 +11,8 @@ import (
 	"testing"
 )
 
-// PGBenchIngest runs, with pgbench (clients clients, 5 s), the transaction
+// PGBenchIngest runs, with pgbench (clients clients, for 5 s, or for about
+// transactions transactions in all when that is positive), the transaction
 // a new webhook delivery costs: the statements the ingest use case runs
 // (adapters/postgres BillingInbox.Add, then the messaging outbox INSERT),
 // with the same columns and values, between BEGIN and COMMIT. It is the
@@ -19,7 +20,7 @@ import (
 // run. pgbench sends each statement in a round trip of its own (-M simple);
 // the unit of work sends all four in one. It reports false when pgbench is
 // not installed (the Debian package postgresql has it).
-func PGBenchIngest(b *testing.B, dbURL string, payload []byte, clients int) (float64, bool) {
+func PGBenchIngest(b *testing.B, dbURL string, payload []byte, clients, transactions int) (float64, bool) {
 	b.Helper()
 	bin, err := exec.LookPath("pgbench")
 	if err != nil {
@@ -46,7 +47,11 @@ COMMIT;
 	if err := os.WriteFile(file, []byte(script), 0o600); err != nil {
 		b.Fatal(err)
 	}
-	args := []string{"-n", "-c", strconv.Itoa(clients), "-j", "2", "-T", "5", "-f", file, dbURL}
+	length := []string{"-T", "5"} // five seconds
+	if transactions > 0 {
+		length = []string{"-t", strconv.Itoa(max(1, transactions/clients))} // that many transactions in all
+	}
+	args := append(append([]string{"-n", "-c", strconv.Itoa(clients), "-j", "2"}, length...), "-f", file, dbURL)
 	out, err := exec.CommandContext(b.Context(), bin, args...).CombinedOutput() //nolint:gosec // pgbench from PATH or PostgreSQL's folder; arguments built here
 	if err != nil {
 		b.Fatalf("pgbench: %v\n%s", err, out)
