@@ -39,7 +39,7 @@ func TestTableIsBuiltFromWhatTheMeasurementsPrint(t *testing.T) {
 	rows, failures := measure(context.Background(), run)
 	table := render(rows)
 	for _, want := range []string{
-		"| P1 | webhook ingest (HTTP, verify, inbox, outbox) | 3000 req/s, p99 9.5 ms | pgbench: 4000 tx/s | 0.75× |",
+		"| P1 | webhook ingest (HTTP, verify, inbox, outbox) | 3000 req/s, p99 9.5 ms | pgbench: 4000 tx/s (median round) | 0.75× |",
 		"| 120 ms (20 sign-ups) | webhook answered: 12.0 ms | 10.04× |",
 		"| 5000 req/s, p99 4.5 ms | gqlgen + pgx: 7000 req/s, p99 4.0 ms | 0.71× |",
 		"| P4 | agent call | not measured | - | - |",
