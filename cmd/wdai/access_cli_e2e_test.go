@@ -41,7 +41,7 @@ func TestScholarshipThroughTheCLIIsApprovedAndSyncedLikeAPayingMember(t *testing
 			t.Errorf("%v succeeded:\n%s", args, out)
 		}
 	}
-	if n := count(t, w, `SELECT count(*) FROM access_grants WHERE granted_by LIKE 'cli:%'`); n != 0 {
+	if n := w.count(t, `SELECT count(*) FROM access_grants WHERE granted_by LIKE 'cli:%'`); n != 0 {
 		t.Fatalf("refused grants stored %d rows", n)
 	}
 
@@ -101,22 +101,13 @@ func TestScholarshipThroughTheCLIIsApprovedAndSyncedLikeAPayingMember(t *testing
 		t.Fatalf("after revoke, access show: %v\n%s", err, out)
 	}
 	for action, want := range map[string]int{"access.grant": 1, "access.revoke": 1, "access.started": 1, "access.ended": 1} {
-		if n := count(t, w, `SELECT count(*) FROM audit_log WHERE subject_id = $1 AND action = $2`, person, action); n != want {
+		if n := w.count(t, `SELECT count(*) FROM audit_log WHERE subject_id = $1 AND action = $2`, person, action); n != want {
 			t.Errorf("%s audited %d times, want %d", action, n, want)
 		}
 	}
 	if calls := w.luma.Calls(luma.PathUpdateStatus); calls != 4 { // the scholar, an active member, a past_due one in grace, a leader
 		t.Errorf("%d status updates at the stand-in, want 4", calls)
 	}
-}
-
-func count(t *testing.T, w *approvalWorld, sql string, args ...any) int {
-	t.Helper()
-	var n int
-	if err := w.pool.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
 }
 
 func chatStatus(t *testing.T, w *approvalWorld, personID string) string {

@@ -132,6 +132,16 @@ func (w *approvalWorld) checkGuests(t *testing.T) (approved, pending int) {
 	return approved, pending
 }
 
+// count answers a count(*) query on the world's database.
+func (w *approvalWorld) count(t *testing.T, sql string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := w.pool.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 // decisions counts the decisions stored, by outcome, and guests decided
 // more than once (impossible by the key, checked all the same).
 func (w *approvalWorld) decisions(t *testing.T) map[string]int {

@@ -77,15 +77,6 @@ func (w *webhookWorld) waitInbox(t *testing.T, within time.Duration) {
 	}
 }
 
-func (w *webhookWorld) count(t *testing.T, sql string, args ...any) int {
-	t.Helper()
-	var n int
-	if err := w.pool.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
 // TestGuestRegisteredWebhookApprovesAMemberWithinAMinute: a member
 // registers for an event; Luma's signed guest.registered webhook reaches
 // the real handler, the worker decides her through the approval rules and

@@ -157,12 +157,18 @@ func (g Grant) Revoke(now time.Time, revokedBy, reason string) (Grant, error) {
 	if err := checkText("", revokedBy, reason); err != nil {
 		return Grant{}, err
 	}
+	return g.endedAt(now, revokedBy, reason), nil
+}
+
+// endedAt is g ended at now (at its start if it has not started) by by,
+// for reason.
+func (g Grant) endedAt(now time.Time, by, reason string) Grant {
 	g.Until = now
 	if g.From.After(now) {
 		g.Until = g.From
 	}
-	g.RevokedAt, g.RevokedBy, g.RevokeReason = now, revokedBy, reason
-	return g, nil
+	g.RevokedAt, g.RevokedBy, g.RevokeReason = now, by, reason
+	return g
 }
 
 // Access is a person's access at an instant, with its explanation.

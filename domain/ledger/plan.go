@@ -74,7 +74,7 @@ func Plan(personID string, grants []Grant, b Billing, now time.Time, grace time.
 	var changes []Change
 	closeSub := func(reason string) {
 		if hasSub {
-			changes = append(changes, Change{Kind: Closed, Grant: closeAt(sub, now, reason)})
+			changes = append(changes, Change{Kind: Closed, Grant: sub.endedAt(now, BillingActor, reason)})
 		}
 	}
 	switch b.Status {
@@ -98,7 +98,7 @@ func Plan(personID string, grants []Grant, b Billing, now time.Time, grace time.
 			changes = append(changes, Change{Kind: Updated, Grant: sub})
 		}
 		if g, ok := latestOpen(grants, SourceGrace, now); ok && g.CurrentAt(now) {
-			changes = append(changes, Change{Kind: Closed, Grant: closeAt(g, now, "payment recovered")})
+			changes = append(changes, Change{Kind: Closed, Grant: g.endedAt(now, BillingActor, "payment recovered")})
 		}
 	case membership.StatusPastDue:
 		if !hasSub {
@@ -135,14 +135,4 @@ func latestOpen(grants []Grant, src Source, now time.Time) (Grant, bool) {
 		}
 	}
 	return best, found
-}
-
-// closeAt ends g at now (at its start if it has not started), noting why.
-func closeAt(g Grant, now time.Time, reason string) Grant {
-	g.Until = now
-	if g.From.After(now) {
-		g.Until = g.From
-	}
-	g.RevokedAt, g.RevokedBy, g.RevokeReason = now, BillingActor, reason
-	return g
 }
