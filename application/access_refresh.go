@@ -134,9 +134,18 @@ func (r accessRefresh) hide(ctx context.Context, personID string) error {
 }
 
 // scheduleCheck schedules TopicAccessCheck for the next instant a grant
-// starts or ends after now, if any.
+// starts or ends after now, if any. A subscription grant's edges are
+// billing's own (a payment, a failure, a scheduled cancellation's period
+// end, which membership.period_end announces): a check there would only
+// race that change with a second member.changed for the same instant.
 func (r accessRefresh) scheduleCheck(ctx context.Context, personID string, grants []ledger.Grant, now time.Time) error {
-	next, ok := ledger.NextChange(grants, now)
+	own := make([]ledger.Grant, 0, len(grants))
+	for _, g := range grants {
+		if g.Source != ledger.SourceSubscription {
+			own = append(own, g)
+		}
+	}
+	next, ok := ledger.NextChange(own, now)
 	if !ok {
 		return nil
 	}
