@@ -41,7 +41,7 @@ func BenchmarkAgentStarterQuery(b *testing.B) {
 		"RATE_LIMIT_PER_MINUTE": "1000000"})
 	ctx := context.Background()
 	seedMemberships(b, pool, 20)
-	url := serveBench(b, "wdai", handler) + "/graphql"
+	url := "http://" + serveBench(b, "wdai", handler) + "/graphql"
 
 	docs, err := loadTrustedDocuments(operationsFS)
 	if err != nil {

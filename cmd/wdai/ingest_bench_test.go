@@ -1,16 +1,13 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -66,13 +63,7 @@ func BenchmarkWebhookIngest(b *testing.B) {
 		requests[n] = append(fmt.Appendf(nil, "POST /webhooks/stripe HTTP/1.1\r\nHost: %s\r\nUser-Agent: Go-http-client/1.1\r\n"+
 			"Content-Length: %d\r\nStripe-Signature: %s\r\nAccept-Encoding: gzip\r\n\r\n", ln.Addr(), len(bodies[n]), headers[n]), bodies[n]...)
 	}
-	conns := make([]net.Conn, ingestClients)
-	for c := range conns {
-		if conns[c], err = (&net.Dialer{}).DialContext(b.Context(), "tcp", ln.Addr().String()); err != nil {
-			b.Fatal(err)
-		}
-		defer func() { _ = conns[c].Close() }()
-	}
+	conns := dialBench(b, ln.Addr().String(), ingestClients)
 
 	// Interleaved rounds: each sends its share of the requests, then
 	// pgbench runs as many transactions, so that both see the same state of
@@ -87,7 +78,7 @@ func BenchmarkWebhookIngest(b *testing.B) {
 	b.ResetTimer()
 	for r := range rounds {
 		from, to := b.N*r/rounds, b.N*(r+1)/rounds
-		took := sendRound(b, conns, requests[from:to], latencies[from:to])
+		took := sendRound(b, conns, requests[from:to], latencies[from:to], wantStatusOK)
 		elapsed += took
 		if rounds == 1 {
 			break // the calibration rounds: no baseline needed
@@ -116,48 +107,6 @@ func BenchmarkWebhookIngest(b *testing.B) {
 
 // ingestRounds is how many interleaved rounds a measured run makes.
 const ingestRounds = 3
-
-// sendRound sends requests over the connections, each in one write, reads
-// each answer, records each latency, and returns how long the round took.
-func sendRound(b *testing.B, conns []net.Conn, requests [][]byte, latencies []time.Duration) time.Duration {
-	var next sync.Mutex
-	i := 0
-	start := time.Now()
-	var wg sync.WaitGroup
-	for _, conn := range conns {
-		wg.Go(func() {
-			br := bufio.NewReader(conn)
-			for {
-				next.Lock()
-				n := i
-				i++
-				next.Unlock()
-				if n >= len(requests) {
-					return
-				}
-				t0 := time.Now()
-				if _, err := conn.Write(requests[n]); err != nil {
-					b.Error(err)
-					return
-				}
-				resp, err := http.ReadResponse(br, nil)
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				_ = resp.Body.Close()
-				latencies[n] = time.Since(t0)
-				if resp.StatusCode != http.StatusOK {
-					b.Errorf("status %d", resp.StatusCode)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	return time.Since(start)
-}
 
 // median returns the middle value of xs (the upper middle for an even count).
 func median(xs []float64) float64 {
