@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/womendefiningai/platform/domain/access"
-	"github.com/womendefiningai/platform/domain/ledger"
 	"github.com/womendefiningai/platform/ports"
 )
 
@@ -36,7 +35,8 @@ func NewAuthenticate(people ports.IdentityPeople, directory ports.IdentityDirect
 // first requests for one user create exactly one person (the store
 // guarantees it).
 func (h Authenticate) Handle(ctx context.Context, s ports.Session) (access.Principal, error) {
-	p, err := h.people.GetByIdentityID(ctx, s.UserID)
+	now := h.clock.Now()
+	p, err := h.people.GetByIdentityID(ctx, s.UserID, now)
 	if errors.Is(err, ports.ErrNotFound) {
 		u, derr := h.directory.GetUser(ctx, s.UserID)
 		if derr != nil {
@@ -47,7 +47,7 @@ func (h Authenticate) Handle(ctx context.Context, s ports.Session) (access.Princ
 		}
 		// Read again: a person linked from an earlier checkout already
 		// has a membership.
-		p, err = h.people.GetByIdentityID(ctx, s.UserID)
+		p, err = h.people.GetByIdentityID(ctx, s.UserID, now)
 	}
 	if err != nil {
 		return access.Principal{}, err
@@ -56,5 +56,5 @@ func (h Authenticate) Handle(ctx context.Context, s ports.Session) (access.Princ
 		return access.Principal{}, ErrAccountErased
 	}
 	rememberSignedIn(ctx, p)
-	return access.NewUser(p.ID, p.Role, ledger.Explain(p.Grants, h.clock.Now()).Active)
+	return access.NewUser(p.ID, p.Role, p.HasAccess)
 }

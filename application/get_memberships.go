@@ -32,14 +32,12 @@ func (h GetMemberships) Handle(ctx context.Context, personIDs []string) (map[str
 	p := PrincipalFrom(ctx)
 	if len(personIDs) == 1 {
 		// The caller's own, read with them at sign-in in this request.
-		m, ok := signedInMembership(ctx, personIDs[0])
-		grants, _ := signedInGrants(ctx, personIDs[0])
-		if ok {
-			ms := map[string]*membership.Membership{}
-			if m != nil {
-				ms[personIDs[0]] = m
+		if m, hasAccess, ok := signedInMembership(ctx, personIDs[0]); ok {
+			out := map[string]MembershipView{}
+			if m != nil && !access.RedactionFor(p, personIDs[0]).Hides(access.FieldBilling) {
+				out[personIDs[0]] = membershipView(m, hasAccess)
 			}
-			return h.visible(p, ms, map[string][]ledger.Grant{personIDs[0]: grants}), nil
+			return out, nil
 		}
 	}
 	ms, err := h.memberships.GetMany(ctx, personIDs)

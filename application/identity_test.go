@@ -25,24 +25,28 @@ func TestAuthenticate(t *testing.T) {
 	t.Parallel()
 	boom := errors.New("directory down")
 	u := ports.IdentityUser{ID: "user_1", PrimaryEmail: "ada@example.test", FirstName: "Ada"}
+	// current is what the store answers for these grants at the sign-in's
+	// instant: the ledger's rule (the SQL that answers it is held to the
+	// ledger by TestAccessSQLAgreesWithTheLedger).
+	current := func(grants ...ledger.Grant) bool { return ledger.Explain(grants, authNow).Active }
 	// signedIn is the person as the store reads them at sign-in: with
-	// their membership's status and the grants billing wrote for it (an
-	// active membership: a subscription grant; past_due or suspended: the
-	// grace window, here still open).
+	// their membership's status and whether the grants billing wrote for
+	// it are current (an active membership: a subscription grant;
+	// past_due or suspended: the grace window, here still open).
 	signedIn := func(id string, role access.Role, status membership.Status) ports.SignedInPerson {
 		p := ports.SignedInPerson{Person: ports.Person{ID: id, Role: role}, MembershipStatus: status}
 		switch status {
 		case membership.StatusActive:
-			p.Grants = []ledger.Grant{subscriptionGrant(id, "community", authNow.Add(-30*24*time.Hour))}
+			p.HasAccess = current(subscriptionGrant(id, "community", authNow.Add(-30*24*time.Hour)))
 		case membership.StatusPastDue, membership.StatusSuspended:
-			p.Grants = []ledger.Grant{graceGrant(id, "community", authNow.Add(-24*time.Hour), authNow.Add(6*24*time.Hour))}
+			p.HasAccess = current(graceGrant(id, "community", authNow.Add(-24*time.Hour), authNow.Add(6*24*time.Hour)))
 		case membership.StatusPending, membership.StatusCanceled:
 			// no grant of billing's
 		}
 		return p
 	}
 	withGrants := func(p ports.SignedInPerson, grants ...ledger.Grant) ports.SignedInPerson {
-		p.Grants = grants
+		p.HasAccess = current(grants...)
 		return p
 	}
 	none := ports.SignedInPerson{}
@@ -55,70 +59,70 @@ func TestAuthenticate(t *testing.T) {
 		wantErr   error
 	}{
 		{"a paying member signs in and may read the directory", func(people *mocks.MockIdentityPeople, _ *mocks.MockIdentityDirectory) {
-			people.EXPECT().GetByIdentityID(gomock.Any(), "user_1").Return(signedIn("p1", access.RoleMember, membership.StatusActive), nil)
+			people.EXPECT().GetByIdentityID(gomock.Any(), "user_1", authNow).Return(signedIn("p1", access.RoleMember, membership.StatusActive), nil)
 		}, "p1", access.ScopeMembersRead, 0, nil},
 		{"a member whose payment is retried still may, in the grace window", func(people *mocks.MockIdentityPeople, _ *mocks.MockIdentityDirectory) {
-			people.EXPECT().GetByIdentityID(gomock.Any(), "user_1").Return(signedIn("p1", access.RoleMember, membership.StatusPastDue), nil)
+			people.EXPECT().GetByIdentityID(gomock.Any(), "user_1", authNow).Return(signedIn("p1", access.RoleMember, membership.StatusPastDue), nil)
 		}, "p1", access.ScopeMembersRead, 0, nil},
 		// Changed with the access ledger: one grace policy. Past the grace
 		// window access ends, however the provider still retries.
 		{"a member whose payment is retried may not once the grace window ended", func(people *mocks.MockIdentityPeople, _ *mocks.MockIdentityDirectory) {
-			people.EXPECT().GetByIdentityID(gomock.Any(), "user_1").Return(withGrants(signedIn("p1", access.RoleMember, membership.StatusPastDue),
+			people.EXPECT().GetByIdentityID(gomock.Any(), "user_1", authNow).Return(withGrants(signedIn("p1", access.RoleMember, membership.StatusPastDue),
 				graceGrant("p1", "community", authNow.Add(-8*24*time.Hour), authNow.Add(-time.Hour))), nil)
 		}, "p1", 0, access.ScopeMembersRead, nil},
 		{"a suspended member (unpaid or paused) may not once the grace window ended", func(people *mocks.MockIdentityPeople, _ *mocks.MockIdentityDirectory) {
-			people.EXPECT().GetByIdentityID(gomock.Any(), "user_1").Return(withGrants(signedIn("p1", access.RoleMember, membership.StatusSuspended)), nil)
+			people.EXPECT().GetByIdentityID(gomock.Any(), "user_1", authNow).Return(withGrants(signedIn("p1", access.RoleMember, membership.StatusSuspended)), nil)
 		}, "p1", 0, access.ScopeMembersRead, nil},
 		{"a scholarship holder who never paid may read the directory", func(people *mocks.MockIdentityPeople, _ *mocks.MockIdentityDirectory) {
-			people.EXPECT().GetByIdentityID(gomock.Any(), "user_1").Return(withGrants(signedIn("p1", access.RoleMember, 0),
+			people.EXPECT().GetByIdentityID(gomock.Any(), "user_1", authNow).Return(withGrants(signedIn("p1", access.RoleMember, 0),
 				scholarship(t, "p1", "community", authNow.Add(-time.Hour), authNow.Add(30*24*time.Hour))), nil)
 		}, "p1", access.ScopeMembersRead, 0, nil},
 		{"a scholarship that ended gives nothing", func(people *mocks.MockIdentityPeople, _ *mocks.MockIdentityDirectory) {
-			people.EXPECT().GetByIdentityID(gomock.Any(), "user_1").Return(withGrants(signedIn("p1", access.RoleMember, 0),
+			people.EXPECT().GetByIdentityID(gomock.Any(), "user_1", authNow).Return(withGrants(signedIn("p1", access.RoleMember, 0),
 				scholarship(t, "p1", "community", authNow.Add(-30*24*time.Hour), authNow)), nil)
 		}, "p1", 0, access.ScopeMembersRead, nil},
 		{"someone who signed up without paying may not read the directory", func(people *mocks.MockIdentityPeople, _ *mocks.MockIdentityDirectory) {
-			people.EXPECT().GetByIdentityID(gomock.Any(), "user_1").Return(signedIn("p1", access.RoleMember, 0), nil)
+			people.EXPECT().GetByIdentityID(gomock.Any(), "user_1", authNow).Return(signedIn("p1", access.RoleMember, 0), nil)
 		}, "p1", 0, access.ScopeMembersRead, nil},
 		{"the first sign-in creates the person from the directory", func(people *mocks.MockIdentityPeople, dir *mocks.MockIdentityDirectory) {
 			gomock.InOrder(
-				people.EXPECT().GetByIdentityID(gomock.Any(), "user_1").Return(none, ports.ErrNotFound),
+				people.EXPECT().GetByIdentityID(gomock.Any(), "user_1", authNow).Return(none, ports.ErrNotFound),
 				dir.EXPECT().GetUser(gomock.Any(), "user_1").Return(u, nil),
 				people.EXPECT().UpsertFromIdentity(gomock.Any(), u).Return(ports.IdentityUpsert{Person: ports.Person{ID: "p1", Role: access.RoleMember}, Created: true}, nil),
-				people.EXPECT().GetByIdentityID(gomock.Any(), "user_1").Return(signedIn("p1", access.RoleMember, 0), nil),
+				people.EXPECT().GetByIdentityID(gomock.Any(), "user_1", authNow).Return(signedIn("p1", access.RoleMember, 0), nil),
 			)
 		}, "p1", 0, access.ScopeMembersRead, nil},
 		{"the first sign-in of a person who paid before: linked with their membership", func(people *mocks.MockIdentityPeople, dir *mocks.MockIdentityDirectory) {
 			gomock.InOrder(
-				people.EXPECT().GetByIdentityID(gomock.Any(), "user_1").Return(none, ports.ErrNotFound),
+				people.EXPECT().GetByIdentityID(gomock.Any(), "user_1", authNow).Return(none, ports.ErrNotFound),
 				dir.EXPECT().GetUser(gomock.Any(), "user_1").Return(u, nil),
 				people.EXPECT().UpsertFromIdentity(gomock.Any(), u).Return(ports.IdentityUpsert{Person: ports.Person{ID: "p1", Role: access.RoleMember}}, nil),
-				people.EXPECT().GetByIdentityID(gomock.Any(), "user_1").Return(signedIn("p1", access.RoleMember, membership.StatusActive), nil),
+				people.EXPECT().GetByIdentityID(gomock.Any(), "user_1", authNow).Return(signedIn("p1", access.RoleMember, membership.StatusActive), nil),
 			)
 		}, "p1", access.ScopeMembersRead, 0, nil},
 		{"a leader without a membership keeps the leader's scopes", func(people *mocks.MockIdentityPeople, _ *mocks.MockIdentityDirectory) {
-			people.EXPECT().GetByIdentityID(gomock.Any(), "user_1").Return(signedIn("p1", access.RoleLeader, 0), nil)
+			people.EXPECT().GetByIdentityID(gomock.Any(), "user_1", authNow).Return(signedIn("p1", access.RoleLeader, 0), nil)
 		}, "p1", access.ScopeEventsWrite, 0, nil},
 		{"an erased person is refused", func(people *mocks.MockIdentityPeople, _ *mocks.MockIdentityDirectory) {
 			p := signedIn("p1", access.RoleMember, 0)
 			p.Erased = true
-			people.EXPECT().GetByIdentityID(gomock.Any(), "user_1").Return(p, nil)
+			people.EXPECT().GetByIdentityID(gomock.Any(), "user_1", authNow).Return(p, nil)
 		}, "", 0, 0, application.ErrAccountErased},
 		{"the directory fails: nobody is created", func(people *mocks.MockIdentityPeople, dir *mocks.MockIdentityDirectory) {
-			people.EXPECT().GetByIdentityID(gomock.Any(), "user_1").Return(none, ports.ErrNotFound)
+			people.EXPECT().GetByIdentityID(gomock.Any(), "user_1", authNow).Return(none, ports.ErrNotFound)
 			dir.EXPECT().GetUser(gomock.Any(), "user_1").Return(ports.IdentityUser{}, boom)
 		}, "", 0, 0, boom},
 		{"the directory is not configured", func(people *mocks.MockIdentityPeople, dir *mocks.MockIdentityDirectory) {
-			people.EXPECT().GetByIdentityID(gomock.Any(), "user_1").Return(none, ports.ErrNotFound)
+			people.EXPECT().GetByIdentityID(gomock.Any(), "user_1", authNow).Return(none, ports.ErrNotFound)
 			dir.EXPECT().GetUser(gomock.Any(), "user_1").Return(ports.IdentityUser{}, ports.ErrNotConfigured)
 		}, "", 0, 0, application.ErrNotConfigured},
 		{"creating the person fails", func(people *mocks.MockIdentityPeople, dir *mocks.MockIdentityDirectory) {
-			people.EXPECT().GetByIdentityID(gomock.Any(), "user_1").Return(none, ports.ErrNotFound)
+			people.EXPECT().GetByIdentityID(gomock.Any(), "user_1", authNow).Return(none, ports.ErrNotFound)
 			dir.EXPECT().GetUser(gomock.Any(), "user_1").Return(u, nil)
 			people.EXPECT().UpsertFromIdentity(gomock.Any(), u).Return(ports.IdentityUpsert{}, boom)
 		}, "", 0, 0, boom},
 		{"the people store fails: the directory is not asked", func(people *mocks.MockIdentityPeople, _ *mocks.MockIdentityDirectory) {
-			people.EXPECT().GetByIdentityID(gomock.Any(), "user_1").Return(none, boom)
+			people.EXPECT().GetByIdentityID(gomock.Any(), "user_1", authNow).Return(none, boom)
 		}, "", 0, 0, boom},
 	}
 	for _, tt := range tests {

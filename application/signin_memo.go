@@ -4,7 +4,6 @@ import (
 	"context"
 	"sync"
 
-	"github.com/womendefiningai/platform/domain/ledger"
 	"github.com/womendefiningai/platform/domain/membership"
 	"github.com/womendefiningai/platform/ports"
 )
@@ -17,7 +16,7 @@ type signInMemo struct {
 	person         ports.Person
 	membership     *membership.Membership
 	membershipRead bool
-	grants         []ledger.Grant
+	hasAccess      bool
 	ok             bool
 }
 
@@ -33,7 +32,7 @@ func WithSignInMemo(ctx context.Context) context.Context {
 func rememberSignedIn(ctx context.Context, p ports.SignedInPerson) {
 	if m, ok := ctx.Value(signInMemoKey{}).(*signInMemo); ok {
 		m.mu.Lock()
-		m.person, m.membership, m.membershipRead, m.grants, m.ok = p.Person, p.Membership, p.MembershipRead, p.Grants, true
+		m.person, m.membership, m.membershipRead, m.hasAccess, m.ok = p.Person, p.Membership, p.MembershipRead, p.HasAccess, true
 		m.mu.Unlock()
 	}
 }
@@ -51,25 +50,14 @@ func signedInPerson(ctx context.Context, id string) (ports.Person, bool) {
 }
 
 // signedInMembership returns the membership (nil: none) this request's
-// authentication read along with the person id, when it read it.
-func signedInMembership(ctx context.Context, id string) (*membership.Membership, bool) {
-	m, ok := ctx.Value(signInMemoKey{}).(*signInMemo)
-	if !ok {
-		return nil, false
+// authentication read along with the person id, and whether the person
+// had access then, when it read them.
+func signedInMembership(ctx context.Context, id string) (ms *membership.Membership, hasAccess, ok bool) {
+	m, found := ctx.Value(signInMemoKey{}).(*signInMemo)
+	if !found {
+		return nil, false, false
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.membership, m.ok && m.person.ID == id && m.membershipRead
-}
-
-// signedInGrants returns the grants of access this request's
-// authentication read along with the person id, when it read them.
-func signedInGrants(ctx context.Context, id string) ([]ledger.Grant, bool) {
-	m, ok := ctx.Value(signInMemoKey{}).(*signInMemo)
-	if !ok {
-		return nil, false
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.grants, m.ok && m.person.ID == id && m.membershipRead
+	return m.membership, m.hasAccess, m.ok && m.person.ID == id && m.membershipRead
 }

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/womendefiningai/platform/domain/access"
-	"github.com/womendefiningai/platform/domain/ledger"
 	"github.com/womendefiningai/platform/domain/membership"
 )
 
@@ -60,9 +59,11 @@ type SignedInPerson struct {
 	// MembershipRead; nil when they have none.
 	Membership     *membership.Membership
 	MembershipRead bool
-	// Grants are the person's grants of access (domain/ledger), which
-	// decide what they may read.
-	Grants []ledger.Grant
+	// HasAccess says whether one of the person's grants of access
+	// (domain/ledger) is current at the instant the read was asked about:
+	// it decides what they may read. The grants themselves are read only
+	// when asked for (AccessReader).
+	HasAccess bool
 }
 
 // DirectoryFilter selects people for the member directory.
@@ -104,9 +105,10 @@ type PersonFinder interface {
 
 // IdentityPeople keeps people in step with the identity provider.
 type IdentityPeople interface {
-	// GetByIdentityID returns the person with the status of their
-	// membership, in one read; ErrNotFound for a user never seen.
-	GetByIdentityID(ctx context.Context, identityUserID string) (SignedInPerson, error)
+	// GetByIdentityID returns the person with their membership and
+	// whether a grant of access is current at the instant at, in one read;
+	// ErrNotFound for a user never seen.
+	GetByIdentityID(ctx context.Context, identityUserID string, at time.Time) (SignedInPerson, error)
 	// UpsertFromIdentity creates or updates the person with that identity
 	// user id. Concurrent calls for one new user create exactly one person.
 	UpsertFromIdentity(ctx context.Context, u IdentityUser) (IdentityUpsert, error)

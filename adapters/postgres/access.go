@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -43,44 +42,6 @@ func accessCurrentSQL(g, at string) string {
 // hasAccessSQL is true when person p has a current grant at the instant at.
 func hasAccessSQL(p, at string) string {
 	return `EXISTS (SELECT 1 FROM access_grants ag WHERE ag.person_id = ` + p + ` AND ` + accessCurrentSQL("ag", at) + `)`
-}
-
-// grantsJSONColumn is every grant of person p as one JSON array, for reads
-// that must not cost another round trip (the signed-in person).
-const grantsJSONColumn = `(SELECT coalesce(json_agg(json_build_object('id', g.id, 'source', g.source, 'tier', g.tier,
-	'from', g.starts_at, 'until', g.ends_at, 'granted_by', g.granted_by, 'reason', g.reason) ORDER BY g.starts_at, g.id), '[]')
-	FROM access_grants g WHERE g.person_id = p.id)`
-
-// decodeGrantsJSON decodes grantsJSONColumn (nil: no person row read).
-func decodeGrantsJSON(b []byte) ([]ledger.Grant, error) {
-	if len(b) == 0 {
-		return nil, nil
-	}
-	var rows []struct {
-		ID        string     `json:"id"`
-		Source    string     `json:"source"`
-		Tier      string     `json:"tier"`
-		GrantedBy string     `json:"granted_by"`
-		Reason    string     `json:"reason"`
-		From      time.Time  `json:"from"`
-		Until     *time.Time `json:"until"`
-	}
-	if err := json.Unmarshal(b, &rows); err != nil {
-		return nil, fmt.Errorf("decode grants: %w", err)
-	}
-	out := make([]ledger.Grant, 0, len(rows))
-	for _, r := range rows {
-		src, err := ledger.ParseSource(r.Source)
-		if err != nil {
-			return nil, err
-		}
-		g := ledger.Grant{ID: r.ID, Source: src, Tier: r.Tier, From: r.From, GrantedBy: r.GrantedBy, Reason: r.Reason}
-		if r.Until != nil {
-			g.Until = *r.Until
-		}
-		out = append(out, g)
-	}
-	return out, nil
 }
 
 func scanGrant(row pgx.Row) (ledger.Grant, error) {

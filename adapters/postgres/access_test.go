@@ -79,14 +79,16 @@ func TestAccessStoreKeepsEveryField(t *testing.T) {
 	}
 }
 
-// TestAccessSQLAgreesWithTheLedger: the directory and the chat sync filter
-// by access in SQL; that filter must say what ledger.Explain says for any
-// grants at any instant, the edges of every window included.
+// TestAccessSQLAgreesWithTheLedger: the sign-in read, the directory and
+// the chat sync filter by access in SQL; that filter must say what
+// ledger.Explain says for any grants at any instant, the edges of every
+// window included.
 func TestAccessSQLAgreesWithTheLedger(t *testing.T) {
 	t.Parallel()
 	pool := testdb.New(t)
 	ctx := context.Background()
-	p, err := postgres.NewPeopleStore(pool).UpsertFromIdentity(ctx, identityUser("user_sql", "sql@example.test"))
+	people := postgres.NewPeopleStore(pool)
+	p, err := people.UpsertFromIdentity(ctx, identityUser("user_sql", "sql@example.test"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,6 +123,10 @@ func TestAccessSQLAgreesWithTheLedger(t *testing.T) {
 			}
 			if want := ledger.Explain(grants, at).Active; sqlSays != want {
 				t.Fatalf("at %s the SQL says %v, the ledger %v; grants %+v", at, sqlSays, want, grants)
+			}
+			// The sign-in read, which decides a session's scopes, says the same.
+			if signedIn, err := people.GetByIdentityID(ctx, "user_sql", at); err != nil || signedIn.HasAccess != sqlSays {
+				t.Fatalf("at %s the sign-in read says %v (%v), the ledger %v", at, signedIn.HasAccess, err, sqlSays)
 			}
 		}
 	}

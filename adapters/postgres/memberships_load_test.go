@@ -60,13 +60,13 @@ func TestGetByIdentityIDReadsTheMembershipAlong(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, err := people.GetByIdentityID(ctx, "user_along"); err != nil || got.Membership != nil || !got.MembershipRead || got.ID != res.Person.ID {
+	if got, err := people.GetByIdentityID(ctx, "user_along", time.Now()); err != nil || got.Membership != nil || !got.MembershipRead || got.ID != res.Person.ID {
 		t.Fatalf("without a membership: %+v, %v; want no membership", got, err)
 	}
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	activate(t, ms, res.Person.ID, "sub_x", now)
 	activate(t, ms, res.Person.ID, "sub_y", now.Add(time.Second))
-	got, err := people.GetByIdentityID(ctx, "user_along")
+	got, err := people.GetByIdentityID(ctx, "user_along", time.Now())
 	if err != nil || got.ID != res.Person.ID || got.PrimaryEmail != "along@example.test" || got.MembershipStatus != membership.StatusActive {
 		t.Fatalf("with a membership: %+v, %v", got.Person, err)
 	}

@@ -86,28 +86,28 @@ func (s *PeopleStore) GetMany(ctx context.Context, ids []string) (map[string]por
 }
 
 // GetByIdentityID finds the person linked to an identity-provider user,
-// with their membership and their grants of access, in one statement (it
-// runs on every signed-in request).
-func (s *PeopleStore) GetByIdentityID(ctx context.Context, identityUserID string) (ports.SignedInPerson, error) {
-	// The person, their membership's status, their grants and the
-	// membership itself (one row per subscription) in one statement: a
-	// signed-in read needs nothing else from the database.
-	rows, err := s.q.Query(ctx, `SELECT `+directoryColumns+`, m.status, `+grantsJSONColumn+`, `+membershipJoinColumns+`
+// with their membership and whether they have access at the instant at,
+// in one statement (it runs on every signed-in request).
+func (s *PeopleStore) GetByIdentityID(ctx context.Context, identityUserID string, at time.Time) (ports.SignedInPerson, error) {
+	// The person, their membership's status, whether a grant is current
+	// (the ledger's rule, in SQL: TestAccessSQLAgreesWithTheLedger) and
+	// the membership itself (one row per subscription) in one statement:
+	// a signed-in read needs nothing else from the database.
+	rows, err := s.q.Query(ctx, `SELECT `+directoryColumns+`, m.status, `+hasAccessSQL("p.id", "$2")+`, `+membershipJoinColumns+`
 		FROM people p LEFT JOIN memberships m ON m.person_id = p.id
 		LEFT JOIN membership_subscriptions s ON s.person_id = m.person_id
-		WHERE p.identity_user_id = $1`, identityUserID)
+		WHERE p.identity_user_id = $1`, identityUserID, at)
 	if err != nil {
 		return ports.SignedInPerson{}, fmt.Errorf("postgres: get person by identity: %w", err)
 	}
 	defer rows.Close()
 	var out ports.SignedInPerson
 	var status *string
-	var grants []byte
 	records := membershipRecords{}
 	found := false
 	for rows.Next() {
 		var sc membershipScan
-		p, err := scanPerson(rows, append([]any{&status, &grants}, sc.dest()...)...)
+		p, err := scanPerson(rows, append([]any{&status, &out.HasAccess}, sc.dest()...)...)
 		if err == nil {
 			err = records.add(&sc)
 		}
@@ -132,9 +132,6 @@ func (s *PeopleStore) GetByIdentityID(ctx context.Context, identityUserID string
 		return ports.SignedInPerson{}, err
 	}
 	out.Membership, out.MembershipRead = ms[out.ID], true
-	if out.Grants, err = decodeGrantsJSON(grants); err != nil {
-		return ports.SignedInPerson{}, fmt.Errorf("postgres: get person by identity: %w", err)
-	}
 	return out, nil
 }
 

@@ -43,7 +43,7 @@ func BenchmarkSignInRead(b *testing.B) {
 	})
 	b.Run("person and membership status", func(b *testing.B) {
 		for b.Loop() {
-			p, err := people.GetByIdentityID(ctx, "user_1000")
+			p, err := people.GetByIdentityID(ctx, "user_1000", time.Now())
 			if err != nil || !p.MembershipStatus.IsMember() {
 				b.Fatalf("%+v, %v", p, err)
 			}

@@ -463,16 +463,16 @@ func TestGetByIdentityIDCarriesTheMembershipStatus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := people.GetByIdentityID(ctx, "user_st")
+	got, err := people.GetByIdentityID(ctx, "user_st", time.Now())
 	if err != nil || got.ID != res.Person.ID || got.MembershipStatus != 0 || got.PrimaryEmail != "st@example.test" {
 		t.Fatalf("without a membership: %+v, %v", got, err)
 	}
 	activate(t, ms, res.Person.ID, "sub_st", time.Now())
-	got, err = people.GetByIdentityID(ctx, "user_st")
+	got, err = people.GetByIdentityID(ctx, "user_st", time.Now())
 	if err != nil || got.MembershipStatus != membership.StatusActive {
 		t.Fatalf("with an active membership: status %s, %v", got.MembershipStatus, err)
 	}
-	if _, err := people.GetByIdentityID(ctx, "user_nobody"); !errors.Is(err, ports.ErrNotFound) {
+	if _, err := people.GetByIdentityID(ctx, "user_nobody", time.Now()); !errors.Is(err, ports.ErrNotFound) {
 		t.Fatalf("unknown user: %v, want ErrNotFound", err)
 	}
 }

@@ -69,7 +69,7 @@ func BenchmarkAgentStarterQuery(b *testing.B) {
 	// The admin: signed in once (creates the person), then given the role.
 	adminToken := clerk.MintToken("user_admin")
 	_ = call(adminToken) // a member without billing:read: refused, but signed in
-	signedIn, err := postgres.NewPeopleStore(pool).GetByIdentityID(ctx, "user_admin")
+	signedIn, err := postgres.NewPeopleStore(pool).GetByIdentityID(ctx, "user_admin", time.Now())
 	if err != nil {
 		b.Fatal(err)
 	}

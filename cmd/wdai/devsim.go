@@ -189,7 +189,7 @@ func (c *devControl) signup(ctx context.Context, email string, w io.Writer) erro
 	if resp.StatusCode/100 != 2 {
 		return fmt.Errorf("wdai answered the user.created webhook with %d", resp.StatusCode)
 	}
-	p, err := c.sys.peopleStore().GetByIdentityID(ctx, u.ID)
+	p, err := c.sys.peopleStore().GetByIdentityID(ctx, u.ID, time.Now())
 	if err != nil {
 		return fmt.Errorf("no person for the new user: %w", err)
 	}

@@ -12,6 +12,7 @@ package mocks
 import (
 	context "context"
 	reflect "reflect"
+	time "time"
 
 	access "github.com/womendefiningai/platform/domain/access"
 	membership "github.com/womendefiningai/platform/domain/membership"
@@ -134,18 +135,18 @@ func (mr *MockPeopleMockRecorder) GetByEmail(ctx, email any) *gomock.Call {
 }
 
 // GetByIdentityID mocks base method.
-func (m *MockPeople) GetByIdentityID(ctx context.Context, identityUserID string) (ports.SignedInPerson, error) {
+func (m *MockPeople) GetByIdentityID(ctx context.Context, identityUserID string, at time.Time) (ports.SignedInPerson, error) {
 	m.ctrl.T.Helper()
-	ret := m.ctrl.Call(m, "GetByIdentityID", ctx, identityUserID)
+	ret := m.ctrl.Call(m, "GetByIdentityID", ctx, identityUserID, at)
 	ret0, _ := ret[0].(ports.SignedInPerson)
 	ret1, _ := ret[1].(error)
 	return ret0, ret1
 }
 
 // GetByIdentityID indicates an expected call of GetByIdentityID.
-func (mr *MockPeopleMockRecorder) GetByIdentityID(ctx, identityUserID any) *gomock.Call {
+func (mr *MockPeopleMockRecorder) GetByIdentityID(ctx, identityUserID, at any) *gomock.Call {
 	mr.mock.ctrl.T.Helper()
-	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "GetByIdentityID", reflect.TypeOf((*MockPeople)(nil).GetByIdentityID), ctx, identityUserID)
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "GetByIdentityID", reflect.TypeOf((*MockPeople)(nil).GetByIdentityID), ctx, identityUserID, at)
 }
 
 // GetMany mocks base method.
@@ -370,18 +371,18 @@ func (mr *MockIdentityPeopleMockRecorder) Erase(ctx, identityUserID any) *gomock
 }
 
 // GetByIdentityID mocks base method.
-func (m *MockIdentityPeople) GetByIdentityID(ctx context.Context, identityUserID string) (ports.SignedInPerson, error) {
+func (m *MockIdentityPeople) GetByIdentityID(ctx context.Context, identityUserID string, at time.Time) (ports.SignedInPerson, error) {
 	m.ctrl.T.Helper()
-	ret := m.ctrl.Call(m, "GetByIdentityID", ctx, identityUserID)
+	ret := m.ctrl.Call(m, "GetByIdentityID", ctx, identityUserID, at)
 	ret0, _ := ret[0].(ports.SignedInPerson)
 	ret1, _ := ret[1].(error)
 	return ret0, ret1
 }
 
 // GetByIdentityID indicates an expected call of GetByIdentityID.
-func (mr *MockIdentityPeopleMockRecorder) GetByIdentityID(ctx, identityUserID any) *gomock.Call {
+func (mr *MockIdentityPeopleMockRecorder) GetByIdentityID(ctx, identityUserID, at any) *gomock.Call {
 	mr.mock.ctrl.T.Helper()
-	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "GetByIdentityID", reflect.TypeOf((*MockIdentityPeople)(nil).GetByIdentityID), ctx, identityUserID)
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "GetByIdentityID", reflect.TypeOf((*MockIdentityPeople)(nil).GetByIdentityID), ctx, identityUserID, at)
 }
 
 // UpsertFromIdentity mocks base method.
