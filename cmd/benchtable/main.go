@@ -108,17 +108,17 @@ func measure(ctx context.Context, run runner) ([]row, []string) {
 	}
 
 	// P3 and P8: the signed-in read vs the reference gqlgen + pgx server.
-	const p3How = "BenchmarkSignedInRead (cmd/wdai): 16 kept-alive connections, each request written in one write as wrk does, 10 interleaved rounds with internal/benchref (gqlgen + one pgx primary-key read) on the same PostgreSQL; ratio: median of the rounds; CPU: the whole machine's (/proc/stat) per request, load generator and PostgreSQL included"
+	const p3How = "BenchmarkSignedInRead (cmd/wdai): 16 kept-alive connections, each request written in one write as wrk does, 10 interleaved rounds with internal/benchref (gqlgen + one pgx primary-key read) on the same PostgreSQL; ratio: median of the rounds; CPU: the whole machine's (/proc/stat) per request, load generator and PostgreSQL included, and PostgreSQL's part (/proc/*/stat of its processes)"
 	if m, err := bench(ctx, run, "./cmd/wdai", "BenchmarkSignedInRead", "8000x"); err != nil {
 		fail("P3", "signed-in read", p3How, err)
 		fail("P8", "RSS under the P3 load", p3How, err)
-	} else if err := need(m, "req/s", "ref-req/s", "ratio", "p99-ms", "ref-p99-ms", "rss-MB", "idle-rss-MB", "machine-cpu-us/req", "ref-machine-cpu-us/req"); err != nil {
+	} else if err := need(m, "req/s", "ref-req/s", "ratio", "p99-ms", "ref-p99-ms", "rss-MB", "idle-rss-MB", "machine-cpu-us/req", "ref-machine-cpu-us/req", "pg-us/req", "ref-pg-us/req"); err != nil {
 		fail("P3", "signed-in read", p3How, err)
 		fail("P8", "RSS under the P3 load", p3How, err)
 	} else {
 		r := ratioRow("P3", "signed-in read `me { id email firstName membership { status } }` (goal ≥ 0.7×, p99 < 5 ms)",
-			fmt.Sprintf("%.0f req/s, p99 %.1f ms, CPU %.0f µs/req", m["req/s"], m["p99-ms"], m["machine-cpu-us/req"]), m["req/s"],
-			fmt.Sprintf("gqlgen + pgx: %.0f req/s, p99 %.1f ms, CPU %.0f µs/req", m["ref-req/s"], m["ref-p99-ms"], m["ref-machine-cpu-us/req"]), m["ref-req/s"], p3How)
+			fmt.Sprintf("%.0f req/s, p99 %.1f ms, CPU %.0f µs/req (PostgreSQL %.0f)", m["req/s"], m["p99-ms"], m["machine-cpu-us/req"], m["pg-us/req"]), m["req/s"],
+			fmt.Sprintf("gqlgen + pgx: %.0f req/s, p99 %.1f ms, CPU %.0f µs/req (PostgreSQL %.0f)", m["ref-req/s"], m["ref-p99-ms"], m["ref-machine-cpu-us/req"], m["ref-pg-us/req"]), m["ref-req/s"], p3How)
 		r.Ratio = ratio(m["ratio"])
 		rows = append(rows, r)
 		p8 := ratioRow("P8", "RSS of the process (server, reference and load generator) under the P3 load",

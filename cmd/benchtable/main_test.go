@@ -17,7 +17,7 @@ func TestTableIsBuiltFromWhatTheMeasurementsPrint(t *testing.T) {
 	outputs := map[string]string{
 		"BenchmarkWebhookIngest":    "BenchmarkWebhookIngest-2 3000 1 ns/op 3000 req/s 2.0 p50-ms 9.5 p99-ms 4000 pgbench-tx/s 0.75 ratio\n",
 		"TestWebhookToEmailListP95": "    x_test.go:52: P2: webhook arrival to email-list call p95 120.5 ms over 20 sign-ups; webhook answered p95 12.0 ms\n",
-		"BenchmarkSignedInRead":     "BenchmarkSignedInRead-2 8000 1 ns/op 100 cpu-us/req 300 machine-cpu-us/req 210 ref-machine-cpu-us/req 2 p50-ms 4.5 p99-ms 7000 ref-req/s 4.0 ref-p99-ms 0.71 ratio 5000 req/s 50 rss-MB 40 idle-rss-MB\n",
+		"BenchmarkSignedInRead":     "BenchmarkSignedInRead-2 8000 1 ns/op 100 cpu-us/req 300 machine-cpu-us/req 210 ref-machine-cpu-us/req 110 pg-us/req 70 ref-pg-us/req 2 p50-ms 4.5 p99-ms 7000 ref-req/s 4.0 ref-p99-ms 0.71 ratio 5000 req/s 50 rss-MB 40 idle-rss-MB\n",
 		"^guarded$":                 "BenchmarkConsume/guarded/consumers=4/claims=small-2 4000 1 ns/op 3500 msg/s\n",
 		"^library$":                 "BenchmarkConsume/library/consumers=4-2 4000 1 ns/op 3000 msg/s\n",
 		"TestChatSync": "10,000 members, 9,000 in the workspace: 10 API calls (10 users.list, 0 users.lookupByEmail)\n" +
@@ -41,7 +41,7 @@ func TestTableIsBuiltFromWhatTheMeasurementsPrint(t *testing.T) {
 	for _, want := range []string{
 		"| P1 | webhook ingest (HTTP, verify, inbox, outbox) | 3000 req/s, p99 9.5 ms | pgbench: 4000 tx/s (median round) | 0.75× |",
 		"| 120 ms (20 sign-ups) | webhook answered: 12.0 ms | 10.04× |",
-		"| 5000 req/s, p99 4.5 ms, CPU 300 µs/req | gqlgen + pgx: 7000 req/s, p99 4.0 ms, CPU 210 µs/req | 0.71× |",
+		"| 5000 req/s, p99 4.5 ms, CPU 300 µs/req (PostgreSQL 110) | gqlgen + pgx: 7000 req/s, p99 4.0 ms, CPU 210 µs/req (PostgreSQL 70) | 0.71× |",
 		"| P4 | agent call | not measured | - | - |",
 		"| 10 calls | one per member: 10000 calls | 0.001× |",
 		"| 20 calls | one per person: 10000 calls | 0.002× |",

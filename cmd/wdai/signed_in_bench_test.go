@@ -92,22 +92,23 @@ func BenchmarkSignedInRead(b *testing.B) {
 	const rounds = 10
 	per := max(b.N/rounds, 50)
 	var oursLat, refLat []time.Duration
-	var oursTime, refTime, oursCPU, refCPU, oursAll, refAll time.Duration
+	var oursTime, refTime, oursCPU, refCPU, oursAll, refAll, oursPG, refPG time.Duration
 	var ratios []float64
-	run := func(conns []net.Conn, req []byte, lat *[]time.Duration, total, cpu, all *time.Duration) float64 {
-		cpu0, all0 := processCPU(b), machineCPU()
+	run := func(conns []net.Conn, req []byte, lat *[]time.Duration, total, cpu, all, pg *time.Duration) float64 {
+		cpu0, all0, pg0 := processCPU(b), machineCPU(), postgresCPU()
 		l := make([]time.Duration, per)
 		d := sendRound(b, conns, slices.Repeat([][]byte{req}, per), l, check)
 		*lat, *total, *cpu, *all = append(*lat, l...), *total+d, *cpu+processCPU(b)-cpu0, *all+machineCPU()-all0
+		*pg += postgresCPU() - pg0
 		return float64(per) / d.Seconds()
 	}
 	b.ResetTimer()
 	for r := range rounds {
 		var o, f float64
 		if r%2 == 0 {
-			o, f = run(oursConns, oursReq, &oursLat, &oursTime, &oursCPU, &oursAll), run(refConns, refReq, &refLat, &refTime, &refCPU, &refAll)
+			o, f = run(oursConns, oursReq, &oursLat, &oursTime, &oursCPU, &oursAll, &oursPG), run(refConns, refReq, &refLat, &refTime, &refCPU, &refAll, &refPG)
 		} else {
-			f, o = run(refConns, refReq, &refLat, &refTime, &refCPU, &refAll), run(oursConns, oursReq, &oursLat, &oursTime, &oursCPU, &oursAll)
+			f, o = run(refConns, refReq, &refLat, &refTime, &refCPU, &refAll, &refPG), run(oursConns, oursReq, &oursLat, &oursTime, &oursCPU, &oursAll, &oursPG)
 		}
 		ratios = append(ratios, o/f)
 	}
@@ -122,6 +123,8 @@ func BenchmarkSignedInRead(b *testing.B) {
 	b.ReportMetric(float64(refCPU.Microseconds())/float64(len(refLat)), "ref-cpu-us/req")
 	b.ReportMetric(float64(oursAll.Microseconds())/float64(len(oursLat)), "machine-cpu-us/req")
 	b.ReportMetric(float64(refAll.Microseconds())/float64(len(refLat)), "ref-machine-cpu-us/req")
+	b.ReportMetric(float64(oursPG.Microseconds())/float64(len(oursLat)), "pg-us/req")
+	b.ReportMetric(float64(refPG.Microseconds())/float64(len(refLat)), "ref-pg-us/req")
 	b.ReportMetric(float64(len(oursLat))/oursTime.Seconds(), "req/s")
 	b.ReportMetric(percentileMS(oursLat, 50), "p50-ms")
 	b.ReportMetric(percentileMS(oursLat, 99), "p99-ms")
