@@ -17,11 +17,13 @@ import (
 
 // resyncFixture is a directory of pages and the mocks a resync runs on.
 type resyncFixture struct {
-	list  *mocks.MockEmailList
-	dir   *mocks.MockPeopleDirectory
-	ms    *mocks.MockMembershipReader
-	book  *ledgerBook // the access ledger
-	store *emailStore
+	list *mocks.MockEmailList
+	dir  *mocks.MockPeopleDirectory
+	// people is read when a sync of the person saved during the resync.
+	people *mocks.MockPersonReader
+	ms     *mocks.MockMembershipReader
+	book   *ledgerBook // the access ledger
+	store  *emailStore
 	// unconfigured: the list says it is not configured.
 	unconfigured bool
 }
@@ -29,7 +31,7 @@ type resyncFixture struct {
 func newResyncFixture(t *testing.T) resyncFixture {
 	t.Helper()
 	ctrl := gomock.NewController(t)
-	return resyncFixture{list: mocks.NewMockEmailList(ctrl), dir: mocks.NewMockPeopleDirectory(ctrl),
+	return resyncFixture{list: mocks.NewMockEmailList(ctrl), dir: mocks.NewMockPeopleDirectory(ctrl), people: mocks.NewMockPersonReader(ctrl),
 		ms: mocks.NewMockMembershipReader(ctrl), book: newLedgerBook(), store: newEmailStore()}
 }
 
@@ -48,8 +50,9 @@ func (f resyncFixture) resync(t *testing.T, integrations ports.Integrations) app
 		integrations = f.store
 	}
 	f.list.EXPECT().Configured().Return(!f.unconfigured).AnyTimes()
-	h, err := application.NewResyncEmailList(application.ResyncEmailListDeps{List: f.list, People: f.dir, Memberships: f.ms,
-		Access: f.book.readerMock(gomock.NewController(t)), Clock: fixedClock{emailNow}, Integrations: integrations})
+	uow := newInlineUoW[ports.EmailSyncTx](emailTx{integrations: integrations, effects: &effectStore{keys: map[string]bool{}}})
+	h, err := application.NewResyncEmailList(application.ResyncEmailListDeps{List: f.list, People: f.dir, Person: f.people, Memberships: f.ms,
+		Access: f.book.readerMock(gomock.NewController(t)), Clock: fixedClock{emailNow}, Integrations: integrations, UoW: uow})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,20 +183,42 @@ func TestResyncEmailListRepairsAnUnreadableState(t *testing.T) {
 	}
 }
 
-func TestResyncEmailListIgnoresAStateWrittenMeanwhile(t *testing.T) {
+// TestResyncEmailListRepairsAfterASyncSavedMeanwhile: a sync of the person
+// saved between the resync's read and its save, and the resync's calls,
+// made from the person before that sync, may have reached the list after
+// its. The resync syncs the person again from the person as they are now,
+// over what it sent itself.
+func TestResyncEmailListRepairsAfterASyncSavedMeanwhile(t *testing.T) {
 	t.Parallel()
 	f := newResyncFixture(t)
-	integrations := mocks.NewMockIntegrations(gomock.NewController(t))
-	integrations.EXPECT().GetMany(gomock.Any(), application.EmailListIntegration, []string{"p1"}).Return(map[string]ports.IntegrationState{}, nil)
-	integrations.EXPECT().Put(gomock.Any(), gomock.Any()).Return(int64(0), ports.ErrStaleState)
 	p1 := person("p1", "ada@example.test")
+	renamed := p1
+	renamed.FirstName = "Augusta"
+	active, canceled := f.paid(t, "p1", "community"), membershipOf(t, "p1", "community", membership.ProviderActive, membership.ProviderCanceled)
+	store := &racingStore{emailStore: f.store}
+	alumni := tags(false, false, false, true, "community", false)
+	store.race = func(ctx context.Context) { // renamed and canceled: the live sync sent that and saved
+		f.book.bill(canceled, emailT0)
+		f.store.saveAs(ctx, t, "p1", ports.SubscriberSubscribed, syncedEmail{Email: p1.PrimaryEmail, FirstName: "Augusta", Tier: "community", Tags: alumni})
+	}
 	f.page("", ports.DirectoryPage{People: []ports.Person{p1}, Cursors: []string{"c1"}})
-	f.ms.EXPECT().GetMany(gomock.Any(), []string{"p1"}).Return(nil, nil)
-	f.list.EXPECT().BatchUpsert(gomock.Any(), gomock.Any()).Return([]ports.SubscriberResult{subscribed(p1.PrimaryEmail)}, nil)
-	f.list.EXPECT().SetTags(gomock.Any(), p1.PrimaryEmail, gomock.Any()).Return(nil)
-	res, err := f.resync(t, integrations).Handle(context.Background(), application.ResyncEmailListInput{})
-	if err != nil || res.TagCalls != 1 {
-		t.Fatalf("Handle = %+v, %v; want a sync of this person's newer record left alone", res, err)
+	f.ms.EXPECT().GetMany(gomock.Any(), []string{"p1"}).Return(map[string]*membership.Membership{"p1": active}, nil)
+	f.people.EXPECT().Get(gomock.Any(), "p1").Return(renamed, nil).AnyTimes()
+	f.ms.EXPECT().Get(gomock.Any(), "p1").Return(canceled, nil).AnyTimes()
+	gomock.InOrder(
+		f.list.EXPECT().BatchUpsert(gomock.Any(), []ports.Subscriber{sub(p1, "community")}).Return([]ports.SubscriberResult{subscribed(p1.PrimaryEmail)}, nil),
+		f.list.EXPECT().SetTags(gomock.Any(), p1.PrimaryEmail, tags(true, true, false, false, "community", true)).Return(nil),
+		// The repair, of the resync's own calls only.
+		f.list.EXPECT().Upsert(gomock.Any(), ports.Subscriber{Email: p1.PrimaryEmail, FirstName: "Augusta", Tier: "community"}, "").
+			Return(subscribed(p1.PrimaryEmail), nil),
+		// Its tags are all it sent: alumni too (off then, on now).
+		f.list.EXPECT().SetTags(gomock.Any(), p1.PrimaryEmail, map[string]bool{"member": false, "active": false, "community": false, "alumni": true}).Return(nil),
+	)
+	if _, err := f.resync(t, store).Handle(context.Background(), application.ResyncEmailListInput{}); err != nil {
+		t.Fatal(err)
+	}
+	if row, st := f.store.row(t, "p1"); row.Version != 2 || st.FirstName != "Augusta" || !reflect.DeepEqual(st.Tags, alumni) {
+		t.Fatalf("stored %+v (version %d), want the person now, saved over the live sync's", st, row.Version)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -659,16 +660,20 @@ func TestSyncMemberEmailRecordsSkippedOverARacingWriter(t *testing.T) {
 	}
 }
 
-func TestSyncMemberEmailReturnsStaleStateForRetryAndTriggersNothing(t *testing.T) {
+// TestSyncMemberEmailLosingEveryRaceReturnsStaleStateAndTriggersNothing:
+// a sync that loses its save to other syncs of the person each time plans
+// again, at most three times, then leaves it to a retry; it never
+// triggers a journey it could not record.
+func TestSyncMemberEmailLosingEveryRaceReturnsStaleStateAndTriggersNothing(t *testing.T) {
 	t.Parallel()
 	f := newEmailFixture(t)
 	f.person(ada, activeIn(t, "p1", "community"))
 	integrations := mocks.NewMockIntegrations(gomock.NewController(t))
-	integrations.EXPECT().Get(gomock.Any(), "p1", application.EmailListIntegration).Return(ports.IntegrationState{}, ports.ErrNotFound)
-	integrations.EXPECT().Put(gomock.Any(), gomock.Any()).Return(int64(0), ports.ErrStaleState)
-	f.list.EXPECT().Upsert(gomock.Any(), gomock.Any(), "").Return(subscribed(ada.PrimaryEmail), nil)
-	f.list.EXPECT().SetTags(gomock.Any(), ada.PrimaryEmail, gomock.Any()).Return(nil)
-	// No TriggerJourney: another sync of this person saved first.
+	integrations.EXPECT().Get(gomock.Any(), "p1", application.EmailListIntegration).Return(ports.IntegrationState{}, ports.ErrNotFound).Times(3)
+	integrations.EXPECT().Put(gomock.Any(), gomock.Any()).Return(int64(0), ports.ErrStaleState).Times(3)
+	f.list.EXPECT().Upsert(gomock.Any(), gomock.Any(), "").Return(subscribed(ada.PrimaryEmail), nil).Times(3)
+	f.list.EXPECT().SetTags(gomock.Any(), ada.PrimaryEmail, gomock.Any()).Return(nil).Times(3)
+	// No TriggerJourney: another sync of this person saved first each time.
 	h, err := application.NewSyncMemberEmail(f.deps(integrations))
 	if err != nil {
 		t.Fatal(err)
@@ -677,6 +682,118 @@ func TestSyncMemberEmailReturnsStaleStateForRetryAndTriggersNothing(t *testing.T
 	if !errors.Is(err, ports.ErrStaleState) || ports.IsPermanent(err) {
 		t.Fatalf("err = %v, want a retryable ErrStaleState", err)
 	}
+}
+
+// racingStore is the email store with another sync of the person saving
+// first: before the first Put, race runs (and saves through the store).
+type racingStore struct {
+	*emailStore
+	once sync.Once
+	race func(ctx context.Context)
+}
+
+func (s *racingStore) Put(ctx context.Context, st ports.IntegrationState) (int64, error) {
+	s.once.Do(func() { s.race(ctx) })
+	return s.emailStore.Put(ctx, st)
+}
+
+// saveAs saves st over whatever version is stored, as another sync would.
+func (s *emailStore) saveAs(ctx context.Context, t *testing.T, personID string, status ports.SubscriberStatus, st syncedEmail) {
+	t.Helper()
+	cur, _ := s.Get(ctx, personID, application.EmailListIntegration)
+	body, err := json.Marshal(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Put(ctx, ports.IntegrationState{PersonID: personID, Provider: application.EmailListIntegration,
+		ExternalID: st.Email, Status: string(status), State: body, Version: cur.Version}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSyncMemberEmailRepairsItsOwnLateCallsAfterLosingARace: two syncs of
+// one person run at once; the one that read the person first makes its
+// calls, but the other saves first, and the first one's calls may reach
+// the list last. The loser must not trust the saved state: it plans again
+// and sends the person as they are now wherever its own calls said
+// otherwise (a stale name; tags of a membership that has since ended).
+func TestSyncMemberEmailRepairsItsOwnLateCallsAfterLosingARace(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	t.Run("a name", func(t *testing.T) {
+		t.Parallel()
+		f := newEmailFixture(t)
+		f.person(ada, activeIn(t, "p1", "community")) // the membership; the person is read below
+		augusta := ada
+		augusta.FirstName = "Augusta"
+		before := ada
+		before.FirstName = "Ada Byron"
+		f.people = mocks.NewMockPersonReader(gomock.NewController(t))
+		gomock.InOrder(
+			f.people.EXPECT().Get(gomock.Any(), "p1").Return(ada, nil),
+			f.people.EXPECT().Get(gomock.Any(), "p1").Return(augusta, nil).AnyTimes(),
+		)
+		f.store.seed(t, "p1", ports.SubscriberSubscribed, syncedEmail{Email: ada.PrimaryEmail, FirstName: before.FirstName, LastName: "Lovelace",
+			Tier: "community", Tags: tags(true, true, false, false, "community", true)})
+		store := &racingStore{emailStore: f.store}
+		store.race = func(ctx context.Context) { // the other sync read "Augusta", sent it, and saved
+			f.store.saveAs(ctx, t, "p1", ports.SubscriberSubscribed, syncedEmail{Email: ada.PrimaryEmail, FirstName: "Augusta", LastName: "Lovelace",
+				Tier: "community", Tags: tags(true, true, false, false, "community", true)})
+		}
+		gomock.InOrder(
+			f.list.EXPECT().Upsert(gomock.Any(), ports.Subscriber{Email: ada.PrimaryEmail, FirstName: "Ada", LastName: "Lovelace", Tier: "community"}, "").
+				Return(subscribed(ada.PrimaryEmail), nil),
+			// The repair: "Ada" may have landed after "Augusta".
+			f.list.EXPECT().Upsert(gomock.Any(), ports.Subscriber{Email: ada.PrimaryEmail, FirstName: "Augusta", LastName: "Lovelace", Tier: "community"}, "").
+				Return(subscribed(ada.PrimaryEmail), nil),
+		)
+		h, err := application.NewSyncMemberEmail(f.deps(store))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := h.Handle(ctx, application.SyncMemberEmailInput{MessageID: "m2", PersonID: "p1"}); err != nil {
+			t.Fatal(err)
+		}
+		if row, st := f.store.row(t, "p1"); st.FirstName != "Augusta" || row.Version != 9 {
+			t.Fatalf("saved %+v (version %d), want Augusta on top of the other sync's save", st, row.Version)
+		}
+	})
+	t.Run("tags of a membership that ended meanwhile", func(t *testing.T) {
+		t.Parallel()
+		f := newEmailFixture(t)
+		active, canceled := activeIn(t, "p1", "community"), membershipOf(t, "p1", "community", membership.ProviderActive, membership.ProviderCanceled)
+		f.book.bill(active, emailT0)
+		var current atomic.Pointer[membership.Membership]
+		current.Store(active)
+		f.people.EXPECT().Get(gomock.Any(), "p1").Return(ada, nil).AnyTimes()
+		f.ms.EXPECT().Get(gomock.Any(), "p1").DoAndReturn(func(context.Context, string) (*membership.Membership, error) {
+			return current.Load(), nil
+		}).AnyTimes()
+		// Synced before the membership began: no member tags yet.
+		f.store.seed(t, "p1", ports.SubscriberSubscribed, syncedEmail{Email: ada.PrimaryEmail, FirstName: "Ada", LastName: "Lovelace",
+			Tier: "community", Tags: tags(false, false, false, false, "community", false)})
+		store := &racingStore{emailStore: f.store}
+		alumni := tags(false, false, false, true, "community", false)
+		store.race = func(ctx context.Context) { // the membership ended; the other sync sent that and saved
+			current.Store(canceled)
+			f.book.bill(canceled, emailT0)
+			f.store.saveAs(ctx, t, "p1", ports.SubscriberSubscribed, syncedEmail{Email: ada.PrimaryEmail, FirstName: "Ada", LastName: "Lovelace",
+				Tier: "community", Tags: alumni})
+		}
+		gomock.InOrder(
+			f.list.EXPECT().SetTags(gomock.Any(), ada.PrimaryEmail, map[string]bool{"member": true, "active": true, "community": true}).Return(nil),
+			// The repair: the member tags this sync set may have landed last.
+			f.list.EXPECT().SetTags(gomock.Any(), ada.PrimaryEmail, map[string]bool{"member": false, "active": false, "community": false}).Return(nil),
+		)
+		f.list.EXPECT().Upsert(gomock.Any(), gomock.Any(), gomock.Any()).Return(subscribed(ada.PrimaryEmail), nil).AnyTimes()
+		h, err := application.NewSyncMemberEmail(f.deps(store))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := h.Handle(ctx, application.SyncMemberEmailInput{MessageID: "m3", PersonID: "p1"}); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
 
 func TestSyncMemberEmailFailures(t *testing.T) {
@@ -823,7 +940,8 @@ func TestEmailUseCasesRefuseNilDependencies(t *testing.T) {
 		return d
 	}
 	resyncWithout := func(mod func(d *application.ResyncEmailListDeps)) application.ResyncEmailListDeps {
-		d := application.ResyncEmailListDeps{List: f.list, People: dir, Memberships: f.ms, Access: f.access, Clock: fixedClock{emailNow}, Integrations: f.store}
+		d := application.ResyncEmailListDeps{List: f.list, People: dir, Person: f.people, Memberships: f.ms, Access: f.access, Clock: fixedClock{emailNow},
+			Integrations: f.store, UoW: full.UoW}
 		mod(&d)
 		return d
 	}
@@ -881,6 +999,14 @@ func TestEmailUseCasesRefuseNilDependencies(t *testing.T) {
 		}},
 		{"resync without a clock", func() error {
 			_, err := application.NewResyncEmailList(resyncWithout(func(d *application.ResyncEmailListDeps) { d.Clock = nil }))
+			return err
+		}},
+		{"resync without a person reader", func() error {
+			_, err := application.NewResyncEmailList(resyncWithout(func(d *application.ResyncEmailListDeps) { d.Person = nil }))
+			return err
+		}},
+		{"resync without a unit of work", func() error {
+			_, err := application.NewResyncEmailList(resyncWithout(func(d *application.ResyncEmailListDeps) { d.UoW = nil }))
 			return err
 		}},
 	}

@@ -71,27 +71,13 @@ type syncPlan struct {
 }
 
 func (s memberEmailSync) sync(ctx context.Context, r syncRequest) error {
-	p, err := s.people.Get(ctx, r.personID)
-	if errors.Is(err, ports.ErrNotFound) {
-		return ports.Permanent(fmt.Errorf("person %s does not exist", r.personID))
-	}
-	if err != nil {
-		return err
-	}
-	if p.Erased || p.PrimaryEmail == "" {
-		return nil // person.deleted erases them from the list
-	}
-	plan, err := s.plan(ctx, p, r)
-	if err != nil {
-		return err
-	}
-	if !plan.needUpsert && len(plan.tags) == 0 && len(plan.journeys) == 0 && len(plan.skipped) == 0 {
-		return nil // nothing changed: no API call
-	}
-	return s.apply(ctx, r, plan)
+	return s.syncAfter(ctx, r, sentCalls{})
 }
 
-func (s memberEmailSync) plan(ctx context.Context, p ports.Person, r syncRequest) (syncPlan, error) {
+// plan computes what a sync of p has to do: what differs between the
+// person now and the saved state, and between the person now and late,
+// what an earlier attempt of this sync sent before losing a race.
+func (s memberEmailSync) plan(ctx context.Context, p ports.Person, r syncRequest, late sentCalls) (syncPlan, error) {
 	m, acc, err := s.members.one(ctx, p.ID)
 	if err != nil {
 		return syncPlan{}, err
@@ -116,29 +102,42 @@ func (s memberEmailSync) plan(ctx context.Context, p ports.Person, r syncRequest
 			plan.skipped = append(plan.skipped, key)
 		}
 	}
-	plan.needUpsert = !last.synced || plan.previousEmail != "" || !had.sameFields(plan.want)
+	if late.upserted && late.fields.Email != plan.want.Email && plan.previousEmail == "" {
+		plan.previousEmail = late.fields.Email // our own late call may have moved it there
+	}
+	plan.needUpsert = !last.synced || plan.previousEmail != "" || !had.sameFields(plan.want) ||
+		(late.upserted && !late.fields.sameFields(plan.want))
 	plan.tags = tagChanges(plan.want.Tags, had.Tags)
+	for name, sent := range late.tags {
+		if plan.want.Tags[name] != sent {
+			plan.tags[name] = plan.want.Tags[name]
+		}
+	}
 	return plan, nil
 }
 
-func (s memberEmailSync) apply(ctx context.Context, r syncRequest, plan syncPlan) error {
+// apply makes the plan's calls and saves the state; it returns the calls
+// it made, which matter when the save lost a race (ErrStaleState).
+func (s memberEmailSync) apply(ctx context.Context, r syncRequest, plan syncPlan) (sentCalls, error) {
 	want, had := plan.want, plan.last.state
+	var sent sentCalls
 	status := ports.SubscriberStatus(plan.last.stored.Status)
 	if plan.needUpsert {
 		res, err := s.list.Upsert(ctx, want.subscriber(), plan.previousEmail)
 		if errors.Is(err, ports.ErrNotConfigured) {
-			return s.states.skipped(ctx, r.personID)
+			return sent, s.states.skipped(ctx, r.personID)
 		}
 		if err != nil {
-			return err
+			return sent, err
 		}
-		status = res.Status
+		status, sent.upserted, sent.fields = res.Status, true, want
 	}
 	// A pending (compliance) or archived address has no member to tag yet.
 	if len(plan.tags) > 0 && status != ports.SubscriberPending && status != ports.SubscriberArchived {
 		if err := s.list.SetTags(ctx, want.Email, plan.tags); err != nil {
-			return err
+			return sent, err
 		}
+		sent.tags = plan.tags
 	} else if len(plan.tags) > 0 {
 		want.Tags = had.Tags // not applied: try again next time
 	}
@@ -151,8 +150,8 @@ func (s memberEmailSync) apply(ctx context.Context, r syncRequest, plan syncPlan
 	// The decision: the state is saved on the version read and, in the same
 	// transaction, the journey's intent is recorded under its key, before
 	// the call. Another sync of this person that ran meanwhile makes the
-	// save fail (ErrStaleState is retried: it reads the newer state and
-	// redoes the idempotent calls); a retry or a concurrent delivery of the
+	// save fail (ErrStaleState: sync plans again from the newer state and
+	// what this attempt sent); a retry or a concurrent delivery of the
 	// same message finds the key taken and never triggers again.
 	var keys []string
 	if status == ports.SubscriberSubscribed { // consent belongs to the list
@@ -161,11 +160,21 @@ func (s memberEmailSync) apply(ctx context.Context, r syncRequest, plan syncPlan
 		}
 	}
 	version, held, err := s.states.decide(ctx, r.personID, plan.last.stored.Version, status, want, note, keys)
-	if err != nil {
-		return err
+	if errors.Is(err, ports.ErrStaleState) {
+		return sent, fmt.Errorf("%w: %w", errLostSave, err)
 	}
-	var sent []string
-	for i, j := range plan.journeys {
+	if err != nil {
+		return sent, err
+	}
+	return sentCalls{}, s.trigger(ctx, r.personID, plan.journeys, keys, held, version, status, want, note)
+}
+
+// trigger sends the journeys whose intent this sync holds, after the
+// state was saved at version, and remembers them in the state.
+func (s memberEmailSync) trigger(ctx context.Context, personID string, journeys []plannedJourney, keys []string, held []bool,
+	version int64, status ports.SubscriberStatus, want emailState, note string) error {
+	var triggered []string
+	for i, j := range journeys {
 		if i >= len(held) || !held[i] {
 			continue
 		}
@@ -176,18 +185,18 @@ func (s memberEmailSync) apply(ctx context.Context, r syncRequest, plan syncPlan
 		if err := s.states.effect(ctx, keys[i], true); err != nil {
 			return err
 		}
-		sent = append(sent, j.key)
+		triggered = append(triggered, j.key)
 	}
-	if len(sent) == 0 {
+	if len(triggered) == 0 {
 		return nil
 	}
 	// Remembered in the state too, so that a later sync skips the journey
 	// without reaching the intent; a stale save loses only that shortcut.
-	want.Journeys = remember(want.Journeys, sent...)
-	if _, err = s.states.save(ctx, r.personID, version, status, want, note); errors.Is(err, ports.ErrStaleState) {
-		return nil
+	want.Journeys = remember(want.Journeys, triggered...)
+	if _, err := s.states.save(ctx, personID, version, status, want, note); !errors.Is(err, ports.ErrStaleState) {
+		return err
 	}
-	return err
+	return nil
 }
 
 // journeyIntentKey names a journey of a person for one message: a

@@ -36,25 +36,35 @@ type ResyncEmailList struct {
 	people  ports.PeopleDirectory
 	members memberAccess
 	states  emailStates
+	// repair syncs one person whom a sync saved meanwhile (no journeys).
+	repair memberEmailSync
 }
 
-// ResyncEmailListDeps are the ports ResyncEmailList uses.
+// ResyncEmailListDeps are the ports ResyncEmailList uses; Person and UoW
+// sync one person again when a sync of theirs saved during the resync.
 type ResyncEmailListDeps struct {
 	List         ports.EmailList
 	People       ports.PeopleDirectory
+	Person       ports.PersonReader
 	Memberships  ports.MembershipReader
 	Access       ports.AccessReader
 	Clock        ports.Clock
 	Integrations ports.Integrations
+	UoW          ports.UnitOfWork[ports.EmailSyncTx]
 }
 
 // NewResyncEmailList refuses nil dependencies.
 func NewResyncEmailList(d ResyncEmailListDeps) (ResyncEmailList, error) {
 	members := memberAccess{memberships: d.Memberships, grants: d.Access, clock: d.Clock}
-	if anyNil(d.List, d.People, d.Integrations) || members.missing() {
+	if anyNil(d.List, d.People, d.Person, d.Integrations, d.UoW) || members.missing() {
 		return ResyncEmailList{}, nilDependency("resync email list")
 	}
-	return ResyncEmailList{list: d.List, people: d.People, members: members, states: emailStates{store: d.Integrations}}, nil
+	repair, err := newMemberEmailSync(EmailSyncDeps{List: d.List, People: d.Person, Memberships: d.Memberships, Access: d.Access,
+		Clock: d.Clock, Integrations: d.Integrations, UoW: d.UoW}, "resync email list")
+	if err != nil {
+		return ResyncEmailList{}, err
+	}
+	return ResyncEmailList{list: d.List, people: d.People, members: members, states: emailStates{store: d.Integrations}, repair: repair}, nil
 }
 
 // ResyncTagCalls is the most tag updates one page makes, and
@@ -146,7 +156,9 @@ func (h ResyncEmailList) resyncOne(ctx context.Context, personID string, want em
 	}
 	had := last.state
 	tags := tagChanges(want.Tags, had.Tags)
+	sent := sentCalls{upserted: true, fields: want} // the batch call
 	if len(tags) > 0 && r.Status != ports.SubscriberPending {
+		sent.tags = tags
 		if err := h.list.SetTags(ctx, want.Email, tags); err != nil {
 			return err
 		}
@@ -164,7 +176,10 @@ func (h ResyncEmailList) resyncOne(ctx context.Context, personID string, want em
 	}
 	_, err := h.states.save(ctx, personID, last.stored.Version, r.Status, want, note)
 	if errors.Is(err, ports.ErrStaleState) {
-		return nil // a sync of this person ran meanwhile: its record is newer
+		// A sync of this person saved meanwhile, and this resync's calls,
+		// read from the person before it, may have reached the list after
+		// its: sync them again from the person as they are now.
+		return h.repair.syncAfter(ctx, syncRequest{personID: personID}, sent)
 	}
 	return err
 }

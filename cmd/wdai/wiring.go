@@ -379,8 +379,8 @@ func (b *appBuilder) email(app *application.App) {
 	c.MoveMemberEmail = keep(application.NewMoveMemberEmail(deps)).into(&b.err)
 	c.ErasePerson = keep(application.NewErasePerson(application.ErasePersonDeps{Billing: b.p.billing, List: b.p.list, Memberships: st.memberships,
 		Integrations: st.integrations, Audit: postgres.NewAuditLog(b.s.pool), AtPeriodEnd: cfg.ErasureCancelAtPeriodEnd})).into(&b.err)
-	c.ResyncEmailList = keep(application.NewResyncEmailList(application.ResyncEmailListDeps{List: b.p.list, People: st.people,
-		Memberships: st.memberships, Access: st.access, Clock: b.s.clock, Integrations: st.integrations})).into(&b.err)
+	c.ResyncEmailList = keep(application.NewResyncEmailList(application.ResyncEmailListDeps{List: b.p.list, People: st.people, Person: st.people,
+		Memberships: st.memberships, Access: st.access, Clock: b.s.clock, Integrations: st.integrations, UoW: deps.UoW})).into(&b.err)
 }
 
 // jobs registers every job with its runner; it needs the email and billing
