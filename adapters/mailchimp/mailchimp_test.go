@@ -236,6 +236,37 @@ func TestUpsertMovesAChangedEmail(t *testing.T) {
 	}
 }
 
+// TestUpsertMoveOntoAnExistingMemberArchivesThePreviousAddress: when the
+// new address is already a member (subscribed on its own, or the old one
+// recreated by a call made before the move), a move is refused by the list
+// ("Member Exists"); the upsert updates the new member instead and
+// archives the old one, so nothing is sent to the address the person left.
+func TestUpsertMoveOntoAnExistingMemberArchivesThePreviousAddress(t *testing.T) {
+	t.Parallel()
+	fake, c := newFake(t)
+	ctx := context.Background()
+	for _, email := range []string{"old@example.org", "new@example.org"} {
+		if _, err := c.Upsert(ctx, ports.Subscriber{Email: email, Tier: "community"}, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := c.Upsert(ctx, ports.Subscriber{Email: "new@example.org", FirstName: "Augusta", Tier: "pro"}, "old@example.org")
+	if err != nil || res.Email != "new@example.org" || res.Status != ports.SubscriberSubscribed {
+		t.Fatalf("Upsert = %+v, %v; want the new member updated", res, err)
+	}
+	if m, ok := fake.Member("new@example.org"); !ok || m.Archived || m.MergeFields["FNAME"] != "Augusta" || m.MergeFields["TIER"] != "pro" {
+		t.Errorf("new member = %+v, %v; want it updated", m, ok)
+	}
+	if m, ok := fake.Member("old@example.org"); !ok || !m.Archived {
+		t.Errorf("old member = %+v, %v; want it archived", m, ok)
+	}
+	// Retried: the old member is archived already; still nothing fails.
+	if _, err := c.Upsert(ctx, ports.Subscriber{Email: "new@example.org", FirstName: "Augusta", Tier: "pro"}, "old@example.org"); err != nil {
+		t.Fatalf("retried: %v", err)
+	}
+	fake.AssertNoViolations(t)
+}
+
 func TestUpsertWithAnUnknownPreviousEmailCreates(t *testing.T) {
 	t.Parallel()
 	fake, c := newFake(t)

@@ -113,16 +113,9 @@ func (c *Client) Upsert(ctx context.Context, s ports.Subscriber, previousEmail s
 		return ports.SubscriberResult{}, invalid(op, "empty email address")
 	}
 	hash := subscriberHash(email)
-	if previousEmail = strings.TrimSpace(previousEmail); previousEmail != "" {
-		if old := subscriberHash(previousEmail); old != hash {
-			found, err := c.memberExists(ctx, old)
-			if err != nil {
-				return ports.SubscriberResult{}, c.fail(op+": look up previous address", err)
-			}
-			if found {
-				hash = old
-			}
-		}
+	hash, retire, err := c.moveFrom(ctx, hash, previousEmail)
+	if err != nil {
+		return ports.SubscriberResult{}, c.fail(op+": look up previous address", err)
 	}
 
 	var m memberResponse
@@ -133,11 +126,54 @@ func (c *Client) Upsert(ctx context.Context, s ports.Subscriber, previousEmail s
 		}
 		return ports.SubscriberResult{}, c.fail(op, err)
 	}
+	if retire != "" {
+		// The new address was already a member: it was updated above, and
+		// the address the person left is archived (no more mail to it).
+		if err := c.do(ctx, http.MethodDelete, c.memberPath(retire), nil, nil); err != nil && !isNotFound(err) {
+			return ports.SubscriberResult{}, c.fail(op+": archive previous address", err)
+		}
+	}
 	st, err := parseStatus(m.Status)
 	if err != nil {
 		return ports.SubscriberResult{}, ports.Permanent(fmt.Errorf("mailchimp: %s: %w", op, err))
 	}
 	return ports.SubscriberResult{Email: email, Status: st}, nil
+}
+
+// moveFrom decides where an upsert of the member under hash goes when the
+// person's address was previousEmail: the previous address's member, which
+// the upsert then moves to the new address (Mailchimp keeps its history and
+// consent), when it exists and the new address is not a member yet. When
+// both are members (the person had subscribed the new address on their
+// own, or a late call made before the move recreated the old one), the new
+// one is updated and retire names the old one to archive: a move onto an
+// existing member is refused with "Member Exists".
+func (c *Client) moveFrom(ctx context.Context, hash, previousEmail string) (target, retire string, err error) {
+	previousEmail = strings.TrimSpace(previousEmail)
+	if previousEmail == "" {
+		return hash, "", nil
+	}
+	old := subscriberHash(previousEmail)
+	if old == hash {
+		return hash, "", nil
+	}
+	found, err := c.memberExists(ctx, old)
+	if err != nil || !found {
+		return hash, "", err
+	}
+	taken, err := c.memberExists(ctx, hash)
+	if err != nil {
+		return hash, "", err
+	}
+	if taken {
+		return hash, old, nil
+	}
+	return old, "", nil
+}
+
+func isNotFound(err error) bool {
+	var apiErr *Error
+	return errors.As(err, &apiErr) && apiErr.Status == http.StatusNotFound
 }
 
 // memberExists reports whether the list has a member (archived ones
@@ -305,8 +341,7 @@ func (c *Client) DeletePermanently(ctx context.Context, email string) error {
 		return invalid(op, "empty email address")
 	}
 	err := c.do(ctx, http.MethodPost, c.memberPath(subscriberHash(email))+"/actions/delete-permanent", nil, nil)
-	var apiErr *Error
-	if errors.As(err, &apiErr) && apiErr.Status == http.StatusNotFound {
+	if isNotFound(err) {
 		return nil
 	}
 	if err != nil {
