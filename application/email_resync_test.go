@@ -77,7 +77,7 @@ func TestResyncEmailListPagesThroughEveryone(t *testing.T) {
 	f := newResyncFixture(t)
 	p1, p2, p3 := person("p1", "ada@example.test"), person("p2", ""), person("p3", "cy@example.test")
 	p4, p5, p6 := person("p4", "di@example.test"), person("p5", "bad@example"), person("p6", "fa@example.test")
-	// p3 was synced exactly as it is now: no tag call, nothing written.
+	// p3 was synced exactly as it is now: no tag call.
 	f.store.seed(t, "p3", ports.SubscriberSubscribed, syncedEmail{Email: p3.PrimaryEmail, FirstName: p3.FirstName, Tier: "community",
 		Tags: tags(true, true, false, false, "community", true)})
 	active := tags(true, true, false, false, "community", true)
@@ -115,8 +115,11 @@ func TestResyncEmailListPagesThroughEveryone(t *testing.T) {
 	if row, st := f.store.row(t, "p1"); row.Status != "subscribed" || !reflect.DeepEqual(st.Tags, active) || st.Tier != "community" {
 		t.Errorf("p1 stored %s %+v", row.Status, st)
 	}
-	if row, _ := f.store.row(t, "p3"); row.Version != 7 {
-		t.Errorf("p3 unchanged but written: %+v", row)
+	// p3 was unchanged: saved again all the same, on the version read, so
+	// that a sync of p3 racing the batch call finds out (the content is
+	// what it was).
+	if row, st := f.store.row(t, "p3"); row.Version != 8 || row.Status != "subscribed" || !reflect.DeepEqual(st.Tags, active) {
+		t.Errorf("p3 = %+v %+v, want the same state saved once more", row, st)
 	}
 	if row, _ := f.store.row(t, "p4"); row.Status != "unsubscribed" {
 		t.Errorf("p4 stored %s, want unsubscribed (the list's consent)", row.Status)
@@ -219,6 +222,40 @@ func TestResyncEmailListRepairsAfterASyncSavedMeanwhile(t *testing.T) {
 	}
 	if row, st := f.store.row(t, "p1"); row.Version != 2 || st.FirstName != "Augusta" || !reflect.DeepEqual(st.Tags, alumni) {
 		t.Fatalf("stored %+v (version %d), want the person now, saved over the live sync's", st, row.Version)
+	}
+}
+
+// TestResyncEmailListCountsAFailedRepairAndGoesOn: a repair that fails is
+// the person's own error, counted; the page goes on, and the resync's
+// calls are on record for the person's next sync.
+func TestResyncEmailListCountsAFailedRepairAndGoesOn(t *testing.T) {
+	t.Parallel()
+	f := newResyncFixture(t)
+	p1, p2 := person("p1", "ada@example.test"), person("p2", "bea@example.test")
+	renamed := p1
+	renamed.FirstName = "Augusta"
+	store := &racingStore{emailStore: f.store}
+	active := tags(true, true, false, false, "community", true)
+	store.race = func(ctx context.Context) { // p1 renamed meanwhile, by a sync that saved first
+		f.store.saveAs(ctx, t, "p1", ports.SubscriberSubscribed, syncedEmail{Email: p1.PrimaryEmail, FirstName: "Augusta", Tier: "community", Tags: active})
+	}
+	f.page("", ports.DirectoryPage{People: []ports.Person{p1, p2}, Cursors: []string{"c1", "c2"}})
+	f.ms.EXPECT().GetMany(gomock.Any(), []string{"p1", "p2"}).Return(map[string]*membership.Membership{
+		"p1": f.paid(t, "p1", "community"), "p2": f.paid(t, "p2", "community")}, nil)
+	f.people.EXPECT().Get(gomock.Any(), "p1").Return(renamed, nil).AnyTimes()
+	f.ms.EXPECT().Get(gomock.Any(), "p1").Return(f.paid(t, "p1", "community"), nil).AnyTimes()
+	f.list.EXPECT().BatchUpsert(gomock.Any(), gomock.Len(2)).Return([]ports.SubscriberResult{subscribed(p1.PrimaryEmail), subscribed(p2.PrimaryEmail)}, nil)
+	f.list.EXPECT().SetTags(gomock.Any(), gomock.Any(), active).Return(nil).Times(2)
+	f.list.EXPECT().Upsert(gomock.Any(), gomock.Any(), "").Return(ports.SubscriberResult{}, errors.New("list down")) // the repair
+	res, err := f.resync(t, store).Handle(context.Background(), application.ResyncEmailListInput{})
+	if err != nil || res.Errors != 1 || res.People != 2 {
+		t.Fatalf("Handle = %+v, %v; want the failed repair counted and the page done", res, err)
+	}
+	if _, st := f.store.row(t, "p2"); !reflect.DeepEqual(st.Tags, active) {
+		t.Errorf("p2 stored %+v, want synced", st)
+	}
+	if _, st := f.store.row(t, "p1"); st.FirstName != "Fp1" {
+		t.Errorf("p1 stored %+v, want the resync's own call on record (Fp1)", st)
 	}
 }
 

@@ -36,6 +36,36 @@ func (c *sentCalls) add(later sentCalls) {
 	maps.Copy(c.tags, later.tags)
 }
 
+// made reports whether any call was made.
+func (c sentCalls) made() bool { return c.upserted || len(c.tags) > 0 }
+
+// recordLate writes calls that may have reached the list after the saved
+// state into it, as what the list may hold: the next sync sends the person
+// wherever they differ (at worst, calls that change nothing). A state that
+// records no sync is left alone: the next sync sends everything anyway.
+func (s emailStates) recordLate(ctx context.Context, personID string, late sentCalls) error {
+	for range maxSyncRaces {
+		last, err := s.get(ctx, personID)
+		if err != nil || !last.synced {
+			return err
+		}
+		st := last.state
+		if late.upserted {
+			st.Email, st.FirstName, st.LastName, st.Tier = late.fields.Email, late.fields.FirstName, late.fields.LastName, late.fields.Tier
+		}
+		st.Tags = maps.Clone(st.Tags)
+		if st.Tags == nil {
+			st.Tags = map[string]bool{}
+		}
+		maps.Copy(st.Tags, late.tags)
+		_, err = s.save(ctx, personID, last.stored.Version, ports.SubscriberStatus(last.stored.Status), st, last.stored.Note)
+		if !errors.Is(err, ports.ErrStaleState) {
+			return err
+		}
+	}
+	return ports.ErrStaleState
+}
+
 // errLostSave is apply's ErrStaleState: another sync of the person saved
 // between this one's read and its save, after this one's calls.
 var errLostSave = errors.New("another sync of this person saved first")
@@ -47,7 +77,15 @@ const maxSyncRaces = 3
 // syncAfter is sync after calls to the list that may have reached it after
 // the last saved state (late): they are repaired wherever they differ
 // from the person now.
-func (s memberEmailSync) syncAfter(ctx context.Context, r syncRequest, late sentCalls) error {
+func (s memberEmailSync) syncAfter(ctx context.Context, r syncRequest, late sentCalls) (err error) {
+	defer func() {
+		// Failing with calls on their way (the repair failed, or every
+		// save was lost), the calls go on record: the retry, or whichever
+		// sync comes next, compares the person with them.
+		if err != nil && late.made() {
+			err = errors.Join(err, s.states.recordLate(ctx, r.personID, late))
+		}
+	}()
 	p, err := s.people.Get(ctx, r.personID)
 	if errors.Is(err, ports.ErrNotFound) {
 		return ports.Permanent(fmt.Errorf("person %s does not exist", r.personID))

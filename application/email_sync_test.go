@@ -669,7 +669,8 @@ func TestSyncMemberEmailLosingEveryRaceReturnsStaleStateAndTriggersNothing(t *te
 	f := newEmailFixture(t)
 	f.person(ada, activeIn(t, "p1", "community"))
 	integrations := mocks.NewMockIntegrations(gomock.NewController(t))
-	integrations.EXPECT().Get(gomock.Any(), "p1", application.EmailListIntegration).Return(ports.IntegrationState{}, ports.ErrNotFound).Times(3)
+	// Three plans, then the calls go on record: nothing synced to record them on.
+	integrations.EXPECT().Get(gomock.Any(), "p1", application.EmailListIntegration).Return(ports.IntegrationState{}, ports.ErrNotFound).Times(4)
 	integrations.EXPECT().Put(gomock.Any(), gomock.Any()).Return(int64(0), ports.ErrStaleState).Times(3)
 	f.list.EXPECT().Upsert(gomock.Any(), gomock.Any(), "").Return(subscribed(ada.PrimaryEmail), nil).Times(3)
 	f.list.EXPECT().SetTags(gomock.Any(), ada.PrimaryEmail, gomock.Any()).Return(nil).Times(3)
@@ -794,6 +795,58 @@ func TestSyncMemberEmailRepairsItsOwnLateCallsAfterLosingARace(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// TestSyncMemberEmailRecordsItsLateCallsWhenTheRepairFails: the loser of
+// a race whose repair fails (the list is down) puts its own calls on
+// record, so that the retry sends the person where they differ instead of
+// trusting the winner's saved state.
+func TestSyncMemberEmailRecordsItsLateCallsWhenTheRepairFails(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	boom := errors.New("list down")
+	f := newEmailFixture(t)
+	f.person(ada, activeIn(t, "p1", "community"))
+	augusta := ada
+	augusta.FirstName = "Augusta"
+	f.people = mocks.NewMockPersonReader(gomock.NewController(t))
+	gomock.InOrder(
+		f.people.EXPECT().Get(gomock.Any(), "p1").Return(ada, nil),
+		f.people.EXPECT().Get(gomock.Any(), "p1").Return(augusta, nil).AnyTimes(),
+	)
+	synced := syncedEmail{Email: ada.PrimaryEmail, FirstName: "Ada Byron", LastName: "Lovelace", Tier: "community",
+		Tags: tags(true, true, false, false, "community", true)}
+	f.store.seed(t, "p1", ports.SubscriberSubscribed, synced)
+	store := &racingStore{emailStore: f.store}
+	store.race = func(ctx context.Context) {
+		augustaSynced := synced
+		augustaSynced.FirstName = "Augusta"
+		f.store.saveAs(ctx, t, "p1", ports.SubscriberSubscribed, augustaSynced)
+	}
+	subscriber := func(first string) ports.Subscriber {
+		return ports.Subscriber{Email: ada.PrimaryEmail, FirstName: first, LastName: "Lovelace", Tier: "community"}
+	}
+	gomock.InOrder(
+		f.list.EXPECT().Upsert(gomock.Any(), subscriber("Ada"), "").Return(subscribed(ada.PrimaryEmail), nil),
+		f.list.EXPECT().Upsert(gomock.Any(), subscriber("Augusta"), "").Return(ports.SubscriberResult{}, boom),    // the repair
+		f.list.EXPECT().Upsert(gomock.Any(), subscriber("Augusta"), "").Return(subscribed(ada.PrimaryEmail), nil), // the retry
+	)
+	h, err := application.NewSyncMemberEmail(f.deps(store))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Handle(ctx, application.SyncMemberEmailInput{MessageID: "m2", PersonID: "p1"}); !errors.Is(err, boom) {
+		t.Fatalf("err = %v, want the list's failure", err)
+	}
+	if _, st := f.store.row(t, "p1"); st.FirstName != "Ada" {
+		t.Fatalf("stored %+v, want the late call on record (Ada)", st)
+	}
+	if err := h.Handle(ctx, application.SyncMemberEmailInput{MessageID: "m2", PersonID: "p1"}); err != nil {
+		t.Fatalf("retry: %v", err)
+	}
+	if _, st := f.store.row(t, "p1"); st.FirstName != "Augusta" {
+		t.Fatalf("stored %+v after the retry, want Augusta", st)
+	}
 }
 
 func TestSyncMemberEmailFailures(t *testing.T) {

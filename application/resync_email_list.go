@@ -3,7 +3,6 @@ package application
 import (
 	"context"
 	"errors"
-	"maps"
 
 	"github.com/womendefiningai/platform/ports"
 )
@@ -167,9 +166,10 @@ func (h ResyncEmailList) resyncOne(ctx context.Context, personID string, want em
 		want.Tags = had.Tags
 	}
 	want.Journeys = had.Journeys
-	if last.synced && string(r.Status) == last.stored.Status && maps.Equal(want.Tags, had.Tags) && want.sameFields(had) {
-		return nil // nothing to record
-	}
+	// Saved even when nothing changed: the batch call rewrote the person
+	// at the list, and the versioned save is how this resync, or a sync of
+	// the person that saves after it, learns that the other's calls may
+	// have landed last.
 	note := ""
 	if last.unreadable {
 		note = noteUnreadable
@@ -178,8 +178,13 @@ func (h ResyncEmailList) resyncOne(ctx context.Context, personID string, want em
 	if errors.Is(err, ports.ErrStaleState) {
 		// A sync of this person saved meanwhile, and this resync's calls,
 		// read from the person before it, may have reached the list after
-		// its: sync them again from the person as they are now.
-		return h.repair.syncAfter(ctx, syncRequest{personID: personID}, sent)
+		// its: sync them again from the person as they are now. A failure
+		// is this person's alone (the calls are on record for their next
+		// sync): it must not stop the page.
+		if err := h.repair.syncAfter(ctx, syncRequest{personID: personID}, sent); err != nil {
+			res.Errors++
+		}
+		return nil
 	}
 	return err
 }
