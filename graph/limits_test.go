@@ -3,6 +3,8 @@ package graph_test
 import (
 	"context"
 	"fmt"
+	"math"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -20,25 +22,31 @@ var unbounded = graph.Limits{MaxTokens: 10_000_000, MaxCost: 1 << 30, MaxAliases
 //
 //nolint:paralleltest // measures process CPU time
 func TestCheckDocumentIsLinearInFragments(t *testing.T) {
+	// The least of three runs, each after a collection: the other work of
+	// the process (a collection, the race detector) only ever adds.
 	measure := func(levels int) time.Duration {
 		doc := fragmentChain(levels)
-		start := cpuTime(t)
-		err := graph.CheckDocument(t.Context(), doc, unbounded, false)
-		spent := cpuTime(t) - start
-		if err == nil || err.Extensions["code"] != graph.CodeComplexityLimit {
-			t.Fatalf("%d levels: err = %v, want %s", levels, err, graph.CodeComplexityLimit)
+		least := time.Duration(math.MaxInt64)
+		for range 3 {
+			runtime.GC()
+			start := cpuTime(t)
+			err := graph.CheckDocument(t.Context(), doc, unbounded, false)
+			least = min(least, cpuTime(t)-start)
+			if err == nil || err.Extensions["code"] != graph.CodeComplexityLimit {
+				t.Fatalf("%d levels: err = %v, want %s", levels, err, graph.CodeComplexityLimit)
+			}
 		}
-		return spent
+		return least
 	}
 	measure(1000) // warm up
 	small, large := measure(1000), measure(10_000)
 	t.Logf("CPU: 1,000 levels %s, 10,000 levels (2^10000 fields expanded) %s", small, large)
-	// Linear is 10 times the CPU; quadratic would be 100 times. The bound
-	// leaves room for a loaded machine (the race detector, parallel
-	// packages) on both sides of the ratio, and caps what the worst
-	// document costs.
-	if large > 40*small || large > 2*time.Second {
-		t.Fatalf("10,000 levels took %s of CPU, %.0f times 1,000 levels: want about 10 times (linear), and under 2s", large, float64(large)/float64(small))
+	// Linear is 10 times the CPU; quadratic would be 100 times, expanding
+	// the spreads would never end. Measured: 20 to 35 times (the larger
+	// document no longer fits the caches), so the bound is 60 times, and
+	// under 2s for the whole check.
+	if large > 60*small || large > 2*time.Second {
+		t.Fatalf("10,000 levels took %s of CPU, %.0f times 1,000 levels: want about 10 to 35 times, and under 2s", large, float64(large)/float64(small))
 	}
 }
 

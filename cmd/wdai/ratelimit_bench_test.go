@@ -163,8 +163,11 @@ func machineCPU() time.Duration {
 	line, _, _ := strings.Cut(string(stat), "\n")
 	fields := strings.Fields(line)
 	var ticks int64
-	for i, f := range fields[1:] {
-		if i == 3 || i == 4 { // idle, iowait
+	// user, nice, system, then idle and iowait (skipped), irq, softirq;
+	// steal is time the machine did not get, and guest time is counted in
+	// user already.
+	for i, f := range fields[1:min(len(fields), 8)] {
+		if i == 3 || i == 4 {
 			continue
 		}
 		n, _ := strconv.ParseInt(f, 10, 64)
