@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -36,8 +37,8 @@ type ProviderLeases struct {
 	// Waited, if set, is told each time a call has to wait.
 	Waited func()
 
-	once    sync.Once
-	seedErr error
+	seedMu sync.Mutex
+	seeded atomic.Bool
 }
 
 // NewProviderLeases returns the semaphore of provider with size slots
@@ -50,16 +51,25 @@ func NewProviderLeases(pool *pgxpool.Pool, provider string, size int, ttl time.D
 }
 
 // seed creates the provider's slots once per process (slots above size,
-// left by an older configuration, are never taken).
+// left by an older configuration, are never taken). A failure is not
+// remembered: the first call's deadline, or the database being away, must
+// not stop every later call of the process.
 func (l *ProviderLeases) seed(ctx context.Context) error {
-	l.once.Do(func() {
-		_, err := l.pool.Exec(ctx, `INSERT INTO provider_leases (provider, slot) SELECT $1, g FROM generate_series(1, $2::int) g
-			ON CONFLICT DO NOTHING`, l.provider, l.size)
-		if err != nil {
-			l.seedErr = fmt.Errorf("postgres: seed %s leases: %w", l.provider, err)
-		}
-	})
-	return l.seedErr
+	if l.seeded.Load() {
+		return nil
+	}
+	l.seedMu.Lock()
+	defer l.seedMu.Unlock()
+	if l.seeded.Load() {
+		return nil
+	}
+	_, err := l.pool.Exec(ctx, `INSERT INTO provider_leases (provider, slot) SELECT $1, g FROM generate_series(1, $2::int) g
+		ON CONFLICT DO NOTHING`, l.provider, l.size)
+	if err != nil {
+		return fmt.Errorf("postgres: seed %s leases: %w", l.provider, err)
+	}
+	l.seeded.Store(true)
+	return nil
 }
 
 const takeLeaseSQL = `

@@ -75,3 +75,27 @@ func TestProviderLeasesFreeAnExpiredSlotAndStopWithTheContext(t *testing.T) {
 		t.Fatal("a size of 0 was accepted")
 	}
 }
+
+// TestProviderLeasesSeedAgainAfterAFailedFirstCall: the first call of the
+// process seeds the slots; when its context has already ended (a provider
+// timeout of a few hundred milliseconds met a slow database), the next
+// call seeds them, instead of every later call failing with the first
+// one's error.
+func TestProviderLeasesSeedAgainAfterAFailedFirstCall(t *testing.T) {
+	t.Parallel()
+	pool := testdb.New(t)
+	l, err := postgres.NewProviderLeases(pool, "p", 2, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ended, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := l.Acquire(ended); err == nil {
+		t.Fatal("Acquire with an ended context succeeded")
+	}
+	release, err := l.Acquire(t.Context())
+	if err != nil {
+		t.Fatalf("Acquire after a failed first call: %v", err)
+	}
+	release()
+}
