@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"slices"
 	"testing"
 
 	"go.uber.org/mock/gomock"
@@ -256,6 +257,28 @@ func TestResyncEmailListCountsAFailedRepairAndGoesOn(t *testing.T) {
 	}
 	if _, st := f.store.row(t, "p1"); st.FirstName != "Fp1" {
 		t.Errorf("p1 stored %+v, want the resync's own call on record (Fp1)", st)
+	}
+}
+
+// TestResyncEmailListKeepsWhatJourneysWereSentAndSkipped: the resync saves
+// every person, and keeps their journey memory: the journeys sent, and
+// those a change called for that nobody configured (what operators read,
+// and what stops a redelivered message from firing one configured since).
+func TestResyncEmailListKeepsWhatJourneysWereSentAndSkipped(t *testing.T) {
+	t.Parallel()
+	f := newResyncFixture(t)
+	p1 := person("p1", "ada@example.test")
+	active := tags(true, true, false, false, "community", true)
+	f.store.seed(t, "p1", ports.SubscriberSubscribed, syncedEmail{Email: p1.PrimaryEmail, FirstName: p1.FirstName, Tier: "community", Tags: active,
+		Journeys: []string{"welcome:m1"}, Skipped: []string{"win_back:m2"}})
+	f.page("", ports.DirectoryPage{People: []ports.Person{p1}, Cursors: []string{"c1"}})
+	f.ms.EXPECT().GetMany(gomock.Any(), []string{"p1"}).Return(map[string]*membership.Membership{"p1": f.paid(t, "p1", "community")}, nil)
+	f.list.EXPECT().BatchUpsert(gomock.Any(), gomock.Len(1)).Return([]ports.SubscriberResult{subscribed(p1.PrimaryEmail)}, nil)
+	if _, err := f.resync(t, nil).Handle(context.Background(), application.ResyncEmailListInput{}); err != nil {
+		t.Fatal(err)
+	}
+	if row, st := f.store.row(t, "p1"); row.Version != 8 || !slices.Equal(st.Journeys, []string{"welcome:m1"}) || !slices.Equal(st.Skipped, []string{"win_back:m2"}) {
+		t.Fatalf("stored %+v (version %d), want the journey memory kept", st, row.Version)
 	}
 }
 

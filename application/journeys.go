@@ -57,3 +57,19 @@ func journeysFor(reason string, events []string) []string {
 	}
 	return out
 }
+
+// journeyIntentKey names a journey of a person for one message: a
+// redelivery or a replay of the message uses the same key.
+func journeyIntentKey(personID, journeyKey string) string {
+	return "email_journey:" + personID + ":" + journeyKey
+}
+
+// remember appends keys to a journey memory, keeping the newest
+// maxJourneyMemory.
+func remember(memory []string, keys ...string) []string {
+	memory = append(memory, keys...)
+	if n := len(memory); n > maxJourneyMemory {
+		memory = memory[n-maxJourneyMemory:]
+	}
+	return memory
+}

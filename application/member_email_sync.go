@@ -68,6 +68,9 @@ type syncPlan struct {
 	skipped       []string // keys of journeys the change calls for that are not configured
 	needUpsert    bool
 	tags          map[string]bool
+	// archive is an address this sync's own late call wrote after the
+	// person had left it: archived once the person is upserted.
+	archive string
 }
 
 func (s memberEmailSync) sync(ctx context.Context, r syncRequest) error {
@@ -102,8 +105,13 @@ func (s memberEmailSync) plan(ctx context.Context, p ports.Person, r syncRequest
 			plan.skipped = append(plan.skipped, key)
 		}
 	}
-	if late.upserted && late.fields.Email != plan.want.Email && plan.previousEmail == "" {
-		plan.previousEmail = late.fields.Email // our own late call may have moved it there
+	if late.upserted && late.fields.Email != plan.want.Email {
+		// Our own late call may have moved the person back there, or
+		// recreated the address after the person left it.
+		if plan.previousEmail == "" {
+			plan.previousEmail = late.fields.Email
+		}
+		plan.archive = late.fields.Email
 	}
 	plan.needUpsert = !last.synced || plan.previousEmail != "" || !had.sameFields(plan.want) ||
 		(late.upserted && !late.fields.sameFields(plan.want))
@@ -131,6 +139,11 @@ func (s memberEmailSync) apply(ctx context.Context, r syncRequest, plan syncPlan
 			return sent, err
 		}
 		status, sent.upserted, sent.fields = res.Status, true, want
+		if plan.archive != "" {
+			if err := s.list.Archive(ctx, plan.archive); err != nil {
+				return sent, err
+			}
+		}
 	}
 	// A pending (compliance) or archived address has no member to tag yet.
 	if len(plan.tags) > 0 && status != ports.SubscriberPending && status != ports.SubscriberArchived {
@@ -197,20 +210,4 @@ func (s memberEmailSync) trigger(ctx context.Context, personID string, journeys 
 		return err
 	}
 	return nil
-}
-
-// journeyIntentKey names a journey of a person for one message: a
-// redelivery or a replay of the message uses the same key.
-func journeyIntentKey(personID, journeyKey string) string {
-	return "email_journey:" + personID + ":" + journeyKey
-}
-
-// remember appends keys to a journey memory, keeping the newest
-// maxJourneyMemory.
-func remember(memory []string, keys ...string) []string {
-	memory = append(memory, keys...)
-	if n := len(memory); n > maxJourneyMemory {
-		memory = memory[n-maxJourneyMemory:]
-	}
-	return memory
 }

@@ -165,7 +165,7 @@ func (h ResyncEmailList) resyncOne(ctx context.Context, personID string, want em
 	} else if len(tags) > 0 {
 		want.Tags = had.Tags
 	}
-	want.Journeys = had.Journeys
+	want.Journeys, want.SkippedJourneys = had.Journeys, had.SkippedJourneys
 	// Saved even when nothing changed: the batch call rewrote the person
 	// at the list, and the versioned save is how this resync, or a sync of
 	// the person that saves after it, learns that the other's calls may

@@ -43,8 +43,13 @@ type EmailList interface {
 	// Upsert creates (as subscribed, or pending where the list requires
 	// confirmation) or updates the merge fields of a subscriber. It never
 	// changes the consent status of an existing subscriber. previousEmail,
-	// when set, moves that subscriber to s.Email.
+	// when set, moves that subscriber to s.Email; when s.Email is a
+	// subscriber already, that one is updated and the previous one is left
+	// as it is (it may be someone else's by now).
 	Upsert(ctx context.Context, s Subscriber, previousEmail string) (SubscriberResult, error)
+	// Archive stops all mail to the address and keeps the contact (its
+	// consent and history). An unknown or archived address is not an error.
+	Archive(ctx context.Context, email string) error
 	// SetTags sets each tag active or inactive.
 	SetTags(ctx context.Context, email string, tags map[string]bool) error
 	// TriggerJourney starts the journey step for the address.

@@ -236,17 +236,17 @@ func TestUpsertMovesAChangedEmail(t *testing.T) {
 	}
 }
 
-// TestUpsertMoveOntoAnExistingMemberArchivesThePreviousAddress: when the
-// new address is already a member (subscribed on its own, or the old one
-// recreated by a call made before the move), a move is refused by the list
-// ("Member Exists"); the upsert updates the new member instead and
-// archives the old one, so nothing is sent to the address the person left.
-func TestUpsertMoveOntoAnExistingMemberArchivesThePreviousAddress(t *testing.T) {
+// TestUpsertMoveOntoAnExistingMemberUpdatesItAndLeavesThePrevious: when
+// the new address is already a member, a move is refused by the list
+// ("Member Exists"); the upsert updates the new member instead, and leaves
+// the previous address alone: it may be someone else's by now (a move
+// delivered again after another person subscribed it).
+func TestUpsertMoveOntoAnExistingMemberUpdatesItAndLeavesThePrevious(t *testing.T) {
 	t.Parallel()
 	fake, c := newFake(t)
 	ctx := context.Background()
-	for _, email := range []string{"old@example.org", "new@example.org"} {
-		if _, err := c.Upsert(ctx, ports.Subscriber{Email: email, Tier: "community"}, ""); err != nil {
+	for _, s := range []ports.Subscriber{{Email: "old@example.org", FirstName: "Bea"}, {Email: "new@example.org", Tier: "community"}} {
+		if _, err := c.Upsert(ctx, s, ""); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -257,12 +257,32 @@ func TestUpsertMoveOntoAnExistingMemberArchivesThePreviousAddress(t *testing.T) 
 	if m, ok := fake.Member("new@example.org"); !ok || m.Archived || m.MergeFields["FNAME"] != "Augusta" || m.MergeFields["TIER"] != "pro" {
 		t.Errorf("new member = %+v, %v; want it updated", m, ok)
 	}
-	if m, ok := fake.Member("old@example.org"); !ok || !m.Archived {
-		t.Errorf("old member = %+v, %v; want it archived", m, ok)
+	if m, ok := fake.Member("old@example.org"); !ok || m.Archived || m.MergeFields["FNAME"] != "Bea" {
+		t.Errorf("old member = %+v, %v; want it untouched", m, ok)
 	}
-	// Retried: the old member is archived already; still nothing fails.
-	if _, err := c.Upsert(ctx, ports.Subscriber{Email: "new@example.org", FirstName: "Augusta", Tier: "pro"}, "old@example.org"); err != nil {
-		t.Fatalf("retried: %v", err)
+	fake.AssertNoViolations(t)
+}
+
+func TestArchiveStopsMailAndKeepsTheContact(t *testing.T) {
+	t.Parallel()
+	fake, c := newFake(t)
+	ctx := context.Background()
+	if _, err := c.Upsert(ctx, ports.Subscriber{Email: "ada@example.org"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the second finds it archived: not an error
+		if err := c.Archive(ctx, "Ada@example.org"); err != nil {
+			t.Fatalf("Archive: %v", err)
+		}
+	}
+	if m, ok := fake.Member("ada@example.org"); !ok || !m.Archived || m.Status != ports.SubscriberSubscribed {
+		t.Errorf("member = %+v, %v; want it archived, its consent kept", m, ok)
+	}
+	if err := c.Archive(ctx, "nobody@example.org"); err != nil {
+		t.Errorf("Archive of an unknown address: %v", err)
+	}
+	if err := c.Archive(ctx, " "); err == nil || !ports.IsPermanent(err) {
+		t.Errorf("Archive of an empty address: %v, want a permanent error", err)
 	}
 	fake.AssertNoViolations(t)
 }

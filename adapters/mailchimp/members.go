@@ -112,8 +112,7 @@ func (c *Client) Upsert(ctx context.Context, s ports.Subscriber, previousEmail s
 	if email == "" {
 		return ports.SubscriberResult{}, invalid(op, "empty email address")
 	}
-	hash := subscriberHash(email)
-	hash, retire, err := c.moveFrom(ctx, hash, previousEmail)
+	hash, err := c.moveFrom(ctx, subscriberHash(email), previousEmail)
 	if err != nil {
 		return ports.SubscriberResult{}, c.fail(op+": look up previous address", err)
 	}
@@ -125,13 +124,6 @@ func (c *Client) Upsert(ctx context.Context, s ports.Subscriber, previousEmail s
 			return ports.SubscriberResult{Email: email, Status: ports.SubscriberPending}, nil
 		}
 		return ports.SubscriberResult{}, c.fail(op, err)
-	}
-	if retire != "" {
-		// The new address was already a member: it was updated above, and
-		// the address the person left is archived (no more mail to it).
-		if err := c.do(ctx, http.MethodDelete, c.memberPath(retire), nil, nil); err != nil && !isNotFound(err) {
-			return ports.SubscriberResult{}, c.fail(op+": archive previous address", err)
-		}
 	}
 	st, err := parseStatus(m.Status)
 	if err != nil {
@@ -145,30 +137,44 @@ func (c *Client) Upsert(ctx context.Context, s ports.Subscriber, previousEmail s
 // the upsert then moves to the new address (Mailchimp keeps its history and
 // consent), when it exists and the new address is not a member yet. When
 // both are members (the person had subscribed the new address on their
-// own, or a late call made before the move recreated the old one), the new
-// one is updated and retire names the old one to archive: a move onto an
-// existing member is refused with "Member Exists".
-func (c *Client) moveFrom(ctx context.Context, hash, previousEmail string) (target, retire string, err error) {
+// own, or a move is delivered again after someone took the old address),
+// the new one is updated and the old one left alone: a move onto an
+// existing member is refused with "Member Exists", and the old address may
+// not be this person's any more.
+func (c *Client) moveFrom(ctx context.Context, hash, previousEmail string) (string, error) {
 	previousEmail = strings.TrimSpace(previousEmail)
 	if previousEmail == "" {
-		return hash, "", nil
+		return hash, nil
 	}
 	old := subscriberHash(previousEmail)
 	if old == hash {
-		return hash, "", nil
+		return hash, nil
 	}
 	found, err := c.memberExists(ctx, old)
 	if err != nil || !found {
-		return hash, "", err
+		return hash, err
 	}
 	taken, err := c.memberExists(ctx, hash)
-	if err != nil {
-		return hash, "", err
+	if err != nil || taken {
+		return hash, err
 	}
-	if taken {
-		return hash, old, nil
+	return old, nil
+}
+
+// Archive archives the member: Mailchimp sends it nothing more and keeps
+// the contact.
+func (c *Client) Archive(ctx context.Context, email string) error {
+	const op = "archive member"
+	if !c.configured {
+		return ports.ErrNotConfigured
 	}
-	return old, "", nil
+	if strings.TrimSpace(email) == "" {
+		return invalid(op, "empty email address")
+	}
+	if err := c.do(ctx, http.MethodDelete, c.memberPath(subscriberHash(email)), nil, nil); err != nil && !isNotFound(err) {
+		return c.fail(op, err)
+	}
+	return nil
 }
 
 func isNotFound(err error) bool {

@@ -8,6 +8,7 @@ package emailrace_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -228,10 +229,14 @@ func TestAResyncRepairAfterAMoveDoesNotFailTheRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	g := newGate()
-	errR := make(chan error, 1)
+	type result struct {
+		res application.ResyncResult
+		err error
+	}
+	done := make(chan result, 1)
 	go func() {
-		_, err := r.resync.Handle(context.WithValue(ctx, gateKey{}, g), application.ResyncEmailListInput{})
-		errR <- err
+		res, err := r.resync.Handle(context.WithValue(ctx, gateKey{}, g), application.ResyncEmailListInput{})
+		done <- result{res, err}
 	}()
 	<-g.reached
 	if _, err := r.people.UpsertFromIdentity(ctx, user("new@example.test", "Ada")); err != nil {
@@ -241,10 +246,15 @@ func TestAResyncRepairAfterAMoveDoesNotFailTheRun(t *testing.T) {
 		t.Fatalf("move: %v", err)
 	}
 	close(g.release)
-	err = <-errR
-	t.Logf("resync returned %v; list: %v", err, r.dump(t))
-	if err != nil {
-		t.Errorf("the resync failed on one person's repair: %v", err)
+	got := <-done
+	if got.err != nil || got.res.Errors != 0 || got.res.TagCalls == 0 {
+		t.Errorf("resync = %+v, %v; want its tags set, the repair done and no error", got.res, got.err)
+	}
+	if m, ok := r.mc.Member("old@example.test"); ok && !m.Archived {
+		t.Errorf("old@ is still a member (%+v); list %v", m, r.dump(t))
+	}
+	if m, ok := r.mc.Member("new@example.test"); !ok || m.Archived || !slices.Contains(m.Tags, "member") {
+		t.Errorf("new@ = %+v, %v; want it a member with its tags; list %v", m, ok, r.dump(t))
 	}
 }
 

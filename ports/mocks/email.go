@@ -41,6 +41,20 @@ func (m *MockEmailList) EXPECT() *MockEmailListMockRecorder {
 	return m.recorder
 }
 
+// Archive mocks base method.
+func (m *MockEmailList) Archive(ctx context.Context, email string) error {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "Archive", ctx, email)
+	ret0, _ := ret[0].(error)
+	return ret0
+}
+
+// Archive indicates an expected call of Archive.
+func (mr *MockEmailListMockRecorder) Archive(ctx, email any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Archive", reflect.TypeOf((*MockEmailList)(nil).Archive), ctx, email)
+}
+
 // BatchUpsert mocks base method.
 func (m *MockEmailList) BatchUpsert(ctx context.Context, subs []ports.Subscriber) ([]ports.SubscriberResult, error) {
 	m.ctrl.T.Helper()
