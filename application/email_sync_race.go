@@ -86,19 +86,20 @@ func (s memberEmailSync) syncAfter(ctx context.Context, r syncRequest, late sent
 			err = errors.Join(err, s.states.recordLate(ctx, r.personID, late))
 		}
 	}()
-	p, err := s.people.Get(ctx, r.personID)
-	if errors.Is(err, ports.ErrNotFound) {
-		return ports.Permanent(fmt.Errorf("person %s does not exist", r.personID))
-	}
-	if err != nil {
-		return err
-	}
-	if p.Erased || p.PrimaryEmail == "" {
-		return nil // person.deleted erases them from the list
-	}
 	// A retry later would trust the saved state and leave a stale tag or
-	// name at the list for good: the loser of a race plans again now.
+	// name at the list for good: the loser of a race plans again now,
+	// from the person read again.
 	for range maxSyncRaces {
+		p, err := s.people.Get(ctx, r.personID)
+		if errors.Is(err, ports.ErrNotFound) {
+			return ports.Permanent(fmt.Errorf("person %s does not exist", r.personID))
+		}
+		if err != nil {
+			return err
+		}
+		if p.Erased || p.PrimaryEmail == "" {
+			return nil // person.deleted erases them from the list
+		}
 		plan, err := s.plan(ctx, p, r, late)
 		if err != nil {
 			return err
@@ -111,12 +112,6 @@ func (s memberEmailSync) syncAfter(ctx context.Context, r syncRequest, late sent
 			return err
 		}
 		late.add(sent)
-		if p, err = s.people.Get(ctx, r.personID); err != nil {
-			return err
-		}
-		if p.Erased || p.PrimaryEmail == "" {
-			return nil
-		}
 	}
 	return ports.ErrStaleState // retried: the store moves on, and so does the list
 }

@@ -161,17 +161,23 @@ func (c *Client) moveFrom(ctx context.Context, hash, previousEmail string) (stri
 	return old, nil
 }
 
-// Archive archives the member: Mailchimp sends it nothing more and keeps
-// the contact.
+// Archive archives the member with DELETE /lists/{list}/members/{hash}:
+// Mailchimp sends it nothing more and keeps the contact. An unknown or
+// archived member is done.
 func (c *Client) Archive(ctx context.Context, email string) error {
-	const op = "archive member"
+	return c.removeMember(ctx, "archive member", email, http.MethodDelete, "")
+}
+
+// removeMember sends method to the member's path plus suffix; an unknown
+// member (404) counts as done.
+func (c *Client) removeMember(ctx context.Context, op, email, method, suffix string) error {
 	if !c.configured {
 		return ports.ErrNotConfigured
 	}
 	if strings.TrimSpace(email) == "" {
 		return invalid(op, "empty email address")
 	}
-	if err := c.do(ctx, http.MethodDelete, c.memberPath(subscriberHash(email)), nil, nil); err != nil && !isNotFound(err) {
+	if err := c.do(ctx, method, c.memberPath(subscriberHash(email))+suffix, nil, nil); err != nil && !isNotFound(err) {
 		return c.fail(op, err)
 	}
 	return nil
@@ -339,19 +345,5 @@ func (c *Client) batchErrorResult(e batchError) ports.SubscriberResult {
 // erasure; an archive, DELETE /lists/{list}/members/{hash}, would keep the
 // contact). An unknown member is done.
 func (c *Client) DeletePermanently(ctx context.Context, email string) error {
-	const op = "delete member permanently"
-	if !c.configured {
-		return ports.ErrNotConfigured
-	}
-	if strings.TrimSpace(email) == "" {
-		return invalid(op, "empty email address")
-	}
-	err := c.do(ctx, http.MethodPost, c.memberPath(subscriberHash(email))+"/actions/delete-permanent", nil, nil)
-	if isNotFound(err) {
-		return nil
-	}
-	if err != nil {
-		return c.fail(op, err)
-	}
-	return nil
+	return c.removeMember(ctx, "delete member permanently", email, http.MethodPost, "/actions/delete-permanent")
 }
