@@ -118,6 +118,21 @@ func user(email, first string) ports.IdentityUser {
 		Emails: []ports.IdentityEmail{{Address: email, Verified: true}}}
 }
 
+// synced signs up a person with the address and first name and syncs them
+// once, before any race; it returns their id.
+func (r rig) synced(t *testing.T, email, first string) string {
+	t.Helper()
+	ctx := context.Background()
+	res, err := r.people.UpsertFromIdentity(ctx, user(email, first))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.sync.Handle(ctx, application.SyncMemberEmailInput{MessageID: "m0", PersonID: res.Person.ID}); err != nil {
+		t.Fatal(err)
+	}
+	return res.Person.ID
+}
+
 func (r rig) dump(t *testing.T) []string {
 	var out []string
 	for _, m := range r.mc.Members() {
@@ -135,14 +150,7 @@ func TestALateUpsertFromBeforeAnAddressMoveEndsArchived(t *testing.T) {
 	t.Parallel()
 	r := newRig(t)
 	ctx := context.Background()
-	res, err := r.people.UpsertFromIdentity(ctx, user("old@example.test", "Ada"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := res.Person.ID
-	if err := r.sync.Handle(ctx, application.SyncMemberEmailInput{MessageID: "m0", PersonID: id}); err != nil {
-		t.Fatal(err)
-	}
+	id := r.synced(t, "old@example.test", "Ada")
 	if _, err := r.people.UpsertFromIdentity(ctx, user("old@example.test", "Augusta")); err != nil { // renamed: sync A
 		t.Fatal(err)
 	}
@@ -160,7 +168,7 @@ func TestALateUpsertFromBeforeAnAddressMoveEndsArchived(t *testing.T) {
 	}
 	t.Logf("after the move: %v", r.dump(t))
 	close(g.release)
-	err = <-errA
+	err := <-errA
 	t.Logf("sync A returned: %v (permanent=%v transient=%v)", err, ports.IsPermanent(err), ports.IsTransient(err))
 	t.Logf("list now: %v", r.dump(t))
 	// A retry of A (the message redelivered) does nothing more.
@@ -179,14 +187,7 @@ func TestAResyncBatchLandingAfterAMoveEndsArchived(t *testing.T) {
 	t.Parallel()
 	r := newRig(t)
 	ctx := context.Background()
-	res, err := r.people.UpsertFromIdentity(ctx, user("old@example.test", "Ada"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := res.Person.ID
-	if err := r.sync.Handle(ctx, application.SyncMemberEmailInput{MessageID: "m0", PersonID: id}); err != nil {
-		t.Fatal(err)
-	}
+	id := r.synced(t, "old@example.test", "Ada")
 	g := newGate()
 	errR := make(chan error, 1)
 	go func() {
@@ -213,14 +214,7 @@ func TestAResyncRepairAfterAMoveDoesNotFailTheRun(t *testing.T) {
 	t.Parallel()
 	r := newRig(t)
 	ctx := context.Background()
-	res, err := r.people.UpsertFromIdentity(ctx, user("old@example.test", "Ada"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := res.Person.ID
-	if err := r.sync.Handle(ctx, application.SyncMemberEmailInput{MessageID: "m0", PersonID: id}); err != nil {
-		t.Fatal(err)
-	}
+	id := r.synced(t, "old@example.test", "Ada")
 	gr, err := ledger.NewGrant(ledger.SourceManual, id, "", time.Now().Add(-time.Minute), time.Time{}, "admin", "test")
 	if err != nil {
 		t.Fatal(err)
@@ -264,14 +258,7 @@ func TestAResyncBatchLandingAfterARenameIsRepaired(t *testing.T) {
 	t.Parallel()
 	r := newRig(t)
 	ctx := context.Background()
-	res, err := r.people.UpsertFromIdentity(ctx, user("ada@example.test", "Ada"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := res.Person.ID
-	if err := r.sync.Handle(ctx, application.SyncMemberEmailInput{MessageID: "m0", PersonID: id}); err != nil {
-		t.Fatal(err)
-	}
+	id := r.synced(t, "ada@example.test", "Ada")
 	g := newGate()
 	errR := make(chan error, 1)
 	go func() {
@@ -298,14 +285,7 @@ func TestTwoSyncsOfARenameEndWithTheNewName(t *testing.T) {
 	t.Parallel()
 	r := newRig(t)
 	ctx := context.Background()
-	res, err := r.people.UpsertFromIdentity(ctx, user("ada@example.test", "Ada"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := res.Person.ID
-	if err := r.sync.Handle(ctx, application.SyncMemberEmailInput{MessageID: "m0", PersonID: id}); err != nil {
-		t.Fatal(err)
-	}
+	id := r.synced(t, "ada@example.test", "Ada")
 	if _, err := r.people.UpsertFromIdentity(ctx, user("ada@example.test", "Byron")); err != nil {
 		t.Fatal(err)
 	}
@@ -333,14 +313,7 @@ func TestAJourneyFiresOnceAcrossALostRace(t *testing.T) {
 	for _, sameMessage := range []bool{true, false} {
 		r := newRig(t)
 		ctx := context.Background()
-		res, err := r.people.UpsertFromIdentity(ctx, user("ada@example.test", "Ada"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		id := res.Person.ID
-		if err := r.sync.Handle(ctx, application.SyncMemberEmailInput{MessageID: "m0", PersonID: id}); err != nil {
-			t.Fatal(err)
-		}
+		id := r.synced(t, "ada@example.test", "Ada")
 		if _, err := r.people.UpsertFromIdentity(ctx, user("ada@example.test", "Byron")); err != nil {
 			t.Fatal(err)
 		}
@@ -373,14 +346,7 @@ func TestARepairThatFailsIsFinishedByTheRetry(t *testing.T) {
 	t.Parallel()
 	r := newRig(t)
 	ctx := context.Background()
-	res, err := r.people.UpsertFromIdentity(ctx, user("ada@example.test", "Ada"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := res.Person.ID
-	if err := r.sync.Handle(ctx, application.SyncMemberEmailInput{MessageID: "m0", PersonID: id}); err != nil {
-		t.Fatal(err)
-	}
+	id := r.synced(t, "ada@example.test", "Ada")
 	if _, err := r.people.UpsertFromIdentity(ctx, user("ada@example.test", "Byron")); err != nil {
 		t.Fatal(err)
 	}
@@ -397,7 +363,7 @@ func TestARepairThatFailsIsFinishedByTheRetry(t *testing.T) {
 		t.Fatal(err)
 	}
 	close(g.release)
-	err = <-errA
+	err := <-errA
 	t.Logf("A: %v (transient=%v); list %v", err, ports.IsTransient(err), r.dump(t))
 	err = r.sync.Handle(ctx, in) // the redelivery
 	t.Logf("retry of A: %v; list %v", err, r.dump(t))
