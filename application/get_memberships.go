@@ -35,7 +35,7 @@ func (h GetMemberships) Handle(ctx context.Context, personIDs []string) (map[str
 		if m, hasAccess, ok := signedInMembership(ctx, personIDs[0]); ok {
 			out := map[string]MembershipView{}
 			if m != nil && !access.RedactionFor(p, personIDs[0]).Hides(access.FieldBilling) {
-				out[personIDs[0]] = membershipView(m, hasAccess)
+				out[personIDs[0]] = membershipView(*m, hasAccess)
 			}
 			return out, nil
 		}
@@ -66,7 +66,7 @@ func (h GetMemberships) visible(p access.Principal, ms map[string]*membership.Me
 		if access.RedactionFor(p, id).Hides(access.FieldBilling) {
 			continue
 		}
-		out[id] = membershipView(m, ledger.Explain(grants[id], now).Active)
+		out[id] = membershipView(m.Summary(), ledger.Explain(grants[id], now).Active)
 	}
 	return out
 }

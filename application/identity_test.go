@@ -34,7 +34,7 @@ func TestAuthenticate(t *testing.T) {
 	// it are current (an active membership: a subscription grant;
 	// past_due or suspended: the grace window, here still open).
 	signedIn := func(id string, role access.Role, status membership.Status) ports.SignedInPerson {
-		p := ports.SignedInPerson{Person: ports.Person{ID: id, Role: role}, MembershipStatus: status}
+		p := ports.SignedInPerson{Person: ports.Person{ID: id, Role: role}, Membership: &membership.Summary{Status: status}, MembershipRead: true}
 		switch status {
 		case membership.StatusActive:
 			p.HasAccess = current(subscriptionGrant(id, "community", authNow.Add(-30*24*time.Hour)))

@@ -45,11 +45,12 @@ func view(p access.Principal, person ports.Person) Member {
 	return m
 }
 
-func membershipView(m *membership.Membership, hasAccess bool) MembershipView {
-	v := MembershipView{Status: m.Status(), CancelAtPeriodEnd: m.CancelAtPeriodEnd(), Visible: m.Visible(), HasAccess: hasAccess, Alumni: m.Alumni()}
-	if !m.Tier().IsZero() {
-		v.Tier = m.Tier().String()
+// membershipView is what a member sees of a membership summary.
+func membershipView(s membership.Summary, hasAccess bool) MembershipView {
+	v := MembershipView{Status: s.Status, CancelAtPeriodEnd: s.CancelAtPeriodEnd, CurrentPeriodEnd: s.CurrentPeriodEnd,
+		Visible: s.Visible, HasAccess: hasAccess, Alumni: s.Alumni}
+	if !s.Tier.IsZero() {
+		v.Tier = s.Tier.String()
 	}
-	v.CurrentPeriodEnd = m.CurrentPeriodEnd()
 	return v
 }

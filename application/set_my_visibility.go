@@ -41,7 +41,7 @@ func (h SetMyVisibility) Handle(ctx context.Context, visible bool) (MembershipVi
 			if err := m.SetVisible(visible, hasAccess); err != nil {
 				return err
 			}
-			out = membershipView(m, hasAccess)
+			out = membershipView(m.Summary(), hasAccess)
 			return nil
 		})
 		if err != nil {

@@ -14,7 +14,7 @@ import (
 type signInMemo struct {
 	mu             sync.Mutex
 	person         ports.Person
-	membership     *membership.Membership
+	membership     *membership.Summary
 	membershipRead bool
 	hasAccess      bool
 	ok             bool
@@ -52,7 +52,7 @@ func signedInPerson(ctx context.Context, id string) (ports.Person, bool) {
 // signedInMembership returns the membership (nil: none) this request's
 // authentication read along with the person id, and whether the person
 // had access then, when it read them.
-func signedInMembership(ctx context.Context, id string) (ms *membership.Membership, hasAccess, ok bool) {
+func signedInMembership(ctx context.Context, id string) (ms *membership.Summary, hasAccess, ok bool) {
 	m, found := ctx.Value(signInMemoKey{}).(*signInMemo)
 	if !found {
 		return nil, false, false

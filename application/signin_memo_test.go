@@ -22,7 +22,7 @@ func TestMeAnswersFromTheRequestsSignIn(t *testing.T) {
 	people := mocks.NewMockIdentityPeople(ctrl)
 	own := activeIn(t, "p1", "community")
 	grants := []ledger.Grant{subscriptionGrant("p1", "community", emailT0)}
-	people.EXPECT().GetByIdentityID(gomock.Any(), "user_ada", peopleNow).Return(ports.SignedInPerson{Person: me, MembershipStatus: membership.StatusActive, Membership: own,
+	people.EXPECT().GetByIdentityID(gomock.Any(), "user_ada", peopleNow).Return(ports.SignedInPerson{Person: me, Membership: new(own.Summary()),
 		MembershipRead: true, HasAccess: true}, nil).Times(2)
 	auth, err := application.NewAuthenticate(people, mocks.NewMockIdentityDirectory(ctrl), fixedClock{peopleNow})
 	if err != nil {

@@ -50,14 +50,13 @@ var ErrInvalidCursor = errors.New("invalid cursor")
 var ErrAmbiguous = errors.New("more than one person matches")
 
 // SignedInPerson is a person as their session sees them: with their
-// membership and their grants of access.
+// membership and whether they have access.
 type SignedInPerson struct {
 	Person
-	// MembershipStatus is zero when the person has no membership.
-	MembershipStatus membership.Status
-	// Membership is the membership, read with the person when
+	// Membership is the summary of the membership (what the member sees of
+	// it, as its last save recorded it), read with the person when
 	// MembershipRead; nil when they have none.
-	Membership     *membership.Membership
+	Membership     *membership.Summary
 	MembershipRead bool
 	// HasAccess says whether one of the person's grants of access
 	// (domain/ledger) is current at the instant the read was asked about:

@@ -117,6 +117,45 @@ func loadMemberships(ctx context.Context, q Querier, personIDs []string, forUpda
 	return records.build()
 }
 
+// summaryColumns are a membership's summary (membership.Summary) as the
+// memberships row (m) records it at every save, as summaryScan reads them;
+// all NULL for a person without a membership.
+const summaryColumns = `m.status, coalesce(m.tier, ''), coalesce(m.cancel_at_period_end, false), m.current_period_end,
+	coalesce(m.visible, false), coalesce(m.alumni, false)`
+
+// summaryScan holds one row of summaryColumns.
+type summaryScan struct {
+	status    *string // NULL: no membership
+	tier      string
+	periodEnd *time.Time
+	s         membership.Summary
+}
+
+func (sc *summaryScan) dest() []any {
+	return []any{&sc.status, &sc.tier, &sc.s.CancelAtPeriodEnd, &sc.periodEnd, &sc.s.Visible, &sc.s.Alumni}
+}
+
+// summary is the summary read, nil when there is no membership.
+func (sc *summaryScan) summary() (*membership.Summary, error) {
+	if sc.status == nil {
+		return nil, nil
+	}
+	out := sc.s
+	var err error
+	if out.Status, err = membership.ParseStatus(*sc.status); err != nil {
+		return nil, err
+	}
+	if sc.tier != "" {
+		if out.Tier, err = membership.NewTier(sc.tier); err != nil {
+			return nil, err
+		}
+	}
+	if sc.periodEnd != nil {
+		out.CurrentPeriodEnd = *sc.periodEnd
+	}
+	return &out, nil
+}
+
 // membershipJoinColumns are the columns of a membership (m) joined to one
 // of its subscriptions (s), as membershipScan reads them. Every column may
 // be NULL (a person without a membership, a membership without a

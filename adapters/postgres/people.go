@@ -14,7 +14,6 @@ import (
 
 	"github.com/womendefiningai/platform/domain/access"
 	"github.com/womendefiningai/platform/domain/approval"
-	"github.com/womendefiningai/platform/domain/membership"
 	"github.com/womendefiningai/platform/ports"
 )
 
@@ -86,52 +85,29 @@ func (s *PeopleStore) GetMany(ctx context.Context, ids []string) (map[string]por
 }
 
 // GetByIdentityID finds the person linked to an identity-provider user,
-// with their membership and whether they have access at the instant at,
-// in one statement (it runs on every signed-in request).
+// with the summary of their membership and whether they have access at the
+// instant at, in one statement (it runs on every signed-in request).
 func (s *PeopleStore) GetByIdentityID(ctx context.Context, identityUserID string, at time.Time) (ports.SignedInPerson, error) {
-	// The person, their membership's status, whether a grant is current
-	// (the ledger's rule, in SQL: TestAccessSQLAgreesWithTheLedger) and
-	// the membership itself (one row per subscription) in one statement:
-	// a signed-in read needs nothing else from the database.
-	rows, err := s.q.Query(ctx, `SELECT `+directoryColumns+`, m.status, `+hasAccessSQL("p.id", "$2")+`, `+membershipJoinColumns+`
-		FROM people p LEFT JOIN memberships m ON m.person_id = p.id
-		LEFT JOIN membership_subscriptions s ON s.person_id = m.person_id
-		WHERE p.identity_user_id = $1`, identityUserID, at)
-	if err != nil {
-		return ports.SignedInPerson{}, fmt.Errorf("postgres: get person by identity: %w", err)
-	}
-	defer rows.Close()
+	// The person, their membership's summary (the memberships row keeps it
+	// at every save: TestSignInReadsTheSummaryEverySaveRecords), and
+	// whether a grant is current (the ledger's rule, in SQL:
+	// TestAccessSQLAgreesWithTheLedger): a signed-in read needs nothing
+	// else from the database, and not the subscriptions behind it.
 	var out ports.SignedInPerson
-	var status *string
-	records := membershipRecords{}
-	found := false
-	for rows.Next() {
-		var sc membershipScan
-		p, err := scanPerson(rows, append([]any{&status, &out.HasAccess}, sc.dest()...)...)
-		if err == nil {
-			err = records.add(&sc)
-		}
-		if err != nil {
-			return ports.SignedInPerson{}, fmt.Errorf("postgres: get person by identity: %w", err)
-		}
-		out.Person, found = p, true
-	}
-	if err := rows.Err(); err != nil {
-		return ports.SignedInPerson{}, fmt.Errorf("postgres: get person by identity: %w", err)
-	}
-	if !found {
-		return ports.SignedInPerson{}, ports.ErrNotFound
-	}
-	if status != nil {
-		if out.MembershipStatus, err = membership.ParseStatus(*status); err != nil {
-			return ports.SignedInPerson{}, fmt.Errorf("postgres: get person by identity: %w", err)
-		}
-	}
-	ms, err := records.build()
-	if err != nil {
+	var ms summaryScan
+	p, err := scanPerson(s.q.QueryRow(ctx, `SELECT `+directoryColumns+`, `+hasAccessSQL("p.id", "$2")+`, `+summaryColumns+`
+		FROM people p LEFT JOIN memberships m ON m.person_id = p.id
+		WHERE p.identity_user_id = $1`, identityUserID, at), append([]any{&out.HasAccess}, ms.dest()...)...)
+	if errors.Is(err, ports.ErrNotFound) {
 		return ports.SignedInPerson{}, err
 	}
-	out.Membership, out.MembershipRead = ms[out.ID], true
+	if err == nil {
+		out.Membership, err = ms.summary()
+	}
+	if err != nil {
+		return ports.SignedInPerson{}, fmt.Errorf("postgres: get person by identity: %w", err)
+	}
+	out.Person, out.MembershipRead = p, true
 	return out, nil
 }
 

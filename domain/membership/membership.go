@@ -88,6 +88,25 @@ func (m *Membership) EverActive() bool { return m.everActive }
 // Alumni reports whether the person was a member once and no longer is.
 func (m *Membership) Alumni() bool { return m.everActive && !m.standing.status.IsMember() }
 
+// Summary is what a membership shows its member: its standing and the
+// member's choices, without the subscriptions it was derived from. Stores
+// keep it beside the subscriptions at every save, so that a read which
+// needs only this need not rebuild the membership.
+type Summary struct {
+	Status            Status
+	Tier              Tier
+	CancelAtPeriodEnd bool
+	CurrentPeriodEnd  time.Time
+	Visible           bool
+	Alumni            bool
+}
+
+// Summary returns the membership's summary.
+func (m *Membership) Summary() Summary {
+	return Summary{Status: m.Status(), Tier: m.Tier(), CancelAtPeriodEnd: m.CancelAtPeriodEnd(),
+		CurrentPeriodEnd: m.CurrentPeriodEnd(), Visible: m.Visible(), Alumni: m.Alumni()}
+}
+
 // Subscriptions returns the state held for each subscription, sorted by id.
 func (m *Membership) Subscriptions() []SubscriptionState {
 	out := make([]SubscriptionState, 0, len(m.subscriptions))
