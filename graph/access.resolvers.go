@@ -38,7 +38,7 @@ func (r *mutationResolver) RevokeComplimentaryMembership(ctx context.Context, gr
 
 // Access is the resolver for the access field.
 func (r *personResolver) Access(ctx context.Context, obj *model.Person) (*model.Access, error) {
-	v, err := loadersFrom(ctx).access.Load(ctx, obj.ID)
+	v, err := loadersFrom(ctx).accessLoader().Load(ctx, obj.ID)
 	if err != nil || v == nil {
 		return nil, err // nil: not the caller's to see
 	}

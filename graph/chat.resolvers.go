@@ -13,7 +13,7 @@ import (
 
 // Slack is the resolver for the slack field.
 func (r *personResolver) Slack(ctx context.Context, obj *model.Person) (*model.SlackLink, error) {
-	v, err := loadersFrom(ctx).chat.Load(ctx, obj.ID)
+	v, err := loadersFrom(ctx).chatLoader().Load(ctx, obj.ID)
 	if err != nil || v == nil {
 		return nil, err // nil: never synced, or not the caller's to see
 	}

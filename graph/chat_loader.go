@@ -51,7 +51,7 @@ func primeChat(ctx context.Context, app *application.App, members []application.
 		return err
 	}
 	for id, v := range views {
-		l.chat.Prime(id, v)
+		l.chatLoader().Prime(id, v)
 	}
 	return nil
 }

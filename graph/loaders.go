@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -13,28 +14,51 @@ import (
 // loaders batch what a list would otherwise fetch once per row: a page of
 // members costs one membership query, not fifty. They are made per
 // operation, so nothing is cached across callers (redaction depends on who
-// asks).
+// asks), and each only when the operation first uses it.
 type loaders struct {
+	app *application.App
 	// memberships maps a person id to the membership the caller may see;
 	// nil means none (or not the caller's to see).
-	memberships *dataloadgen.Loader[string, *application.MembershipView]
+	memberships lazyLoader[application.MembershipView]
 	// chat maps a person id to their chat workspace link (chat_loader.go).
-	chat *dataloadgen.Loader[string, *application.ChatLinkView]
+	chat lazyLoader[application.ChatLinkView]
 	// access maps a person id to their access and its explanation
 	// (access_loader.go); nil when not the caller's to see.
-	access *dataloadgen.Loader[string, *application.AccessView]
+	access lazyLoader[application.AccessView]
+}
+
+// lazyLoader is a loader made on its first use.
+type lazyLoader[V any] struct {
+	once   sync.Once
+	loader *dataloadgen.Loader[string, *V]
+}
+
+// get returns the loader, made by build on the first call.
+func (l *lazyLoader[V]) get(build func() *dataloadgen.Loader[string, *V]) *dataloadgen.Loader[string, *V] {
+	l.once.Do(func() { l.loader = build() })
+	return l.loader
+}
+
+func (l *loaders) membershipLoader() *dataloadgen.Loader[string, *application.MembershipView] {
+	return l.memberships.get(func() *dataloadgen.Loader[string, *application.MembershipView] {
+		return dataloadgen.NewMappedLoader(func(ctx context.Context, ids []string) (map[string]*application.MembershipView, error) {
+			return membershipsByPerson(ctx, l.app, ids)
+		}, dataloadgen.WithWait(time.Millisecond))
+	})
+}
+
+func (l *loaders) chatLoader() *dataloadgen.Loader[string, *application.ChatLinkView] {
+	return l.chat.get(func() *dataloadgen.Loader[string, *application.ChatLinkView] { return newChatLoader(l.app) })
+}
+
+func (l *loaders) accessLoader() *dataloadgen.Loader[string, *application.AccessView] {
+	return l.access.get(func() *dataloadgen.Loader[string, *application.AccessView] { return newAccessLoader(l.app) })
 }
 
 type loadersKey struct{}
 
 func withLoaders(ctx context.Context, app *application.App) context.Context {
-	return context.WithValue(ctx, loadersKey{}, &loaders{
-		memberships: dataloadgen.NewMappedLoader(func(ctx context.Context, ids []string) (map[string]*application.MembershipView, error) {
-			return membershipsByPerson(ctx, app, ids)
-		}, dataloadgen.WithWait(time.Millisecond)),
-		chat:   newChatLoader(app),
-		access: newAccessLoader(app),
-	})
+	return context.WithValue(ctx, loadersKey{}, &loaders{app: app})
 }
 
 // membershipsByPerson fetches in one call and answers every id, nil where
@@ -67,7 +91,7 @@ func primeMemberships(ctx context.Context, app *application.App, ids []string) e
 		return err
 	}
 	for id, v := range views {
-		l.memberships.Prime(id, v)
+		l.membershipLoader().Prime(id, v)
 	}
 	return nil
 }

@@ -14,7 +14,7 @@ import (
 
 // Membership is the resolver for the membership field.
 func (r *personResolver) Membership(ctx context.Context, obj *model.Person) (*model.Membership, error) {
-	v, err := loadersFrom(ctx).memberships.Load(ctx, obj.ID)
+	v, err := loadersFrom(ctx).membershipLoader().Load(ctx, obj.ID)
 	if err != nil || v == nil {
 		return nil, err // nil: no membership yet, or not the caller's to see
 	}

@@ -84,6 +84,12 @@ func (s *PeopleStore) GetMany(ctx context.Context, ids []string) (map[string]por
 	return out, rows.Err()
 }
 
+// signInSQL is GetByIdentityID's statement, built once: it runs on every
+// signed-in request.
+var signInSQL = `SELECT ` + directoryColumns + `, ` + hasAccessSQL("p.id", "$2") + `, ` + summaryColumns + `
+	FROM people p LEFT JOIN memberships m ON m.person_id = p.id
+	WHERE p.identity_user_id = $1`
+
 // GetByIdentityID finds the person linked to an identity-provider user,
 // with the summary of their membership and whether they have access at the
 // instant at, in one statement (it runs on every signed-in request).
@@ -95,9 +101,7 @@ func (s *PeopleStore) GetByIdentityID(ctx context.Context, identityUserID string
 	// else from the database, and not the subscriptions behind it.
 	var out ports.SignedInPerson
 	var ms summaryScan
-	p, err := scanPerson(s.q.QueryRow(ctx, `SELECT `+directoryColumns+`, `+hasAccessSQL("p.id", "$2")+`, `+summaryColumns+`
-		FROM people p LEFT JOIN memberships m ON m.person_id = p.id
-		WHERE p.identity_user_id = $1`, identityUserID, at), append([]any{&out.HasAccess}, ms.dest()...)...)
+	p, err := scanPerson(s.q.QueryRow(ctx, signInSQL, identityUserID, at), append([]any{&out.HasAccess}, ms.dest()...)...)
 	if errors.Is(err, ports.ErrNotFound) {
 		return ports.SignedInPerson{}, err
 	}
