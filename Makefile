@@ -71,7 +71,8 @@ bench-all: tools
 
 ## chaos: every fault the platform must survive (R1–R10 in docs/reliability.md) against the real
 ## binary, a real PostgreSQL and the provider stand-ins, one figure each; writes docs/reliability.md
-## (about 10 minutes; CHAOS_FUZZTIME sets R7's time per fuzz target, default 60s)
+## (about 10 minutes; CHAOS_FUZZTIME sets R7's time per fuzz target, default 60s, and
+## CHAOS_FUZZ_MIN_INPUTS the inputs each must run, default 1000)
 chaos: tools
 	$(WITHPG) ./scripts/chaos.sh
 

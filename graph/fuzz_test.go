@@ -12,6 +12,7 @@ import (
 
 	"github.com/womendefiningai/platform/application"
 	"github.com/womendefiningai/platform/graph"
+	"github.com/womendefiningai/platform/internal/fuzzcount"
 	"github.com/womendefiningai/platform/ports"
 )
 
@@ -52,7 +53,9 @@ func FuzzGraphQLRequest(f *testing.F) {
 	}
 	app := &application.App{Queries: application.Queries{ListMembershipTiers: tiers}}
 	h := graph.NewHandler(app, graph.Options{Logger: slog.New(slog.NewJSONHandler(logs, nil))})
+	count := fuzzcount.New("FuzzGraphQLRequest")
 	f.Fuzz(func(t *testing.T, doc, vars string) {
+		count.Add()
 		q, _ := json.Marshal(doc)
 		body := `{"query":` + string(q) + `,"variables":` + vars + `}`
 		r := httptest.NewRequestWithContext(context.Background(), http.MethodPost, "/graphql", strings.NewReader(body))

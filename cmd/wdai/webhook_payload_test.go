@@ -14,6 +14,7 @@ import (
 	"github.com/womendefiningai/platform/adapters/postgres"
 	"github.com/womendefiningai/platform/adapters/stripe/stripefake"
 	"github.com/womendefiningai/platform/internal/config"
+	"github.com/womendefiningai/platform/internal/fuzzcount"
 	"github.com/womendefiningai/platform/internal/testdb"
 	"github.com/womendefiningai/platform/ports"
 )
@@ -101,8 +102,10 @@ func FuzzStripeWebhookNever5xx(f *testing.F) {
 	f.Add([]byte(`{"id":"evt_y"}`), false)
 	f.Add([]byte(strings.Repeat(`{"a":`, 10000)), true)
 	n := 0
+	count := fuzzcount.New("FuzzStripeWebhookNever5xx")
 	f.Fuzz(func(t *testing.T, body []byte, signed bool) {
 		n++
+		count.Add()
 		header := "t=1,v1=00"
 		if signed {
 			body, header = stripefake.SignedWebhookAt(testWebhookSecret, body, time.Now())
