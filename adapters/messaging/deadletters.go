@@ -80,6 +80,7 @@ func (s *DeadLetterStore) Get(ctx context.Context, id string) (ports.DeadLetter,
 // `by`, in one transaction. It returns ports.ErrNotFound, or
 // ports.ErrDeadLetterResolved if it is not open.
 func (s *DeadLetterStore) Replay(ctx context.Context, id, by string) error {
+	var topic string
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		dl, err := getDeadLetter(ctx, tx, id, true)
 		if err != nil {
@@ -100,11 +101,13 @@ func (s *DeadLetterStore) Replay(ctx context.Context, id, by string) error {
 		if err := NewTxPublisher(tx).insertOne(ctx, dl.Topic, msg); err != nil {
 			return err
 		}
+		topic = dl.Topic
 		return resolve(ctx, tx, dl.ID, ports.DeadLetterReplayed, by, "")
 	})
 	if err != nil {
 		return fmt.Errorf("messaging: replay dead letter %s: %w", id, err)
 	}
+	wakeups.signal(topic) // committed: a consumer in this process takes it now
 	return nil
 }
 

@@ -98,13 +98,27 @@ func (p *Publisher) insert(ctx context.Context, topics []string, byTopic map[str
 	}
 	switch {
 	case p.tx != nil:
-		return run(p.tx)
+		if err := run(p.tx); err != nil {
+			return err
+		}
+		// The consumers can see the messages once the transaction commits;
+		// a transaction that cannot say when leaves them to their poll.
+		if ac, ok := p.tx.(afterCommitter); ok {
+			ac.AfterCommit(func() { wakeups.signalAll(topics) })
+		}
+		return nil
 	case len(inserts) > 1:
 		// Several statements on the pool: make them one transaction.
-		return pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error { return run(tx) })
+		if err := pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error { return run(tx) }); err != nil {
+			return err
+		}
 	default:
-		return run(p.pool)
+		if err := run(p.pool); err != nil {
+			return err
+		}
 	}
+	wakeups.signalAll(topics)
+	return nil
 }
 
 // insertOne stores one prepared message on topic (TopicDelayed included).

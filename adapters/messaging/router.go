@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -232,6 +233,10 @@ type Router struct {
 	cfg     RouterConfig
 	wr      *message.Router
 	wlog    watermill.LoggerAdapter
+	// stop ends the consumers' waits for a wakeup (wakeups.go) once the
+	// router stops.
+	stop     chan struct{}
+	stopOnce sync.Once
 
 	mu            sync.Mutex
 	subs          []*wsql.Subscriber
@@ -263,7 +268,7 @@ func NewRouter(pool *pgxpool.Pool, logger *slog.Logger, alerter ports.Alerter, c
 	r := &Router{
 		pool: pool, logger: logger, alerter: alerter, cfg: cfg, wr: wr, wlog: wlog,
 		names: map[string]bool{}, topics: map[string]string{}, timeouts: map[string]time.Duration{},
-		onDeadLetter: map[string]DeadLetterHook{},
+		onDeadLetter: map[string]DeadLetterHook{}, stop: make(chan struct{}),
 	}
 	// Defect 4 (docs/messaging.md): the timeout sits outside the settle
 	// step, so a handler's return does not cancel the context the dead
@@ -343,7 +348,7 @@ func (r *Router) registerLocked(name, topic string, o handlerOptions, h message.
 		AckDeadline:    &ack,
 		PollInterval:   r.cfg.PollInterval,
 		ResendInterval: defaultResendInterval,
-		BackoffManager: quietBackoff{poll: r.cfg.PollInterval, retry: time.Second},
+		BackoffManager: &quietBackoff{poll: r.cfg.PollInterval, retry: time.Second, topic: topic, stop: r.stop},
 		SchemaAdapter:  queueSchema{batchSize: r.cfg.BatchSize, backlogPerRow: max(r.cfg.ClaimBacklogPerRow, 0)},
 		OffsetsAdapter: ackedRowsOnly{},
 	}, r.wlog)
@@ -383,6 +388,13 @@ func (r *Router) Run(ctx context.Context) error {
 	r.mu.Lock()
 	r.running = true
 	r.mu.Unlock()
+	go func() {
+		select {
+		case <-ctx.Done():
+			r.stopWaits()
+		case <-r.stop:
+		}
+	}()
 	if err := r.wr.Run(ctx); err != nil {
 		return fmt.Errorf("messaging: router: %w", err)
 	}
@@ -396,6 +408,7 @@ func (r *Router) Running() <-chan struct{} { return r.wr.Running() }
 // and records the acks of the messages handled. Messages delivered but not
 // handled stay queued.
 func (r *Router) Close() error {
+	r.stopWaits()
 	r.mu.Lock()
 	r.started = true // no handlers after Close
 	running := r.running
@@ -431,7 +444,7 @@ func (r *Router) forwardScheduled(msg *message.Message) error {
 	if err != nil {
 		return err
 	}
-	return stx.within(msg.Context(), func(tx pgx.Tx) error {
+	err = stx.within(msg.Context(), func(tx pgx.Tx) error {
 		pub, err := wsql.NewPublisher(wsql.TxFromPgx(tx), wsql.PublisherConfig{SchemaAdapter: queueSchema{}}, nil)
 		if err != nil {
 			return err
@@ -441,13 +454,39 @@ func (r *Router) forwardScheduled(msg *message.Message) error {
 		}
 		return nil
 	})
+	if err == nil {
+		stx.afterCommit(func() { wakeups.signal(target) })
+	}
+	return err
 }
 
-// quietBackoff is Watermill's default backoff without the error logged when
-// a poll is cut short by shutdown.
-type quietBackoff struct{ poll, retry time.Duration }
+// stopWaits ends every wait for a wakeup, for good.
+func (r *Router) stopWaits() { r.stopOnce.Do(func() { close(r.stop) }) }
 
-func (b quietBackoff) HandleError(logger watermill.LoggerAdapter, noMsg bool, err error) time.Duration {
+// quietBackoff is Watermill's default backoff without the error logged when
+// a poll is cut short by shutdown. After an empty poll it waits here, for
+// the poll interval or until a message committed to its topic by this
+// process wakes it (wakeups.go), and then has the subscriber poll at once;
+// a wakeup that came during the poll makes it poll again at once. Once the
+// router stops it leaves the wait to the subscriber, which ends it on
+// closing. The consumers of one subscriber share it: a wakeup during one's
+// poll may be taken as another's, but then that other polls after the
+// message committed.
+type quietBackoff struct {
+	poll, retry time.Duration
+	topic       string
+	stop        <-chan struct{}
+	// since is the topic's signal count when a poll last started.
+	since atomic.Uint64
+}
+
+func (b *quietBackoff) HandleError(logger watermill.LoggerAdapter, noMsg bool, err error) time.Duration {
+	wait := b.backoff(logger, noMsg, err)
+	b.since.Store(wakeups.seq(b.topic)) // the next poll starts after this
+	return wait
+}
+
+func (b *quietBackoff) backoff(logger watermill.LoggerAdapter, noMsg bool, err error) time.Duration {
 	switch {
 	case err != nil && errors.Is(err, context.Canceled):
 		return b.poll
@@ -455,7 +494,15 @@ func (b quietBackoff) HandleError(logger watermill.LoggerAdapter, noMsg bool, er
 		logger.Error("messaging: poll for messages", err, watermill.LogFields{"wait": b.retry})
 		return b.retry
 	case noMsg:
-		return b.poll
+		if wakeups.wait(b.topic, b.since.Load(), b.poll, b.stop) {
+			return 0
+		}
+		select {
+		case <-b.stop:
+			return b.poll
+		default:
+			return 0 // the interval has passed here
+		}
 	default:
 		return 0
 	}

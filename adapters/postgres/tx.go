@@ -47,6 +47,7 @@ type Tx struct {
 	err   error         // set when the transaction has failed as a whole
 
 	savepoints  int
+	afterCommit []func() // run once the transaction has committed
 	publisher   ports.Publisher
 	scheduler   ports.Scheduler
 	deadLetters ports.DeadLetters
@@ -327,6 +328,10 @@ func (q txQuerier) Begin(context.Context) (pgx.Tx, error) { return q.t.savepoint
 // round trip, their command tag is empty and their error surfaces later,
 // failing the transaction. For writers that read no result (the outbox).
 type deferredQuerier struct{ t *Tx }
+
+// AfterCommit runs fn once the transaction has committed, never if it does
+// not (the messaging publisher wakes the topic's consumers with it).
+func (q deferredQuerier) AfterCommit(fn func()) { q.t.afterCommit = append(q.t.afterCommit, fn) }
 
 func (q deferredQuerier) Exec(_ context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
 	return pgconn.CommandTag{}, q.t.enqueue(sql, args)

@@ -49,7 +49,13 @@ func (u *UnitOfWork) Do(ctx context.Context, fn func(ctx context.Context, tx *Tx
 	if err := fn(ctx, t); err != nil {
 		return err
 	}
-	return t.commit(ctx)
+	if err := t.commit(ctx); err != nil {
+		return err
+	}
+	for _, f := range t.afterCommit {
+		f()
+	}
+	return nil
 }
 
 // Scope returns u as the ports.UnitOfWork of scope S (ports.MembershipTx,

@@ -487,3 +487,69 @@ func TestNewUnitOfWorkRefusesMissingFactories(t *testing.T) {
 		t.Fatal("a unit of work without factories was built")
 	}
 }
+
+// hookedPublisher writes as outboxPublisher does and, like the messaging
+// adapter, asks its transaction to call committed once it has committed.
+type hookedPublisher struct {
+	outboxPublisher
+	committed func()
+}
+
+func (p hookedPublisher) Publish(ctx context.Context, msgs ...ports.Message) error {
+	if err := p.outboxPublisher.Publish(ctx, msgs...); err != nil {
+		return err
+	}
+	ac, ok := p.q.(interface{ AfterCommit(func()) })
+	if !ok {
+		return errors.New("the publisher's querier cannot run functions after commit")
+	}
+	ac.AfterCommit(p.committed)
+	return nil
+}
+
+// TestUnitOfWorkRunsAfterCommitHooksOnlyOnceCommitted: a publisher's
+// after-commit hook runs when the transaction has committed (its rows are
+// visible to other connections by then), and never when fn fails or the
+// commit does.
+func TestUnitOfWorkRunsAfterCommitHooksOnlyOnceCommitted(t *testing.T) {
+	t.Parallel()
+	pool, _ := testPool(t, 3)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name, table string
+		fnErr       error
+		wantRuns    int
+	}{
+		{"committed", "watermill_billing.event", nil, 1},
+		{"fn failed", "watermill_billing.event", errors.New("boom"), 0},
+		{"the commit failed", "no_such_table", nil, 0},
+	} {
+		runs, seen := 0, -1
+		uow, err := postgres.NewUnitOfWork(pool, postgres.TxFactories{
+			Publisher: func(q postgres.Querier) ports.Publisher {
+				return hookedPublisher{outboxPublisher{q: q, table: tc.table}, func() {
+					runs++
+					seen = count(t, pool, `SELECT count(*) FROM "watermill_billing.event"`)
+				}}
+			},
+			Scheduler:   func(postgres.Querier) ports.Scheduler { return noScheduler{} },
+			DeadLetters: func(postgres.Querier) ports.DeadLetters { return nil },
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := count(t, pool, `SELECT count(*) FROM "watermill_billing.event"`)
+		err = uow.Do(ctx, func(ctx context.Context, tx *postgres.Tx) error {
+			if err := tx.Publisher().Publish(ctx, ports.Message{Payload: []byte("x")}); err != nil {
+				return err
+			}
+			return tc.fnErr
+		})
+		if (err == nil) != (tc.wantRuns == 1) || runs != tc.wantRuns {
+			t.Fatalf("%s: Do = %v, the hook ran %d times; want %d", tc.name, err, runs, tc.wantRuns)
+		}
+		if runs == 1 && seen != before+1 {
+			t.Fatalf("%s: the hook saw %d rows, want the committed one (%d)", tc.name, seen, before+1)
+		}
+	}
+}
