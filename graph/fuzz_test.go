@@ -55,7 +55,9 @@ func FuzzGraphQLRequest(f *testing.F) {
 	h := graph.NewHandler(app, graph.Options{Logger: slog.New(slog.NewJSONHandler(logs, nil))})
 	count := fuzzcount.New("FuzzGraphQLRequest")
 	f.Fuzz(func(t *testing.T, doc, vars string) {
-		count.Add()
+		if err := count.Add(); err != nil {
+			t.Fatal(err)
+		}
 		q, _ := json.Marshal(doc)
 		body := `{"query":` + string(q) + `,"variables":` + vars + `}`
 		r := httptest.NewRequestWithContext(context.Background(), http.MethodPost, "/graphql", strings.NewReader(body))

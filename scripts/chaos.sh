@@ -68,6 +68,8 @@ fuzz() {
       printf '%s\tPASS\t%s\t%s\n' "$target" "$inputs" "$fuzztime" >>"$work/fuzz.tsv"
     else
       printf '%s\tFAIL\t%s (fewer than %s)\t%s\n' "$target" "$inputs" "$fuzzmin" "$fuzztime" >>"$work/fuzz.tsv"
+      ls -l "$counts"
+      tail -30 "$work/$row-$target.out"
     fi
   else
     printf '%s\tFAIL\t%s\t%s\n' "$target" "$(grep -m1 -E 'answered|panic|--- FAIL' "$work/$row-$target.out")" "$fuzztime" >>"$work/fuzz.tsv"

@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/womendefiningai/platform/internal/text"
 	"github.com/womendefiningai/platform/ports"
@@ -107,7 +108,15 @@ func (s *DeadLetterStore) Replay(ctx context.Context, id, by string) error {
 	if err != nil {
 		return fmt.Errorf("messaging: replay dead letter %s: %w", id, err)
 	}
-	wakeups.signal(topic) // committed: a consumer in this process takes it now
+	// A consumer in this process takes the message at once, once it is
+	// committed: now on a pool; inside the caller's transaction, when that
+	// commits (and not at all when the transaction cannot say).
+	switch db := s.db.(type) {
+	case *pgxpool.Pool:
+		wakeups.signal(topic)
+	case afterCommitter:
+		db.AfterCommit(func() { wakeups.signal(topic) })
+	}
 	return nil
 }
 

@@ -2,7 +2,7 @@ package messaging
 
 import (
 	"context"
-	"sync/atomic"
+	"errors"
 	"testing"
 	"time"
 
@@ -102,16 +102,22 @@ func (t *afterCommitTx) commit(ctx context.Context) error {
 
 // TestACommittedMessageIsHandledWithoutWaitingForThePoll: with a poll
 // interval of 4 s, a message published in a transaction that says when it
-// commits, by a pool publisher, or scheduled for now, is handled well
-// within a second of the commit; one published in a transaction that
-// cannot say (a bare pgx.Tx) waits for the next poll.
+// commits, by a pool publisher, scheduled for now, or replayed from its
+// dead letter, is handled well within a second of the commit; one
+// published in a transaction that cannot say (a bare pgx.Tx) waits for the
+// next poll.
 func TestACommittedMessageIsHandledWithoutWaitingForThePoll(t *testing.T) {
 	pool := newPool(t, 10)
 	cfg := fastConfig
 	cfg.PollInterval = 4 * time.Second
 	handled := make(chan string, 10)
 	newRouter(t, pool, cfg, &alerts{}, func(r *Router) {
+		failed := false
 		mustAdd(t, r, "wake", ports.TopicAccessCheck, func(_ context.Context, m ports.Message) error {
+			if string(m.Payload) == "replayed" && !failed {
+				failed = true
+				return ports.Permanent(errors.New("dead-letter it once"))
+			}
 			handled <- string(m.Payload)
 			return nil
 		})
@@ -156,6 +162,17 @@ func TestACommittedMessageIsHandledWithoutWaitingForThePoll(t *testing.T) {
 	}
 	within("scheduled for now", 2*time.Second) // two hops: the scheduled table, then the topic
 
+	if err := NewPublisher(pool).Publish(ctx, msg("replayed")); err != nil {
+		t.Fatal(err)
+	}
+	var dls []ports.DeadLetter
+	eventually(t, 5*time.Second, "the dead letter", func() bool { dls = openDeadLetters(t, pool); return len(dls) == 1 })
+	eventually(t, 5*time.Second, "the consumer to wait again", func() bool { return waitingOn(ports.TopicAccessCheck) })
+	if err := NewDeadLetterStore(pool).Replay(ctx, dls[0].ID, "test"); err != nil {
+		t.Fatal(err)
+	}
+	within("replayed", time.Second)
+
 	// After a message the consumer polls again at once; publish once that
 	// poll has found nothing and the consumer waits.
 	eventually(t, 5*time.Second, "the consumer to wait again", func() bool { return waitingOn(ports.TopicAccessCheck) })
@@ -177,31 +194,48 @@ func TestACommittedMessageIsHandledWithoutWaitingForThePoll(t *testing.T) {
 	within("in a bare transaction", 5*time.Second)
 }
 
-// TestARolledBackTransactionWakesNobody: the hooks of a transaction that
-// rolls back never run, so its topic's consumers are not woken for
-// nothing (and a message that was never committed is never looked for).
-func TestARolledBackTransactionWakesNobody(t *testing.T) {
+// TestInATransactionOnlyItsCommitWakes: a publish and a dead letter's
+// replay in a caller's transaction signal nothing themselves: each leaves
+// a hook for the transaction to run once committed (a unit of work runs
+// them only then: TestUnitOfWorkRunsAfterCommitHooksOnlyOnceCommitted), so
+// a transaction that rolls back wakes nobody.
+func TestInATransactionOnlyItsCommitWakes(t *testing.T) {
 	pool := newPool(t, 4)
 	ctx := context.Background()
+	const topic = ports.TopicAccessReminder
+	if _, err := pool.Exec(ctx, `INSERT INTO dead_letters (message_id, topic, handler, reason, payload, metadata, first_failed_at, last_failed_at, attempts)
+		VALUES ('m1', $1, 'h', 'r', '\x00', '{}', now(), now(), 1)`, topic); err != nil {
+		t.Fatal(err)
+	}
+	dls := openDeadLetters(t, pool)
+	if len(dls) != 1 {
+		t.Fatalf("%d open dead letters, want 1", len(dls))
+	}
+	since := wakeups.seq(topic)
 	tx, err := pool.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ac := &afterCommitTx{Tx: tx}
-	if err := NewTxPublisher(ac).Publish(ctx, ports.Message{Topic: ports.TopicAccessReminder, Payload: []byte("x")}); err != nil {
+	if err := NewTxPublisher(ac).Publish(ctx, ports.Message{Topic: topic, Payload: []byte("x")}); err != nil {
 		t.Fatal(err)
 	}
-	if len(ac.hooks) != 1 {
-		t.Fatalf("the publisher registered %d after-commit hooks, want 1", len(ac.hooks))
+	if err := NewDeadLetterStore(ac).Replay(ctx, dls[0].ID, "test"); err != nil {
+		t.Fatal(err)
 	}
-	var woke atomic.Bool
-	since := wakeups.seq(ports.TopicAccessReminder)
-	go func() { woke.Store(wakeups.wait(ports.TopicAccessReminder, since, 300*time.Millisecond, nil)) }()
 	if err := tx.Rollback(ctx); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(400 * time.Millisecond)
-	if woke.Load() {
-		t.Fatal("a rolled-back publish woke its topic's consumers")
+	if len(ac.hooks) != 2 {
+		t.Fatalf("the publish and the replay left %d after-commit hooks, want 2", len(ac.hooks))
+	}
+	if got := wakeups.seq(topic); got != since {
+		t.Fatalf("the topic was signalled %d times before any commit, want 0", got-since)
+	}
+	for _, h := range ac.hooks {
+		h()
+	}
+	if got := wakeups.seq(topic); got != since+2 {
+		t.Fatalf("the hooks signalled %d times, want 2", got-since)
 	}
 }

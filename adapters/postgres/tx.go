@@ -308,6 +308,10 @@ func (t *Tx) end(ctx context.Context) {
 // txQuerier runs statements in the transaction, each with the queue.
 type txQuerier struct{ t *Tx }
 
+// AfterCommit runs fn once the transaction has committed, never if it does
+// not (a dead letter replayed in it wakes its topic's consumers with it).
+func (q txQuerier) AfterCommit(fn func()) { q.t.afterCommit = append(q.t.afterCommit, fn) }
+
 func (q txQuerier) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
 	return q.t.exec(ctx, sql, args)
 }
@@ -331,7 +335,7 @@ type deferredQuerier struct{ t *Tx }
 
 // AfterCommit runs fn once the transaction has committed, never if it does
 // not (the messaging publisher wakes the topic's consumers with it).
-func (q deferredQuerier) AfterCommit(fn func()) { q.t.afterCommit = append(q.t.afterCommit, fn) }
+func (q deferredQuerier) AfterCommit(fn func()) { txQuerier(q).AfterCommit(fn) }
 
 func (q deferredQuerier) Exec(_ context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
 	return pgconn.CommandTag{}, q.t.enqueue(sql, args)

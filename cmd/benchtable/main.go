@@ -108,7 +108,7 @@ func measure(ctx context.Context, run runner) ([]row, []string) {
 	}
 
 	// P3 and P8: the signed-in read vs the reference gqlgen + pgx server.
-	const p3How = "BenchmarkSignedInRead (cmd/wdai): 16 kept-alive connections, each request written in one write as wrk does, 10 interleaved rounds with internal/benchref (gqlgen + one pgx primary-key read) on the same PostgreSQL; ratio: median of the rounds; CPU: the whole machine's (/proc/stat) per request, load generator and PostgreSQL included, and PostgreSQL's part (/proc/*/stat of its processes)"
+	const p3How = "BenchmarkSignedInRead (cmd/wdai): the reader is a paying member (membership, subscription, grant of access); 16 kept-alive connections, each request written in one write as wrk does, 10 interleaved rounds with internal/benchref (gqlgen + one pgx primary-key read) on the same PostgreSQL; ratio: median of the rounds; CPU: the whole machine's (/proc/stat) per request, load generator and PostgreSQL included, and PostgreSQL's part (/proc/*/stat of its processes)"
 	if m, err := bench(ctx, run, "./cmd/wdai", "BenchmarkSignedInRead", "8000x"); err != nil {
 		fail("P3", "signed-in read", p3How, err)
 		fail("P8", "RSS under the P3 load", p3How, err)

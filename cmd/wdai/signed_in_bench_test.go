@@ -28,7 +28,7 @@ const signedInClients = 16
 const signedInQuery = `{ me { id email firstName membership { status } } }`
 
 // BenchmarkSignedInRead (P3) measures GraphQL throughput for a signed-in
-// read through the whole HTTP stack (request id, access log, metrics,
+// read, by a paying member, through the whole HTTP stack (request id, access log, metrics,
 // session token verification against the Clerk stand-in's JWKS, the
 // GraphQL edge limits and rate limit, resolvers, PostgreSQL) from 16
 // clients over loopback, and in the same run, on the same PostgreSQL, the
@@ -42,7 +42,7 @@ func BenchmarkSignedInRead(b *testing.B) {
 	clerk.AddUser(ports.IdentityUser{ID: "user_bench", FirstName: "Ada", LastName: "Bench", PrimaryEmail: "ada@example.test",
 		Emails: []ports.IdentityEmail{{Address: "ada@example.test", Verified: true}}})
 	dbURL := testdb.NewURL(b)
-	_, _, handler := benchSystem(b, dbURL, map[string]string{"WDAI_ENV": "production",
+	pool, _, handler := benchSystem(b, dbURL, map[string]string{"WDAI_ENV": "production",
 		"CLERK_SECRET_KEY": clerk.SecretKey(), "CLERK_API_URL": clerk.URL(),
 		"CLERK_ISSUER": clerkfake.DefaultIssuer, "CLERK_AUTHORIZED_PARTIES": "http://localhost:3000",
 		// The per-caller limit is not what this measures (one caller, many requests).
@@ -65,9 +65,11 @@ func BenchmarkSignedInRead(b *testing.B) {
 	refAddr := serveBench(b, "reference", benchref.NewHandler(refPool))
 	refBody, _ := json.Marshal(map[string]string{"query": benchref.ReadQuery})
 
-	// Every answer must be the person's, with no error.
+	// Every answer must be the person's, an active member (as the
+	// reference's row is), with no error.
 	check := func(status int, out []byte) error {
-		if status != http.StatusOK || !bytes.Contains(out, []byte(`"firstName":"Ada"`)) || bytes.Contains(out, []byte(`"errors"`)) {
+		active := bytes.Contains(out, []byte(`"status":"ACTIVE"`)) || bytes.Contains(out, []byte(`"status":"active"`)) // ours, the reference's
+		if status != http.StatusOK || !bytes.Contains(out, []byte(`"firstName":"Ada"`)) || !active || bytes.Contains(out, []byte(`"errors"`)) {
 			return &benchError{status: status, body: string(out)}
 		}
 		return nil
@@ -75,13 +77,27 @@ func BenchmarkSignedInRead(b *testing.B) {
 	oursConns, refConns := dialBench(b, addr, signedInClients), dialBench(b, refAddr, signedInClients)
 	oursReq := rawPost(addr, "/graphql", body, "Authorization: Bearer "+token)
 	refReq := rawPost(refAddr, "/graphql", refBody)
-	// The first request signs the person in (creates them once).
-	for _, first := range []struct {
-		conn net.Conn
-		req  []byte
-	}{{oursConns[0], oursReq}, {refConns[0], refReq}} {
-		sendRound(b, []net.Conn{first.conn}, [][]byte{first.req}, make([]time.Duration, 1), check)
+	// The first request signs the person in (creates them once); then
+	// they become what most signed-in readers are: a paying member, with a
+	// subscription and the grant of access it gives.
+	signUp := func(status int, out []byte) error {
+		if status != http.StatusOK || !bytes.Contains(out, []byte(`"firstName":"Ada"`)) {
+			return &benchError{status: status, body: string(out)}
+		}
+		return nil
 	}
+	sendRound(b, oursConns[:1], [][]byte{oursReq}, make([]time.Duration, 1), signUp)
+	if _, err := pool.Exec(ctx, `WITH p AS (SELECT id FROM people WHERE identity_user_id = 'user_bench'),
+		m AS (INSERT INTO memberships (person_id, status, tier, subscription_id, ever_active, current_period_end)
+			SELECT id, 'active', 'community', 'sub_bench', true, now() + interval '30 days' FROM p RETURNING person_id),
+		s AS (INSERT INTO membership_subscriptions (subscription_id, person_id, status, tier, current_period_end, snapshot_at)
+			SELECT 'sub_bench', person_id, 'active', 'community', now() + interval '30 days', now() FROM m RETURNING person_id)
+		INSERT INTO access_grants (person_id, source, tier, starts_at, ends_at, granted_by, reason)
+			SELECT person_id, 'subscription', 'community', now() - interval '1 day', now() + interval '33 days', 'billing', 'benchmark' FROM s`); err != nil {
+		b.Fatal(err)
+	}
+	sendRound(b, oursConns[:1], [][]byte{oursReq}, make([]time.Duration, 1), check)
+	sendRound(b, refConns[:1], [][]byte{refReq}, make([]time.Duration, 1), check)
 	if b.Failed() {
 		return
 	}

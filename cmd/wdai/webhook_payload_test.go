@@ -105,7 +105,9 @@ func FuzzStripeWebhookNever5xx(f *testing.F) {
 	count := fuzzcount.New("FuzzStripeWebhookNever5xx")
 	f.Fuzz(func(t *testing.T, body []byte, signed bool) {
 		n++
-		count.Add()
+		if err := count.Add(); err != nil {
+			t.Fatal(err)
+		}
 		header := "t=1,v1=00"
 		if signed {
 			body, header = stripefake.SignedWebhookAt(testWebhookSecret, body, time.Now())

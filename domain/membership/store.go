@@ -7,8 +7,11 @@ import (
 
 // Record is everything a store must keep to rebuild a Membership exactly.
 // Status, tier, cancellation flag, period end, attempt count and alumni are
-// derived from it; a store may also write them to columns for queries, but
-// FromStore recomputes them and does not read them back.
+// derived from it; FromStore recomputes them and does not read them back.
+// A store also keeps them, as the membership's Summary, at every save, for
+// queries and for reads that need only the summary (the sign-in): a change
+// to how they are derived must therefore come with a migration that saves
+// every membership again.
 type Record struct {
 	PersonID      string
 	Visible       bool                // Membership.Visible

@@ -47,10 +47,12 @@ func New(target string) *Counter {
 	return &Counter{path: filepath.Join(dir, fmt.Sprintf("%s-%d", target, os.Getpid()))}
 }
 
-// Add counts one input and writes the count when it is due.
-func (c *Counter) Add() {
+// Add counts one input and writes the count when it is due. It returns the
+// error of a failed write, so that the fuzz target fails rather than
+// report fewer inputs than it ran.
+func (c *Counter) Add() error {
 	if c.path == "" {
-		return
+		return nil
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -59,6 +61,7 @@ func (c *Counter) Add() {
 		c.written = now
 		c.write()
 	}
+	return c.err
 }
 
 // Flush writes the count now and returns the first error any write met.

@@ -35,12 +35,16 @@ func TestCountsAreWrittenAtTheFirstInputAndOnFlush(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv(fuzzcount.EnvVar, dir)
 	c := fuzzcount.New("FuzzX")
-	c.Add()
+	if err := c.Add(); err != nil {
+		t.Fatal(err)
+	}
 	if n := written(t, dir, "FuzzX"); n != 1 {
 		t.Fatalf("after the first input: %d written; want 1 at once", n)
 	}
 	for range 41 {
-		c.Add()
+		if err := c.Add(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := c.Flush(); err != nil {
 		t.Fatal(err)
@@ -60,7 +64,9 @@ func TestWithoutTheVariableNothingIsWritten(t *testing.T) {
 	wd := t.TempDir()
 	t.Chdir(wd)
 	c := fuzzcount.New("FuzzX")
-	c.Add()
+	if err := c.Add(); err != nil {
+		t.Fatal(err)
+	}
 	if err := c.Flush(); err != nil {
 		t.Fatal(err)
 	}
@@ -69,12 +75,15 @@ func TestWithoutTheVariableNothingIsWritten(t *testing.T) {
 	}
 }
 
-// TestFlushReportsAFolderThatCannotBeWritten: counting into a folder that
-// does not exist is an error, not a silent zero.
-func TestFlushReportsAFolderThatCannotBeWritten(t *testing.T) {
+// TestAFolderThatCannotBeWrittenIsAnError: counting into a folder that
+// does not exist fails the first input (and Flush), rather than report
+// zero inputs.
+func TestAFolderThatCannotBeWrittenIsAnError(t *testing.T) {
 	t.Setenv(fuzzcount.EnvVar, filepath.Join(t.TempDir(), "missing"))
 	c := fuzzcount.New("FuzzX")
-	c.Add()
+	if err := c.Add(); err == nil {
+		t.Fatal("Add into a missing folder = nil; want an error")
+	}
 	if err := c.Flush(); err == nil {
 		t.Fatal("Flush into a missing folder = nil; want an error")
 	}
