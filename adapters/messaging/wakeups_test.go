@@ -96,9 +96,10 @@ func (t *afterCommitTx) commit(ctx context.Context) error {
 	return nil
 }
 
-// The wakeups are the process's: the two tests below run alone (not in
-// parallel: Go starts the parallel tests once every sequential one has
-// finished), so that no other test's messages wake their consumers.
+// The wakeups are the process's, and other tests signal these topics
+// (TestEveryTopicHasATable publishes to every one). The two tests below
+// are therefore not parallel: Go starts the parallel tests only once every
+// sequential one has finished, so none runs beside them.
 
 // TestACommittedMessageIsHandledWithoutWaitingForThePoll: with a poll
 // interval of 4 s, a message published in a transaction that says when it

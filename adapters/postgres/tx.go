@@ -308,6 +308,13 @@ func (t *Tx) end(ctx context.Context) {
 // txQuerier runs statements in the transaction, each with the queue.
 type txQuerier struct{ t *Tx }
 
+// The messaging adapter finds the after-commit hook by this method alone
+// (a publish's or a replay's wakeup): keep it on both queriers.
+var (
+	_ interface{ AfterCommit(func()) } = txQuerier{}
+	_ interface{ AfterCommit(func()) } = deferredQuerier{}
+)
+
 // AfterCommit runs fn once the transaction has committed, never if it does
 // not (a dead letter replayed in it wakes its topic's consumers with it).
 func (q txQuerier) AfterCommit(fn func()) { q.t.afterCommit = append(q.t.afterCommit, fn) }

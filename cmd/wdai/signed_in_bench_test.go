@@ -88,8 +88,8 @@ func BenchmarkSignedInRead(b *testing.B) {
 	}
 	sendRound(b, oursConns[:1], [][]byte{oursReq}, make([]time.Duration, 1), signUp)
 	if _, err := pool.Exec(ctx, `WITH p AS (SELECT id FROM people WHERE identity_user_id = 'user_bench'),
-		m AS (INSERT INTO memberships (person_id, status, tier, subscription_id, ever_active, current_period_end)
-			SELECT id, 'active', 'community', 'sub_bench', true, now() + interval '30 days' FROM p RETURNING person_id),
+		m AS (INSERT INTO memberships (person_id, status, tier, subscription_id, ever_active, access_active, current_period_end)
+			SELECT id, 'active', 'community', 'sub_bench', true, true, now() + interval '30 days' FROM p RETURNING person_id),
 		s AS (INSERT INTO membership_subscriptions (subscription_id, person_id, status, tier, current_period_end, snapshot_at)
 			SELECT 'sub_bench', person_id, 'active', 'community', now() + interval '30 days', now() FROM m RETURNING person_id)
 		INSERT INTO access_grants (person_id, source, tier, starts_at, ends_at, granted_by, reason)

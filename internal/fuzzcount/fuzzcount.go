@@ -6,11 +6,13 @@
 // count to report.
 //
 // When WDAI_FUZZ_COUNT_DIR names a folder, each process writes the number
-// of inputs it has run so far to a file of its own there, at its first
-// input and then at most once a second, named TARGET-PID; the sum over the
-// folder's files (scripts/chaos.sh adds them up) is a lower bound of the
-// inputs run: a worker stopped at the end loses at most its last second.
-// Without the variable a Counter does nothing.
+// of inputs it has run so far to a file of its own there, named
+// TARGET-PID: 0 when the target starts (New fails if it cannot), then at
+// most once a second; the sum over the folder's files (scripts/chaos.sh
+// adds them up) is a lower bound of the inputs run: a worker stopped at
+// the end loses at most its last second, and a write that fails later
+// loses counts, which the script's floor of inputs then shows. Without the
+// variable a Counter does nothing.
 package fuzzcount
 
 import (
@@ -38,30 +40,35 @@ type Counter struct {
 	err     error // the first write error, reported by Flush
 }
 
-// New returns the counter of target in this process.
-func New(target string) *Counter {
+// New returns the counter of target in this process, having written its
+// first count (0): a folder that cannot be written fails here, before any
+// input runs, and not as a failing input (which Go would save as a crasher
+// in testdata).
+func New(target string) (*Counter, error) {
 	dir := os.Getenv(EnvVar)
 	if dir == "" {
-		return &Counter{}
+		return &Counter{}, nil
 	}
-	return &Counter{path: filepath.Join(dir, fmt.Sprintf("%s-%d", target, os.Getpid()))}
+	c := &Counter{path: filepath.Join(dir, fmt.Sprintf("%s-%d", target, os.Getpid())), written: time.Now()}
+	if err := c.Flush(); err != nil {
+		return nil, fmt.Errorf("fuzzcount: %w", err)
+	}
+	return c, nil
 }
 
-// Add counts one input and writes the count when it is due. It returns the
-// error of a failed write, so that the fuzz target fails rather than
-// report fewer inputs than it ran.
-func (c *Counter) Add() error {
+// Add counts one input and writes the count when it is due. A write that
+// fails is kept for Flush and counting goes on.
+func (c *Counter) Add() {
 	if c.path == "" {
-		return nil
+		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.n++
-	if now := time.Now(); c.n == 1 || now.Sub(c.written) >= writeEvery {
+	if now := time.Now(); now.Sub(c.written) >= writeEvery {
 		c.written = now
 		c.write()
 	}
-	return c.err
 }
 
 // Flush writes the count now and returns the first error any write met.

@@ -28,23 +28,21 @@ func written(t *testing.T, dir, target string) int {
 	return n
 }
 
-// TestCountsAreWrittenAtTheFirstInputAndOnFlush: the first input is
-// written at once; later ones at the latest by Flush, in the file of this
-// process, with nothing left half-written.
-func TestCountsAreWrittenAtTheFirstInputAndOnFlush(t *testing.T) {
+// TestCountsAreWrittenAtTheStartAndOnFlush: New writes 0 at once; inputs
+// are written at the latest by Flush, in the file of this process, with
+// nothing left half-written.
+func TestCountsAreWrittenAtTheStartAndOnFlush(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv(fuzzcount.EnvVar, dir)
-	c := fuzzcount.New("FuzzX")
-	if err := c.Add(); err != nil {
+	c, err := fuzzcount.New("FuzzX")
+	if err != nil {
 		t.Fatal(err)
 	}
-	if n := written(t, dir, "FuzzX"); n != 1 {
-		t.Fatalf("after the first input: %d written; want 1 at once", n)
+	if n := written(t, dir, "FuzzX"); n != 0 {
+		t.Fatalf("at the start: %d written; want 0", n)
 	}
-	for range 41 {
-		if err := c.Add(); err != nil {
-			t.Fatal(err)
-		}
+	for range 42 {
+		c.Add()
 	}
 	if err := c.Flush(); err != nil {
 		t.Fatal(err)
@@ -63,10 +61,11 @@ func TestWithoutTheVariableNothingIsWritten(t *testing.T) {
 	t.Setenv(fuzzcount.EnvVar, "")
 	wd := t.TempDir()
 	t.Chdir(wd)
-	c := fuzzcount.New("FuzzX")
-	if err := c.Add(); err != nil {
+	c, err := fuzzcount.New("FuzzX")
+	if err != nil {
 		t.Fatal(err)
 	}
+	c.Add()
 	if err := c.Flush(); err != nil {
 		t.Fatal(err)
 	}
@@ -75,16 +74,29 @@ func TestWithoutTheVariableNothingIsWritten(t *testing.T) {
 	}
 }
 
-// TestAFolderThatCannotBeWrittenIsAnError: counting into a folder that
-// does not exist fails the first input (and Flush), rather than report
-// zero inputs.
-func TestAFolderThatCannotBeWrittenIsAnError(t *testing.T) {
+// TestAFolderThatCannotBeWrittenFailsAtTheStart: counting into a folder
+// that does not exist fails New, before any input, rather than report zero
+// inputs; a folder that goes away later fails Flush.
+func TestAFolderThatCannotBeWrittenFailsAtTheStart(t *testing.T) {
 	t.Setenv(fuzzcount.EnvVar, filepath.Join(t.TempDir(), "missing"))
-	c := fuzzcount.New("FuzzX")
-	if err := c.Add(); err == nil {
-		t.Fatal("Add into a missing folder = nil; want an error")
+	if _, err := fuzzcount.New("FuzzX"); err == nil {
+		t.Fatal("New into a missing folder = nil error; want one")
 	}
+
+	dir := filepath.Join(t.TempDir(), "counts")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(fuzzcount.EnvVar, dir)
+	c, err := fuzzcount.New("FuzzX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	c.Add()
 	if err := c.Flush(); err == nil {
-		t.Fatal("Flush into a missing folder = nil; want an error")
+		t.Fatal("Flush into a removed folder = nil; want an error")
 	}
 }
