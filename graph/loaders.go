@@ -40,11 +40,7 @@ func (l *lazyLoader[V]) get(build func() *dataloadgen.Loader[string, *V]) *datal
 }
 
 func (l *loaders) membershipLoader() *dataloadgen.Loader[string, *application.MembershipView] {
-	return l.memberships.get(func() *dataloadgen.Loader[string, *application.MembershipView] {
-		return dataloadgen.NewMappedLoader(func(ctx context.Context, ids []string) (map[string]*application.MembershipView, error) {
-			return membershipsByPerson(ctx, l.app, ids)
-		}, dataloadgen.WithWait(time.Millisecond))
-	})
+	return l.memberships.get(func() *dataloadgen.Loader[string, *application.MembershipView] { return newMembershipLoader(l.app) })
 }
 
 func (l *loaders) chatLoader() *dataloadgen.Loader[string, *application.ChatLinkView] {
@@ -59,6 +55,12 @@ type loadersKey struct{}
 
 func withLoaders(ctx context.Context, app *application.App) context.Context {
 	return context.WithValue(ctx, loadersKey{}, &loaders{app: app})
+}
+
+func newMembershipLoader(app *application.App) *dataloadgen.Loader[string, *application.MembershipView] {
+	return dataloadgen.NewMappedLoader(func(ctx context.Context, ids []string) (map[string]*application.MembershipView, error) {
+		return membershipsByPerson(ctx, app, ids)
+	}, dataloadgen.WithWait(time.Millisecond))
 }
 
 // membershipsByPerson fetches in one call and answers every id, nil where

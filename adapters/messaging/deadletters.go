@@ -11,7 +11,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/womendefiningai/platform/internal/text"
 	"github.com/womendefiningai/platform/ports"
@@ -108,15 +107,9 @@ func (s *DeadLetterStore) Replay(ctx context.Context, id, by string) error {
 	if err != nil {
 		return fmt.Errorf("messaging: replay dead letter %s: %w", id, err)
 	}
-	// A consumer in this process takes the message at once, once it is
-	// committed: now on a pool; inside the caller's transaction, when that
-	// commits (and not at all when the transaction cannot say).
-	switch db := s.db.(type) {
-	case *pgxpool.Pool:
-		wakeups.signal(topic)
-	case afterCommitter:
-		db.AfterCommit(func() { wakeups.signal(topic) })
-	}
+	// A consumer in this process takes the message once it is committed:
+	// the replay's own transaction on a pool, or the caller's.
+	signalOnceVisible(s.db, topic)
 	return nil
 }
 

@@ -96,28 +96,21 @@ func (p *Publisher) insert(ctx context.Context, topics []string, byTopic map[str
 		}
 		return nil
 	}
+	var db any = p.pool // where the messages were written
+	var err error
 	switch {
 	case p.tx != nil:
-		if err := run(p.tx); err != nil {
-			return err
-		}
-		// The consumers can see the messages once the transaction commits;
-		// a transaction that cannot say when leaves them to their poll.
-		if ac, ok := p.tx.(afterCommitter); ok {
-			ac.AfterCommit(func() { wakeups.signalAll(topics) })
-		}
-		return nil
+		db, err = p.tx, run(p.tx)
 	case len(inserts) > 1:
 		// Several statements on the pool: make them one transaction.
-		if err := pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error { return run(tx) }); err != nil {
-			return err
-		}
+		err = pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error { return run(tx) })
 	default:
-		if err := run(p.pool); err != nil {
-			return err
-		}
+		err = run(p.pool)
 	}
-	wakeups.signalAll(topics)
+	if err != nil {
+		return err
+	}
+	signalOnceVisible(db, topics...)
 	return nil
 }
 

@@ -3,6 +3,8 @@ package messaging
 import (
 	"sync"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // Consumers poll their topic's table; between empty polls they wait
@@ -99,4 +101,16 @@ func (w *topicWakeups) wait(topic string, since uint64, d time.Duration, done <-
 // committed (a unit of work's transaction, a subscriber's).
 type afterCommitter interface {
 	AfterCommit(fn func())
+}
+
+// signalOnceVisible signals topics once what was written to them on db can
+// be seen by a poll: now on a pool, at commit in a transaction that can
+// say when, and never in one that cannot (its messages wait for a poll).
+func signalOnceVisible(db any, topics ...string) {
+	switch db := db.(type) {
+	case *pgxpool.Pool:
+		wakeups.signalAll(topics)
+	case afterCommitter:
+		db.AfterCommit(func() { wakeups.signalAll(topics) })
+	}
 }

@@ -117,6 +117,17 @@ func loadMemberships(ctx context.Context, q Querier, personIDs []string, forUpda
 	return records.build()
 }
 
+// parseStanding reads a stored status and tier (empty: no tier), of a
+// subscription or of a membership's summary.
+func parseStanding(status, tier string) (membership.Status, membership.Tier, error) {
+	st, err := membership.ParseStatus(status)
+	if err != nil || tier == "" {
+		return st, membership.Tier{}, err
+	}
+	t, err := membership.NewTier(tier)
+	return st, t, err
+}
+
 // summaryColumns are a membership's summary (membership.Summary) as the
 // memberships row (m) records it at every save, as summaryScan reads them;
 // all NULL for a person without a membership.
@@ -142,13 +153,8 @@ func (sc *summaryScan) summary() (*membership.Summary, error) {
 	}
 	out := sc.s
 	var err error
-	if out.Status, err = membership.ParseStatus(*sc.status); err != nil {
+	if out.Status, out.Tier, err = parseStanding(*sc.status, sc.tier); err != nil {
 		return nil, err
-	}
-	if sc.tier != "" {
-		if out.Tier, err = membership.NewTier(sc.tier); err != nil {
-			return nil, err
-		}
 	}
 	if sc.periodEnd != nil {
 		out.CurrentPeriodEnd = *sc.periodEnd
@@ -199,13 +205,8 @@ func (recs membershipRecords) add(sc *membershipScan) error {
 	st := sc.st
 	st.ID = *sc.subID
 	var err error
-	if st.Status, err = membership.ParseStatus(sc.status); err != nil {
+	if st.Status, st.Tier, err = parseStanding(sc.status, sc.tier); err != nil {
 		return fmt.Errorf("postgres: subscription %s: %w", st.ID, err)
-	}
-	if sc.tier != "" {
-		if st.Tier, err = membership.NewTier(sc.tier); err != nil {
-			return fmt.Errorf("postgres: subscription %s: %w", st.ID, err)
-		}
 	}
 	if sc.periodEnd != nil {
 		st.CurrentPeriodEnd = *sc.periodEnd
